@@ -1,0 +1,165 @@
+"""Fold normalized events into one consolidated reply, the same shape for every provider.
+
+The accumulator is deterministic: no I/O, no clock. Times come from the event stamps, so a
+replayed stream produces the same reply and metrics as the live one did.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import assert_never
+
+from chatterm.events import (
+    AnswerWasReasoning,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    Started,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.metrics import Metrics, compute_metrics
+from chatterm.pricing import Cost
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The consolidated reply: what a non-streamed call would have returned, plus timing."""
+
+    model: str
+    reasoning: str
+    text: str
+    finish_reason: FinishReason | None
+    usage: Usage
+    metrics: Metrics
+    error: StreamError | None = None
+    warnings: tuple[str, ...] = ()
+    cost: Cost | None = None
+
+    def with_cost(self, cost: Cost) -> Reply:
+        return replace(self, cost=cost)
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: the usual rule of thumb for English text and code."""
+    return math.ceil(chars / 4)
+
+
+class ReplyAccumulator:
+    """Folds :class:`~chatterm.events.Event` values into a :class:`Reply`.
+
+    Args:
+        model: the model reference the reply is for (``provider:model``).
+        prompt_chars: size of everything sent, used to estimate input tokens when the
+            server reports no usage.
+    """
+
+    def __init__(self, model: str, prompt_chars: int = 0) -> None:
+        self.model = model
+        self.prompt_chars = prompt_chars
+        self._reasoning: list[str] = []
+        self._text: list[str] = []
+        self._reasoning_chars = 0
+        self._text_chars = 0
+        self.usage: Usage | None = None
+        self.finish_reason: FinishReason | None = None
+        self.error: StreamError | None = None
+        self.warnings: list[str] = []
+        self.started_at: float | None = None
+        self.first_delta_at: float | None = None
+        self.first_answer_at: float | None = None
+        self.last_delta_at: float | None = None
+        self.ended_at: float | None = None
+
+    @property
+    def reasoning(self) -> str:
+        if len(self._reasoning) > 1:
+            self._reasoning[:] = ["".join(self._reasoning)]
+        return self._reasoning[0] if self._reasoning else ""
+
+    @property
+    def text(self) -> str:
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0] if self._text else ""
+
+    def add(self, at: float, event: Event) -> None:
+        match event:
+            case Started():
+                self.started_at = at
+            case ReasoningDelta(text=piece):
+                if piece:
+                    self._delta_at(at)
+                    self._reasoning.append(piece)
+                    self._reasoning_chars += len(piece)
+            case TextDelta(text=piece):
+                if piece:
+                    self._delta_at(at)
+                    if self.first_answer_at is None:
+                        self.first_answer_at = at
+                    self._text.append(piece)
+                    self._text_chars += len(piece)
+            case AnswerWasReasoning():
+                moved = self.text
+                self._reasoning.append(moved)
+                self._reasoning_chars += len(moved)
+                self._text.clear()
+                self._text_chars = 0
+                self.first_answer_at = None
+            case UsageUpdate(usage=usage):
+                self.usage = usage  # a running total: replace, never add
+            case Finish(reason=reason):
+                if self.finish_reason is None:
+                    self.finish_reason = reason
+                    self.ended_at = at
+            case StreamError():
+                if self.error is None:
+                    self.error = event
+            case StreamWarning(message=message):
+                self.warnings.append(message)
+            case _:
+                assert_never(event)
+
+    def _delta_at(self, at: float) -> None:
+        if self.first_delta_at is None:
+            self.first_delta_at = at
+        self.last_delta_at = at
+
+    def cancel(self, at: float) -> None:
+        """The user stopped the reply: keep what arrived, mark it cancelled."""
+        self.add(at, Finish("cancelled"))
+
+    def reply(self, at: float | None = None) -> Reply:
+        """The reply as it stands. ``at`` is the end time when the stream has not finished."""
+        usage = self.usage if self.usage is not None else self._estimated_usage()
+        ended_at = self.ended_at if self.ended_at is not None else at
+        return Reply(
+            model=self.model,
+            reasoning=self.reasoning,
+            text=self.text,
+            finish_reason=self.finish_reason,
+            usage=usage,
+            metrics=compute_metrics(
+                started_at=self.started_at,
+                first_delta_at=self.first_delta_at,
+                first_answer_at=self.first_answer_at,
+                last_delta_at=self.last_delta_at,
+                ended_at=ended_at,
+                output_tokens=usage.output_tokens,
+            ),
+            error=self.error,
+            warnings=tuple(self.warnings),
+        )
+
+    def _estimated_usage(self) -> Usage:
+        return Usage(
+            input_tokens=estimate_tokens(self.prompt_chars),
+            output_tokens=estimate_tokens(self._text_chars + self._reasoning_chars),
+            reasoning_tokens=estimate_tokens(self._reasoning_chars),
+            estimated=True,
+        )

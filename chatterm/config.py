@@ -1,0 +1,212 @@
+"""``config.toml`` loaded into one typed, validated :class:`Settings` object.
+
+chatterm only ever reads this file (rewriting it would lose the user's comments). Unknown
+keys and wrong types are rejected with one line naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from chatterm import paths
+from chatterm.errors import ConfigError
+from chatterm.pricing import PriceOverride
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """An OpenAI-compatible server declared as ``[providers.NAME]``."""
+
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Per-model settings from ``[models."provider:model"]``."""
+
+    price: PriceOverride | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything chatterm reads from ``config.toml``, with defaults for what is missing."""
+
+    default_model: str | None = None
+    model_cycle: tuple[str, ...] = ()
+    system_prompt: str | None = None
+    reasoning: bool = True
+    session_format: Literal["json", "toml"] = "json"
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    model_settings: dict[str, ModelConfig] = field(default_factory=dict)
+    source: Path | None = None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the config file; a missing file means all defaults."""
+    path = path or paths.config_file()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}; check its permissions") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix that line") from None
+    return parse_settings(data, path)
+
+
+def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
+    where = str(path) if path else "config"
+    check = _Checker(where)
+    check.no_unknown(
+        data,
+        {
+            "default_model",
+            "model_cycle",
+            "system_prompt",
+            "reasoning",
+            "session_format",
+            "providers",
+            "models",
+        },
+        "",
+    )
+    model_cycle = [
+        check.string(m, f"model_cycle[{i}]")
+        for i, m in enumerate(check.list(data.get("model_cycle", []), "model_cycle"))
+    ]
+    model_tables = check.table(data.get("models", {}), "models")
+
+    session_format = data.get("session_format", "json")
+    if session_format not in ("json", "toml"):
+        raise check.error("session_format", '"json" or "toml"', session_format)
+
+    providers: dict[str, ProviderConfig] = {}
+    for name, table in check.table(data.get("providers", {}), "providers").items():
+        key = f"providers.{name}"
+        if not _PROVIDER_NAME.match(name):
+            raise ConfigError(
+                f"{where}: [{key}]: provider names use lower-case letters, digits, - and _"
+            )
+        table = check.table(table, key)
+        check.no_unknown(table, {"base_url", "api_key_env", "local"}, key)
+        if "base_url" not in table:
+            raise ConfigError(
+                f'{where}: [{key}] needs base_url, e.g. base_url = "http://127.0.0.1:8000/v1"'
+            )
+        providers[name] = ProviderConfig(
+            name=name,
+            base_url=check.string(table["base_url"], f"{key}.base_url"),
+            api_key_env=check.optional_string(table.get("api_key_env"), f"{key}.api_key_env"),
+            local=check.boolean(table.get("local", False), f"{key}.local"),
+        )
+
+    model_settings: dict[str, ModelConfig] = {}
+    for ref, table in model_tables.items():
+        key = f'models."{ref}"'
+        table = check.table(table, key)
+        check.no_unknown(
+            table,
+            {"input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "max_tokens"},
+            key,
+        )
+        price: PriceOverride | None = None
+        if "input_per_mtok" in table or "output_per_mtok" in table:
+            if not ("input_per_mtok" in table and "output_per_mtok" in table):
+                raise ConfigError(
+                    f"{where}: [{key}] sets a price: give both input_per_mtok and output_per_mtok"
+                )
+            cached = table.get("cached_input_per_mtok")
+            price = PriceOverride(
+                input_per_mtok=check.number(table["input_per_mtok"], f"{key}.input_per_mtok"),
+                output_per_mtok=check.number(table["output_per_mtok"], f"{key}.output_per_mtok"),
+                cached_input_per_mtok=(
+                    None if cached is None else check.number(cached, f"{key}.cached_input_per_mtok")
+                ),
+            )
+        max_tokens = table.get("max_tokens")
+        model_settings[ref] = ModelConfig(
+            price=price,
+            max_tokens=None
+            if max_tokens is None
+            else check.positive_int(max_tokens, f"{key}.max_tokens"),
+        )
+
+    return Settings(
+        default_model=check.optional_string(data.get("default_model"), "default_model"),
+        model_cycle=tuple(model_cycle),
+        system_prompt=check.optional_string(data.get("system_prompt"), "system_prompt"),
+        reasoning=check.boolean(data.get("reasoning", True), "reasoning"),
+        session_format=session_format,
+        providers=providers,
+        model_settings=model_settings,
+        source=path,
+    )
+
+
+class _Checker:
+    """Type checks that fail with a message naming the file and the key."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def error(self, key: str, expected: str, value: object) -> ConfigError:
+        return ConfigError(
+            f"{self.where}: {key} must be {expected}, not {type(value).__name__} {value!r:.40}"
+        )
+
+    def no_unknown(self, table: dict[str, Any], known: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in known:
+                full = f"{prefix}.{key}" if prefix else key
+                allowed = ", ".join(sorted(known))
+                raise ConfigError(
+                    f"{self.where}: unknown key {full!r}; remove it or use one of: {allowed}"
+                )
+
+    def table(self, value: object, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, "a table", value)
+        return value
+
+    def list(self, value: object, key: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.error(key, "a list", value)
+        return value
+
+    def string(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.error(key, "a string", value)
+        return value
+
+    def optional_string(self, value: object, key: str) -> str | None:
+        return None if value is None else self.string(value, key)
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, "true or false", value)
+        return value
+
+    def number(self, value: object, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.error(key, "a number of US dollars (0 or more)", value)
+        return float(value)
+
+    def positive_int(self, value: object, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.error(key, "a whole number above 0", value)
+        return value

@@ -1,0 +1,137 @@
+"""The normalized event union: the one contract between translators, the accumulator and sinks.
+
+Every provider's wire format is translated into these few frozen dataclasses. Consumers
+``match`` on them and end with ``assert_never`` so that a new kind cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+FinishReason = Literal[
+    "stop", "length", "content_filter", "tool_calls", "cancelled", "interrupted", "error"
+]
+FINISH_REASONS: tuple[FinishReason, ...] = (
+    "stop",
+    "length",
+    "content_filter",
+    "tool_calls",
+    "cancelled",
+    "interrupted",
+    "error",
+)
+# Finish reasons after which a reply is complete as far as the model is concerned.
+CLEAN_FINISHES: frozenset[FinishReason] = frozenset(
+    {"stop", "length", "content_filter", "tool_calls"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts for one reply, as a running total (replace, never add).
+
+    ``output_tokens`` includes ``reasoning_tokens``; ``input_tokens`` includes
+    ``cached_input_tokens``. ``cost_usd`` is set only when the server reported the cost itself.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    estimated: bool = False
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The request was sent; metrics count from here."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWasReasoning:
+    """All answer text received so far was reasoning after all.
+
+    Sent when a ``</think>`` arrives with no ``<think>`` before it: the chat template put the
+    opening tag in the prompt, so the model's output began inside its thoughts.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class UsageUpdate:
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """The provider or the network failed. ``message`` is one line, safe to show."""
+
+    message: str
+    retryable: bool = False
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWarning:
+    """Something in the stream was skipped (a line that was not JSON, an unknown shape)."""
+
+    message: str
+
+
+Event = (
+    Started
+    | ReasoningDelta
+    | TextDelta
+    | AnswerWasReasoning
+    | UsageUpdate
+    | Finish
+    | StreamError
+    | StreamWarning
+)
+
+
+class TimedEvent(NamedTuple):
+    """An event stamped with the monotonic time (seconds) at which it arrived."""
+
+    at: float
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a conversation, as sent to a provider."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What a provider is asked to continue."""
+
+    messages: tuple[Message, ...]
+    system: str | None = None
+    reasoning: bool = True
+    max_tokens: int | None = None
+
+    @property
+    def prompt_chars(self) -> int:
+        return len(self.system or "") + sum(len(m.content) for m in self.messages)

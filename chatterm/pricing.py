@@ -1,0 +1,132 @@
+"""Cost of a reply from its usage.
+
+Prices come from ``genai-prices`` (its bundled snapshot: chatterm never asks it to update
+over the network), overridden per model by ``[models."provider:model"]`` in the config.
+A cost the server reported itself (OpenRouter's and LiteLLM's ``usage.cost``) wins over
+both. A model with no known price costs *unknown*, never $0; local models cost $0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+from urllib.parse import urlsplit
+
+from chatterm.events import Usage
+
+CostSource = Literal["server", "config", "price_table", "local", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceOverride:
+    """US dollars per million tokens, from the config."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSpec:
+    """What pricing needs to know about the model that wrote a reply."""
+
+    model: str
+    provider_id: str | None = None  # genai-prices provider id: "openai", "anthropic", ...
+    base_url: str | None = None
+    local: bool = False
+    override: PriceOverride | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A reply's cost in US dollars; ``usd`` is None when the price is unknown."""
+
+    usd: float | None
+    source: CostSource
+    estimated: bool = False
+
+    def label(self) -> str:
+        if self.usd is None:
+            return "cost unknown"
+        text = format_usd(self.usd)
+        if self.estimated and self.source != "local":
+            text = "~" + text
+        if self.source == "server":
+            text += " (server)"
+        elif self.source == "local":
+            text += " (local)"
+        return text
+
+
+def format_usd(usd: float) -> str:
+    if usd == 0:
+        return "$0"
+    if usd < 0.01:
+        return f"${usd:.4f}"
+    return f"${usd:.2f}" if usd >= 1 else f"${usd:.3f}"
+
+
+def is_local_url(url: str | None) -> bool:
+    """True for loopback hosts: a server on this machine bills nobody."""
+    if not url:
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cost_of(usage: Usage, spec: PriceSpec) -> Cost:
+    if usage.cost_usd is not None:
+        return Cost(usage.cost_usd, "server", usage.estimated)
+    if spec.override is not None:
+        return Cost(_override_cost(usage, spec.override), "config", usage.estimated)
+    if spec.local:
+        return Cost(0.0, "local", usage.estimated)
+    usd = _table_cost(usage, spec)
+    if usd is None:
+        return Cost(None, "unknown", usage.estimated)
+    return Cost(usd, "price_table", usage.estimated)
+
+
+def _override_cost(usage: Usage, price: PriceOverride) -> float:
+    cached = min(usage.cached_input_tokens, usage.input_tokens)
+    cached_rate = price.cached_input_per_mtok
+    if cached_rate is None:
+        cached_rate = price.input_per_mtok
+    return (
+        (usage.input_tokens - cached) * price.input_per_mtok
+        + cached * cached_rate
+        + usage.output_tokens * price.output_per_mtok
+    ) / 1_000_000
+
+
+def _table_cost(usage: Usage, spec: PriceSpec) -> float | None:
+    # Imported here: genai-prices pulls in pydantic, ~160 ms that start-up should not pay.
+    import genai_prices
+
+    table_usage = genai_prices.Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cached_input_tokens or None,
+        cache_write_tokens=usage.cache_write_tokens or None,
+    )
+    attempts: list[dict[str, str]] = []
+    if spec.provider_id:
+        attempts.append({"provider_id": spec.provider_id})
+    if spec.base_url:
+        attempts.append({"provider_api_url": spec.base_url})
+    attempts.append({})
+    for where in attempts:
+        try:
+            calc = genai_prices.calc_price(table_usage, spec.model, **where)
+        except LookupError:
+            continue
+        total = calc.total_price
+        return float(total) if isinstance(total, Decimal | int | float) else None
+    return None

@@ -1,0 +1,1 @@
+"""Providers: one module per wire format, each a request builder and a stream parser."""

@@ -1,0 +1,308 @@
+"""OpenAI Chat Completions streaming, and every server that imitates it.
+
+Covers OpenAI itself and the compatible servers (DeepSeek, Groq, OpenRouter, vLLM,
+llama.cpp, LM Studio, Ollama's /v1, LiteLLM) with their reasoning dialects:
+``delta.reasoning_content``, ``delta.reasoning`` (or ``reasoning_details`` when neither
+string is present, never both) and inline ``<think>`` tags in ``delta.content``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import PriceSpec, is_local_url
+from chatterm.providers.base import Provider, message_from_error_object, one_line, redact
+from chatterm.providers.think_tags import ThinkTagSplitter
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "error": "error",
+    "insufficient_system_resource": "error",
+}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_from_openai(raw: Mapping[str, Any]) -> Usage:
+    """Normalize a Chat Completions ``usage`` object, including the servers' variations."""
+    prompt = _int(raw.get("prompt_tokens"))
+    completion = _int(raw.get("completion_tokens"))
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    if not isinstance(prompt_details, dict):
+        prompt_details = {}
+    if not isinstance(completion_details, dict):
+        completion_details = {}
+    reasoning = _int(completion_details.get("reasoning_tokens"))
+    total = _int(raw.get("total_tokens"))
+    # xAI counts reasoning outside completion_tokens; OpenAI counts it inside.
+    output = (
+        completion + reasoning
+        if reasoning and prompt + completion + reasoning == total
+        else completion
+    )
+    cached = _int(prompt_details.get("cached_tokens")) or _int(raw.get("prompt_cache_hit_tokens"))
+    cost = raw.get("cost")
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=output,
+        reasoning_tokens=reasoning,
+        cached_input_tokens=cached,
+        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        cost_usd=float(cost)
+        if isinstance(cost, int | float) and not isinstance(cost, bool)
+        else None,
+    )
+
+
+class ChatCompletionsTranslator:
+    """Turns Chat Completions SSE events into normalized events (choice 0 only)."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._think = ThinkTagSplitter()
+        self._secrets = secrets
+        self._finish: FinishReason | None = None
+        self._done = False
+        self._failed = False
+
+    def feed(self, frame: SSEEvent) -> list[Event]:
+        if self._done or self._failed:
+            return []
+        data = frame.data
+        if data.startswith("[DONE]"):
+            self._done = True
+            return []
+        if not data.strip():
+            return []
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return [StreamWarning(f"skipped a stream line that is not JSON: {one_line(data, 80)}")]
+        if not isinstance(chunk, dict):
+            return [
+                StreamWarning(f"skipped a stream line that is not an object: {one_line(data, 80)}")
+            ]
+        if chunk.get("error") or chunk.get("object") == "error":
+            return self._error(chunk)
+        events: list[Event] = []
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, dict) and _int(choice.get("index")) == 0:
+                    self._choice(choice, events)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            events.append(UsageUpdate(usage_from_openai(usage)))
+        return events
+
+    def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            reasoning = _reasoning_text(delta)
+            if reasoning:
+                self._think.stop_looking()
+                events.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                events.extend(self._think.feed(content))
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                events.append(TextDelta(refusal))
+        reason = choice.get("finish_reason")
+        if isinstance(reason, str) and reason and self._finish is None:
+            self._finish = _FINISH.get(reason, "stop")
+            events.extend(self._think.close())
+            if self._finish == "error":
+                self._failed = True
+                events.append(StreamError(f"the server ended the reply with an error ({reason})"))
+            events.append(Finish(self._finish))
+
+    def _error(self, chunk: dict[str, Any]) -> list[Event]:
+        self._failed = True
+        message = message_from_error_object(chunk) or "the server sent an error"
+        events = self._think.close()
+        events.append(
+            StreamError(redact(one_line(f"error from the server: {message}"), self._secrets))
+        )
+        events.append(Finish("error"))
+        return events
+
+    def close(self) -> list[Event]:
+        if self._failed or self._finish is not None:
+            return []
+        events = self._think.close()
+        events.append(
+            StreamError(
+                "the stream ended before the model finished (no finish reason); "
+                "the partial reply is kept",
+                retryable=True,
+            )
+        )
+        events.append(Finish("interrupted"))
+        return events
+
+
+def _reasoning_text(delta: dict[str, Any]) -> str:
+    for key in ("reasoning_content", "reasoning"):
+        value = delta.get(key)
+        if isinstance(value, str) and value:
+            return value
+    details = delta.get("reasoning_details")
+    if isinstance(details, list):
+        parts = []
+        for item in details:
+            if isinstance(item, dict):
+                text = item.get("text") or item.get("summary")
+                if isinstance(text, str):
+                    parts.append(text)
+        return "".join(parts)
+    return ""
+
+
+class ChatCompletionsParser:
+    """SSE decoder plus translator: response body bytes in, events out."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = SSEDecoder()
+        self.translator = ChatCompletionsTranslator(secrets)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        frames = self.decoder.feed(chunk)
+        if len(frames) == 1:
+            return self.translator.feed(frames[0])
+        events: list[Event] = []
+        for frame in frames:
+            events.extend(self.translator.feed(frame))
+        return events
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.flush():
+            events.extend(self.translator.feed(frame))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+
+class OpenAICompatProvider(Provider):
+    """A Chat Completions endpoint: OpenAI's own, or a ``[providers.NAME]`` server."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        *,
+        key_env: str | None = None,
+        price_provider_id: str | None = None,
+        local: bool = False,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._key_env = key_env
+        self._price_provider_id = price_provider_id
+        self._local = local or is_local_url(self.base_url)
+
+    @classmethod
+    def openai(cls, env: Mapping[str, str] | None = None) -> OpenAICompatProvider:
+        """OpenAI itself, configured the way the official SDK reads its environment."""
+        env = os.environ if env is None else env
+        base_url = env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        return cls(
+            "openai",
+            base_url,
+            env.get("OPENAI_API_KEY") or None,
+            key_env="OPENAI_API_KEY",
+            price_provider_id="openai" if base_url.rstrip("/") == OPENAI_BASE_URL else None,
+        )
+
+    def missing_key(self) -> str | None:
+        if self._api_key or self._local or not self._key_env:
+            return None
+        return (
+            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
+            "or pick another model (demo works offline)"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if conversation.system:
+            messages.append({"role": "system", "content": conversation.system})
+        messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if conversation.max_tokens:
+            # OpenAI renamed the field; most compatible servers only know the old name.
+            key = "max_completion_tokens" if self._price_provider_id == "openai" else "max_tokens"
+            body[key] = conversation.max_tokens
+        return body
+
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/chat/completions",
+            headers=headers,
+            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+        )
+
+    def new_parser(self) -> ChatCompletionsParser:
+        return ChatCompletionsParser(self.secrets())
+
+    def price_spec(self, model: str) -> PriceSpec:
+        return PriceSpec(
+            model=model,
+            provider_id=self._price_provider_id,
+            base_url=None if self._price_provider_id else self.base_url,
+            local=self._local,
+        )
+
+    def status_hint(self, status: int) -> str:
+        if status in (401, 403) and self._key_env:
+            return f"check {self._key_env}"
+        if status == 404:
+            return f"check the model name and the base URL {self.base_url}"
+        return super().status_hint(status)
