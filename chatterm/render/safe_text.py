@@ -1,0 +1,33 @@
+"""Make model and server text safe to put on a terminal.
+
+Model output is data: an ESC, a C1 control or a BEL must not reach the terminal, where it
+could move the cursor, set the title, write the clipboard (OSC 52) or fake a paste. Each
+control character is replaced by its visible Unicode "control picture" (ESC becomes ␛),
+so nothing is hidden from the reader and nothing is obeyed by the terminal. Newline and tab
+are kept. Rich markup is not a concern here: callers build ``rich.text.Text`` objects, which
+never parse markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except TAB and LF, DEL, and the C1 range (0x80-0x9F), which some terminals
+# obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return "\ufffd"  # C1 controls have no pictures
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every terminal control character made visible and inert."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(_picture, text.replace("\r\n", "\n"))
