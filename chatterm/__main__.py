@@ -1,0 +1,5 @@
+"""``python -m chatterm``."""
+
+from chatterm.cli import main
+
+raise SystemExit(main())

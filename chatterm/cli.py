@@ -1,0 +1,183 @@
+"""Command line: ``chatterm`` opens the TUI; ``chatterm ask`` answers one prompt for scripts.
+
+Exit codes: 0 the reply finished, 1 the model or the network failed (or the reply was
+cancelled), 2 bad usage or config. Nothing here imports textual unless the TUI is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from chatterm import __version__
+from chatterm.config import Settings, load_settings
+from chatterm.errors import ChattermError, ConfigError
+from chatterm.events import CLEAN_FINISHES, Conversation, Message
+from chatterm.providers.base import redact
+from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
+from chatterm.render.printer import JsonLinesPrinter, PlainPrinter, Sink
+from chatterm.render.safe_text import safe_text
+from chatterm.stream import ReplyStream
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own usage errors exit 2 too, but we keep the one-line house format.
+        self.exit(EXIT_USAGE, f"chatterm: {message} (see chatterm --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chatterm",
+        description="A terminal chat client for LLMs: reasoning and answer streamed side by "
+        "side, with time, tokens and cost for every reply. With no command, opens the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatterm {__version__}")
+    parser.add_argument("-m", "--model", help="model to start on, e.g. openai:gpt-5-mini or demo")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    ask = commands.add_parser(
+        "ask",
+        help="answer one prompt and exit (for scripts and pipes)",
+        description="Stream one reply to stdout. Reads the prompt from stdin when PROMPT is "
+        "'-' or missing and stdin is not a terminal.",
+    )
+    ask.add_argument("prompt", nargs="?", help="the prompt, or - to read it from stdin")
+    ask.add_argument("-m", "--model", dest="ask_model", help="model, e.g. openai:gpt-5-mini")
+    ask.add_argument("--system", help="system prompt for this request")
+    ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
+    ask.add_argument(
+        "--no-reasoning", action="store_true", help="do not print the model's reasoning"
+    )
+    commands.add_parser("tui", help="open the chat TUI (the default)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "ask":
+            return ask_command(args)
+        return tui_command(args)
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (`chatterm ask … | head`): not an error worth a traceback.
+        _silence_stdout()
+        return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    sys.stderr.write(f"chatterm: {safe_text(message)}\n")
+    return code
+
+
+def tui_command(args: argparse.Namespace) -> int:
+    notice: str | None = None
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        settings = Settings()
+        notice = f"{exc} — started with default settings"
+    model_ref = args.model or default_model(settings)
+    try:
+        target = resolve_model(model_ref, settings)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if target.ref.startswith("demo") and not args.model and notice is None:
+        notice = (
+            "No API key found: this is the offline demo model. Set OPENAI_API_KEY or add a "
+            "provider to config.toml, then switch model with ctrl+n."
+        )
+    from chatterm.tui.app import run_tui  # textual costs ~300 ms: only the TUI pays it
+
+    run_tui(settings, target.ref, notice)
+    return EXIT_OK
+
+
+def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.prompt not in (None, "-"):
+        return str(args.prompt)
+    if args.prompt is None and stdin.isatty():
+        raise ConfigError("no prompt: give one as an argument, or pipe it in with -")
+    text = stdin.read()
+    if not text.strip():
+        raise ConfigError("the prompt read from stdin is empty")
+    return text
+
+
+def ask_command(
+    args: argparse.Namespace,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    env = os.environ if env is None else env
+    try:
+        settings = load_settings()
+        prompt = _read_prompt(args, stdin)
+        model_ref = args.ask_model or args.model or default_model(settings, env)
+        target = resolve_model(model_ref, settings, env)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    missing = target.provider.missing_key()
+    if missing:
+        return _fail(missing)
+    model_config = settings.model_settings.get(target.ref)
+    conversation = Conversation(
+        messages=(Message("user", prompt),),
+        system=args.system if args.system is not None else settings.system_prompt,
+        reasoning=not args.no_reasoning,
+        max_tokens=model_config.max_tokens if model_config else None,
+    )
+    sink: Sink
+    if args.json:
+        sink = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
+    else:
+        color = stdout.isatty() and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+        sink = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
+    try:
+        reply_ok = asyncio.run(_stream_to(sink, target, conversation, settings))
+    except ChattermError as exc:
+        return _fail(redact(str(exc), target.provider.secrets()), EXIT_FAILED)
+    return EXIT_OK if reply_ok else EXIT_FAILED
+
+
+async def _stream_to(
+    sink: Sink, target: ResolvedModel, conversation: Conversation, settings: Settings
+) -> bool:
+    stream = ReplyStream(target, conversation, settings)
+    try:
+        async for timed in stream.events():
+            sink.event(timed.event)
+    except asyncio.CancelledError:
+        # Ctrl+C: keep what arrived, report it as cancelled, and exit normally.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        stream.cancel()
+    reply = stream.reply()
+    sink.done(reply)
+    return reply.finish_reason in CLEAN_FINISHES
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

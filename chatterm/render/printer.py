@@ -1,0 +1,160 @@
+"""Sinks that print a reply as it streams: plain text for people, JSON Lines for scripts.
+
+Plain output passes every piece of model and server text through :func:`safe_text`, so a
+model cannot drive the terminal; colour (dim reasoning) is used only on a terminal and
+when ``NO_COLOR`` is unset. JSON Lines keep the exact text, escaped as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol, TextIO, assert_never
+
+from chatterm.accumulate import Reply
+from chatterm.events import (
+    AnswerWasReasoning,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Started,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    UsageUpdate,
+)
+from chatterm.render.safe_text import safe_text
+from chatterm.render.stats import format_stats
+
+_DIM = "\x1b[2m"
+_RED = "\x1b[31m"
+_RESET = "\x1b[0m"
+
+
+class Sink(Protocol):
+    def event(self, event: Event) -> None: ...
+
+    def done(self, reply: Reply) -> None: ...
+
+
+class PlainPrinter:
+    """Reasoning under a ``thinking`` rule, then the answer, then one stats line."""
+
+    def __init__(
+        self, out: TextIO, err: TextIO, *, color: bool, show_reasoning: bool = True
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.color = color
+        self.show_reasoning = show_reasoning
+        self._section: str | None = None  # "reasoning" | "answer"
+        self._at_line_start = True
+
+    def _write(self, text: str) -> None:
+        if text:
+            self.out.write(text)
+            self._at_line_start = text.endswith("\n")
+
+    def _enter(self, section: str) -> None:
+        if self._section == section:
+            return
+        if not self._at_line_start:
+            self._write("\n")
+        if section == "reasoning":
+            self._write(self._dim("── thinking ──") + "\n")
+        elif self._section == "reasoning":
+            self._write(self._dim("── answer ──") + "\n")
+        self._section = section
+
+    def _dim(self, text: str) -> str:
+        return f"{_DIM}{text}{_RESET}" if self.color else text
+
+    def event(self, event: Event) -> None:
+        match event:
+            case ReasoningDelta(text=text):
+                if self.show_reasoning:
+                    self._enter("reasoning")
+                    self._write(self._dim(safe_text(text)))
+                    self.out.flush()
+            case TextDelta(text=text):
+                self._enter("answer")
+                self._write(safe_text(text))
+                self.out.flush()
+            case AnswerWasReasoning():
+                if not self._at_line_start:
+                    self._write("\n")
+                self._write(self._dim("── (the text above was the model's reasoning) ──") + "\n")
+                self._section = None
+            case StreamError(message=message):
+                if not self._at_line_start:
+                    self._write("\n")
+                    self.out.flush()
+                line = f"error: {safe_text(message)}"
+                self.err.write((f"{_RED}{line}{_RESET}" if self.color else line) + "\n")
+                self.err.flush()
+            case Started() | UsageUpdate() | Finish() | StreamWarning():
+                pass
+            case _:
+                assert_never(event)
+
+    def done(self, reply: Reply) -> None:
+        if not self._at_line_start:
+            self._write("\n")
+        self._write(self._dim(f"── {format_stats(reply)} ──") + "\n")
+        self.out.flush()
+
+
+class JsonLinesPrinter:
+    """One JSON object per line: deltas, errors, and exactly one ``done`` record."""
+
+    def __init__(self, out: TextIO, *, show_reasoning: bool = True) -> None:
+        self.out = out
+        self.show_reasoning = show_reasoning
+
+    def _record(self, record: dict[str, Any]) -> None:
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def event(self, event: Event) -> None:
+        match event:
+            case ReasoningDelta(text=text):
+                if self.show_reasoning:
+                    self._record({"type": "reasoning", "text": text})
+            case TextDelta(text=text):
+                self._record({"type": "text", "text": text})
+            case AnswerWasReasoning():
+                self._record({"type": "answer_was_reasoning"})
+            case StreamError(message=message, retryable=retryable):
+                self._record({"type": "error", "message": message, "retryable": retryable})
+            case Started() | UsageUpdate() | Finish() | StreamWarning():
+                pass
+            case _:
+                assert_never(event)
+
+    def done(self, reply: Reply) -> None:
+        self._record(done_record(reply, include_reasoning=self.show_reasoning))
+
+
+def done_record(reply: Reply, *, include_reasoning: bool = True) -> dict[str, Any]:
+    usage = reply.usage
+    metrics = reply.metrics
+    return {
+        "type": "done",
+        "model": reply.model,
+        "text": reply.text,
+        "reasoning": reply.reasoning if include_reasoning else "",
+        "finish_reason": reply.finish_reason,
+        "usage": {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "cached_input_tokens": usage.cached_input_tokens,
+            "estimated": usage.estimated,
+        },
+        "ttft_ms": metrics.ttft_ms,
+        "first_answer_ms": metrics.first_answer_ms,
+        "duration_ms": metrics.duration_ms,
+        "tokens_per_s": metrics.tokens_per_s,
+        "cost_usd": reply.cost.usd if reply.cost else None,
+        "cost_source": reply.cost.source if reply.cost else "unknown",
+        "warnings": list(reply.warnings),
+    }

@@ -1,0 +1,30 @@
+"""Shared fixtures: every test runs with its own CHATTERM_HOME and no real API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_BASE_URL",
+    "OLLAMA_HOST",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Config, sessions and cache go to a fresh folder; the developer's keys are hidden."""
+    home = tmp_path / "chatterm-home"
+    home.mkdir()
+    monkeypatch.setenv("CHATTERM_HOME", str(home))
+    for name in _PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    yield home
