@@ -157,8 +157,10 @@ class ReplyAccumulator:
         )
 
     def _estimated_usage(self) -> Usage:
+        # A request that failed before anything arrived most likely never reached the model.
+        failed_early = self.error is not None and self.first_delta_at is None
         return Usage(
-            input_tokens=estimate_tokens(self.prompt_chars),
+            input_tokens=0 if failed_early else estimate_tokens(self.prompt_chars),
             output_tokens=estimate_tokens(self._text_chars + self._reasoning_chars),
             reasoning_tokens=estimate_tokens(self._reasoning_chars),
             estimated=True,

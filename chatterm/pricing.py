@@ -63,6 +63,8 @@ class Cost:
 def format_usd(usd: float) -> str:
     if usd == 0:
         return "$0"
+    if usd < 0.0001:
+        return "<$0.0001"  # never print a real charge as $0.0000
     if usd < 0.01:
         return f"${usd:.4f}"
     return f"${usd:.2f}" if usd >= 1 else f"${usd:.3f}"
@@ -110,11 +112,15 @@ def _table_cost(usage: Usage, spec: PriceSpec) -> float | None:
     # Imported here: genai-prices pulls in pydantic, ~160 ms that start-up should not pay.
     import genai_prices
 
+    # genai-prices raises ValueError when the cache counts exceed the input they are part of,
+    # which a server's odd report must not turn into a crash: clamp, as _override_cost does.
+    cache_read = min(usage.cached_input_tokens, usage.input_tokens)
+    cache_write = min(usage.cache_write_tokens, usage.input_tokens - cache_read)
     table_usage = genai_prices.Usage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cached_input_tokens or None,
-        cache_write_tokens=usage.cache_write_tokens or None,
+        cache_read_tokens=cache_read or None,
+        cache_write_tokens=cache_write or None,
     )
     attempts: list[dict[str, str]] = []
     if spec.provider_id:

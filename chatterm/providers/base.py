@@ -65,7 +65,7 @@ class Provider(ABC):
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """One line for a non-2xx response, carrying the provider's own message."""
-        detail = error_detail(body)
+        detail = error_detail(body, self.secrets())
         line = f"HTTP {status} from {self.name}"
         if detail:
             line += f": {detail}"
@@ -86,16 +86,19 @@ class Provider(ABC):
         return ""
 
 
-def error_detail(body: bytes) -> str:
-    """The message inside the usual error envelopes, else the start of the body."""
+def error_detail(body: bytes, secrets: tuple[str, ...] = ()) -> str:
+    """The message inside the usual error envelopes, else the start of the body.
+
+    Redacted before it is shortened: a key cut in half would no longer match.
+    """
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return ""
     try:
         data: Any = json.loads(text)
     except ValueError:
-        return one_line(text)
-    return one_line(message_from_error_object(data) or text)
+        return one_line(redact(text, secrets))
+    return one_line(redact(message_from_error_object(data) or text, secrets))
 
 
 def message_from_error_object(data: Any) -> str | None:

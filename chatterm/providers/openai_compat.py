@@ -94,7 +94,7 @@ class ChatCompletionsTranslator:
         self._failed = False
 
     def feed(self, frame: SSEEvent) -> list[Event]:
-        if self._done or self._failed:
+        if self._done:
             return []
         data = frame.data
         if data.startswith("[DONE]"):
@@ -110,6 +110,10 @@ class ChatCompletionsTranslator:
             return [
                 StreamWarning(f"skipped a stream line that is not an object: {one_line(data, 80)}")
             ]
+        if self._failed:
+            # After an error only the usage still counts (OpenRouter sends its cost there).
+            usage = chunk.get("usage")
+            return [UsageUpdate(usage_from_openai(usage))] if isinstance(usage, dict) else []
         if chunk.get("error") or chunk.get("object") == "error":
             return self._error(chunk)
         events: list[Event] = []
@@ -150,7 +154,7 @@ class ChatCompletionsTranslator:
         message = message_from_error_object(chunk) or "the server sent an error"
         events = self._think.close()
         events.append(
-            StreamError(redact(one_line(f"error from the server: {message}"), self._secrets))
+            StreamError(one_line(redact(f"error from the server: {message}", self._secrets)))
         )
         events.append(Finish("error"))
         return events

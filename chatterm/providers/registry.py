@@ -35,10 +35,16 @@ def resolve_model(
     ref = ref.strip()
     prefix, colon, name = ref.partition(":")
     if prefix == "demo":
+        if name not in ("", "fast"):
+            raise ConfigError(f"unknown demo model {ref!r}; use demo or demo:fast")
         return ResolvedModel(
             "demo:fast" if name == "fast" else "demo", DemoProvider(), name or "demo"
         )
-    if not colon or not name:
+    if colon and not name:
+        raise ConfigError(
+            f"model {ref!r} needs a model name after the colon, e.g. {prefix}:gpt-5-mini"
+        )
+    if not colon:
         raise ConfigError(
             f"model {ref!r} needs a provider prefix, e.g. openai:{ref or 'gpt-5-mini'} "
             f"(known providers: {', '.join(known_providers(settings))})"

@@ -11,9 +11,12 @@ the start of the output opens reasoning; one later in an answer (say, in code) i
 
 from __future__ import annotations
 
+import re
+
 from chatterm.events import AnswerWasReasoning, Event, ReasoningDelta, TextDelta
 
 OPEN = "<think>"
+_BLANK_LINES = re.compile(r"^(?:[ \t]*\r?\n)+")
 CLOSE = "</think>"
 
 
@@ -32,6 +35,8 @@ class ThinkTagSplitter:
         self._mode = "start"  # start | think | answer | plain
         self._held = ""
         self._strip_leading = False  # drop the blank lines after </think>
+        self._lead = ""  # whitespace after </think> not yet known to be a blank line
+        self._recent = ""  # last answer characters, to see a code fence cut across chunks
 
     def feed(self, text: str) -> list[Event]:
         events: list[Event] = []
@@ -78,8 +83,8 @@ class ThinkTagSplitter:
             return self._emit_holding(buf, CLOSE, events, reasoning=True)
         if self._mode == "answer":
             end = buf.find(CLOSE)
-            fence = buf.find("```")
-            if 0 <= fence and (end < 0 or fence < end):
+            fence = (self._recent + buf).find("```")  # may start in the previous chunk
+            if fence >= 0 and (end < 0 or fence - len(self._recent) < end):
                 # A code block means a real answer: a </think> after it is content.
                 self._mode = "plain"
                 return buf
@@ -100,13 +105,19 @@ class ThinkTagSplitter:
             buf = buf[:-hold]
         if buf:
             events.extend([ReasoningDelta(buf)] if reasoning else self._answer(buf))
+            if not reasoning:
+                self._recent = (self._recent + buf)[-2:]
         return ""
 
     def _answer(self, text: str) -> list[Event]:
         if self._strip_leading:
-            text = text.lstrip()
-            if not text:
+            # Drop the blank lines after </think>, but keep an indented first line's indent,
+            # which may arrive in a chunk of its own.
+            text = _BLANK_LINES.sub("", self._lead + text)
+            if not text.strip():
+                self._lead = text
                 return []
+            self._lead = ""
             self._strip_leading = False
         if not text:
             return []

@@ -49,7 +49,12 @@ def test_plain_output_sets_reasoning_apart_and_neutralizes_escapes() -> None:
     assert text.startswith("── thinking ──\nThink␛]0;pwned␇ hard.\n── answer ──\n")
     assert "[bold]Hi[/bold] ␛[31mred there\n" in text
     last = text.rstrip("\n").splitlines()[-1]
-    assert "TTFT 1.00 s" in last and "answer 3.00 s" in last and "in 10" in last and "out 20 (reasoning 5)" in last
+    assert (
+        "TTFT 1.00 s" in last
+        and "answer 3.00 s" in last
+        and "in 10" in last
+        and "out 20 (reasoning 5)" in last
+    )
     assert "$0.0012" in last
     assert err.getvalue() == ""
 

@@ -1,0 +1,220 @@
+"""config.toml: parsed into Settings, every mistake a one-line ConfigError naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings, parse_settings
+from chatterm.errors import ConfigError
+from chatterm.pricing import PriceOverride
+
+FULL = """\
+# chatterm config
+default_model = "openai:gpt-5-mini"
+model_cycle = ["openai:gpt-5-mini", "local:qwen3", "demo"]
+system_prompt = "Be brief."
+reasoning = false
+session_format = "toml"
+
+[providers.local]
+base_url = "http://127.0.0.1:8000/v1"
+local = true
+
+[providers.groq]
+base_url = "https://api.groq.com/openai/v1"
+api_key_env = "GROQ_API_KEY"
+
+[models."openai:gpt-5-mini"]
+input_per_mtok = 0.25
+output_per_mtok = 2
+cached_input_per_mtok = 0.025
+max_tokens = 4096
+
+[models."local:qwen3"]
+max_tokens = 1024
+"""
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "config.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, text: str | bytes) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert "\n" not in message, message
+    assert str(path) in message, message
+    return message
+
+
+class TestValid:
+    def test_full_config(self, tmp_path: Path) -> None:
+        path = write(tmp_path, FULL)
+        settings = load_settings(path)
+        assert settings == Settings(
+            default_model="openai:gpt-5-mini",
+            model_cycle=("openai:gpt-5-mini", "local:qwen3", "demo"),
+            system_prompt="Be brief.",
+            reasoning=False,
+            session_format="toml",
+            providers={
+                "local": ProviderConfig("local", "http://127.0.0.1:8000/v1", None, local=True),
+                "groq": ProviderConfig(
+                    "groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", local=False
+                ),
+            },
+            model_settings={
+                "openai:gpt-5-mini": ModelConfig(
+                    price=PriceOverride(0.25, 2.0, 0.025), max_tokens=4096
+                ),
+                "local:qwen3": ModelConfig(price=None, max_tokens=1024),
+            },
+            source=path,
+        )
+
+    def test_integer_prices_become_floats(self, tmp_path: Path) -> None:
+        settings = load_settings(write(tmp_path, FULL))
+        price = settings.model_settings["openai:gpt-5-mini"].price
+        assert price is not None and isinstance(price.output_per_mtok, float)
+
+    def test_price_without_cached_rate(self, tmp_path: Path) -> None:
+        text = '[models."openai:x"]\ninput_per_mtok = 1.5\noutput_per_mtok = 6.0\n'
+        settings = load_settings(write(tmp_path, text))
+        assert settings.model_settings["openai:x"] == ModelConfig(price=PriceOverride(1.5, 6.0))
+
+    def test_missing_file_gives_defaults(self, tmp_path: Path) -> None:
+        settings = load_settings(tmp_path / "nope" / "config.toml")
+        assert settings == Settings()
+        assert settings.session_format == "json"
+        assert settings.reasoning is True
+        assert settings.providers == {} and settings.model_settings == {}
+
+    def test_default_path_is_under_chatterm_home(self, isolated_home: Path) -> None:
+        assert load_settings() == Settings()
+        (isolated_home / "config.toml").write_text('default_model = "demo:fast"\n')
+        assert load_settings().default_model == "demo:fast"
+        assert load_settings().source == isolated_home / "config.toml"
+
+    def test_empty_file(self, tmp_path: Path) -> None:
+        assert load_settings(write(tmp_path, "")) == Settings(source=tmp_path / "config.toml")
+
+    def test_parse_settings_without_path(self) -> None:
+        assert parse_settings({"reasoning": False}).reasoning is False
+        with pytest.raises(ConfigError, match=r"^config: unknown key 'x'"):
+            parse_settings({"x": 1})
+
+
+class TestErrors:
+    def test_unknown_top_level_key(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, 'defualt_model = "demo"\n')
+        assert "'defualt_model'" in message
+        assert "default_model" in message  # the allowed keys are listed
+
+    def test_unknown_provider_key(self, tmp_path: Path) -> None:
+        text = '[providers.local]\nbase_url = "http://127.0.0.1:1/v1"\napi_key = "secret"\n'
+        message = config_error(tmp_path, text)
+        assert "'providers.local.api_key'" in message
+        assert "api_key_env" in message
+
+    def test_unknown_model_key(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, '[models."openai:x"]\ninput_price = 1\n')
+        assert 'models."openai:x".input_price' in message
+
+    @pytest.mark.parametrize(
+        ("text", "key"),
+        [
+            ("default_model = 5\n", "default_model"),
+            ('reasoning = "yes"\n', "reasoning"),
+            ('model_cycle = "demo"\n', "model_cycle"),
+            ('model_cycle = ["demo", 3]\n', "model_cycle[1]"),
+            ("system_prompt = []\n", "system_prompt"),
+            ('session_format = "yaml"\n', "session_format"),
+            ("session_format = 1\n", "session_format"),
+            ('providers = "x"\n', "providers"),
+            ('models = ["x"]\n', "models"),
+            ("[providers.x]\nbase_url = 8000\n", "providers.x.base_url"),
+            ('[providers.x]\nbase_url = "u"\napi_key_env = 1\n', "providers.x.api_key_env"),
+            ('[providers.x]\nbase_url = "u"\nlocal = "true"\n', "providers.x.local"),
+            (
+                '[models."openai:x"]\ninput_per_mtok = "1"\noutput_per_mtok = 1\n',
+                'models."openai:x".input_per_mtok',
+            ),
+            (
+                '[models."openai:x"]\ninput_per_mtok = 1\noutput_per_mtok = -2\n',
+                'models."openai:x".output_per_mtok',
+            ),
+            (
+                '[models."openai:x"]\ninput_per_mtok = 1\noutput_per_mtok = true\n',
+                'models."openai:x".output_per_mtok',
+            ),
+            (
+                '[models."openai:x"]\ninput_per_mtok = 1\noutput_per_mtok = 1\n'
+                'cached_input_per_mtok = "0"\n',
+                'models."openai:x".cached_input_per_mtok',
+            ),
+            ('[models."openai:x"]\nmax_tokens = 0\n', 'models."openai:x".max_tokens'),
+            ('[models."openai:x"]\nmax_tokens = 1.5\n', 'models."openai:x".max_tokens'),
+            ('[models."openai:x"]\nmax_tokens = true\n', 'models."openai:x".max_tokens'),
+            ('models = {"openai:x" = 3}\n', 'models."openai:x"'),
+        ],
+    )
+    def test_wrong_type(self, tmp_path: Path, text: str, key: str) -> None:
+        message = config_error(tmp_path, text)
+        assert f"{key} must be" in message
+
+    def test_wrong_type_message_shows_the_value(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, 'reasoning = "yes"\n')
+        assert (
+            message == f"{tmp_path / 'config.toml'}: reasoning must be true or false, not str 'yes'"
+        )
+
+    def test_long_value_is_cut(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, f'reasoning = "{"x" * 500}"\n')
+        assert len(message) < len(str(tmp_path)) + 120
+
+    def test_multi_line_value_stays_one_line(self, tmp_path: Path) -> None:
+        config_error(tmp_path, 'reasoning = """a\nb\nc"""\n')
+
+    def test_invalid_toml(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, 'default_model = "demo"\nreasoning = \n')
+        assert "invalid TOML" in message
+        assert "line 2" in message
+
+    def test_duplicate_key_is_invalid_toml(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, "reasoning = true\nreasoning = false\n")
+        assert "invalid TOML" in message
+
+    def test_not_utf8(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, b'system_prompt = "caf\xe9"\n')
+        assert "not UTF-8" in message
+
+    def test_provider_without_base_url(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, '[providers.local]\napi_key_env = "K"\n')
+        assert "[providers.local] needs base_url" in message
+
+    @pytest.mark.parametrize("name", ["Local", "my provider", "-x", "a.b"])
+    def test_bad_provider_name(self, tmp_path: Path, name: str) -> None:
+        message = config_error(tmp_path, f'[providers."{name}"]\nbase_url = "u"\n')
+        assert f"providers.{name}" in message
+
+    def test_price_needs_both_rates(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, '[models."openai:x"]\ninput_per_mtok = 1\n')
+        assert 'models."openai:x"' in message
+        assert "input_per_mtok and output_per_mtok" in message
+
+    def test_unreadable_path(self, tmp_path: Path) -> None:
+        folder = tmp_path / "config.toml"
+        folder.mkdir()
+        with pytest.raises(ConfigError) as info:
+            load_settings(folder)
+        assert str(folder) in str(info.value)
+        assert "\n" not in str(info.value)

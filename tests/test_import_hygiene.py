@@ -1,0 +1,50 @@
+"""The streaming core must not pull in the TUI: `chatterm ask` and scripts start fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CORE_MODULES = ("chatterm.stream", "chatterm.providers.registry", "chatterm.accumulate")
+
+_PROBE = """
+import json, sys
+for name in {modules!r}:
+    __import__(name)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
+"""
+
+
+def imported_heavy_modules(modules: tuple[str, ...], heavy: tuple[str, ...]) -> list[str]:
+    """Import ``modules`` in a fresh interpreter; return which of ``heavy`` got loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(modules=modules, heavy=heavy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_core_does_not_import_textual() -> None:
+    assert imported_heavy_modules(CORE_MODULES, ("textual",)) == []
+
+
+def test_core_does_not_import_the_tui_package() -> None:
+    loaded = imported_heavy_modules(CORE_MODULES, ("chatterm",))
+    assert "chatterm.stream" in loaded
+    assert not any(m == "chatterm.tui" or m.startswith("chatterm.tui.") for m in loaded)
+
+
+def test_genai_prices_is_loaded_lazily() -> None:
+    # pricing imports genai-prices (and pydantic) only when a table price is needed.
+    assert imported_heavy_modules(CORE_MODULES, ("genai_prices",)) == []
+
+
+def test_probe_detects_an_import() -> None:
+    # Positive control: the probe does see textual when something imports it.
+    assert "textual" in imported_heavy_modules(("textual",), ("textual",))
