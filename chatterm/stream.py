@@ -57,9 +57,17 @@ async def stream_reply(
         yield TimedEvent(clock(), Finish("error"))
         return
     try:
-        if response.status_code >= 400:
+        if not response.is_success:
             body = await _read_limited(response)
             message = provider.describe_http_error(response.status_code, body)
+            if response.is_redirect:
+                # httpx does not follow redirects for a POST; the base URL should not need it.
+                location = response.headers.get("location", "elsewhere")
+                message = redact(
+                    f"HTTP {response.status_code} from {provider.name}: redirected to "
+                    f"{one_line(location, 120)}; set the base URL to the final address",
+                    secrets,
+                )
             error = StreamError(
                 message, response.status_code in RETRYABLE_STATUS, response.status_code
             )

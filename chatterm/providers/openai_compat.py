@@ -211,6 +211,8 @@ class ChatCompletionsParser:
         events: list[Event] = []
         for frame in self.decoder.flush():
             events.extend(self.translator.feed(frame))
+        if self.decoder.ignored_lines:
+            events.extend(self._error_outside_data())
         if self.decoder.invalid_utf8_lines:
             events.append(
                 StreamWarning(
@@ -219,6 +221,32 @@ class ChatCompletionsParser:
             )
         events.extend(self.translator.close())
         return events
+
+    def _error_outside_data(self) -> list[Event]:
+        """An error the server wrote outside ``data:`` lines (old llama.cpp builds sent
+        ``error: {...}``; some proxies answer 200 with a bare JSON error object)."""
+        lines = self.decoder.ignored_lines
+        for line in lines:
+            if line.startswith("error:"):
+                found = _json_object(line[len("error:") :])
+                if found is not None:
+                    return self.translator.feed(_error_frame(found.get("error", found)))
+        found = _json_object("\n".join(lines))
+        if found is not None and "error" in found:
+            return self.translator.feed(_error_frame(found["error"]))
+        return []
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _error_frame(error: Any) -> SSEEvent:
+    return SSEEvent(json.dumps({"error": error}))
 
 
 class OpenAICompatProvider(Provider):

@@ -8,6 +8,7 @@ when ``NO_COLOR`` is unset. JSON Lines keep the exact text, escaped as JSON.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol, TextIO, assert_never
 
 from chatterm.accumulate import Reply
@@ -25,6 +26,7 @@ from chatterm.events import (
 from chatterm.render.safe_text import safe_text
 from chatterm.render.stats import format_stats
 
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 _DIM = "\x1b[2m"
 _RED = "\x1b[31m"
 _RESET = "\x1b[0m"
@@ -111,7 +113,11 @@ class JsonLinesPrinter:
         self.show_reasoning = show_reasoning
 
     def _record(self, record: dict[str, Any]) -> None:
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        line = json.dumps(record, ensure_ascii=False)
+        # JSON may carry these raw, but a C1 control can act as a terminal escape (U+009B
+        # is an 8-bit CSI) and U+2028/U+2029 split lines for str.splitlines() readers.
+        line = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+        self.out.write(line + "\n")
         self.out.flush()
 
     def event(self, event: Event) -> None:

@@ -1,0 +1,254 @@
+"""The official ``openai`` SDK reads the fake server's streams the way chatterm does.
+
+An independent check that the fake server speaks the real wire format: for each scenario
+the SDK (a test dependency only; chatterm never imports it) and chatterm's own pipeline
+consume the same bytes from the same server, and reconstruct the same text, reasoning,
+usage and finish reason. Errors line up too: status codes, messages, what counts as
+retryable, and what a cut connection looks like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+import pytest
+
+from chatterm.accumulate import Reply
+from chatterm.config import Settings
+from chatterm.events import Conversation, Message
+from chatterm.providers.registry import ResolvedModel
+from chatterm.stream import ReplyStream
+from tests.fake_provider.fixtures import API_KEY
+from tests.fake_provider.server import FakeServer, Scenario, mid_frame_offset, render_frames
+
+SAFETY_TIMEOUT_S = 60.0
+PROMPT = "Tell me about naïve text handling"
+SYSTEM = "Be brief."
+
+
+@dataclass
+class SdkResult:
+    content: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    usage: Any = None
+    chunks: int = 0
+    models: set[str] = field(default_factory=set)
+
+
+async def sdk_reply(server: FakeServer) -> SdkResult:
+    """What the official SDK reconstructs from one streamed completion."""
+    result = SdkResult()
+    async with (
+        openai.AsyncOpenAI(
+            api_key=API_KEY,
+            base_url=server.base_url + "/v1",
+            max_retries=0,
+            timeout=SAFETY_TIMEOUT_S,
+        ) as client,
+        asyncio.timeout(SAFETY_TIMEOUT_S),
+    ):
+        stream = await client.chat.completions.create(
+            model="test-model",
+            messages=[
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": PROMPT},
+            ],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        async with stream:
+            async for chunk in stream:
+                result.chunks += 1
+                result.models.add(chunk.model)
+                assert chunk.object == "chat.completion.chunk"
+                if chunk.usage is not None:
+                    result.usage = chunk.usage
+                for choice in chunk.choices:
+                    assert choice.index == 0
+                    delta = choice.delta
+                    result.content += delta.content or ""
+                    extra = delta.model_extra or {}
+                    result.reasoning += extra.get("reasoning_content") or ""
+                    result.reasoning += extra.get("reasoning") or ""
+                    if choice.finish_reason is not None:
+                        result.finish_reason = choice.finish_reason
+    return result
+
+
+async def chatterm_reply(target: ResolvedModel) -> Reply:
+    conversation = Conversation((Message("user", PROMPT),), system=SYSTEM)
+    stream = ReplyStream(target, conversation, Settings())
+    async with asyncio.timeout(SAFETY_TIMEOUT_S):
+        async for _ in stream.events():
+            pass
+    return stream.reply()
+
+
+SCENARIOS = {
+    "deepseek-lf": Scenario(),
+    "crlf": Scenario(line_ending="\r\n"),
+    "crlf-awkward-split": Scenario(line_ending="\r\n", split="awkward"),
+    "lf-awkward-split": Scenario(split="awkward"),
+    "5-byte-writes": Scenario(split=5),
+    "whole-body": Scenario(split="whole"),
+    "gzip": Scenario(content_encoding="gzip", split="awkward"),
+    "content-length-body": Scenario(body_framing="length", line_ending="\r\n"),
+    "close-delimited-body": Scenario(body_framing="close", split=3),
+    "keepalive-comments": Scenario(keepalive_comments=True, line_ending="\r\n"),
+    "data-without-space": Scenario(data_space=False),
+    "vllm-reasoning-field": Scenario(dialect="reasoning", tokens_per_chunk=3),
+    "openai-no-reasoning-text": Scenario(dialect="none", cached_tokens=12),
+    "server-cost": Scenario(cost=0.0042),
+    "finish-length": Scenario(finish_reason="length"),
+    "no-usage-chunk": Scenario(usage_chunk=False),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS.values()), ids=list(SCENARIOS))
+async def test_sdk_and_chatterm_reconstruct_the_same_reply(
+    fake_server: FakeServer, fake_target: ResolvedModel, scenario: Scenario
+) -> None:
+    fake_server.scenario = scenario
+    sdk = await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    # The SDK parsed every chunk of the real shape, and got the scripted reply.
+    assert sdk.models == {"test-model"}
+    assert sdk.content == scenario.answer
+    assert sdk.reasoning == scenario.expected_reasoning
+    # chatterm agrees with it.
+    assert reply.text == sdk.content
+    assert reply.reasoning == sdk.reasoning
+    assert reply.finish_reason == sdk.finish_reason == scenario.finish_reason
+    if not scenario.usage_chunk:
+        assert sdk.usage is None
+        assert reply.usage.estimated
+        return
+    usage = sdk.usage
+    assert usage is not None
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert reply.usage.input_tokens == usage.prompt_tokens
+    assert reply.usage.output_tokens == usage.completion_tokens
+    assert reply.usage.reasoning_tokens == usage.completion_tokens_details.reasoning_tokens
+    assert reply.usage.cached_input_tokens == usage.prompt_tokens_details.cached_tokens
+    assert not reply.usage.estimated
+    assert reply.usage.cost_usd == (usage.model_extra or {}).get("cost")
+
+
+async def test_think_tags_reach_the_sdk_raw_and_chatterm_split(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    scenario = Scenario(dialect="think_tags", split="awkward")
+    fake_server.scenario = scenario
+    sdk = await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    assert sdk.content == f"<think>\n{scenario.reasoning}\n</think>\n\n{scenario.answer}"
+    assert sdk.reasoning == ""
+    assert reply.text == scenario.answer
+    assert reply.reasoning.strip() == scenario.reasoning
+    assert reply.finish_reason == sdk.finish_reason == "stop"
+
+
+async def test_chatterm_sends_the_request_the_sdk_sends(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    await sdk_reply(fake_server)
+    await chatterm_reply(fake_target)
+
+    sdk_request, chatterm_request = fake_server.wait_for_requests(2)
+    assert sdk_request.json == chatterm_request.json
+    for request in (sdk_request, chatterm_request):
+        assert (request.method, request.path) == ("POST", "/v1/chat/completions")
+        assert request.header("authorization") == f"Bearer {API_KEY}"
+        assert (request.header("content-type") or "").startswith("application/json")
+
+
+async def test_midstream_error_raises_in_the_sdk_and_ends_chatterm_with_error(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    base = Scenario()
+    after = 1 + len(base.reasoning_pieces) + 4
+    fake_server.scenario = base.but(error_after=after)
+
+    with pytest.raises(openai.APIError) as raised:
+        await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    assert raised.value.message in (reply.error.message if reply.error else "")
+    assert reply.finish_reason == "error"
+    assert reply.text == "".join(base.answer_pieces[:4])
+
+
+@pytest.mark.parametrize(
+    ("scenario", "sdk_error"),
+    [
+        (Scenario.http_error(401), openai.AuthenticationError),
+        (Scenario.http_error(404), openai.NotFoundError),
+        (Scenario.http_error(429), openai.RateLimitError),
+        (Scenario.http_error(500), openai.InternalServerError),
+        (Scenario.http_error(503, plain="upstream connect error"), openai.InternalServerError),
+    ],
+    ids=["401", "404", "429", "500", "503-plain"],
+)
+async def test_http_errors_match_the_sdk(
+    fake_server: FakeServer,
+    fake_target: ResolvedModel,
+    scenario: Scenario,
+    sdk_error: type[openai.APIStatusError],
+) -> None:
+    fake_server.scenario = scenario
+    with pytest.raises(sdk_error) as raised:
+        await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    assert reply.error is not None
+    assert reply.error.status == raised.value.status_code
+    # The SDK retries exactly these; chatterm calls the same ones retryable.
+    status = raised.value.status_code
+    assert reply.error.retryable == (status in (408, 409, 429) or status >= 500)
+    body = raised.value.body
+    server_message = body["message"] if isinstance(body, dict) else str(body)
+    if API_KEY in server_message:  # the 401 echoes the key: chatterm must hide it
+        server_message = server_message.split(API_KEY)[0]
+    assert server_message.strip() in reply.error.message
+    assert API_KEY not in reply.error.message
+
+
+async def test_truncated_stream_has_no_finish_reason_in_either(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    fake_server.scenario = Scenario(truncate_after=20)
+    sdk = await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    assert sdk.finish_reason is None
+    assert reply.finish_reason == "interrupted"
+    assert (reply.reasoning, reply.text) == (sdk.reasoning, sdk.content)
+
+
+async def test_abrupt_close_is_a_connection_error_in_the_sdk(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    base = Scenario(line_ending="\r\n")
+    fake_server.scenario = base.but(drop_after_bytes=mid_frame_offset(render_frames(base), 30))
+
+    with pytest.raises(openai.APIConnectionError):
+        await sdk_reply(fake_server)
+    reply = await chatterm_reply(fake_target)
+
+    assert reply.finish_reason == "interrupted"
+    assert reply.error is not None and "dropped" in reply.error.message
+
+
+async def test_models_list_through_the_sdk(fake_server: FakeServer) -> None:
+    async with openai.AsyncOpenAI(
+        api_key=API_KEY, base_url=fake_server.base_url + "/v1", max_retries=0, timeout=30
+    ) as client:
+        page = await client.models.list()
+        ids = [model.id async for model in page]
+    assert ids == ["test-model", "deepseek-reasoner"]
