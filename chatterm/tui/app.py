@@ -1,0 +1,93 @@
+"""The Textual application: ``chatterm`` with no subcommand opens it.
+
+:class:`ChatApp` receives settings that are already loaded and validated (a config error
+is the CLI's to report, before any of this is imported) and a model reference; it never
+reads the config itself. Tests inject the environment, the HTTP client and the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+import httpx
+from textual.app import App
+from textual.binding import BindingType
+from textual.screen import Screen
+
+from chatterm.config import Settings
+from chatterm.providers.registry import ResolvedModel
+from chatterm.render.safe_text import safe_text
+from chatterm.stream import Clock, make_client
+from chatterm.tui.bindings import APP_BINDINGS
+from chatterm.tui.memory import app_ended, app_started, settle_memory
+from chatterm.tui.screens.chat import ChatScreen
+
+NOTICE_TIMEOUT_S = 10.0
+
+
+class ChatApp(App[None]):
+    """A chat with one model at a time, switchable between turns.
+
+    Args:
+        settings: the loaded configuration.
+        model_ref: the model to start with (``provider:model`` or ``demo``).
+        notice: a one-line message for the start (shown as a notification and in the
+            empty conversation), e.g. that the offline demo model is in use.
+        env: environment variables for API keys (default ``os.environ``).
+        client_factory: makes the HTTP client for a reply (default: the provider's own
+            transport, else the network); the app closes each client after its reply.
+        clock: monotonic seconds, for event stamps and the elapsed time.
+    """
+
+    CSS_PATH = "chatterm.tcss"
+    TITLE = "chatterm"
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
+
+    def __init__(
+        self,
+        settings: Settings,
+        model_ref: str,
+        *,
+        notice: str | None = None,
+        env: Mapping[str, str] | None = None,
+        client_factory: Callable[[ResolvedModel], httpx.AsyncClient] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.model_ref = model_ref
+        self.notice = notice
+        self.env = env
+        self.client_factory = client_factory or make_client
+        self.clock: Clock = clock or time.monotonic
+
+    def get_default_screen(self) -> Screen[None]:
+        return ChatScreen(
+            self.settings,
+            self.model_ref,
+            notice=self.notice,
+            env=self.env,
+            client_factory=self.client_factory,
+            clock=self.clock,
+        )
+
+    def on_mount(self) -> None:
+        app_started()
+        self.call_after_refresh(settle_memory)
+        if self.notice:
+            self.notify(
+                safe_text(self.notice),
+                severity="warning",
+                markup=False,
+                timeout=NOTICE_TIMEOUT_S,
+            )
+
+    def on_unmount(self) -> None:
+        app_ended()
+
+
+def run_tui(settings: Settings, model_ref: str, notice: str | None = None) -> None:
+    """Open the TUI and return when the user quits."""
+    ChatApp(settings, model_ref, notice=notice).run()

@@ -1,0 +1,345 @@
+"""The chat screen: the conversation, the prompt, the stats bar, and the reply in flight.
+
+Data flow for one reply: the prompt posts ``Submitted``; the screen mounts a
+:class:`~chatterm.tui.widgets.turn.TurnView` and starts :meth:`ChatScreen._run_reply`,
+an exclusive worker that iterates :meth:`chatterm.stream.ReplyStream.events` and only
+*queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
+what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
+kept on screen and in the history, marked cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
+
+from chatterm.accumulate import Reply
+from chatterm.config import Settings
+from chatterm.errors import ConfigError
+from chatterm.events import Conversation, Finish, Message, StreamError
+from chatterm.pricing import Cost, warm_up_prices
+from chatterm.providers.base import one_line, redact
+from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
+from chatterm.render.safe_text import safe_text
+from chatterm.stream import Clock, ReplyStream
+from chatterm.tui.bindings import (
+    CANCEL,
+    CHAT_BINDINGS,
+    NEWLINE,
+    NEXT_MODEL,
+    QUIT,
+    SEND,
+    TOGGLE_REASONING,
+    key_label,
+)
+from chatterm.tui.memory import freeze_survivors, settle_memory
+from chatterm.tui.widgets.prompt import PromptArea
+from chatterm.tui.widgets.reasoning_pane import ReasoningPane
+from chatterm.tui.widgets.stats_bar import StatsBar
+from chatterm.tui.widgets.turn import TurnView
+
+FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
+FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
+
+ClientFactory = Callable[[ResolvedModel], httpx.AsyncClient]
+
+
+@dataclass(eq=False)
+class LiveReply:
+    """The reply in flight: where it is shown and where its events come from."""
+
+    turn: TurnView
+    stream: ReplyStream
+    client: httpx.AsyncClient  # closed by the worker when the reply ends
+    prompt: str
+    frames: int = 0
+    ended: bool = False
+
+
+class ConversationView(VerticalScroll):
+    """The scrolling list of turns; pinned to the bottom unless the user scrolls up."""
+
+    DEFAULT_CSS = """
+    ConversationView {
+        height: 1fr;
+        padding: 1 1 0 1;
+        scrollbar-gutter: stable;
+    }
+    ConversationView > #welcome {
+        padding: 0 1;
+        margin: 0 0 1 0;
+        color: $text-muted;
+    }
+    """
+
+
+def welcome(notice: str | None) -> Content:
+    """What the empty conversation shows: the keys, and the start-up notice if any."""
+    keys = [
+        (key_label(SEND), "sends"),
+        (key_label(NEWLINE), "inserts a newline"),
+        (key_label(CANCEL), "cancels a reply"),
+        (key_label(TOGGLE_REASONING), "shows or hides reasoning"),
+        (key_label(NEXT_MODEL), "switches model"),
+        (key_label(QUIT), "quits"),
+    ]
+    pieces: list[str | tuple[str, str]] = [("chatterm", "bold $text-primary"), "  "]
+    for index, (key, what) in enumerate(keys):
+        if index:
+            pieces.append(", ")
+        pieces.extend([(key, "bold"), f" {what}"])
+    pieces.append(".")
+    if notice:
+        pieces.extend(["\n\n", (safe_text(notice), "$text-warning")])
+    return Content.assemble(*pieces)
+
+
+class ChatScreen(Screen[None]):
+    """One conversation with a model that can be switched between turns."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
+
+    def __init__(
+        self,
+        settings: Settings,
+        model_ref: str,
+        *,
+        notice: str | None = None,
+        env: Mapping[str, str] | None = None,
+        client_factory: ClientFactory,
+        clock: Clock,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.notice = notice
+        self._client_factory = client_factory
+        self._clock = clock
+        self.model_ref = model_ref
+        self.target: ResolvedModel | None = None
+        self.model_problem: str | None = None
+        self.history: list[Message] = []
+        self.costs: list[Cost | None] = []
+        self.reasoning_collapsed = False
+        self.live: LiveReply | None = None
+        self._worker: Worker[None] | None = None
+        self._frame_timer: Timer | None = None
+
+    # -- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with ConversationView(id="conversation"):
+            yield Static(welcome(self.notice), id="welcome")
+        yield PromptArea(id="prompt")
+        yield StatsBar(id="stats")
+        yield Footer()
+
+    @property
+    def conversation(self) -> ConversationView:
+        return self.query_one("#conversation", ConversationView)
+
+    @property
+    def prompt(self) -> PromptArea:
+        return self.query_one("#prompt", PromptArea)
+
+    @property
+    def stats(self) -> StatsBar:
+        return self.query_one("#stats", StatsBar)
+
+    @property
+    def turns(self) -> list[TurnView]:
+        return list(self.query(TurnView))
+
+    def on_mount(self) -> None:
+        self.title = "chatterm"
+        self._select_model(self.model_ref, announce=False)
+        self.conversation.anchor()
+        self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
+        self.stats.show_idle(self.model_ref, self.costs)
+        self.prompt.focus()
+        # The price table takes ~160 ms to import: load it now, off the event loop, rather
+        # than at the end of the first reply.
+        self.run_worker(warm_up_prices, thread=True, exit_on_error=False)
+
+    # -- models -----------------------------------------------------------------------
+
+    def _select_model(self, ref: str, *, announce: bool) -> None:
+        self.model_ref = ref
+        try:
+            self.target = resolve_model(ref, self.settings, self.env)
+        except ConfigError as error:
+            self.target = None
+            self.model_problem = str(error)
+        else:
+            self.model_problem = self.target.provider.missing_key()
+            self.model_ref = self.target.ref
+        self.sub_title = f"model: {safe_text(self.model_ref)}"
+        if self.model_problem:
+            self.notify(safe_text(self.model_problem), severity="warning", markup=False)
+        elif announce:
+            self.notify(f"model: {safe_text(self.model_ref)}", markup=False, timeout=2)
+        if self.live is None and not self.costs:
+            self.stats.show_idle(self.model_ref, self.costs)
+
+    def action_next_model(self) -> None:
+        models = model_cycle(self.settings, self.env, self.model_ref)
+        index = models.index(self.model_ref) if self.model_ref in models else -1
+        self._select_model(models[(index + 1) % len(models)], announce=True)
+
+    # -- reasoning --------------------------------------------------------------------
+
+    def action_toggle_reasoning(self) -> None:
+        self.reasoning_collapsed = not self.reasoning_collapsed
+        for pane in self.query(ReasoningPane):
+            pane.collapsed = self.reasoning_collapsed
+
+    # -- sending ----------------------------------------------------------------------
+
+    @on(PromptArea.Submitted)
+    async def _on_submitted(self, event: PromptArea.Submitted) -> None:
+        event.stop()
+        text = event.text.strip()
+        if not text:
+            return
+        if self.live is not None:
+            self.notify(
+                f"A reply is streaming: {key_label(CANCEL)} cancels it.",
+                severity="warning",
+                markup=False,
+                timeout=3,
+            )
+            return
+        if self.target is None or self.model_problem:
+            self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
+            return
+        event.prompt.clear()
+        await self.send(text)
+
+    def conversation_for(self, prompt: str, target: ResolvedModel) -> Conversation:
+        """The full history (answers without reasoning) and the new message."""
+        model_config = self.settings.model_settings.get(target.ref)
+        return Conversation(
+            messages=(*self.history, Message("user", prompt)),
+            system=self.settings.system_prompt,
+            reasoning=self.settings.reasoning,
+            max_tokens=model_config.max_tokens if model_config is not None else None,
+        )
+
+    async def send(self, prompt: str) -> None:
+        """Start a turn: show the message and stream the reply from the current model."""
+        target = self.target
+        assert target is not None
+        turn = TurnView(prompt, target.ref, reasoning_collapsed=self.reasoning_collapsed)
+        await self.conversation.mount(turn)
+        self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
+        client = self._client_factory(target)
+        stream = ReplyStream(
+            target,
+            self.conversation_for(prompt, target),
+            self.settings,
+            client=client,
+            clock=self._clock,
+        )
+        self.live = LiveReply(turn, stream, client, prompt)
+        if self._frame_timer is not None:
+            self._frame_timer.resume()
+        self._worker = self._run_reply(self.live)
+        self.refresh_bindings()
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def _run_reply(self, live: LiveReply) -> None:
+        stream = live.stream
+        try:
+            try:
+                async for timed in stream.events():
+                    live.turn.push(timed.event)
+            finally:
+                await live.client.aclose()
+        except asyncio.CancelledError:
+            stream.cancel()
+            self._end_reply(live, stream.reply())
+            raise
+        except Exception as exc:  # a failure stream_reply did not foresee: one line, no traceback
+            now = self._clock()
+            message = one_line(f"{type(exc).__name__}: {exc}")
+            message = redact(message, stream.target.provider.secrets())
+            stream.accumulator.add(now, StreamError(message))
+            stream.accumulator.add(now, Finish("error"))
+            self._end_reply(live, stream.reply())
+            return
+        self._end_reply(live, stream.reply())
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A safety net: a worker cancelled before its first step never runs the
+        # handler in _run_reply, and the turn would stay "streaming" for ever.
+        live = self.live
+        if live is None or event.worker is not self._worker or not event.worker.is_finished:
+            return
+        if not live.ended:
+            await live.client.aclose()
+            live.stream.cancel()
+            self._end_reply(live, live.stream.reply())
+
+    def _end_reply(self, live: LiveReply, reply: Reply) -> None:
+        if live.ended:
+            return
+        live.ended = True
+        if self.live is live:
+            self.live = None
+        self.history.append(Message("user", live.prompt))
+        if reply.text:
+            self.history.append(Message("assistant", reply.text))
+        self.costs.append(reply.cost)
+        if not self.is_attached:
+            return  # the app is closing
+        live.turn.finish(reply)
+        self.stats.show_final(reply, self.costs)
+        if self._frame_timer is not None:
+            self._frame_timer.pause()
+        self.refresh_bindings()
+        self.app.call_after_refresh(settle_memory)
+
+    # -- cancelling -------------------------------------------------------------------
+
+    def action_cancel_reply(self) -> None:
+        if self._worker is not None and self._worker.is_running:
+            self._worker.cancel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_reply":
+            return True if self.live is not None else None
+        return True
+
+    # -- the frame clock --------------------------------------------------------------
+
+    def _on_frame(self) -> None:
+        live = self.live
+        if live is None:
+            if self._frame_timer is not None:
+                self._frame_timer.pause()
+            return
+        live.turn.flush()
+        live.frames += 1
+        if live.frames % FREEZE_EVERY_FRAMES == 0:
+            freeze_survivors()
+        accumulator = live.stream.accumulator
+        now = self._clock()
+        started = accumulator.started_at
+        elapsed = now - started if started is not None else 0.0
+        usage = accumulator.reply(at=now).usage
+        self.stats.show_live(live.stream.target.ref, elapsed, usage, self.costs)

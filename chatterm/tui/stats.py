@@ -1,0 +1,83 @@
+"""The words of the stats bar and of each turn's stats line, as pure functions.
+
+The bar has two parts: the reply's figures on the left (cut with an ellipsis when the
+terminal is narrow) and the session cost on the right (always shown).
+
+Everything returns :class:`textual.content.Content` built from plain strings and style
+tuples, never from markup, so a model name or an error message is shown as written.
+Colours are theme variables (``$text-error``), resolved when the line is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.content import Content
+
+from chatterm.accumulate import Reply
+from chatterm.events import Usage
+from chatterm.render.safe_text import safe_text
+from chatterm.render.stats import format_ms, reply_figures, session_cost
+
+__all__ = ["error_line", "final_bar", "idle_bar", "live_bar", "reply_line", "session_cost"]
+
+SEPARATOR = (" · ", "dim")
+ERROR_STYLE = "$text-error"
+WARNING_STYLE = "$text-warning"
+TONE_STYLES = {"error": ERROR_STYLE, "warning": WARNING_STYLE}
+
+
+def _join(parts: Sequence[str | tuple[str, str] | Content]) -> Content:
+    pieces: list[str | tuple[str, str] | Content] = []
+    for part in parts:
+        if pieces:
+            pieces.append(SEPARATOR)
+        pieces.append(part)
+    return Content.assemble(*pieces)
+
+
+def reply_parts(reply: Reply) -> list[str | tuple[str, str] | Content]:
+    """The figures of one finished reply, in reading order, styled by tone."""
+    return [(text, TONE_STYLES[tone]) if tone else text for text, tone in reply_figures(reply)]
+
+
+def reply_line(reply: Reply) -> Content:
+    """The stats line under a finished turn."""
+    return _join(reply_parts(reply))
+
+
+def error_line(reply: Reply) -> Content | None:
+    """The reply's error as one line in the error colour, or None."""
+    if reply.error is None:
+        return None
+    message = " ".join(safe_text(reply.error.message).split())
+    return Content.assemble(("error: " + message, ERROR_STYLE))
+
+
+def final_bar(reply: Reply) -> Content:
+    """The stats bar once a reply has ended: any error first, then its figures."""
+    parts = reply_parts(reply)
+    error = error_line(reply)
+    if error is not None:
+        # The error leads (in place of "failed"): it is what the user needs to read.
+        parts = [error, *(part for part in parts if part != ("failed", ERROR_STYLE))]
+    return _join(parts)
+
+
+def live_bar(model: str, elapsed_s: float, usage: Usage) -> Content:
+    """The stats bar while a reply streams: model, elapsed time and tokens so far."""
+    tokens = f"{usage.output_tokens:,} tokens" + (" est." if usage.estimated else "")
+    return _join(
+        [
+            ("● streaming", "$text-success"),
+            safe_text(model),
+            format_ms(elapsed_s * 1000),
+            tokens,
+            ("Esc cancels", "dim"),
+        ]
+    )
+
+
+def idle_bar(model: str) -> Content:
+    """The stats bar before the first reply."""
+    return _join([f"model {safe_text(model)}", "ready"])

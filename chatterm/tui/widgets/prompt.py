@@ -1,0 +1,75 @@
+"""The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import events
+from textual.binding import BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+
+from chatterm.tui.bindings import PROMPT_BINDINGS
+
+PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"
+
+
+class PromptArea(TextArea):
+    """Where the user writes. Posts :class:`PromptArea.Submitted`; never clears itself.
+
+    The screen decides whether the text is sent (it is not while a reply streams) and
+    clears the prompt when it is.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*PROMPT_BINDINGS]
+
+    DEFAULT_CSS = """
+    PromptArea {
+        height: auto;
+        min-height: 3;
+        max-height: 12;
+        border: tall $primary 50%;
+        &:focus {
+            border: tall $primary;
+        }
+    }
+    """
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed the send key."""
+
+        prompt: PromptArea
+        text: str
+
+        @property
+        def control(self) -> PromptArea:
+            return self.prompt
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(
+            id=id,
+            classes=classes,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            highlight_cursor_line=False,
+            placeholder=PLACEHOLDER,
+        )
+
+    async def _on_key(self, event: events.Key) -> None:
+        # TextArea inserts a newline for enter before bindings are looked at; while enter
+        # is bound here (the keymap may move "send" elsewhere), leave it to the binding.
+        # The key then reaches the bindings in order, after the characters typed before it.
+        if event.key == "enter":
+            active = self.screen.active_bindings.get(event.key)
+            if active is not None and active.node is self:
+                event.prevent_default()
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        start, end = self.selection
+        self.replace("\n", start, end, maintain_selection_offset=False)

@@ -1,0 +1,72 @@
+"""The stats bar: one line above the footer about the reply in flight or the last one.
+
+While a reply streams it shows the elapsed time and a live token count (updated on the
+frame clock, never per token); when the reply ends, its TTFT, time to first answer
+token, duration, tokens, speed and cost, with any error first. The session cost sits at
+the right end, where a narrow terminal cannot cut it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.cells import cell_len
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from chatterm.accumulate import Reply
+from chatterm.events import Usage
+from chatterm.pricing import Cost
+from chatterm.tui.stats import final_bar, idle_bar, live_bar, session_cost
+
+
+class StatsBar(Widget):
+    """A single line of figures; the words come from :mod:`chatterm.tui.stats`."""
+
+    DEFAULT_CSS = """
+    StatsBar {
+        width: 1fr;
+        height: 1;
+        layout: horizontal;
+        padding: 0 1;
+        background: $panel;
+        color: $text;
+        & > Static {
+            height: 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+        & > #stats-reply {
+            width: 1fr;
+        }
+        & > #stats-session {
+            padding: 0 0 0 2;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="stats-reply")
+        yield Static(id="stats-session")
+
+    def _show(self, reply: Content, costs: Sequence[Cost | None]) -> None:
+        self.query_one("#stats-reply", Static).update(reply)
+        session = session_cost(costs) if costs else ""
+        part = self.query_one("#stats-session", Static)
+        part.update(Content(session))  # Content, not str: a str would be read as markup
+        # Sized by hand: ``width: auto`` measures a nowrap line by its widest word.
+        part.styles.width = cell_len(session) + 2 if session else 0
+
+    def show_idle(self, model: str, costs: Sequence[Cost | None]) -> None:
+        self._show(idle_bar(model), costs)
+
+    def show_live(
+        self, model: str, elapsed_s: float, usage: Usage, costs: Sequence[Cost | None]
+    ) -> None:
+        self._show(live_bar(model, elapsed_s, usage), costs)
+
+    def show_final(self, reply: Reply, costs: Sequence[Cost | None]) -> None:
+        self._show(final_bar(reply), costs)

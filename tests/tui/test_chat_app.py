@@ -1,0 +1,422 @@
+"""The chat screen end to end, through Pilot, against the demo and fake servers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from typing import Any
+
+import httpx
+import pytest
+from textual import events, work
+from textual.widgets import Collapsible, Header
+from textual.widgets._toast import Toast
+from tui_helpers import (
+    SIZE,
+    chat,
+    finish_reply,
+    rendered,
+    routed_factory,
+    send,
+    sse_body,
+    sse_response,
+    type_text,
+    wait_for,
+)
+
+from chatterm.config import Settings
+from chatterm.events import Message
+from chatterm.providers.demo import demo_answer
+from chatterm.tui.app import ChatApp
+from chatterm.tui.bindings import CANCEL, NEWLINE, SEND, key_label
+from chatterm.tui.screens.chat import ChatScreen
+from chatterm.tui.widgets.reasoning_pane import ReasoningPane
+from chatterm.tui.widgets.turn import TurnView
+
+OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
+
+
+def toasts(app: ChatApp) -> list[str]:
+    """The notifications on screen (the app must run with ``notifications=True``)."""
+    return [toast.render().plain for toast in app.screen.query(Toast)]
+
+
+def segment_text(turn: TurnView) -> str:
+    """The answer pane as drawn."""
+    return rendered(turn.answer)
+
+
+async def test_demo_reply_fills_both_panes_and_the_stats() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "Explain Python generators")
+        await finish_reply(pilot)
+        screen = chat(app)
+        (turn,) = screen.turns
+        assert turn.reply is not None and turn.reply.finish_reason == "stop"
+        assert "Explain Python generators" in rendered(turn.query_one(".user-message"))
+        assert rendered(turn.query_one(".model-label")) == "demo:fast"
+        assert turn.reasoning.text.startswith("The user wrote “Explain Python generators”")
+        assert "The user wrote" in rendered(turn.reasoning.log_view)
+        answer = segment_text(turn)
+        assert "About “Explain Python generators”" in answer
+        assert "## About" not in answer  # rendered as Markdown, not shown as source
+        assert 'print(f"{word:<12} {len(word):>3}")' in answer
+        status = rendered(turn.status)
+        assert status.startswith("TTFT ") and "$0 (local)" in status
+        bar = rendered(screen.stats)
+        for figure in ("TTFT", "answer", "total", "in ", "out ", "tok/s", "$0 (local)"):
+            assert figure in bar
+        assert bar.endswith("\nsession $0")
+        assert screen.prompt.text == ""
+        assert screen.history == [
+            Message("user", "Explain Python generators"),
+            Message("assistant", demo_answer("Explain Python generators")),
+        ]
+
+
+async def test_escape_keeps_the_partial_answer_marked_cancelled() -> None:
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "Explain Python generators")
+        screen = chat(app)
+        (turn,) = screen.turns
+        await wait_for(pilot, lambda: "You asked" in turn.answer.text)
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        reply = turn.reply
+        assert reply is not None and reply.finish_reason == "cancelled"
+        full = demo_answer("Explain Python generators")
+        assert reply.text and full.startswith(reply.text) and reply.text != full
+        assert turn.has_class("-cancelled")
+        assert rendered(turn.status).startswith("cancelled · TTFT")
+        assert rendered(screen.stats).startswith("cancelled · TTFT")
+        assert rendered(screen.stats).endswith("\nsession $0")
+        assert "About “Explain Python generators”" in segment_text(turn)
+        # The partial answer is history: the next prompt continues from it.
+        assert screen.history[-1] == Message("assistant", reply.text)
+        assert screen.conversation_for("go on", screen.target).messages[-2:] == (  # type: ignore[arg-type]
+            Message("assistant", reply.text),
+            Message("user", "go on"),
+        )
+
+
+async def test_enter_while_streaming_does_not_send() -> None:
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await send(pilot, "first")
+        await send(pilot, "second")
+        await pilot.pause()
+        screen = chat(app)
+        assert len(screen.turns) == 1
+        assert screen.prompt.text == "second"
+        assert any("a reply is streaming" in text.lower() for text in toasts(app))
+        await pilot.press("escape")
+        await finish_reply(pilot)
+
+
+async def test_model_key_switches_the_header_and_the_next_turn() -> None:
+    requests: list[dict[str, Any]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(json.loads(request.content))
+        return sse_response(sse_body(answer=["Hello ", "from test."]))
+
+    settings = Settings(model_cycle=("demo:fast", "openai:test"))
+    app = ChatApp(settings, "demo:fast", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        header = app.screen.query_one(Header)
+        assert screen.sub_title == "model: demo:fast"
+        await send(pilot, "one")
+        await finish_reply(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert screen.sub_title == "model: openai:test"
+        assert "model: openai:test" in rendered(header)
+        await send(pilot, "two")
+        await finish_reply(pilot)
+        first, second = screen.turns
+        assert rendered(first.query_one(".model-label")) == "demo:fast"
+        assert rendered(second.query_one(".model-label")) == "openai:test"
+        assert second.reply is not None and second.reply.text == "Hello from test."
+        # The new model got the whole conversation, answers without reasoning.
+        (body,) = requests
+        assert body["model"] == "test"
+        assert [(m["role"], m["content"]) for m in body["messages"]] == [
+            ("user", "one"),
+            ("assistant", demo_answer("one")),
+            ("user", "two"),
+        ]
+        # An unknown price: the session cost says so.
+        assert rendered(screen.stats).endswith("\nsession $0 + unknown")
+        # The cycle wraps around to the first configured model.
+        await pilot.press("ctrl+n")
+        assert screen.sub_title == "model: demo:fast"
+
+
+async def test_model_without_a_key_is_selectable_but_does_not_send() -> None:
+    settings = Settings(model_cycle=("demo:fast", "openai:gpt-5-mini"))
+    app = ChatApp(settings, "demo:fast", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = chat(app)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert screen.sub_title == "model: openai:gpt-5-mini"
+        assert any("OPENAI_API_KEY" in text for text in toasts(app))
+        await send(pilot, "hello")
+        await pilot.pause()
+        assert screen.turns == []
+        assert screen.prompt.text == "hello"
+        assert sum("OPENAI_API_KEY" in text for text in toasts(app)) == 2
+
+
+async def test_model_output_cannot_reach_the_terminal_as_escapes_or_markup() -> None:
+    evil = "[bold red]x[/] \x1b]52;c;ZXZpbA==\x07 \x1b[2J \x9b31m"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(sse_body(reasoning=["think ", evil], answer=["Answer: ", evil]))
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "say [b]hi[/b]")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        shown = "\n".join(
+            [
+                rendered(turn.query_one(".user-message")),
+                rendered(turn.reasoning.log_view),
+                segment_text(turn),
+            ]
+        )
+        assert "say [b]hi[/b]" in shown
+        assert shown.count("[bold red]x[/]") == 2
+        assert shown.count("␛]52;c;ZXZpbA==␇") == 2
+        assert shown.count("␛[2J") == 2
+        for control in ("\x1b", "\x07", "\x9b"):
+            assert control not in shown
+        for source in turn.answer.sources:
+            assert "\x1b" not in source
+        # The history keeps what the model really sent.
+        assert chat(app).history[-1] == Message("assistant", "Answer: " + evil)
+
+
+async def test_model_names_are_shown_literally() -> None:
+    name = "openai:[b]x[/b]\x1b[31m"
+    app = ChatApp(Settings(), name, env=OPENAI_ENV)
+    async with app.run_test(size=SIZE):
+        header = rendered(app.screen.query_one(Header))
+        assert "model: openai:[b]x[/b]␛[31m" in header
+
+
+async def test_http_500_is_one_line_in_the_turn() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        error = {"error": {"message": "the server\nfell over", "type": "server_error"}}
+        return httpx.Response(500, json=error)
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        assert turn.reply is not None and turn.reply.finish_reason == "error"
+        status = rendered(turn.status).splitlines()
+        assert status[0].startswith("failed · TTFT")
+        assert status[1] == (
+            "error: HTTP 500 from openai: the server fell over [server_error]"
+            " (server error; retry later)"
+        )
+        assert len(status) == 2
+        assert turn.has_class("-error")
+        assert rendered(chat(app).stats).startswith("error: HTTP 500 from openai")
+
+
+async def test_an_unexpected_failure_is_one_line_not_a_traceback() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("surprise\nwith sk-abcdefghijklmnop inside")
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        error = rendered(turn.status).splitlines()[1]
+        assert error.startswith("error: RuntimeError: surprise with sk-ab***")
+        assert "abcdefghijklmnop" not in error
+
+
+async def test_answer_that_was_reasoning_moves_to_the_reasoning_pane() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(sse_body(answer=["still thinking", "</think>", "The answer."]))
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        assert "still thinking" in turn.reasoning.text
+        assert turn.answer.text == "The answer."
+        assert segment_text(turn).strip() == "The answer."
+
+
+async def test_reasoning_key_hides_and_shows_every_pane() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "one")
+        await finish_reply(pilot)
+        screen = chat(app)
+        pane = screen.turns[0].reasoning
+        contents = pane.query_one(Collapsible.Contents)
+        assert not pane.collapsed and contents.display
+        assert pane.log_view.region.height > 0
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert pane.collapsed and not contents.display
+        assert pane.log_view.region.height == 0
+        # A new turn follows the global setting.
+        await send(pilot, "two")
+        await finish_reply(pilot)
+        assert all(p.collapsed for p in screen.query(ReasoningPane))
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not any(p.collapsed for p in screen.query(ReasoningPane))
+        assert pane.log_view.region.height > 0
+
+
+async def test_newline_key_inserts_a_newline() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await type_text(pilot, "a")
+        await pilot.press("ctrl+j")
+        await type_text(pilot, "b")
+        await pilot.press("shift+enter")
+        await type_text(pilot, "c")
+        assert screen.prompt.text == "a\nb\nc"
+        assert screen.turns == []
+        await pilot.press("enter")
+        await finish_reply(pilot)
+        assert screen.turns[0].prompt == "a\nb\nc"
+
+
+async def test_empty_prompt_does_nothing() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await send(pilot, "   ")
+        await pilot.press("ctrl+j", "enter")
+        assert chat(app).turns == []
+
+
+async def test_keys_arriving_together_send_all_the_text() -> None:
+    """A paste-like burst, as from tmux send-keys: Enter must not overtake the text."""
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        for char in "hello":
+            app.post_message(events.Key(char, char))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        assert turn.prompt == "hello"
+
+
+async def test_notice_shows_as_notification_and_in_the_empty_view() -> None:
+    notice = "No API key found: running the offline demo model. [b]Set[/b] OPENAI_API_KEY"
+    app = ChatApp(Settings(), "demo", notice=notice, env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        assert notice in rendered(app.screen.query_one("#welcome"))
+        assert any(notice in text for text in toasts(app))
+
+
+async def test_quitting_mid_stream_is_clean() -> None:
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        (turn,) = chat(app).turns
+        await wait_for(pilot, lambda: bool(turn.reasoning.text))
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+
+
+async def test_bindings_have_ids_and_descriptions() -> None:
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE):
+        active = app.screen.active_bindings
+        ours = {"enter", "ctrl+j", "escape", "ctrl+r", "ctrl+n", "ctrl+q"}
+        for key in ours:
+            binding = active[key].binding
+            assert binding.id and binding.description, key
+        assert active["ctrl+q"].binding.action == "quit"
+        assert [key_label(b) for b in (SEND, NEWLINE, CANCEL)] == ["Enter", "Ctrl+J", "Esc"]
+
+
+async def test_objects_frozen_for_the_collector_are_released_at_exit() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await finish_reply(pilot)
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+async def test_view_stays_pinned_to_the_bottom_unless_scrolled_up() -> None:
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=(80, 16)) as pilot:
+        screen = chat(app)
+        view = screen.conversation
+        await send(pilot, "Explain Python generators")
+        (turn,) = screen.turns
+        await wait_for(pilot, lambda: view.max_scroll_y > 5)
+        await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y)
+        view.scroll_home(animate=False)  # the user scrolls up: the view lets go
+        grown = view.max_scroll_y
+        await wait_for(pilot, lambda: view.max_scroll_y > grown + 3)
+        assert view.scroll_y == 0
+        view.scroll_end(animate=False)  # back at the bottom: pinned again
+        at = view.max_scroll_y
+        await wait_for(pilot, lambda: view.max_scroll_y > at + 3)
+        await pilot.pause()
+        assert view.scroll_y == view.max_scroll_y
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        assert turn.reply is not None
+
+
+async def test_a_bad_model_reference_does_not_crash() -> None:
+    app = ChatApp(Settings(), "gpt-5-mini", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = chat(app)
+        assert screen.sub_title == "model: gpt-5-mini"
+        await send(pilot, "hello")
+        await pilot.pause()
+        assert screen.turns == []
+        assert any("needs a provider prefix" in text for text in toasts(app))
+        await pilot.press("ctrl+n")  # the cycle still works
+        assert screen.sub_title == "model: demo"
+
+
+async def test_a_reply_worker_that_never_ran_still_ends_its_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the worker is cancelled before its body runs, the turn still ends, cancelled."""
+
+    @work(exclusive=True, group="reply")
+    async def never_runs(self: ChatScreen, live: object) -> None:
+        await asyncio.Event().wait()  # stands for a body that never got to its handler
+
+    monkeypatch.setattr(ChatScreen, "_run_reply", never_runs)
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        await pilot.pause()
+        screen = chat(app)
+        (turn,) = screen.turns
+        assert screen.live is None
+        assert turn.reply is not None and turn.reply.finish_reason == "cancelled"
+        assert screen.history == [Message("user", "hello")]

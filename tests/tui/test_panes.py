@@ -1,0 +1,141 @@
+"""The reasoning and answer panes on their own, in a minimal app."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.strip import Strip
+from tui_helpers import rendered
+
+from chatterm.tui.markdown_look import ThemedMarkdown, look_from_variables, markdown_look
+from chatterm.tui.segments import split_all
+from chatterm.tui.widgets.answer_pane import AnswerPane
+from chatterm.tui.widgets.reasoning_pane import ReasoningLog
+
+
+class LogApp(App[None]):
+    CSS = "ReasoningLog { width: 20; }"
+
+    def compose(self) -> ComposeResult:
+        yield ReasoningLog()
+
+
+class AnswerApp(App[None]):
+    CSS = "Screen { scrollbar-gutter: stable; }"  # a scrollbar appearing would re-wrap
+
+    def compose(self) -> ComposeResult:
+        yield AnswerPane()
+
+
+async def test_reasoning_log_wraps_and_appends_mid_line() -> None:
+    app = LogApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        log = app.query_one(ReasoningLog)
+        log.append("one two three ")
+        log.append("four five six seven\n\nnew ")
+        log.append("paragraph [b]x[/b]\tend")
+        await pilot.pause()
+        assert log.text == "one two three four five six seven\n\nnew paragraph [b]x[/b]\tend"
+        assert rendered(log).splitlines() == [
+            "one two three four",
+            "five six seven",
+            "",
+            "new paragraph",
+            "[b]x[/b]  end",  # the tab stops at column 24 of the paragraph
+        ]
+        assert log.line_count == log.size.height == 5
+
+
+async def test_reasoning_log_only_rewraps_the_last_paragraph() -> None:
+    app = LogApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        log = app.query_one(ReasoningLog)
+        log.append("first paragraph here\nsecond")
+        await pilot.pause()
+        first = log._wrapped[0]
+        log.append(" grows")
+        await pilot.pause()
+        assert log._wrapped[0] is first
+        assert rendered(log).splitlines()[-1] == "second grows"
+
+
+async def test_answer_pane_freezes_finished_segments() -> None:
+    paragraph = "Some words in a paragraph.\n\n"
+    text = "# Title\n\n" + paragraph * 30 + "```python\nprint('hi')\n```\n\nThe end."
+    app = AnswerApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(AnswerPane)
+        rendered_lines: list[list[Strip]] = []
+        for start in range(0, len(text), 7):
+            pane.append(text[start : start + 7])
+            await pilot.pause(0)
+            now = list(pane.frozen._lines)
+            # Frozen segments are rendered once: their lines are the same objects.
+            assert all(a is b for a, b in zip(now, rendered_lines, strict=False))
+            rendered_lines = now
+        await pilot.pause()
+        assert len(pane.frozen.sources) >= 2 and pane.live.display
+        assert pane.text == text
+        assert "".join(pane.sources) == text
+        first = pane.frozen._lines[0]
+        pane.finish()
+        await pilot.pause()
+        assert pane.frozen.sources == split_all(text)
+        assert pane.frozen._lines[0] is first
+        assert not pane.live.display
+        shown = rendered(pane)
+        assert "Title" in shown and "# Title" not in shown
+        assert "print('hi')" in shown and "The end." in shown
+        # The pane is two widgets however long the answer is.
+        assert len(pane.children) == 2
+
+
+async def test_answer_pane_rerenders_on_resize_and_theme_change() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(AnswerPane)
+        pane.append("A paragraph long enough to wrap when the terminal is narrow. " * 3)
+        pane.finish()
+        await pilot.pause()
+        wide = pane.frozen.line_count
+        await pilot.resize_terminal(40, 40)
+        await pilot.pause()
+        assert pane.frozen.line_count > wide
+        before = pane.frozen._lines[0]
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert pane.frozen._lines[0] is not before
+
+
+async def test_answer_pane_finish_with_other_text_and_reset() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(AnswerPane)
+        pane.append("partial")
+        pane.finish("the whole answer")
+        await pilot.pause()
+        assert pane.sources == ["the whole answer"]
+        assert rendered(pane) == "the whole answer"
+        pane.reset()
+        await pilot.pause()
+        assert pane.sources == [] and pane.text == ""
+        assert rendered(pane) == ""
+
+
+async def test_markdown_look_follows_every_builtin_theme() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        for name in sorted(app.available_themes):
+            app.theme = name
+            await pilot.pause()
+            look = markdown_look(app)
+            fresh = look_from_variables(app.get_css_variables(), dark=app.current_theme.dark)
+            assert look.theme.styles == fresh.theme.styles
+            assert look.code_theme == fresh.code_theme
+            # Every style parses, and a sample renders.
+            for style in look.theme.styles.values():
+                assert style is not None
+            lines = app.console.render_lines(
+                ThemedMarkdown("# h\n\n`code` **b** [l](http://x)\n\n```py\nx=1\n```", look),
+                app.console.options.update_width(40),
+            )
+            assert lines

@@ -1,0 +1,141 @@
+"""Helpers for the TUI tests: fake servers, a stepping clock, screen text, waiting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+from chatterm.providers.demo import DemoScript
+from chatterm.providers.registry import ResolvedModel
+from chatterm.stream import make_client
+from chatterm.tui.app import ChatApp
+from chatterm.tui.screens.chat import ChatScreen
+
+SIZE = (120, 40)
+Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    """One Chat Completions SSE event."""
+    data = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "model": "test",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+def sse_body(
+    reasoning: Sequence[str] = (),
+    answer: Sequence[str] = (),
+    finish: str = "stop",
+    usage: dict[str, int] | None = None,
+) -> bytes:
+    parts = [chunk({"role": "assistant", "content": ""})]
+    parts += [chunk({"reasoning_content": piece}) for piece in reasoning]
+    parts += [chunk({"content": piece}) for piece in answer]
+    parts.append(chunk({}, finish))
+    if usage is not None:
+        data = {"id": "chatcmpl-test", "choices": [], "usage": usage}
+        parts.append(b"data: " + json.dumps(data).encode() + b"\n\n")
+    parts.append(b"data: [DONE]\n\n")
+    return b"".join(parts)
+
+
+def sse_response(body: bytes) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def routed_factory(handler: Handler) -> Callable[[ResolvedModel], httpx.AsyncClient]:
+    """Demo models keep their own transport; every other model is served by ``handler``."""
+
+    def factory(target: ResolvedModel) -> httpx.AsyncClient:
+        if target.provider.transport() is not None:
+            return make_client(target)
+        return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    return factory
+
+
+class SteppingClock:
+    """A clock that moves only when the fake server sends something: exact metrics."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def stepped_demo_factory(clock: SteppingClock) -> Callable[[ResolvedModel], httpx.AsyncClient]:
+    """The demo's byte stream, one SSE event per read, 300 ms then 20 ms apart on ``clock``."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        messages = body["messages"]
+        prompt = [m["content"] for m in messages if m["role"] == "user"][-1]
+        chars = sum(len(m["content"]) for m in messages)
+        script = DemoScript(body["model"], prompt, chars, paced=False)
+
+        async def stream() -> AsyncIterator[bytes]:
+            clock.now += 0.3
+            for piece in script.events():
+                clock.now += 0.02
+                yield piece
+
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream())
+
+    def factory(target: ResolvedModel) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    return factory
+
+
+def chat(app: ChatApp) -> ChatScreen:
+    screen = app.screen
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+def rendered(widget: Widget) -> str:
+    """The text a widget draws, line by line, stripped; a container's children in turn."""
+    if widget.children:
+        return "\n".join(rendered(child) for child in widget.children if child.display)
+    width, height = widget.outer_size
+    lines = [strip.text.strip() for strip in widget.render_lines(Region(0, 0, width, height))]
+    return "\n".join(lines).strip("\n")
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    await pilot.press(*[{" ": "space", "\n": "ctrl+j"}.get(c, c) for c in text])
+
+
+async def send(pilot: Pilot[Any], text: str) -> None:
+    await type_text(pilot, text)
+    await pilot.press("enter")
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], steps: int = 1500) -> None:
+    """Pause until ``condition`` holds (bounded, so a broken app fails instead of hanging)."""
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition never held")
+
+
+async def finish_reply(pilot: Pilot[Any]) -> None:
+    """Wait for the reply in flight and the frame after it."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def lines_of(text: str) -> Iterator[str]:
+    return (line for line in text.splitlines() if line.strip())
