@@ -48,11 +48,18 @@ async def stream_reply(
     """Yield the reply's events, ending with a :class:`Finish` unless cancelled."""
     provider = target.provider
     secrets = provider.secrets()
-    request = provider.build_request(target.model, conversation)
+    try:
+        request = provider.build_request(target.model, conversation)
+    except (httpx.InvalidURL, ValueError) as exc:
+        yield TimedEvent(clock(), Started(target.ref))
+        message = f"{provider.name} has an invalid base URL ({one_line(str(exc), 120)}); fix it"
+        yield TimedEvent(clock(), StreamError(redact(message, secrets)))
+        yield TimedEvent(clock(), Finish("error"))
+        return
     yield TimedEvent(clock(), Started(target.ref))
     try:
         response = await client.send(request, stream=True)
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:
         yield TimedEvent(clock(), _transport_error(exc, request, secrets, connected=False))
         yield TimedEvent(clock(), Finish("error"))
         return
@@ -80,7 +87,7 @@ async def stream_reply(
                 now = clock()
                 for event in parser.feed(chunk):
                     yield TimedEvent(now, event)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # dropped connection, idle timeout, broken gzip
             now = clock()
             tail = parser.close()
             if any(isinstance(event, Finish) for event in tail):
@@ -106,13 +113,13 @@ async def _read_limited(response: httpx.Response) -> bytes:
             size += len(chunk)
             if size >= _MAX_ERROR_BODY:
                 break
-    except httpx.TransportError:
+    except httpx.HTTPError:
         pass  # whatever arrived of the error body is still worth showing
     return b"".join(parts)
 
 
 def _transport_error(
-    exc: httpx.TransportError, request: httpx.Request, secrets: tuple[str, ...], *, connected: bool
+    exc: httpx.HTTPError, request: httpx.Request, secrets: tuple[str, ...], *, connected: bool
 ) -> StreamError:
     host = request.url.host or "the server"
     if request.url.port:
@@ -124,6 +131,10 @@ def _transport_error(
         message = f"{host} sent nothing for too long; the reply so far is kept"
     elif isinstance(exc, httpx.ConnectError):
         message = f"cannot connect to {host} ({reason}); is the server running?"
+    elif isinstance(exc, httpx.UnsupportedProtocol):
+        message = f"cannot send to {request.url.scheme}:// addresses; the base URL needs http(s)"
+    elif isinstance(exc, httpx.DecodingError):
+        message = f"{host} sent a body that could not be decoded ({reason})"
     elif connected:
         message = f"the connection to {host} dropped mid-reply ({reason}); the reply so far is kept"
     else:

@@ -83,8 +83,10 @@ def default_model(settings: Settings, env: Mapping[str, str] | None = None) -> s
     return "demo"
 
 
-def model_cycle(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
-    """The models the switch key steps through."""
+def model_cycle(
+    settings: Settings, env: Mapping[str, str] | None = None, current: str | None = None
+) -> list[str]:
+    """The models the switch key steps through, including the current one."""
     env = os.environ if env is None else env
     if settings.model_cycle:
         models = list(settings.model_cycle)
@@ -92,7 +94,7 @@ def model_cycle(settings: Settings, env: Mapping[str, str] | None = None) -> lis
         models = list(DEMO_MODELS)
         if env.get("OPENAI_API_KEY"):
             models.extend(OPENAI_DEFAULT_MODELS)
-    current = default_model(settings, env)
+    current = current or default_model(settings, env)
     if current not in models:
         models.insert(0, current)
     return models

@@ -196,3 +196,13 @@ class TestModelCycle:
     def test_every_cycle_entry_resolves(self) -> None:
         for ref in model_cycle(Settings(), WITH_KEY):
             assert resolve_model(ref, Settings(), WITH_KEY).ref == ref
+
+
+def test_model_cycle_includes_a_current_model_outside_the_list() -> None:
+    settings = Settings(model_cycle=("demo", "demo:fast"))
+    assert model_cycle(settings, {}, "openai:brand-new") == [
+        "openai:brand-new",
+        "demo",
+        "demo:fast",
+    ]
+    assert model_cycle(settings, {}, "demo:fast") == ["demo", "demo:fast"]

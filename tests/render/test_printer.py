@@ -50,10 +50,10 @@ def test_plain_output_sets_reasoning_apart_and_neutralizes_escapes() -> None:
     assert "[bold]Hi[/bold] ␛[31mred there\n" in text
     last = text.rstrip("\n").splitlines()[-1]
     assert (
-        "TTFT 1.00 s" in last
-        and "answer 3.00 s" in last
+        "TTFT 1.0s" in last
+        and "answer 3.0s" in last
         and "in 10" in last
-        and "out 20 (reasoning 5)" in last
+        and "out 20 (5 reasoning)" in last
     )
     assert "$0.0012" in last
     assert err.getvalue() == ""
