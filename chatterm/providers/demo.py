@@ -55,6 +55,14 @@ def _keywords(prompt: str) -> list[str]:
     return words[:4] or ["streaming", "reasoning", "markdown"]
 
 
+_POINTS = (
+    "what it is, and where it fits in the question.",
+    "the part that most often surprises people at first.",
+    "how it behaves at the edges: empty input, huge input, errors.",
+    "how to check it works: a tiny example you can run.",
+)
+
+
 def demo_reasoning(prompt: str) -> str:
     topic = _topic(prompt)
     words = ", ".join(_keywords(prompt))
@@ -70,7 +78,7 @@ def demo_answer(prompt: str) -> str:
     topic = _topic(prompt)
     words = _keywords(prompt)
     points = "\n".join(
-        f"{i}. **{word.capitalize()}**: one part of “{topic}” worth a closer look."
+        f"{i}. **{word.capitalize()}**: {_POINTS[(i - 1) % len(_POINTS)]}"
         for i, word in enumerate(words, 1)
     )
     rows = "\n".join(f"| {word} | {len(word)} | {word[::-1]} |" for word in words)
