@@ -150,11 +150,18 @@ class ReplyAccumulator:
                 first_answer_at=self.first_answer_at,
                 last_delta_at=self.last_delta_at,
                 ended_at=ended_at,
-                output_tokens=usage.output_tokens,
+                output_tokens=self._streamed_tokens(usage),
             ),
             error=self.error,
             warnings=tuple(self.warnings),
         )
+
+    def _streamed_tokens(self, usage: Usage) -> int:
+        """Output tokens that arrived as deltas: hidden reasoning (OpenAI's o-series and
+        gpt-5 count it but never stream it) is not part of the streaming rate."""
+        if usage.reasoning_tokens and not self._reasoning_chars:
+            return max(usage.output_tokens - usage.reasoning_tokens, 0)
+        return usage.output_tokens
 
     def _estimated_usage(self) -> Usage:
         # A request that failed before anything arrived most likely never reached the model.

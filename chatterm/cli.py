@@ -81,7 +81,8 @@ def _silence_stdout() -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    sys.stderr.write(f"chatterm: {safe_text(message)}\n")
+    if sys.stderr is not None:
+        sys.stderr.write(f"chatterm: {safe_text(message)}\n")
     return code
 
 
@@ -108,12 +109,20 @@ def tui_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
+def _valid_text(text: str) -> str:
+    """Undecodable bytes (from argv or a pipe) become U+FFFD instead of a crash later."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _read_prompt(args: argparse.Namespace, stdin: TextIO | None) -> str:
     if args.prompt not in (None, "-"):
-        return str(args.prompt)
+        return _valid_text(str(args.prompt))
+    if stdin is None:
+        raise ConfigError("no prompt: stdin is closed; give the prompt as an argument")
     if args.prompt is None and stdin.isatty():
         raise ConfigError("no prompt: give one as an argument, or pipe it in with -")
-    text = stdin.read()
+    raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    text = raw.decode("utf-8", "replace")
     if not text.strip():
         raise ConfigError("the prompt read from stdin is empty")
     return text
@@ -128,8 +137,10 @@ def ask_command(
     env: Mapping[str, str] | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
+    if stdout is None and sys.stdout is None:
+        return _fail("stdout is closed; nowhere to write the reply")
     stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    stderr = stderr or sys.stderr or stdout
     env = os.environ if env is None else env
     try:
         settings = load_settings()
@@ -144,7 +155,7 @@ def ask_command(
     model_config = settings.model_settings.get(target.ref)
     conversation = Conversation(
         messages=(Message("user", prompt),),
-        system=args.system if args.system is not None else settings.system_prompt,
+        system=_valid_text(args.system) if args.system is not None else settings.system_prompt,
         reasoning=not args.no_reasoning,
         max_tokens=model_config.max_tokens if model_config else None,
     )

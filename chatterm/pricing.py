@@ -78,7 +78,8 @@ def is_local_url(url: str | None) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
+        return address.is_loopback or address.is_unspecified  # 0.0.0.0 reaches this host
     except ValueError:
         return False
 
@@ -132,7 +133,10 @@ def _table_cost(usage: Usage, spec: PriceSpec) -> float | None:
         attempts.append({"provider_id": spec.provider_id})
     if spec.base_url:
         attempts.append({"provider_api_url": spec.base_url})
-    attempts.append({})
+    if not attempts:
+        # A bare model name: the table may know it from some provider. A server with its own
+        # address that the table does not know (self-hosted, a relay) gets no guessed price.
+        attempts.append({})
     for where in attempts:
         try:
             calc = genai_prices.calc_price(table_usage, spec.model, **where)

@@ -128,7 +128,11 @@ def _transport_error(
     if isinstance(exc, httpx.ConnectTimeout):
         message = f"timed out connecting to {host}; check the address or your network"
     elif isinstance(exc, httpx.ReadTimeout):
-        message = f"{host} sent nothing for too long; the reply so far is kept"
+        message = (
+            f"{host} sent nothing for too long; the reply so far is kept"
+            if connected
+            else f"{host} did not answer in time; try again, or check the server"
+        )
     elif isinstance(exc, httpx.ConnectError):
         message = f"cannot connect to {host} ({reason}); is the server running?"
     elif isinstance(exc, httpx.UnsupportedProtocol):

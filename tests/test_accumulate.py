@@ -271,3 +271,14 @@ def test_failure_before_any_token_estimates_no_usage() -> None:
     acc.add(0.1, Finish("error"))
     usage = acc.reply().usage
     assert (usage.input_tokens, usage.output_tokens, usage.estimated) == (0, 0, True)
+
+
+def test_rate_leaves_out_reasoning_that_was_counted_but_never_streamed() -> None:
+    # OpenAI's reasoning models: 20 s of hidden thinking, then 100 answer tokens in 1 s.
+    acc = ReplyAccumulator("openai:gpt-5-mini")
+    acc.add(0.0, Started("openai:gpt-5-mini"))
+    acc.add(20.0, TextDelta("first"))
+    acc.add(21.0, TextDelta("last"))
+    acc.add(21.0, Finish("stop"))
+    acc.add(21.0, UsageUpdate(Usage(input_tokens=5, output_tokens=2100, reasoning_tokens=2000)))
+    assert acc.reply().metrics.tokens_per_s == 100.0

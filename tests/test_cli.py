@@ -60,3 +60,27 @@ def test_invalid_config_is_exit_2_naming_the_file(isolated_home: Path) -> None:
     assert result.returncode == 2
     assert "config.toml" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_invalid_utf8_on_stdin_is_replaced_not_a_crash() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chatterm", "ask", "-m", "demo:fast", "--json", "-"],
+        input=b"tell me about \xff caf\xc3\xa9\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert "caf\u00e9".encode() in result.stdout
+
+
+def test_closed_stdin_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chatterm", "ask", "-m", "demo:fast"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "prompt" in result.stderr and "Traceback" not in result.stderr

@@ -6,7 +6,14 @@ import json
 import subprocess
 import sys
 
-CORE_MODULES = ("chatterm.stream", "chatterm.providers.registry", "chatterm.accumulate")
+CORE_MODULES = (
+    "chatterm.cli",
+    "chatterm.stream",
+    "chatterm.providers.registry",
+    "chatterm.accumulate",
+    "chatterm.render.printer",
+    "chatterm.render.stats",
+)
 
 _PROBE = """
 import json, sys

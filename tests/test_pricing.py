@@ -63,8 +63,27 @@ class TestPriceTable:
         usage = Usage(
             input_tokens=10, output_tokens=5, cached_input_tokens=20, cache_write_tokens=9
         )
-        cost = cost_of(usage, PriceSpec("gpt-5-mini", "openai"))
-        assert cost.source == "price_table" and cost.usd is not None and cost.usd > 0
+        spec = PriceSpec("gpt-5-mini", "openai")
+        cost = cost_of(usage, spec)
+        assert cost.source == "price_table" and cost.usd is not None
+        # Clamped to: all 10 input tokens read from cache, no cache writes, 5 output.
+        clamped = cost_of(Usage(input_tokens=10, output_tokens=5, cached_input_tokens=10), spec)
+        assert cost.usd == clamped.usd
+
+    def test_parts_add_up(self) -> None:
+        spec = PriceSpec("gpt-5-mini", "openai")
+        both = cost_of(Usage(input_tokens=1000, output_tokens=500, reasoning_tokens=300), spec)
+        inp = cost_of(Usage(input_tokens=1000), spec)
+        out = cost_of(Usage(output_tokens=500), spec)
+        assert both.usd is not None and inp.usd is not None and out.usd is not None
+        # Reasoning is part of output: counted once, not added on top.
+        assert both.usd == pytest.approx(inp.usd + out.usd)
+        cached = cost_of(Usage(input_tokens=1000, cached_input_tokens=1000), spec)
+        assert cached.usd is not None and 0 < cached.usd < inp.usd
+
+    def test_unknown_server_address_gets_no_guessed_price(self) -> None:
+        spec = PriceSpec("deepseek-r1", base_url="http://192.168.1.20:8000/v1")
+        assert cost_of(Usage(input_tokens=1000, output_tokens=1000), spec).usd is None
 
     def test_unknown_model(self) -> None:
         spec = PriceSpec("no-such-model-2099", "openai")
@@ -190,6 +209,7 @@ class TestIsLocalUrl:
         [
             "http://localhost:11434",
             "http://localhost/v1",
+            "http://0.0.0.0:8000/v1",
             "http://LOCALHOST:8080/v1",
             "http://127.0.0.1:8000/v1",
             "http://127.5.6.7/v1",
@@ -208,7 +228,6 @@ class TestIsLocalUrl:
             "http://192.168.1.10:8000/v1",
             "http://10.0.0.5/v1",
             "http://localhost.example.com/v1",
-            "http://0.0.0.0:8000/v1",
             "not a url",
         ],
     )

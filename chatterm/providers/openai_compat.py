@@ -105,11 +105,9 @@ class ChatCompletionsTranslator:
         try:
             chunk = json.loads(data)
         except ValueError:
-            return [StreamWarning(f"skipped a stream line that is not JSON: {one_line(data, 80)}")]
+            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
         if not isinstance(chunk, dict):
-            return [
-                StreamWarning(f"skipped a stream line that is not an object: {one_line(data, 80)}")
-            ]
+            return [self._warning(f"skipped a stream line that is not an object: {data}")]
         if self._failed:
             # After an error only the usage still counts (OpenRouter sends its cost there).
             usage = chunk.get("usage")
@@ -126,6 +124,9 @@ class ChatCompletionsTranslator:
         if isinstance(usage, dict):
             events.append(UsageUpdate(usage_from_openai(usage)))
         return events
+
+    def _warning(self, message: str) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), 120))
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
         delta = choice.get("delta")
@@ -283,6 +284,8 @@ class OpenAICompatProvider(Provider):
         )
 
     def missing_key(self) -> str | None:
+        if self._api_key and not self._api_key.isascii():
+            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
         if self._api_key or self._local or not self._key_env:
             return None
         return (

@@ -5,7 +5,8 @@ tags may arrive cut across chunks (``"<th"`` + ``"ink>"``), so text that could b
 of a tag is held back until the next chunk settles it. Templates for QwQ, Qwen3 and newer
 DeepSeek-R1 put ``<think>`` in the prompt, so the output starts inside the thoughts and only
 ``</think>`` appears: the text is shown as answer until then, and the closing tag turns it
-into reasoning (:class:`AnswerWasReasoning`), unless a code fence came first. Only a tag at
+into reasoning (:class:`AnswerWasReasoning`) when it starts or ends a line and no code fence
+came first. Only a tag at
 the start of the output opens reasoning; one later in an answer (say, in code) is content.
 """
 
@@ -53,6 +54,8 @@ class ThinkTagSplitter:
             return []
         if self._mode == "think":
             return [ReasoningDelta(held)]
+        if self._mode == "answer" and held == CLOSE:
+            return [AnswerWasReasoning()]  # the output ended right after its thoughts
         return self._answer(held)
 
     def stop_looking(self) -> None:
@@ -82,12 +85,17 @@ class ThinkTagSplitter:
                 return buf[end + len(CLOSE) :]
             return self._emit_holding(buf, CLOSE, events, reasoning=True)
         if self._mode == "answer":
-            end = buf.find(CLOSE)
+            end, undecided = self._find_close(buf)
             fence = (self._recent + buf).find("```")  # may start in the previous chunk
             if fence >= 0 and (end < 0 or fence - len(self._recent) < end):
                 # A code block means a real answer: a </think> after it is content.
                 self._mode = "plain"
                 return buf
+            if undecided:
+                # The tag ends this chunk mid-line: what follows it decides.
+                events.extend(self._answer(buf[:end]))
+                self._held = buf[end:]
+                return ""
             if end >= 0:
                 events.extend(self._answer(buf[:end]))
                 events.append(AnswerWasReasoning())
@@ -98,6 +106,23 @@ class ThinkTagSplitter:
         events.extend(self._answer(buf))
         return ""
 
+    def _find_close(self, buf: str) -> tuple[int, bool]:
+        """Where a bare ``</think>`` closes thoughts: at the start or the end of a line.
+
+        "the `</think>` tag" in prose is content. Returns the index (or -1) and whether the
+        tag ends ``buf`` mid-line, so that the next chunk must decide.
+        """
+        end = buf.find(CLOSE)
+        while end >= 0:
+            before = buf[end - 1] if end else self._recent[-1:]
+            after = buf[end + len(CLOSE) : end + len(CLOSE) + 1]
+            if before in ("", "\n") or after in ("\n", "\r"):
+                return end, False
+            if not after:
+                return end, True
+            end = buf.find(CLOSE, end + 1)
+        return -1, False
+
     def _emit_holding(self, buf: str, tag: str, events: list[Event], *, reasoning: bool) -> str:
         hold = _held_suffix(buf, tag)
         if hold:
@@ -105,8 +130,6 @@ class ThinkTagSplitter:
             buf = buf[:-hold]
         if buf:
             events.extend([ReasoningDelta(buf)] if reasoning else self._answer(buf))
-            if not reasoning:
-                self._recent = (self._recent + buf)[-2:]
         return ""
 
     def _answer(self, text: str) -> list[Event]:
@@ -121,4 +144,5 @@ class ThinkTagSplitter:
             self._strip_leading = False
         if not text:
             return []
+        self._recent = (self._recent + text)[-2:]
         return [TextDelta(text)]

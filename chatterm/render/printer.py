@@ -23,7 +23,7 @@ from chatterm.events import (
     TextDelta,
     UsageUpdate,
 )
-from chatterm.render.safe_text import safe_text
+from chatterm.render.safe_text import SafeFeed, safe_text
 from chatterm.render.stats import format_stats
 
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
@@ -50,21 +50,26 @@ class PlainPrinter:
         self.show_reasoning = show_reasoning
         self._section: str | None = None  # "reasoning" | "answer"
         self._at_line_start = True
+        self._reasoning_feed = SafeFeed()
+        self._text_feed = SafeFeed()
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, *, dim: bool = False) -> None:
         if text:
-            self.out.write(text)
+            # Whether a line is open depends on the text, not on the colour codes around it.
             self._at_line_start = text.endswith("\n")
+            self.out.write(self._dim(text) if dim else text)
 
     def _enter(self, section: str) -> None:
         if self._section == section:
             return
+        if self._section == "reasoning":
+            self._write(self._reasoning_feed.flush(), dim=True)
         if not self._at_line_start:
             self._write("\n")
         if section == "reasoning":
-            self._write(self._dim("── thinking ──") + "\n")
+            self._write("── thinking ──\n", dim=True)
         elif self._section == "reasoning":
-            self._write(self._dim("── answer ──") + "\n")
+            self._write("── answer ──\n", dim=True)
         self._section = section
 
     def _dim(self, text: str) -> str:
@@ -75,16 +80,16 @@ class PlainPrinter:
             case ReasoningDelta(text=text):
                 if self.show_reasoning:
                     self._enter("reasoning")
-                    self._write(self._dim(safe_text(text)))
+                    self._write(self._reasoning_feed.feed(text), dim=True)
                     self.out.flush()
             case TextDelta(text=text):
                 self._enter("answer")
-                self._write(safe_text(text))
+                self._write(self._text_feed.feed(text))
                 self.out.flush()
             case AnswerWasReasoning():
                 if not self._at_line_start:
                     self._write("\n")
-                self._write(self._dim("── (the text above was the model's reasoning) ──") + "\n")
+                self._write("── (the text above was the model's reasoning) ──\n", dim=True)
                 self._section = None
             case StreamError(message=message):
                 if not self._at_line_start:
@@ -99,9 +104,10 @@ class PlainPrinter:
                 assert_never(event)
 
     def done(self, reply: Reply) -> None:
+        self._write(self._text_feed.flush())
         if not self._at_line_start:
             self._write("\n")
-        self._write(self._dim(f"── {format_stats(reply)} ──") + "\n")
+        self._write(f"── {format_stats(reply)} ──\n", dim=True)
         self.out.flush()
 
 

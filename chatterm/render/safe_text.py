@@ -31,3 +31,25 @@ def safe_text(text: str) -> str:
     if not _CONTROL.search(text):
         return text
     return _CONTROL.sub(_picture, text.replace("\r\n", "\n"))
+
+
+class SafeFeed:
+    """:func:`safe_text` over a stream of pieces.
+
+    A carriage return ending one piece waits for the next, so a CRLF split between two
+    deltas still becomes one newline rather than a visible CR and a newline.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        if text.endswith("\r"):
+            text, self._held = text[:-1], "\r"
+        return safe_text(text)
+
+    def flush(self) -> str:
+        text, self._held = self._held, ""
+        return safe_text(text)

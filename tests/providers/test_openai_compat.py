@@ -962,3 +962,16 @@ class TestDescribeHttpError:
             provider.describe_http_error(402, body)
             == "HTTP 402 from openrouter: Insufficient credits"
         )
+
+
+def test_skipped_line_warning_never_carries_the_key() -> None:
+    translator = ChatCompletionsTranslator(secrets=("sk-live-abcdef123456",))
+    events = translator.feed(SSEEvent("not json, key sk-live-abcdef123456 echoed"))
+    assert len(events) == 1 and isinstance(events[0], StreamWarning)
+    assert "sk-live-abcdef123456" not in events[0].message
+
+
+def test_non_ascii_key_is_reported_by_name() -> None:
+    provider = OpenAICompatProvider.openai({"OPENAI_API_KEY": "sk-abc\u2026def"})
+    message = provider.missing_key()
+    assert message is not None and "OPENAI_API_KEY" in message and "\u2026" not in message

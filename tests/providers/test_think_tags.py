@@ -158,8 +158,8 @@ class TestMissingOpeningTag:
         assert split(["</think>\n\nAnswer"]) == [AnswerWasReasoning(), TextDelta("Answer")]
 
     def test_only_the_first_close_tag_counts(self) -> None:
-        text = "r</think>answer mentions </think> literally"
-        assert_fragmentation_invariant(text, ("r", "answer mentions </think> literally"))
+        text = "r\n</think>answer mentions\n</think> literally"
+        assert_fragmentation_invariant(text, ("r\n", "answer mentions\n</think> literally"))
 
     def test_no_tags_at_all_is_plain_answer(self) -> None:
         text = "Just an answer with a < sign and </thin text."
@@ -261,3 +261,17 @@ class TestClose:
     def test_empty_stream(self) -> None:
         assert ThinkTagSplitter().close() == []
         assert split([""]) == []
+
+
+class TestCloseTagInProse:
+    def test_inline_mention_is_content(self) -> None:
+        text = "Qwen marks the end with the closing tag `</think>` and then answers."
+        assert_fragmentation_invariant(text, ("", text))
+
+    def test_mid_line_close_tag_is_content(self) -> None:
+        text = "Write </think> to end.\nMore."
+        assert_fragmentation_invariant(text, ("", text))
+
+    def test_close_tag_starting_a_line_still_reclassifies(self) -> None:
+        text = "Okay, the user says hi.\n</think>\n\nHello!"
+        assert_fragmentation_invariant(text, ("Okay, the user says hi.\n", "Hello!"))

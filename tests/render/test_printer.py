@@ -136,3 +136,22 @@ def test_done_record_unknown_cost_is_null_not_zero() -> None:
     record = done_record(acc.reply().with_cost(Cost(None, "unknown")))
     assert record["cost_usd"] is None and record["cost_source"] == "unknown"
     assert record["usage"]["estimated"] is True
+
+
+def test_crlf_split_between_deltas_is_one_newline() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = PlainPrinter(out, err, color=False, show_reasoning=False)
+    for event in (TextDelta("line one\r"), TextDelta("\nline two\r")):
+        printer.event(event)
+    assert out.getvalue() == "line one\nline two"
+
+
+def test_colour_does_not_change_the_layout() -> None:
+    def run(color: bool) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        printer = PlainPrinter(out, err, color=color)
+        for event in (ReasoningDelta("done.\n"), TextDelta("Answer")):
+            printer.event(event)
+        return out.getvalue().replace("\x1b[2m", "").replace("\x1b[0m", "")
+
+    assert run(color=True) == run(color=False) == "── thinking ──\ndone.\n── answer ──\nAnswer"

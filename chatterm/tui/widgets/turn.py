@@ -30,32 +30,10 @@ from chatterm.events import (
     TextDelta,
     UsageUpdate,
 )
-from chatterm.render.safe_text import safe_text
+from chatterm.render.safe_text import SafeFeed, safe_text
 from chatterm.tui.stats import error_line, reply_line
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
-
-
-class SafeFeed:
-    """``safe_text`` over a stream of pieces.
-
-    A carriage return ending one piece waits for the next, so a CRLF split between two
-    deltas still becomes one newline rather than a visible CR and a newline.
-    """
-
-    def __init__(self) -> None:
-        self._held = ""
-
-    def feed(self, text: str) -> str:
-        text = self._held + text
-        self._held = ""
-        if text.endswith("\r"):
-            text, self._held = text[:-1], "\r"
-        return safe_text(text)
-
-    def flush(self) -> str:
-        text, self._held = self._held, ""
-        return safe_text(text)
 
 
 class TurnView(Widget):
