@@ -27,6 +27,7 @@ class ProviderConfig:
     base_url: str
     api_key_env: str | None = None
     local: bool = False
+    kind: Literal["openai", "gateway"] = "openai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,10 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
                 f"{where}: [{key}]: provider names use lower-case letters, digits, - and _"
             )
         table = check.table(table, key)
-        check.no_unknown(table, {"base_url", "api_key_env", "local"}, key)
+        check.no_unknown(table, {"base_url", "api_key_env", "local", "kind"}, key)
+        kind = table.get("kind", "openai")
+        if kind not in ("openai", "gateway"):
+            raise check.error(f"{key}.kind", '"openai" or "gateway"', kind)
         if "base_url" not in table:
             raise ConfigError(
                 f'{where}: [{key}] needs base_url, e.g. base_url = "http://127.0.0.1:8000/v1"'
@@ -113,6 +117,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             base_url=check.string(table["base_url"], f"{key}.base_url"),
             api_key_env=check.optional_string(table.get("api_key_env"), f"{key}.api_key_env"),
             local=check.boolean(table.get("local", False), f"{key}.local"),
+            kind=kind,
         )
 
     model_settings: dict[str, ModelConfig] = {}

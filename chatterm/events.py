@@ -32,7 +32,8 @@ class Usage:
     """Token counts for one reply, as a running total (replace, never add).
 
     ``output_tokens`` includes ``reasoning_tokens``; ``input_tokens`` includes
-    ``cached_input_tokens``. ``cost_usd`` is set only when the server reported the cost itself.
+    ``cached_input_tokens``. ``cost_usd`` is set only when the server reported the cost itself,
+    ``server_tokens_per_s`` only when it reported its own generation speed (Ollama).
     """
 
     input_tokens: int = 0
@@ -42,6 +43,7 @@ class Usage:
     cache_write_tokens: int = 0
     estimated: bool = False
     cost_usd: float | None = None
+    server_tokens_per_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,7 @@ def done_record(reply: Reply, *, include_reasoning: bool = True) -> dict[str, An
         "first_answer_ms": metrics.first_answer_ms,
         "duration_ms": metrics.duration_ms,
         "tokens_per_s": metrics.tokens_per_s,
+        "server_tokens_per_s": usage.server_tokens_per_s,
         "cost_usd": reply.cost.usd if reply.cost else None,
         "cost_source": reply.cost.source if reply.cost else "unknown",
         "warnings": list(reply.warnings),

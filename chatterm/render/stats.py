@@ -84,6 +84,8 @@ def reply_figures(reply: Reply) -> list[tuple[str, Tone]]:
     ]
     if metrics.tokens_per_s is not None:
         figures.append((format_rate(metrics.tokens_per_s), None))
+    if reply.usage.server_tokens_per_s is not None:
+        figures.append((f"server {format_rate(reply.usage.server_tokens_per_s)}", None))
     figures.append((reply.cost.label() if reply.cost is not None else "cost unknown", None))
     if reply.warnings:
         count = len(reply.warnings)
