@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' or missing and stdin is not a terminal.",
     )
     ask.add_argument("prompt", nargs="?", help="the prompt, or - to read it from stdin")
-    ask.add_argument("-m", "--model", dest="ask_model", help="model, e.g. openai:gpt-5-mini")
+    ask.add_argument(
+        "-m", "--model", dest="ask_model", metavar="MODEL", help="model, e.g. openai:gpt-5-mini"
+    )
     ask.add_argument("--system", help="system prompt for this request")
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
     ask.add_argument(
@@ -97,7 +99,13 @@ def tui_command(args: argparse.Namespace) -> int:
     try:
         target = resolve_model(model_ref, settings)
     except ConfigError as exc:
-        return _fail(str(exc))
+        if args.model:
+            return _fail(str(exc))
+        target, notice = resolve_model("demo", settings), f"{exc}; started on the demo model"
+    missing = target.provider.missing_key()
+    if missing and not args.model:
+        # The configured default cannot be used yet: open on the demo rather than a dead end.
+        target, notice = resolve_model("demo", settings), f"{missing}. Started on the demo model."
     if target.ref.startswith("demo") and not args.model and notice is None:
         notice = (
             "No API key found: this is the offline demo model. Set OPENAI_API_KEY or add a "

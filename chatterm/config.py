@@ -26,7 +26,7 @@ class ProviderConfig:
     name: str
     base_url: str
     api_key_env: str | None = None
-    local: bool = False
+    local: bool | None = None  # None: a loopback base_url is local ($0)
     kind: Literal["openai", "gateway"] = "openai"
 
 
@@ -116,7 +116,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             name=name,
             base_url=check.string(table["base_url"], f"{key}.base_url"),
             api_key_env=check.optional_string(table.get("api_key_env"), f"{key}.api_key_env"),
-            local=check.boolean(table.get("local", False), f"{key}.local"),
+            local=None if "local" not in table else check.boolean(table["local"], f"{key}.local"),
             kind=kind,
         )
 

@@ -16,6 +16,7 @@ import httpx
 
 from chatterm.accumulate import Reply, ReplyAccumulator
 from chatterm.config import Settings
+from chatterm.errors import ChattermError
 from chatterm.events import Conversation, Finish, Started, StreamError, TimedEvent
 from chatterm.pricing import cost_of
 from chatterm.providers.base import RETRYABLE_STATUS, one_line, redact
@@ -50,6 +51,11 @@ async def stream_reply(
     secrets = provider.secrets()
     try:
         request = provider.build_request(target.model, conversation)
+    except ChattermError as exc:
+        yield TimedEvent(clock(), Started(target.ref))
+        yield TimedEvent(clock(), StreamError(redact(one_line(str(exc)), secrets)))
+        yield TimedEvent(clock(), Finish("error"))
+        return
     except (httpx.InvalidURL, ValueError) as exc:
         yield TimedEvent(clock(), Started(target.ref))
         message = f"{provider.name} has an invalid base URL ({one_line(str(exc), 120)}); fix it"
@@ -90,7 +96,7 @@ async def stream_reply(
         except httpx.HTTPError as exc:  # dropped connection, idle timeout, broken gzip
             now = clock()
             tail = parser.close()
-            if any(isinstance(event, Finish) for event in tail):
+            if Finish("interrupted") in tail:
                 # The reply was cut short: say why, in place of the parser's vaguer error.
                 yield TimedEvent(now, _transport_error(exc, request, secrets, connected=True))
                 tail = [event for event in tail if not isinstance(event, StreamError)]

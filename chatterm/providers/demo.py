@@ -85,7 +85,7 @@ def demo_answer(prompt: str) -> str:
     code_words = json.dumps(words)
     return (
         f"## About “{topic}”\n\n"
-        f"You asked about *{topic}*. I am chatterm's **offline demo model**: I cannot think "
+        f"You asked: *{topic}*. I am chatterm's **offline demo model**: I cannot think "
         "about it for real, but I can show how a reply streams, with my reasoning in its own "
         "pane and this answer rendered as Markdown.\n\n"
         f"Key points:\n\n{points}\n\n"

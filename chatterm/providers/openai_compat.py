@@ -261,14 +261,17 @@ class OpenAICompatProvider(Provider):
         *,
         key_env: str | None = None,
         price_provider_id: str | None = None,
-        local: bool = False,
+        local: bool | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._key_env = key_env
         self._price_provider_id = price_provider_id
-        self._local = local or is_local_url(self.base_url)
+        # Unset means "a server on this machine is free"; an OpenAI model behind a local
+        # proxy (LiteLLM) is still paid for, so `openai:` passes False explicitly.
+        self._local = is_local_url(self.base_url) if local is None else local
+        self._key_optional = self._local or is_local_url(self.base_url)
 
     @classmethod
     def openai(cls, env: Mapping[str, str] | None = None) -> OpenAICompatProvider:
@@ -280,13 +283,16 @@ class OpenAICompatProvider(Provider):
             base_url,
             env.get("OPENAI_API_KEY") or None,
             key_env="OPENAI_API_KEY",
-            price_provider_id="openai" if base_url.rstrip("/") == OPENAI_BASE_URL else None,
+            # openai: names OpenAI's models, wherever OPENAI_BASE_URL sends them: price them
+            # as OpenAI's (an unknown name is "cost unknown", never a guessed $0).
+            price_provider_id="openai",
+            local=False,
         )
 
     def missing_key(self) -> str | None:
         if self._api_key and not self._api_key.isascii():
             return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
-        if self._api_key or self._local or not self._key_env:
+        if self._api_key or self._key_optional or not self._key_env:
             return None
         return (
             f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
@@ -309,7 +315,7 @@ class OpenAICompatProvider(Provider):
         }
         if conversation.max_tokens:
             # OpenAI renamed the field; most compatible servers only know the old name.
-            key = "max_completion_tokens" if self._price_provider_id == "openai" else "max_tokens"
+            key = "max_completion_tokens" if self.base_url == OPENAI_BASE_URL else "max_tokens"
             body[key] = conversation.max_tokens
         return body
 

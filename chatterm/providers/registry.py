@@ -6,17 +6,60 @@ Whatever follows the provider prefix is sent as is, so a model works the day it 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from chatterm.catalog import model_info
 from chatterm.config import Settings
 from chatterm.errors import ConfigError
+from chatterm.providers.anthropic import AnthropicProvider
 from chatterm.providers.base import Provider
 from chatterm.providers.demo import DemoProvider
+from chatterm.providers.gateway import GatewayProvider
+from chatterm.providers.gemini import GeminiProvider
+from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider
+from chatterm.providers.openai_responses import OpenAIResponsesProvider
 
 DEMO_MODELS = ("demo", "demo:fast")
 OPENAI_DEFAULT_MODELS = ("openai:gpt-5-mini", "openai:gpt-5", "openai:gpt-4.1-mini")
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinProvider:
+    """A provider chatterm knows without configuration."""
+
+    make: Callable[[Mapping[str, str], str], Provider]  # (environment, model name)
+    key_envs: tuple[str, ...]  # any of these set means the user has a key
+    suggested: tuple[str, ...]  # models offered when a key is set
+
+
+def _openai(env: Mapping[str, str], model: str) -> Provider:
+    """OpenAI's own reasoning models show their reasoning only through the Responses API;
+    everything else (and any OPENAI_BASE_URL server) speaks Chat Completions."""
+    info = model_info("openai", model)
+    if info.reasoning and not info.reasoning_visible and not env.get("OPENAI_BASE_URL"):
+        return OpenAIResponsesProvider.from_env(env)
+    return OpenAICompatProvider.openai(env)
+
+
+BUILTIN: dict[str, BuiltinProvider] = {
+    "openai": BuiltinProvider(_openai, ("OPENAI_API_KEY",), OPENAI_DEFAULT_MODELS),
+    "anthropic": BuiltinProvider(
+        lambda env, model: AnthropicProvider.from_env(env),
+        ("ANTHROPIC_API_KEY",),
+        ("anthropic:claude-sonnet-4-5", "anthropic:claude-haiku-4-5"),
+    ),
+    "gemini": BuiltinProvider(
+        lambda env, model: GeminiProvider.from_env(env),
+        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        ("gemini:gemini-2.5-flash", "gemini:gemini-2.5-pro"),
+    ),
+    "ollama": BuiltinProvider(lambda env, model: OllamaProvider.from_env(env), (), ()),
+    "openai-responses": BuiltinProvider(
+        lambda env, model: OpenAIResponsesProvider.from_env(env), (), ()
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +95,10 @@ def resolve_model(
     if prefix in settings.providers:
         custom = settings.providers[prefix]
         key = env.get(custom.api_key_env) if custom.api_key_env else None
+        if custom.kind == "gateway":
+            gateway = GatewayProvider(custom.name, custom.base_url, key or None, custom.api_key_env)
+            gateway.split_model(name)  # NAME:MODEL without SERVICE/ is a usage error
+            return ResolvedModel(ref, gateway, name)
         provider: Provider = OpenAICompatProvider(
             custom.name,
             custom.base_url,
@@ -60,8 +107,9 @@ def resolve_model(
             local=custom.local,
         )
         return ResolvedModel(ref, provider, name)
-    if prefix == "openai":
-        return ResolvedModel(ref, OpenAICompatProvider.openai(env), name)
+    builtin = BUILTIN.get(prefix)
+    if builtin is not None:
+        return ResolvedModel(ref, builtin.make(env, name), name)
     raise ConfigError(
         f"unknown provider {prefix!r} in model {ref!r}; use one of "
         f"{', '.join(known_providers(settings))}, or add [providers.{prefix}] "
@@ -70,17 +118,26 @@ def resolve_model(
 
 
 def known_providers(settings: Settings) -> list[str]:
-    return ["demo", "openai", *sorted(settings.providers)]
+    return ["demo", *BUILTIN, *sorted(settings.providers)]
+
+
+def _suggested_models(env: Mapping[str, str]) -> list[str]:
+    """Models of the built-in providers whose key is set, in BUILTIN's order."""
+    return [
+        model
+        for builtin in BUILTIN.values()
+        if any(env.get(name) for name in builtin.key_envs)
+        for model in builtin.suggested
+    ]
 
 
 def default_model(settings: Settings, env: Mapping[str, str] | None = None) -> str:
-    """The configured default, else OpenAI when its key is set, else the offline demo."""
+    """The configured default, else the first provider with a key set, else the demo."""
     env = os.environ if env is None else env
     if settings.default_model:
         return settings.default_model
-    if env.get("OPENAI_API_KEY"):
-        return OPENAI_DEFAULT_MODELS[0]
-    return "demo"
+    suggested = _suggested_models(env)
+    return suggested[0] if suggested else "demo"
 
 
 def model_cycle(
@@ -91,9 +148,7 @@ def model_cycle(
     if settings.model_cycle:
         models = list(settings.model_cycle)
     else:
-        models = list(DEMO_MODELS)
-        if env.get("OPENAI_API_KEY"):
-            models.extend(OPENAI_DEFAULT_MODELS)
+        models = [*_suggested_models(env), *DEMO_MODELS]
     current = current or default_model(settings, env)
     if current not in models:
         models.insert(0, current)

@@ -90,7 +90,7 @@ class PlainPrinter:
                 if not self._at_line_start:
                     self._write("\n")
                 self._write("── (the text above was the model's reasoning) ──\n", dim=True)
-                self._section = None
+                self._section = "reasoning"  # so the answer that follows gets its rule
             case StreamError(message=message):
                 if not self._at_line_start:
                     self._write("\n")

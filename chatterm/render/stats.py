@@ -73,7 +73,7 @@ def reply_figures(reply: Reply) -> list[tuple[str, Tone]]:
     if reply.finish_reason == "cancelled":
         figures.append(("cancelled", "warning"))
     elif reply.finish_reason == "error":
-        figures.append(("failed", "error"))
+        figures.append(("error", "error"))
     elif reply.finish_reason not in (None, "stop"):
         figures.append((f"finish: {reply.finish_reason}", "warning"))
     figures += [

@@ -59,8 +59,8 @@ def final_bar(reply: Reply) -> Content:
     parts = reply_parts(reply)
     error = error_line(reply)
     if error is not None:
-        # The error leads (in place of "failed"): it is what the user needs to read.
-        parts = [error, *(part for part in parts if part != ("failed", ERROR_STYLE))]
+        # The message leads, in place of the bare "error" figure: it is what to read.
+        parts = [error, *(part for part in parts if part != ("error", ERROR_STYLE))]
     return _join(parts)
 
 

@@ -834,7 +834,8 @@ class TestProviderRequest:
         request = provider.build_request("gpt-5", CONVERSATION)
         assert str(request.url) == "https://proxy.example.com/v1/chat/completions"
         spec = provider.price_spec("gpt-5")
-        assert spec.provider_id is None and spec.base_url == "https://proxy.example.com/v1"
+        # openai: names OpenAI's models wherever they are served: priced as OpenAI's.
+        assert spec.provider_id == "openai" and spec.local is False
 
     def test_price_spec(self) -> None:
         spec = openai().price_spec("gpt-5-mini")
@@ -975,3 +976,17 @@ def test_non_ascii_key_is_reported_by_name() -> None:
     provider = OpenAICompatProvider.openai({"OPENAI_API_KEY": "sk-abc\u2026def"})
     message = provider.missing_key()
     assert message is not None and "OPENAI_API_KEY" in message and "\u2026" not in message
+
+
+def test_openai_models_behind_a_local_proxy_are_still_priced() -> None:
+    # A LiteLLM proxy on localhost still bills OpenAI: no "$0 (local)" for openai: models.
+    provider = OpenAICompatProvider.openai(
+        {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:4000/v1"}
+    )
+    spec = provider.price_spec("gpt-4o-mini")
+    assert spec.local is False and spec.provider_id == "openai"
+    # ...but a key is optional there, as for any server on this machine.
+    assert (
+        OpenAICompatProvider.openai({"OPENAI_BASE_URL": "http://127.0.0.1:4000/v1"}).missing_key()
+        is None
+    )

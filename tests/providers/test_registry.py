@@ -119,7 +119,7 @@ class TestResolve:
             resolve_model("anthropic2:claude", CUSTOM, NO_ENV)
         message = str(info.value)
         assert "unknown provider 'anthropic2'" in message
-        assert "demo, openai, groq, local" in message
+        assert "demo, openai, anthropic, gemini, ollama, openai-responses, groq, local" in message
         assert "[providers.anthropic2]" in message
 
     @pytest.mark.parametrize("ref", ["gpt-5-mini", "", "  "])
@@ -128,7 +128,7 @@ class TestResolve:
             resolve_model(ref, CUSTOM, NO_ENV)
         message = str(info.value)
         assert "needs a provider prefix" in message
-        assert "known providers: demo, openai, groq, local" in message
+        assert "known providers: demo, openai, anthropic, gemini, ollama, openai-responses, groq, local" in message
         assert "\n" not in message
 
     def test_missing_prefix_suggests_openai(self) -> None:
@@ -145,8 +145,9 @@ class TestResolve:
         )
 
     def test_known_providers(self) -> None:
-        assert known_providers(Settings()) == ["demo", "openai"]
-        assert known_providers(CUSTOM) == ["demo", "openai", "groq", "local"]
+        builtin = ["demo", "openai", "anthropic", "gemini", "ollama", "openai-responses"]
+        assert known_providers(Settings()) == builtin
+        assert known_providers(CUSTOM) == [*builtin, "groq", "local"]
 
 
 class TestDefaultModel:
@@ -178,12 +179,43 @@ class TestModelCycle:
 
     def test_openai_models_added_with_key(self) -> None:
         assert model_cycle(Settings(), WITH_KEY) == [
-            "demo",
-            "demo:fast",
             "openai:gpt-5-mini",
             "openai:gpt-5",
             "openai:gpt-4.1-mini",
+            "demo",
+            "demo:fast",
         ]
+
+    def test_every_provider_with_a_key_is_offered(self) -> None:
+        env = {"ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "g"}
+        assert default_model(Settings(), env) == "anthropic:claude-sonnet-4-5"
+        assert model_cycle(Settings(), env) == [
+            "anthropic:claude-sonnet-4-5",
+            "anthropic:claude-haiku-4-5",
+            "gemini:gemini-2.5-flash",
+            "gemini:gemini-2.5-pro",
+            "demo",
+            "demo:fast",
+        ]
+
+    def test_openai_reasoning_models_use_the_responses_api(self) -> None:
+        assert resolve_model("openai:gpt-5", Settings(), WITH_KEY).provider.name == (
+            "openai-responses"
+        )
+        assert resolve_model("openai:gpt-4.1", Settings(), WITH_KEY).provider.name == "openai"
+        # A compatible server behind OPENAI_BASE_URL speaks Chat Completions only.
+        env = {**WITH_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}
+        assert resolve_model("openai:gpt-5", Settings(), env).provider.name == "openai"
+
+    def test_gateway_needs_service_and_model(self) -> None:
+        settings = Settings(
+            providers={"gw": ProviderConfig("gw", "http://127.0.0.1:8000/api/v1", kind="gateway")}
+        )
+        assert resolve_model("gw:google-gemini/gemini-2.5-flash", settings, NO_ENV).model == (
+            "google-gemini/gemini-2.5-flash"
+        )
+        with pytest.raises(ConfigError):
+            resolve_model("gw:gemini-2.5-flash", settings, NO_ENV)
 
     def test_config_cycle_used_as_is(self) -> None:
         settings = Settings(model_cycle=("local:qwen3", "demo"), default_model="demo")

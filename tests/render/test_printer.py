@@ -88,7 +88,7 @@ def test_plain_marks_reclassified_reasoning() -> None:
     for event in (TextDelta("thinking aloud"), AnswerWasReasoning(), TextDelta("Answer")):
         printer.event(event)
     assert out.getvalue() == (
-        "thinking aloud\n── (the text above was the model's reasoning) ──\nAnswer"
+        "thinking aloud\n── (the text above was the model's reasoning) ──\n── answer ──\nAnswer"
     )
 
 

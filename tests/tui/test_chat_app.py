@@ -222,7 +222,7 @@ async def test_http_500_is_one_line_in_the_turn() -> None:
         (turn,) = chat(app).turns
         assert turn.reply is not None and turn.reply.finish_reason == "error"
         status = rendered(turn.status).splitlines()
-        assert status[0].startswith("failed · TTFT")
+        assert status[0].startswith("error · TTFT")
         assert status[1] == (
             "error: HTTP 500 from openai: the server fell over [server_error]"
             " (server error; retry later)"
@@ -248,7 +248,8 @@ async def test_an_unexpected_failure_is_one_line_not_a_traceback() -> None:
 
 async def test_answer_that_was_reasoning_moves_to_the_reasoning_pane() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
-        return sse_response(sse_body(answer=["still thinking", "</think>", "The answer."]))
+        # The model's chat template opened <think> in the prompt: only the close arrives.
+        return sse_response(sse_body(answer=["still thinking\n", "</think>\n\n", "The answer."]))
 
     app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
     async with app.run_test(size=SIZE) as pilot:

@@ -1,0 +1,471 @@
+"""Anthropic Messages streaming (WIRE.md §4), spoken over httpx without the SDK.
+
+Named SSE events whose ``event:`` equals the JSON ``type``: ``message_start`` (input usage;
+its ``output_tokens`` is a placeholder), content blocks (``content_block_start`` /
+``content_block_delta`` / ``content_block_stop``, keyed by ``index``), one or more
+``message_delta`` (stop reason and *cumulative* usage), then ``message_stop``, the only clean
+end. ``ping`` may come anywhere; ``error`` ends the stream with no ``message_stop``. Unknown
+events, blocks and deltas are ignored: Anthropic adds new ones without a version change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from chatterm.accumulate import estimate_tokens
+from chatterm.catalog import model_info
+from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    FinishReason,
+    Message,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import PriceSpec, is_local_url
+from chatterm.providers.base import Provider, message_from_error_object, one_line, redact
+
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"  # the value the official SDK hard-codes
+KEY_ENV = "ANTHROPIC_API_KEY"
+DEFAULT_MAX_TOKENS = 8192  # max_tokens is required; used when neither user nor catalog says
+MIN_THINKING_BUDGET = 1024  # the API's floor for thinking.budget_tokens
+REDACTED_THINKING = "[redacted thinking]"
+# Put before an assistant turn that opens the history: the API wants a user message first.
+CONVERSATION_START = "(start of conversation)"
+
+_STOP: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",  # plus a warning: a server-tool loop paused and can be resumed
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+# Error types worth sending the request again for (HTTP 529, 500, 429 and 504 in disguise).
+_RETRYABLE_ERRORS = frozenset(
+    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+)
+_INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _index(payload: dict[str, Any]) -> int:
+    index = _int(payload.get("index"))
+    return -1 if index is None else index
+
+
+class MessagesTranslator:
+    """Turns Messages API SSE events into normalized events."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
+        self._input: dict[str, int] = {}  # input counts: message_start, overwritten by deltas
+        self._output: int | None = None  # only from message_delta: message_start's is a guess
+        self._thinking_tokens = 0
+        self._stop_reason: str | None = None
+        self._stop_details: Any = None
+        self._redacted_shown: set[int] = set()
+        self._reasoning_block: int | None = None  # block that last wrote reasoning
+        self._reasoning_ends_line = True
+        self._reasoning_chars = 0
+        self._text_chars = 0
+        self._text_ends_line = True
+        self._text_break = False  # a non-text block came after the last text
+        self._done = False
+        self._failed = False
+
+    def feed(self, frame: SSEEvent) -> list[Event]:
+        if self._done or self._failed:
+            return []
+        data = frame.data
+        if not data.strip():
+            return []
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+        if not isinstance(payload, dict):
+            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+        kind = payload.get("type")
+        if not isinstance(kind, str):
+            kind = frame.event
+        events: list[Event] = []
+        if kind == "content_block_delta":
+            self._delta(payload, events)
+        elif kind == "content_block_start":
+            self._block_start(payload, events)
+        elif kind == "message_start":
+            message = payload.get("message")
+            if isinstance(message, dict):
+                self._merge_input(message.get("usage"))
+        elif kind == "message_delta":
+            self._message_delta(payload, events)
+        elif kind == "message_stop":
+            self._finish(events)
+        elif kind == "error" or "error" in payload:
+            self._error(payload, events)
+        # ping, content_block_stop and event types added later carry nothing to show.
+        return events
+
+    def close(self) -> list[Event]:
+        if self._done or self._failed:
+            return []
+        events: list[Event] = []
+        self._usage_if_unknown(events)
+        events.append(
+            StreamError(
+                "the stream ended before the model finished (no message_stop); "
+                "the partial reply is kept",
+                retryable=True,
+            )
+        )
+        events.append(Finish("interrupted"))
+        return events
+
+    # --- content ----------------------------------------------------------------------------
+
+    def _block_start(self, payload: dict[str, Any], events: list[Event]) -> None:
+        block = payload.get("content_block")
+        if not isinstance(block, dict):
+            return
+        index = _index(payload)
+        kind = block.get("type")
+        if kind == "text":
+            self._text(block.get("text"), events)
+            return
+        self._text_break = True
+        if kind == "thinking":
+            self._reasoning(index, block.get("thinking"), events)
+        elif kind == "redacted_thinking" and index not in self._redacted_shown:
+            # Encrypted thoughts (Claude 3.7): nothing to read, but say they were there.
+            self._redacted_shown.add(index)
+            self._reasoning(index, REDACTED_THINKING, events, placeholder=True)
+
+    def _delta(self, payload: dict[str, Any], events: list[Event]) -> None:
+        delta = payload.get("delta")
+        if not isinstance(delta, dict):
+            return
+        kind = delta.get("type")
+        if kind == "text_delta":
+            self._text(delta.get("text"), events)
+        elif kind == "thinking_delta":
+            self._reasoning(_index(payload), delta.get("thinking"), events)
+        # signature_delta (opaque), input_json_delta (tool input), citations_delta and any
+        # newer delta type are not shown.
+
+    def _text(self, text: Any, events: list[Event]) -> None:
+        if not isinstance(text, str) or not text:
+            return
+        self._text_chars += len(text)
+        if self._text_break and self._text_chars > len(text) and not self._text_ends_line:
+            text = "\n\n" + text  # text resumed after a tool call: start a new paragraph
+        self._text_break = False
+        self._text_ends_line = text.endswith("\n")
+        events.append(TextDelta(text))
+
+    def _reasoning(
+        self, index: int, text: Any, events: list[Event], *, placeholder: bool = False
+    ) -> None:
+        if not isinstance(text, str) or not text:
+            return
+        if not placeholder:
+            self._reasoning_chars += len(text)
+        if self._reasoning_block not in (None, index) and not self._reasoning_ends_line:
+            text = "\n\n" + text  # a new thinking block: a new paragraph
+        self._reasoning_block = index
+        self._reasoning_ends_line = text.endswith("\n")
+        events.append(ReasoningDelta(text))
+
+    # --- message level ----------------------------------------------------------------------
+
+    def _merge_input(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            return
+        for field in _INPUT_FIELDS:
+            value = _int(raw.get(field))
+            if value is not None:
+                self._input[field] = value
+
+    def _message_delta(self, payload: dict[str, Any], events: list[Event]) -> None:
+        delta = payload.get("delta")
+        if isinstance(delta, dict):
+            reason = delta.get("stop_reason")
+            if isinstance(reason, str) and reason:
+                self._stop_reason = reason
+                self._stop_details = delta.get("stop_details")
+        raw = payload.get("usage")
+        if not isinstance(raw, dict):
+            return
+        # Cumulative totals: every field present overwrites, absent ones keep their value.
+        self._merge_input(raw)
+        output = _int(raw.get("output_tokens"))
+        if output is not None:
+            self._output = output
+        details = raw.get("output_tokens_details")
+        if isinstance(details, dict):
+            thinking = _int(details.get("thinking_tokens"))
+            if thinking is not None:
+                self._thinking_tokens = thinking
+        if self._output is not None:
+            events.append(UsageUpdate(self._usage(self._output, self._thinking_tokens)))
+
+    def _usage(self, output: int, reasoning: int, *, estimated: bool = False) -> Usage:
+        read = self._input.get("cache_read_input_tokens", 0)
+        write = self._input.get("cache_creation_input_tokens", 0)
+        return Usage(
+            input_tokens=self._input.get("input_tokens", 0) + read + write,
+            output_tokens=output,
+            reasoning_tokens=reasoning,
+            cached_input_tokens=read,
+            cache_write_tokens=write,
+            estimated=estimated,
+        )
+
+    def _usage_if_unknown(self, events: list[Event]) -> None:
+        """No final output count arrived: the exact input count with an estimated output."""
+        if self._output is not None or not self._input:
+            return
+        streamed = estimate_tokens(self._text_chars + self._reasoning_chars)
+        reasoning = estimate_tokens(self._reasoning_chars)
+        events.append(UsageUpdate(self._usage(streamed, reasoning, estimated=True)))
+
+    def _finish(self, events: list[Event]) -> None:
+        self._done = True
+        self._usage_if_unknown(events)
+        reason = self._stop_reason or "end_turn"
+        if reason == "pause_turn":
+            events.append(
+                StreamWarning("the turn was paused by the server (pause_turn); send again to go on")
+            )
+        elif reason == "refusal":
+            events.append(self._warning(_refusal_note(self._stop_details)))
+        events.append(Finish(_STOP.get(reason, "stop")))
+
+    def _error(self, payload: dict[str, Any], events: list[Event]) -> None:
+        self._failed = True
+        error = payload.get("error")
+        kind = error.get("type") if isinstance(error, dict) else None
+        message = message_from_error_object(payload)
+        if message is None:
+            message = f"the server sent an error [{kind}]" if kind else "the server sent an error"
+        self._usage_if_unknown(events)
+        text = one_line(redact(f"error from the server: {message}", self._secrets))
+        events.append(StreamError(text, retryable=kind in _RETRYABLE_ERRORS))
+        events.append(Finish("error"))
+
+    def _warning(self, message: str) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), 120))
+
+
+def _refusal_note(details: Any) -> str:
+    note = "the model declined to answer (refusal)"
+    if isinstance(details, dict):
+        category = details.get("category")
+        if isinstance(category, str) and category:
+            note += f", category {category}"
+        explanation = details.get("explanation")
+        if isinstance(explanation, str) and explanation:
+            note += f": {explanation}"
+    return note
+
+
+class MessagesParser:
+    """SSE decoder plus translator: response body bytes in, events out."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = SSEDecoder()
+        self.translator = MessagesTranslator(secrets)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        frames = self.decoder.feed(chunk)
+        if len(frames) == 1:
+            return self.translator.feed(frames[0])
+        events: list[Event] = []
+        for frame in frames:
+            events.extend(self.translator.feed(frame))
+        return events
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.flush():
+            events.extend(self.translator.feed(frame))
+        if self.decoder.ignored_lines:
+            # A proxy that answered 200 with a bare JSON error object instead of SSE.
+            found = _json_object("\n".join(self.decoder.ignored_lines))
+            if found is not None and "error" in found:
+                events.extend(self.translator.feed(SSEEvent(json.dumps(found), "error")))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- request --------------------------------------------------------------------------------
+
+
+def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """The history as the API wants it: strictly alternating, starting with the user.
+
+    Empty messages are dropped (the API rejects them), consecutive messages of one role (a
+    user turn whose reply failed) are joined by a blank line, and a history that opens
+    with the assistant gets a short user turn in front.
+    """
+    turns: list[dict[str, str]] = []
+    for message in messages:
+        if not message.content.strip():
+            continue
+        if turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"] += "\n\n" + message.content
+        else:
+            turns.append({"role": message.role, "content": message.content})
+    if turns and turns[0]["role"] == "assistant":
+        turns.insert(0, {"role": "user", "content": CONVERSATION_START})
+    if turns and turns[-1]["role"] == "assistant":
+        # A final assistant turn is a prefill, which may not end in whitespace.
+        turns[-1]["content"] = turns[-1]["content"].rstrip()
+    return turns
+
+
+def thinking_budget(max_tokens: int) -> tuple[int, int]:
+    """``(budget_tokens, max_tokens)`` that the API accepts: 1024 <= budget < max_tokens.
+
+    The budget is 5/8 of ``max_tokens`` (10,000 of the usual 16,000). Below 2,048 there is
+    no room for both, so the minimum budget is added on top and the answer keeps all of
+    the ``max_tokens`` asked for.
+    """
+    if max_tokens < 2 * MIN_THINKING_BUDGET:
+        return MIN_THINKING_BUDGET, max_tokens + MIN_THINKING_BUDGET
+    return max(MIN_THINKING_BUDGET, max_tokens * 5 // 8), max_tokens
+
+
+class AnthropicProvider(Provider):
+    """The Messages API at ``{base_url}/v1/messages``: Anthropic's own or a compatible proxy."""
+
+    def __init__(
+        self,
+        name: str = "anthropic",
+        base_url: str = ANTHROPIC_BASE_URL,
+        api_key: str | None = None,
+        *,
+        key_env: str | None = KEY_ENV,
+        local: bool = False,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._key_env = key_env
+        self._official = self.base_url == ANTHROPIC_BASE_URL
+        self._local = local or is_local_url(self.base_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AnthropicProvider:
+        """Anthropic, configured the way the official SDK reads its environment."""
+        env = os.environ if env is None else env
+        return cls(
+            "anthropic",
+            env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL,
+            env.get(KEY_ENV) or None,
+            key_env=KEY_ENV,
+        )
+
+    @property
+    def url(self) -> str:
+        # The SDK appends /v1/messages to its base URL; a base that already ends in /v1
+        # (a common way to write a proxy address) is not given a second one.
+        if self.base_url.endswith("/v1"):
+            return f"{self.base_url}/messages"
+        return f"{self.base_url}/v1/messages"
+
+    def missing_key(self) -> str | None:
+        if self._api_key and not self._api_key.isascii():
+            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
+        if self._api_key or self._local or not self._key_env:
+            return None
+        return (
+            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
+            "or pick another model (demo works offline)"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+        info = model_info("anthropic", model)
+        max_tokens = conversation.max_tokens or info.max_output_tokens or DEFAULT_MAX_TOKENS
+        messages = anthropic_messages(conversation.messages)
+        body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
+        if conversation.system and conversation.system.strip():
+            body["system"] = conversation.system
+        # Thinking cannot follow an assistant prefill (the API wants it to open with a
+        # thinking block). temperature/top_k, which thinking forbids, are never sent.
+        ends_with_user = bool(messages) and messages[-1]["role"] == "user"
+        if conversation.reasoning and info.reasoning and ends_with_user:
+            budget, body["max_tokens"] = thinking_budget(max_tokens)
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["stream"] = True
+        return body
+
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        headers = {
+            "accept": "text/event-stream",
+            "content-type": "application/json",
+            "anthropic-version": ANTHROPIC_VERSION,
+        }
+        if self._api_key:
+            headers["x-api-key"] = self._api_key
+        return httpx.Request(
+            "POST",
+            self.url,
+            headers=headers,
+            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+        )
+
+    def new_parser(self) -> MessagesParser:
+        return MessagesParser(self.secrets())
+
+    def price_spec(self, model: str) -> PriceSpec:
+        return PriceSpec(
+            model=model,
+            provider_id="anthropic" if self._official else None,
+            base_url=None if self._official else self.base_url,
+            local=self._local,
+        )
+
+    def status_hint(self, status: int) -> str:
+        if status in (401, 403) and self._key_env:
+            return f"check {self._key_env}"
+        if status == 404:
+            return f"check the model name and the base URL {self.base_url}"
+        if status == 413:
+            return "the conversation is too large for one request"
+        if status == 529:
+            return "Anthropic is overloaded; retry later"
+        return super().status_hint(status)

@@ -1,0 +1,461 @@
+"""A model gateway's ``POST /generate/stream`` API (seed document 003).
+
+Configured as ``[providers.NAME]`` with ``kind = "gateway"``, ``base_url`` (for example
+``http://localhost:8000/api/v1``) and ``api_key_env``; the key travels as ``X-API-Key``. A
+model is ``NAME:SERVICE/MODEL``: the gateway routes by ``service_name`` (``google-gemini``)
+and ``model_name`` (``gemini-2.0-flash``).
+
+The answer streams as SSE ``data:`` chunks ``{"type": "text", "name": "output" | "thinking",
+"content": "…", "done": false, "index": 0, "is_final": false}``; the last chunk
+(``"final": true``, or ``"is_final": true``) carries ``usage``, the ``cost`` the gateway
+charged (``cost.total``, US dollars) and ``warnings``. A close before it is a cut reply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from chatterm.catalog import model_info
+from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.errors import ConfigError
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    FinishReason,
+    Message,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import PriceSpec
+from chatterm.providers.base import (
+    RETRYABLE_STATUS,
+    Provider,
+    message_from_error_object,
+    one_line,
+    redact,
+)
+
+# Where the system prompt goes: the seed shows ``parameters`` as the place for generation
+# settings (``{"enable_thinking": true}``) and no dedicated field for instructions.
+SYSTEM_PARAMETER = "system_prompt"
+THINKING_PARAMETER = "enable_thinking"
+MAX_TOKENS_PARAMETER = "max_tokens"
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "completed": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+    "safety": "content_filter",
+    "refusal": "content_filter",
+    "tool_calls": "tool_calls",
+    "tool_use": "tool_calls",
+}
+# Catalogue kinds tried for a gateway model's reasoning support (the service names vary).
+_KINDS = ("gemini", "anthropic", "openai", "ollama")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def split_service_model(provider: str, model: str) -> tuple[str, str]:
+    """``SERVICE/MODEL`` -> ``(service_name, model_name)``, split at the first ``/``."""
+    service, slash, name = model.partition("/")
+    if not slash or not service.strip() or not name.strip():
+        raise ConfigError(
+            f"gateway model {provider}:{model} needs a service and a model, "
+            f"e.g. {provider}:google-gemini/{name or service or 'gemini-2.0-flash'}"
+        )
+    return service, name
+
+
+def usage_from_gateway(final: Mapping[str, Any]) -> Usage | None:
+    """Usage and the server-reported cost from the final chunk, or None if it has neither."""
+    usage = final.get("usage")
+    cost = final.get("cost")
+    cost_usd = _number(cost.get("total")) if isinstance(cost, dict) else _number(cost)
+    if not isinstance(usage, dict):
+        return Usage(cost_usd=cost_usd) if cost_usd is not None else None
+    prompt = _int(usage.get("input_tokens")) or _int(usage.get("prompt_tokens"))
+    output = _int(usage.get("output_tokens")) or _int(usage.get("completion_tokens"))
+    reasoning = _int(usage.get("reasoning_tokens")) or _int(usage.get("thinking_tokens"))
+    if reasoning and prompt + output + reasoning == _int(usage.get("total_tokens")):
+        output += reasoning  # reasoning counted beside the output, not inside it
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=output,
+        reasoning_tokens=reasoning,
+        cached_input_tokens=_int(usage.get("cached_tokens"))
+        or _int(usage.get("cached_input_tokens")),
+        cost_usd=cost_usd,
+    )
+
+
+def gateway_error_message(data: Any) -> str | None:
+    """The message in a gateway error body: FastAPI's ``{"detail": …}`` (a string, or a
+    list of validation errors) or the usual ``{"error": …}`` envelopes."""
+    if isinstance(data, dict) and "detail" in data:
+        detail = data["detail"]
+        if isinstance(detail, str) and detail:
+            return detail
+        if isinstance(detail, list):
+            parts = []
+            for item in detail:
+                if isinstance(item, dict) and isinstance(item.get("msg"), str):
+                    loc = item.get("loc")
+                    where = ".".join(str(p) for p in loc) if isinstance(loc, list) else ""
+                    parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+                elif isinstance(item, str):
+                    parts.append(item)
+            if parts:
+                return "; ".join(parts)
+        if isinstance(detail, dict):
+            return message_from_error_object(detail) or message_from_error_object({"error": detail})
+    return message_from_error_object(data)
+
+
+class GatewayTranslator:
+    """Turns ``/generate/stream`` SSE chunks into normalized events."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
+        self._ended = False
+        self._skipped_kinds: set[str] = set()
+
+    def feed(self, frame: SSEEvent) -> list[Event]:
+        if self._ended:
+            return []
+        data = frame.data
+        if not data.strip() or data.startswith("[DONE]"):
+            return []
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            if frame.event == "error":
+                return self._error({"error": data})
+            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+        if not isinstance(chunk, dict):
+            if frame.event == "error":
+                return self._error({"error": data})
+            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+        final = chunk.get("final") is True or chunk.get("is_final") is True
+        if frame.event == "error" or _is_error(chunk):
+            usage = usage_from_gateway(chunk) if final else None
+            return ([UsageUpdate(usage)] if usage else []) + self._error(chunk)
+        events = self._content(chunk)
+        if final:
+            events.extend(self._final(chunk))
+        return events
+
+    def close(self) -> list[Event]:
+        if self._ended:
+            return []
+        self._ended = True
+        return [
+            StreamError(
+                "the stream ended before the gateway's final chunk; the partial reply is kept",
+                retryable=True,
+            ),
+            Finish("interrupted"),
+        ]
+
+    def _content(self, chunk: dict[str, Any]) -> list[Event]:
+        content = chunk.get("content")
+        if not isinstance(content, str) or not content:
+            return []
+        kind = chunk.get("type") or "text"
+        name = chunk.get("name")
+        if kind == "text" and name == "output":
+            return [TextDelta(content)]
+        if kind == "text" and name == "thinking":
+            return [ReasoningDelta(content)]
+        if kind == "metadata" or name == "metadata":
+            return []
+        label = f"{kind}/{name}"
+        if label in self._skipped_kinds:
+            return []
+        self._skipped_kinds.add(label)
+        return [self._warning(f"skipped {label} output the terminal cannot show")]
+
+    def _final(self, chunk: dict[str, Any]) -> list[Event]:
+        self._ended = True
+        events: list[Event] = []
+        usage = usage_from_gateway(chunk)
+        if usage is not None:
+            events.append(UsageUpdate(usage))
+        warnings = chunk.get("warnings")
+        if isinstance(warnings, str):
+            warnings = [warnings]
+        if isinstance(warnings, list):
+            for warning in warnings:
+                text = _warning_text(warning)
+                if text:
+                    events.append(self._warning(f"gateway: {text}", 300))
+        reason = chunk.get("finish_reason") or chunk.get("stop_reason")
+        finish = _FINISH.get(reason.lower(), "stop") if isinstance(reason, str) else "stop"
+        events.append(Finish(finish))
+        return events
+
+    def _error(self, chunk: dict[str, Any]) -> list[Event]:
+        self._ended = True
+        message = _error_message(chunk) or "the gateway sent an error"
+        status = _status(chunk)
+        retryable = chunk.get("retryable") is True or (status in RETRYABLE_STATUS)
+        return [
+            StreamError(
+                one_line(redact(f"error from the gateway: {message}", self._secrets)),
+                retryable=retryable,
+                status=status,
+            ),
+            Finish("error"),
+        ]
+
+    def _warning(self, message: str, limit: int = 120) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), limit))
+
+
+def _is_error(chunk: dict[str, Any]) -> bool:
+    return bool(
+        chunk.get("error")
+        or chunk.get("type") == "error"
+        or chunk.get("name") == "error"
+        or chunk.get("status") == "error"
+    )
+
+
+def _error_message(chunk: dict[str, Any]) -> str | None:
+    error = chunk.get("error")
+    if isinstance(error, str) and error:
+        return error
+    if isinstance(error, dict):
+        return gateway_error_message({"error": error}) or gateway_error_message(error)
+    for key in ("message", "content", "detail"):
+        value = chunk.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return gateway_error_message(chunk)
+
+
+def _status(chunk: dict[str, Any]) -> int | None:
+    error = chunk.get("error")
+    sources = [error, chunk] if isinstance(error, dict) else [chunk]
+    for source in sources:
+        for key in ("status_code", "status", "code"):
+            value = source.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and 400 <= value < 600:
+                return value
+    return None
+
+
+def _warning_text(warning: Any) -> str:
+    if isinstance(warning, str):
+        return warning
+    if isinstance(warning, dict):
+        for key in ("message", "msg", "detail", "warning"):
+            value = warning.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return json.dumps(warning, ensure_ascii=False)
+    return ""
+
+
+class GatewayParser:
+    """SSE decoder plus translator: response body bytes in, events out."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = SSEDecoder()
+        self.translator = GatewayTranslator(secrets)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.feed(chunk):
+            events.extend(self.translator.feed(frame))
+        return events
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.flush():
+            events.extend(self.translator.feed(frame))
+        if self.decoder.ignored_lines:
+            # A bare JSON error written outside ``data:`` lines (an exception handler that
+            # answered after the stream had started) is still the reason the reply stopped.
+            found = _json_object("\n".join(self.decoder.ignored_lines))
+            if found is not None and (_is_error(found) or "detail" in found):
+                events.extend(self.translator.feed(SSEEvent(json.dumps(found), "error")))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _merged(messages: tuple[Message, ...]) -> list[Message]:
+    """Consecutive messages of one role joined (a user turn whose reply failed, then the
+    next one), so that the history alternates as the services behind a gateway expect."""
+    merged: list[Message] = []
+    for message in messages:
+        if merged and merged[-1].role == message.role:
+            merged[-1] = Message(message.role, f"{merged[-1].content}\n\n{message.content}")
+        else:
+            merged.append(message)
+    return merged
+
+
+def _item(message: Message) -> dict[str, str]:
+    """A history entry: the seed's item shape (``type``/``name``/``content``, ``input`` for
+    the user, ``output`` for the model) with the ``role`` chat APIs key on."""
+    return {
+        "role": message.role,
+        "type": "text",
+        "name": "input" if message.role == "user" else "output",
+        "content": message.content,
+    }
+
+
+class GatewayProvider(Provider):
+    """A ``[providers.NAME]`` table with ``kind = "gateway"``."""
+
+    def __init__(
+        self, name: str, base_url: str, api_key: str | None, key_env: str | None = None
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key or None
+        self._key_env = key_env
+
+    def split_model(self, model: str) -> tuple[str, str]:
+        """``(service_name, model_name)``; a :class:`ConfigError` naming the fix otherwise.
+
+        The registry can call this when it resolves ``NAME:SERVICE/MODEL`` so a bad name is
+        reported before anything is sent.
+        """
+        return split_service_model(self.name, model)
+
+    def missing_key(self) -> str | None:
+        if self._api_key and not self._api_key.isascii():
+            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
+        if self._api_key or not self._key_env:
+            return None
+        return (
+            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models "
+            "(it is sent as X-API-Key)"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+        service, model_name = self.split_model(model)
+        turns = _merged(conversation.messages)
+        prompt = turns.pop().content if turns and turns[-1].role == "user" else ""
+        body: dict[str, Any] = {
+            "service_name": service,
+            "model_name": model_name,
+            "input": [{"type": "text", "name": "input", "content": prompt}],
+        }
+        parameters: dict[str, Any] = {}
+        if conversation.system:
+            parameters[SYSTEM_PARAMETER] = conversation.system
+        if conversation.max_tokens:
+            parameters[MAX_TOKENS_PARAMETER] = conversation.max_tokens
+        if any(model_info(kind, model_name).reasoning for kind in _KINDS):
+            parameters[THINKING_PARAMETER] = conversation.reasoning
+        if parameters:
+            body["parameters"] = parameters
+        if turns:
+            body["history"] = [_item(turn) for turn in turns]
+        return body
+
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        body = self.request_body(model, conversation)
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if self._api_key:
+            headers["X-API-Key"] = self._api_key
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/generate/stream",
+            headers=headers,
+            content=json.dumps(body).encode("utf-8"),
+        )
+
+    def new_parser(self) -> GatewayParser:
+        return GatewayParser(self.secrets())
+
+    def price_spec(self, model: str) -> PriceSpec:
+        # The gateway reports what it charged (Usage.cost_usd), which wins over any table.
+        # Without it, the upstream's list price is the best estimate for the services
+        # genai-prices knows; anything else stays unknown rather than guessed.
+        service, _, name = model.partition("/")
+        provider_id = _price_provider(service) if name else None
+        return PriceSpec(
+            model=name or model,
+            provider_id=provider_id,
+            base_url=None if provider_id else self.base_url,
+        )
+
+    def describe_http_error(self, status: int, body: bytes) -> str:
+        secrets = self.secrets()
+        text = body.decode("utf-8", errors="replace").strip()
+        try:
+            detail = gateway_error_message(json.loads(text)) or text
+        except ValueError:
+            detail = text
+        line = f"HTTP {status} from {self.name}"
+        if detail:
+            line += f": {one_line(redact(detail, secrets))}"
+        hint = self.status_hint(status)
+        if hint:
+            line += f" ({hint})"
+        return redact(line, secrets)
+
+    def status_hint(self, status: int) -> str:
+        if status in (401, 403):
+            if self._key_env:
+                return f"check {self._key_env}, sent as X-API-Key"
+            return f"the gateway wants a key: set api_key_env in [providers.{self.name}]"
+        if status == 404:
+            return f"check SERVICE/MODEL and the base URL {self.base_url}"
+        if status == 422:
+            return "the gateway rejected the request body"
+        return super().status_hint(status)
+
+
+def _price_provider(service: str) -> str | None:
+    service = service.lower()
+    if "gemini" in service or "google" in service:
+        return "google"
+    if "anthropic" in service or "claude" in service:
+        return "anthropic"
+    if "openai" in service:
+        return "openai"
+    return None

@@ -1,0 +1,347 @@
+"""Ollama's native ``/api/chat``: newline-delimited JSON, one object per line (WIRE.md §6).
+
+Reasoning arrives in ``message.thinking``, the answer in ``message.content`` (read on every
+line, the ``done`` line included), usage and the server's own generation speed on the final
+``done: true`` object. Errors are ``{"error": "<string>"}``, both as an HTTP body and as a
+line in the middle of a 200 stream.
+
+The address comes from ``OLLAMA_HOST``, read the way Ollama itself reads it: ``0.0.0.0``,
+``myhost``, ``myhost:8080``, ``https://host`` and ``[::1]`` are all accepted. A local server
+bills nobody; only ollama.com wants a key (``OLLAMA_API_KEY``, sent as a bearer token).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from chatterm.catalog import model_info
+from chatterm.decode.ndjson import NDJSONDecoder
+from chatterm.errors import ChattermError
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import PriceSpec
+from chatterm.providers.base import (
+    Provider,
+    error_detail,
+    message_from_error_object,
+    one_line,
+    redact,
+)
+
+DEFAULT_PORT = 11434
+DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
+CLOUD_HOST = "ollama.com"
+KEY_ENV = "OLLAMA_API_KEY"
+
+# done_reason values: "load"/"unload" answer empty load/unload requests; "" is what the
+# server sends for a reason it does not name. None of them cut the reply short.
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "load": "stop",
+    "unload": "stop",
+    "": "stop",
+}
+_NOT_FOUND_MODEL = re.compile(r"model ['\"]?([^'\"\s]+)['\"]? not found")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def parse_ollama_host(value: str | None) -> str:
+    """The base URL for ``OLLAMA_HOST``, read as Ollama and its Python client read it.
+
+    No scheme means ``http`` and port 11434 (``0.0.0.0`` -> ``http://0.0.0.0:11434``);
+    ``http://host`` and ``https://host`` mean ports 80 and 443; a path is kept, a trailing
+    slash is not. A bare ``ollama.com`` means the cloud API over https.
+    """
+    text = (value or "").strip().strip("\"'").strip()
+    scheme, sep, rest = text.partition("://")
+    port = DEFAULT_PORT
+    if not sep:
+        scheme, rest = "http", text
+        if rest.rstrip("/").lower() == CLOUD_HOST:
+            scheme, port = "https", 443
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    split = urlsplit(f"{scheme}://{rest.rstrip('/')}")
+    host = split.hostname or "127.0.0.1"
+    try:
+        port = split.port or port
+    except ValueError:  # not a number, or out of range: Ollama falls back to the default
+        pass
+    if ":" in host:
+        host = f"[{host}]"
+    default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
+    netloc = host if default else f"{host}:{port}"
+    return f"{scheme}://{netloc}{split.path.rstrip('/')}"
+
+
+def is_cloud_host(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == CLOUD_HOST or host.endswith("." + CLOUD_HOST)
+
+
+def usage_from_ollama(raw: Mapping[str, Any]) -> Usage:
+    """Token counts and the server's generation speed from the final ``done`` object.
+
+    Every metric is omitted when zero (``prompt_eval_count`` when the prompt came from the
+    KV cache), so each defaults to 0. Durations are nanoseconds.
+    """
+    output = _int(raw.get("eval_count"))
+    duration = _int(raw.get("eval_duration"))
+    speed = output / duration * 1e9 if output > 0 and duration > 0 else None
+    return Usage(
+        input_tokens=_int(raw.get("prompt_eval_count")),
+        output_tokens=output,
+        server_tokens_per_s=speed,
+    )
+
+
+class OllamaChatTranslator:
+    """Turns ``/api/chat`` NDJSON lines into normalized events."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
+        self._done = False
+        self._failed = False
+        self._tool_calls = False
+
+    def feed(self, line: str) -> list[Event]:
+        if self._done or self._failed or not line.strip():
+            return []
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return [self._warning(f"skipped a stream line that is not JSON: {line}")]
+        if not isinstance(data, dict):
+            return [self._warning(f"skipped a stream line that is not an object: {line}")]
+        if data.get("error"):
+            return self._error(data)
+        events: list[Event] = []
+        message = data.get("message")
+        if isinstance(message, dict):
+            thinking = message.get("thinking")
+            if isinstance(thinking, str) and thinking:
+                events.append(ReasoningDelta(thinking))
+            content = message.get("content")
+            if isinstance(content, str) and content:
+                events.append(TextDelta(content))
+            tool_calls = message.get("tool_calls")
+            if isinstance(tool_calls, list) and tool_calls:
+                self._tool_calls = True
+        done = data.get("done")
+        if done is True:
+            self._done = True
+            events.append(UsageUpdate(usage_from_ollama(data)))
+            reason = data.get("done_reason")
+            finish = _FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
+            if self._tool_calls and finish == "stop":
+                finish = "tool_calls"
+            events.append(Finish(finish))
+        elif not isinstance(message, dict) and done is not False:
+            events.append(self._warning(f"skipped a stream line of unknown shape: {line}"))
+        return events
+
+    def close(self) -> list[Event]:
+        if self._done or self._failed:
+            return []
+        return [
+            StreamError(
+                "the stream ended before Ollama finished (no done line); the partial reply is kept",
+                retryable=True,
+            ),
+            Finish("interrupted"),
+        ]
+
+    def _warning(self, message: str) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), 120))
+
+    def _error(self, data: dict[str, Any]) -> list[Event]:
+        self._failed = True
+        message = message_from_error_object(data) or str(data.get("error"))
+        return [
+            StreamError(one_line(redact(f"error from Ollama: {message}", self._secrets))),
+            Finish("error"),
+        ]
+
+
+class OllamaChatParser:
+    """NDJSON decoder plus translator: response body bytes in, events out."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = NDJSONDecoder()
+        self.translator = OllamaChatTranslator(secrets)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        for line in self.decoder.feed(chunk):
+            events.extend(self.translator.feed(line))
+        return events
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        for line in self.decoder.flush():
+            events.extend(self.translator.feed(line))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+
+class OllamaProvider(Provider):
+    """An Ollama server: the local one by default, ``OLLAMA_HOST`` or ollama.com."""
+
+    def __init__(self, host: str | None = None, api_key: str | None = None) -> None:
+        self.name = "ollama"
+        self.base_url = parse_ollama_host(host)
+        self.cloud = is_cloud_host(self.base_url)
+        # The key goes to ollama.com only: a local server needs none and must not see it.
+        self._api_key = (api_key or None) if self.cloud else None
+        self._last_model: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OllamaProvider:
+        env = os.environ if env is None else env
+        return cls(env.get("OLLAMA_HOST"), env.get(KEY_ENV))
+
+    def missing_key(self) -> str | None:
+        if not self.cloud:
+            return None
+        if self._api_key and not self._api_key.isascii():
+            return f"{KEY_ENV} has non-ASCII characters; copy the key again"
+        if self._api_key:
+            return None
+        return (
+            f"{KEY_ENV} is not set: export {KEY_ENV}=… to use ollama.com, "
+            "or unset OLLAMA_HOST to use the local server"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if conversation.system:
+            messages.append({"role": "system", "content": conversation.system})
+        messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        if model_info("ollama", model).reasoning:
+            # Thinking is on by default for capable models, so "off" must be said explicitly;
+            # a model without the capability answers 400 to any `think`, so it gets none.
+            body["think"] = conversation.reasoning
+        if conversation.max_tokens:
+            body["options"] = {"num_predict": conversation.max_tokens}
+        return body
+
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        self._last_model = model
+        headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/api/chat",
+            headers=headers,
+            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+        )
+
+    def new_parser(self) -> OllamaChatParser:
+        return OllamaChatParser(self.secrets())
+
+    def price_spec(self, model: str) -> PriceSpec:
+        if self.cloud:
+            return PriceSpec(model=model, base_url=self.base_url)
+        return PriceSpec(model=model, local=True)
+
+    def describe_http_error(self, status: int, body: bytes) -> str:
+        detail = error_detail(body, self.secrets())
+        line = f"HTTP {status} from ollama at {self.base_url}"
+        if detail:
+            line += f": {detail}"
+        hint = self._hint(status, detail)
+        if hint:
+            line += f" ({hint})"
+        return redact(line, self.secrets())
+
+    def _hint(self, status: int, detail: str) -> str:
+        if status == 404:
+            found = _NOT_FOUND_MODEL.search(detail)
+            model = found.group(1) if found else self._last_model or "MODEL"
+            if self.cloud:
+                return f"check the model name {model}"
+            return f"run `ollama pull {model}`, or check the model name"
+        if status == 400 and "does not support thinking" in detail:
+            return "turn reasoning off for this model"
+        if status in (401, 403):
+            return f"check {KEY_ENV}" if self.cloud else "check OLLAMA_HOST"
+        return self.status_hint(status)
+
+
+async def list_installed_models(
+    client: httpx.AsyncClient, host: str, *, api_key: str | None = None
+) -> list[str]:
+    """Names of the models the server has (``GET /api/tags``), in the server's order.
+
+    ``host`` is an ``OLLAMA_HOST`` value or a base URL. Every failure is a
+    :class:`ChattermError` with one line naming the address and the likely fix.
+    """
+    base_url = parse_ollama_host(host)
+    secrets = (api_key,) if api_key else ()
+    headers = {"Accept": "application/json"}
+    if api_key and is_cloud_host(base_url):
+        headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        response = await client.get(f"{base_url}/api/tags", headers=headers)
+    except httpx.HTTPError as exc:
+        reason = one_line(redact(str(exc) or type(exc).__name__, secrets), 160)
+        raise ChattermError(
+            f"cannot list Ollama models at {base_url} ({reason}); is `ollama serve` running? "
+            "Set OLLAMA_HOST if it listens elsewhere"
+        ) from None
+    if not response.is_success:
+        detail = error_detail(response.content, secrets)
+        message = f"HTTP {response.status_code} from ollama at {base_url} listing models"
+        raise ChattermError(redact(message + (f": {detail}" if detail else ""), secrets))
+    try:
+        data: Any = response.json()
+    except ValueError:
+        raise ChattermError(
+            f"{base_url}/api/tags did not answer JSON; is OLLAMA_HOST an Ollama server?"
+        ) from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise ChattermError(
+            f"{base_url}/api/tags answered without a model list; is it an Ollama server?"
+        )
+    names: list[str] = []
+    for entry in models:
+        if isinstance(entry, dict):
+            name = entry.get("name") or entry.get("model")
+            if isinstance(name, str) and name:
+                names.append(name)
+    return names

@@ -1,0 +1,349 @@
+"""OpenAI's Responses API streaming (``POST /responses``, WIRE.md §3).
+
+Named SSE events whose ``event:`` equals the JSON ``type``. Reasoning summaries (and raw
+reasoning text, for models that expose it) stream separately from the answer, which is the
+reason to use this API over Chat Completions for OpenAI's reasoning models. Usage and the
+finish reason come from the terminal event (``response.completed`` / ``.incomplete`` /
+``.failed``); there is no ``[DONE]``, so a close before a terminal event is a cut reply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from chatterm.catalog import model_info
+from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import PriceSpec, is_local_url
+from chatterm.providers.base import Provider, one_line, redact
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+KEY_ENV = "OPENAI_API_KEY"
+REASONING = {"effort": "medium", "summary": "auto"}
+
+_REASONING_DELTAS = frozenset(
+    {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
+)
+_TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
+_INCOMPLETE: dict[str, FinishReason] = {
+    "max_output_tokens": "length",
+    "max_tokens": "length",  # the OpenAPI example's spelling
+    "content_filter": "content_filter",
+}
+# Output items the client is expected to run; the built-in tools (web search, code
+# interpreter, ...) run on the server and still end with an ordinary answer.
+_CLIENT_TOOL_ITEMS = frozenset({"function_call", "custom_tool_call"})
+# Error codes worth sending the request again for (WIRE.md §3.5).
+_RETRYABLE_CODES = frozenset(
+    {"server_is_overloaded", "too_many_requests", "rate_limit_exceeded", "server_error"}
+)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def usage_from_responses(raw: Mapping[str, Any]) -> Usage:
+    """Normalize a Responses ``usage`` object (``output_tokens`` includes reasoning)."""
+    input_details = _dict(raw.get("input_tokens_details"))
+    output_details = _dict(raw.get("output_tokens_details"))
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens")),
+        output_tokens=_int(raw.get("output_tokens")),
+        reasoning_tokens=_int(output_details.get("reasoning_tokens")),
+        cached_input_tokens=_int(input_details.get("cached_tokens")),
+        cache_write_tokens=_int(input_details.get("cache_write_tokens")),
+    )
+
+
+def _error_text(error: Mapping[str, Any]) -> tuple[str, str]:
+    """The message and the code (or type) of an error object, either may be empty."""
+    message = error.get("message")
+    code = error.get("code")
+    if not isinstance(code, str) or not code:
+        code = error.get("type")
+    if not isinstance(code, str) or code == "error":
+        code = ""
+    return (message if isinstance(message, str) else "", code)
+
+
+class ResponsesTranslator:
+    """Turns Responses API SSE events into normalized events."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
+        self._ended = False
+        self._tool_calls = False
+        self._reasoning_key: tuple[Any, ...] | None = None
+        self._reasoning_tail = ""  # the last characters of reasoning, to place separators
+        self._new_part = False
+
+    def feed(self, frame: SSEEvent) -> list[Event]:
+        if self._ended:
+            return []
+        data = frame.data
+        if not data.strip() or data.startswith("[DONE]"):
+            return []
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+        if not isinstance(payload, dict):
+            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+        kind = payload.get("type")
+        if not isinstance(kind, str):
+            if payload.get("error"):  # a proxy's Chat-Completions-style error envelope
+                return self._stream_error(_dict(payload["error"]) or payload)
+            kind = frame.event
+        if kind in _TEXT_DELTAS:
+            delta = payload.get("delta")
+            return [TextDelta(delta)] if isinstance(delta, str) and delta else []
+        if kind in _REASONING_DELTAS:
+            return self._reasoning(kind, payload)
+        if kind == "response.reasoning_summary_part.added":
+            self._new_part = True
+            return []
+        if kind == "response.output_item.added" or kind == "response.output_item.done":
+            if _dict(payload.get("item")).get("type") in _CLIENT_TOOL_ITEMS:
+                self._tool_calls = True
+            return []
+        if kind == "response.completed":
+            return self._terminal(payload, "stop")
+        if kind == "response.incomplete":
+            response = _dict(payload.get("response"))
+            reason = _dict(response.get("incomplete_details")).get("reason")
+            finish = _INCOMPLETE.get(reason, "length") if isinstance(reason, str) else "length"
+            return self._terminal(payload, finish)
+        if kind == "response.failed":
+            return self._failed(payload)
+        if kind == "error":
+            nested = payload.get("error")
+            return self._stream_error(nested if isinstance(nested, dict) else payload)
+        return []  # lifecycle, content parts, *.done texts, tools, keepalive: nothing to show
+
+    def close(self) -> list[Event]:
+        if self._ended:
+            return []
+        self._ended = True
+        return [
+            StreamError(
+                "the stream ended before the response was complete (no response.completed); "
+                "the partial reply is kept",
+                retryable=True,
+            ),
+            Finish("interrupted"),
+        ]
+
+    def _reasoning(self, kind: str, payload: dict[str, Any]) -> list[Event]:
+        delta = payload.get("delta")
+        if not isinstance(delta, str) or not delta:
+            return []
+        index = (
+            payload.get("summary_index")
+            if kind == "response.reasoning_summary_text.delta"
+            else payload.get("content_index")
+        )
+        key = (kind, payload.get("item_id"), payload.get("output_index"), index)
+        if self._reasoning_key is not None and (self._new_part or key != self._reasoning_key):
+            # A new summary part: keep the parts apart as paragraphs.
+            tail = self._reasoning_tail
+            gap = "" if tail.endswith("\n\n") else "\n" if tail.endswith("\n") else "\n\n"
+            delta = gap + delta
+        self._new_part = False
+        self._reasoning_key = key
+        self._reasoning_tail = (self._reasoning_tail + delta)[-2:]
+        return [ReasoningDelta(delta)]
+
+    def _terminal(self, payload: dict[str, Any], finish: FinishReason) -> list[Event]:
+        self._ended = True
+        response = _dict(payload.get("response"))
+        events: list[Event] = []
+        usage = response.get("usage")
+        if isinstance(usage, dict):
+            events.append(UsageUpdate(usage_from_responses(usage)))
+        for item in response.get("output") or ():
+            if isinstance(item, dict) and item.get("type") in _CLIENT_TOOL_ITEMS:
+                self._tool_calls = True
+        if finish == "stop" and self._tool_calls:
+            finish = "tool_calls"
+        events.append(Finish(finish))
+        return events
+
+    def _failed(self, payload: dict[str, Any]) -> list[Event]:
+        response = _dict(payload.get("response"))
+        events: list[Event] = []
+        usage = response.get("usage")
+        if isinstance(usage, dict):
+            events.append(UsageUpdate(usage_from_responses(usage)))
+        events.extend(self._stream_error(_dict(response.get("error")), "the response failed"))
+        return events
+
+    def _stream_error(
+        self, error: Mapping[str, Any], fallback: str = "the server sent an error"
+    ) -> list[Event]:
+        self._ended = True
+        message, code = _error_text(error)
+        text = message or fallback
+        if code:
+            text += f" [{code}]"
+        return [
+            StreamError(
+                one_line(redact(f"error from the server: {text}", self._secrets)),
+                retryable=code in _RETRYABLE_CODES,
+            ),
+            Finish("error"),
+        ]
+
+    def _warning(self, message: str) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), 120))
+
+
+class ResponsesParser:
+    """SSE decoder plus translator: response body bytes in, events out."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = SSEDecoder()
+        self.translator = ResponsesTranslator(secrets)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.feed(chunk):
+            events.extend(self.translator.feed(frame))
+        return events
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        for frame in self.decoder.flush():
+            events.extend(self.translator.feed(frame))
+        if self.decoder.ignored_lines:
+            # A proxy may answer 200 with a bare JSON error instead of SSE.
+            found = _json_object("\n".join(self.decoder.ignored_lines))
+            if found is not None and found.get("error"):
+                events.extend(self.translator.feed(SSEEvent(json.dumps(found))))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class OpenAIResponsesProvider(Provider):
+    """OpenAI's Responses endpoint (or a server at ``OPENAI_BASE_URL`` that offers it)."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        *,
+        key_env: str | None = KEY_ENV,
+        price_provider_id: str | None = None,
+        local: bool = False,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._key_env = key_env
+        self._price_provider_id = price_provider_id
+        self._local = local or is_local_url(self.base_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIResponsesProvider:
+        """Configured the way the official SDK reads its environment."""
+        env = os.environ if env is None else env
+        base_url = env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        return cls(
+            "openai-responses",
+            base_url,
+            env.get(KEY_ENV) or None,
+            key_env=KEY_ENV,
+            price_provider_id="openai" if base_url.rstrip("/") == OPENAI_BASE_URL else None,
+        )
+
+    def missing_key(self) -> str | None:
+        if self._api_key and not self._api_key.isascii():
+            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
+        if self._api_key or self._local or not self._key_env:
+            return None
+        return (
+            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
+            "or pick another model (demo works offline)"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "input": [{"role": m.role, "content": m.content} for m in conversation.messages],
+            "stream": True,
+            "store": False,
+        }
+        if conversation.system:
+            body["instructions"] = conversation.system
+        if conversation.reasoning and model_info("openai", model).reasoning:
+            body["reasoning"] = dict(REASONING)
+        if conversation.max_tokens:
+            body["max_output_tokens"] = conversation.max_tokens
+        return body
+
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/responses",
+            headers=headers,
+            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+        )
+
+    def new_parser(self) -> ResponsesParser:
+        return ResponsesParser(self.secrets())
+
+    def price_spec(self, model: str) -> PriceSpec:
+        return PriceSpec(
+            model=model,
+            provider_id=self._price_provider_id,
+            base_url=None if self._price_provider_id else self.base_url,
+            local=self._local,
+        )
+
+    def status_hint(self, status: int) -> str:
+        if status in (401, 403) and self._key_env:
+            return f"check {self._key_env}"
+        if status == 404:
+            return f"check the model name and that {self.base_url} offers /responses"
+        return super().status_hint(status)
