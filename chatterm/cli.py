@@ -164,7 +164,7 @@ def ask_command(
     conversation = Conversation(
         messages=(Message("user", prompt),),
         system=_valid_text(args.system) if args.system is not None else settings.system_prompt,
-        reasoning=not args.no_reasoning,
+        reasoning=settings.reasoning and not args.no_reasoning,
         max_tokens=model_config.max_tokens if model_config else None,
     )
     sink: Sink
