@@ -17,7 +17,14 @@ import httpx
 from chatterm.accumulate import Reply, ReplyAccumulator
 from chatterm.config import Settings
 from chatterm.errors import ChattermError
-from chatterm.events import Conversation, Finish, Started, StreamError, TimedEvent
+from chatterm.events import (
+    Conversation,
+    Finish,
+    Started,
+    StreamError,
+    StreamWarning,
+    TimedEvent,
+)
 from chatterm.pricing import cost_of
 from chatterm.providers.base import RETRYABLE_STATUS, one_line, redact
 from chatterm.providers.registry import ResolvedModel
@@ -99,7 +106,8 @@ async def stream_reply(
             if Finish("interrupted") in tail:
                 # The reply was cut short: say why, in place of the parser's vaguer error.
                 yield TimedEvent(now, _transport_error(exc, request, secrets, connected=True))
-                tail = [event for event in tail if not isinstance(event, StreamError)]
+                # The half line at the cut is not a malformed line: the drop says it all.
+                tail = [e for e in tail if not isinstance(e, StreamError | StreamWarning)]
             for event in tail:
                 yield TimedEvent(now, event)
             return

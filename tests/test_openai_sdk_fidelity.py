@@ -5,6 +5,10 @@ the SDK (a test dependency only; chatterm never imports it) and chatterm's own p
 consume the same bytes from the same server, and reconstruct the same text, reasoning,
 usage and finish reason. Errors line up too: status codes, messages, what counts as
 retryable, and what a cut connection looks like.
+
+The Responses API (``responses.create(stream=True)`` and the strict ``responses.stream``
+helper) is read by the SDK alone: it must rebuild the reasoning summary, the text, the
+usage and the terminal status, and raise or yield its own error types for the faults.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from chatterm.events import Conversation, Message
 from chatterm.providers.registry import ResolvedModel
 from chatterm.stream import ReplyStream
 from tests.fake_provider.fixtures import API_KEY
-from tests.fake_provider.server import FakeServer, Scenario, mid_frame_offset, render_frames
+from tests.fake_provider.server import (
+    FakeServer,
+    Scenario,
+    after_answer,
+    mid_frame_offset,
+    render_frames,
+)
 
 SAFETY_TIMEOUT_S = 60.0
 PROMPT = "Tell me about naïve text handling"
@@ -252,3 +262,194 @@ async def test_models_list_through_the_sdk(fake_server: FakeServer) -> None:
         page = await client.models.list()
         ids = [model.id async for model in page]
     assert ids == ["test-model", "deepseek-reasoner"]
+
+
+# ----------------------------------------------------------------------------- Responses API
+
+
+@dataclass
+class ResponsesResult:
+    reasoning: str = ""
+    text: str = ""
+    types: list[str] = field(default_factory=list)
+    sequence: list[int] = field(default_factory=list)
+    final: Any = None  # the response object of the terminal event
+    error_events: list[Any] = field(default_factory=list)
+
+
+def responses_client(server: FakeServer) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=API_KEY, base_url=server.base_url + "/v1", max_retries=0, timeout=SAFETY_TIMEOUT_S
+    )
+
+
+RESPONSES_REQUEST: dict[str, Any] = {
+    "model": "gpt-5",
+    "instructions": SYSTEM,
+    "input": PROMPT,
+    "reasoning": {"effort": "low", "summary": "auto"},
+}
+
+
+async def sdk_responses(
+    server: FakeServer, result: ResponsesResult | None = None
+) -> ResponsesResult:
+    """``responses.create(stream=True)``: every event, typed by the SDK."""
+    result = result if result is not None else ResponsesResult()
+    async with responses_client(server) as client, asyncio.timeout(SAFETY_TIMEOUT_S):
+        stream = await client.responses.create(**RESPONSES_REQUEST, stream=True)
+        async with stream:
+            async for event in stream:
+                result.types.append(event.type)
+                result.sequence.append(event.sequence_number)
+                if event.type == "response.reasoning_summary_text.delta":
+                    result.reasoning += event.delta
+                elif event.type == "response.output_text.delta":
+                    result.text += event.delta
+                elif event.type in ("response.completed", "response.incomplete", "response.failed"):
+                    result.final = event.response
+                elif event.type == "error":
+                    result.error_events.append(event)
+    return result
+
+
+RESPONSES_SCENARIOS = {
+    "default": Scenario(),
+    "crlf-awkward-split": Scenario(line_ending="\r\n", split="awkward"),
+    "3-tokens-per-delta": Scenario(tokens_per_chunk=3),
+    "keepalive-comments": Scenario(keepalive_comments=True),
+    "cached-input": Scenario(cached_tokens=20),
+    "no-reasoning-summary": Scenario(reasoning=""),
+}
+
+
+@pytest.mark.parametrize(
+    "scenario", list(RESPONSES_SCENARIOS.values()), ids=list(RESPONSES_SCENARIOS)
+)
+async def test_responses_stream_is_rebuilt_by_the_sdk(
+    fake_server: FakeServer, scenario: Scenario
+) -> None:
+    fake_server.scenario = scenario
+    result = await sdk_responses(fake_server)
+
+    assert result.reasoning == scenario.reasoning
+    assert result.text == scenario.answer
+    assert result.sequence == list(range(len(result.sequence)))
+    assert result.types[:2] == ["response.created", "response.in_progress"]
+    assert result.types[-1] == "response.completed"
+    final = result.final
+    assert final.status == "completed"
+    assert final.output_text == scenario.answer
+    usage = final.usage
+    assert usage.input_tokens == scenario.prompt_tokens
+    assert usage.input_tokens_details.cached_tokens == scenario.cached_tokens
+    assert usage.output_tokens == scenario.completion_count()
+    assert usage.output_tokens_details.reasoning_tokens == scenario.reasoning_count()
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+    if scenario.reasoning:
+        assert final.output[0].type == "reasoning"
+        assert final.output[0].summary[0].text == scenario.reasoning
+
+
+async def test_responses_stream_helper_accumulates_a_consistent_snapshot(
+    fake_server: FakeServer,
+) -> None:
+    """``responses.stream`` checks item identities and ordering strictly, and raises on any
+    event that does not fit the snapshot it builds."""
+    scenario = Scenario(split="awkward")
+    fake_server.scenario = scenario
+    text = ""
+    async with responses_client(fake_server) as client, asyncio.timeout(SAFETY_TIMEOUT_S):
+        async with client.responses.stream(**RESPONSES_REQUEST) as stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                    assert event.snapshot == text
+            final = await stream.get_final_response()
+    assert final.output_text == text == scenario.answer
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    assert final.usage is not None and final.usage.output_tokens == scenario.completion_count()
+
+
+@pytest.mark.parametrize(
+    ("finish_reason", "reason"),
+    [("length", "max_output_tokens"), ("content_filter", "content_filter")],
+)
+async def test_responses_incomplete(
+    fake_server: FakeServer, finish_reason: str, reason: str
+) -> None:
+    fake_server.scenario = Scenario(finish_reason=finish_reason)
+    result = await sdk_responses(fake_server)
+    assert result.types[-1] == "response.incomplete"
+    assert result.final.status == "incomplete"
+    assert result.final.incomplete_details.reason == reason
+    assert result.text == Scenario().answer
+    assert result.final.usage.output_tokens == Scenario().completion_count()
+
+
+async def test_responses_nested_error_event_raises_in_the_sdk(fake_server: FakeServer) -> None:
+    base = Scenario()
+    fake_server.scenario = base.but(error_after=after_answer(4))
+    result = ResponsesResult()
+    with pytest.raises(openai.APIError) as raised:
+        await sdk_responses(fake_server, result)
+    assert raised.value.message == ("Our servers are currently overloaded. Please try again later.")
+    assert result.text == "".join(base.answer_pieces[:4])
+    assert result.reasoning == base.reasoning
+
+
+async def test_responses_flat_error_event_is_an_error_event(fake_server: FakeServer) -> None:
+    """The documented flat shape has no ``error`` key: the SDK yields it, it does not raise."""
+    base = Scenario()
+    fake_server.scenario = base.but(error_after=after_answer(2), error_shape="flat")
+    result = await sdk_responses(fake_server)
+    [error] = result.error_events
+    assert error.code == "server_is_overloaded"
+    assert error.message == "Our servers are currently overloaded. Please try again later."
+    assert result.types[-1] == "error"
+    assert result.text == "".join(base.answer_pieces[:2])
+    assert result.sequence == list(range(len(result.sequence)))
+
+
+async def test_responses_failed_carries_the_error(fake_server: FakeServer) -> None:
+    fake_server.scenario = Scenario(error_after=after_answer(2), error_shape="failed")
+    result = await sdk_responses(fake_server)
+    assert result.types[-1] == "response.failed"
+    assert result.final.status == "failed"
+    assert result.final.error.code == "server_error"
+    assert result.final.error.message == "The model failed to generate a response."
+
+
+@pytest.mark.parametrize(
+    ("scenario", "sdk_error"),
+    [
+        (Scenario.http_error(429), openai.RateLimitError),
+        (Scenario.http_error(500), openai.InternalServerError),
+        (Scenario(api_key="sk-the-right-one"), openai.AuthenticationError),
+    ],
+    ids=["429", "500", "wrong-key"],
+)
+async def test_responses_http_errors(
+    fake_server: FakeServer, scenario: Scenario, sdk_error: type[openai.APIStatusError]
+) -> None:
+    fake_server.scenario = scenario
+    with pytest.raises(sdk_error) as raised:
+        await sdk_responses(fake_server)
+    error = raised.value
+    assert isinstance(error.body, dict) and error.body["message"]
+    if error.status_code == 429:
+        assert error.response.headers["retry-after"] == "3"
+        assert error.response.headers["retry-after-ms"] == "3000"
+        assert error.code == "rate_limit_exceeded"
+
+
+async def test_responses_dropped_connection_is_a_connection_error(
+    fake_server: FakeServer,
+) -> None:
+    base = Scenario(line_ending="\r\n", split="awkward")
+    fake_server.scenario = base.but(drop_mid=after_answer(3))
+    result = ResponsesResult()
+    with pytest.raises(openai.APIConnectionError):
+        await sdk_responses(fake_server, result)
+    assert result.text == "".join(base.answer_pieces[:3])
+    assert result.final is None

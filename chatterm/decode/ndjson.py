@@ -7,15 +7,21 @@ line that is not JSON must become a counted warning, not an exception in the dec
 
 from __future__ import annotations
 
+_BOM = b"\xef\xbb\xbf"
+
 
 class NDJSONDecoder:
     """Turns bytes, in any fragmentation, into the text of each non-blank line."""
 
     def __init__(self) -> None:
         self._partial: list[bytes] = []
+        self._at_start = True
+        self._bom_held = b""
         self.invalid_utf8_lines = 0
 
     def feed(self, chunk: bytes) -> list[str]:
+        if self._at_start:
+            chunk = self._strip_bom(chunk)
         if b"\n" not in chunk:
             if chunk:
                 self._partial.append(chunk)
@@ -37,6 +43,16 @@ class NDJSONDecoder:
         self._partial.clear()
         text = self._decode(tail)
         return [text] if text else []
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        """A leading BOM, possibly split across reads, is not part of the first line."""
+        head = self._bom_held + chunk
+        if len(head) < len(_BOM) and _BOM.startswith(head):
+            self._bom_held = head
+            return b""
+        self._at_start = False
+        self._bom_held = b""
+        return head[len(_BOM) :] if head.startswith(_BOM) else head
 
     def _decode(self, raw: bytes) -> str:
         raw = raw.rstrip(b"\r")

@@ -153,7 +153,9 @@ class OllamaChatTranslator:
         done = data.get("done")
         if done is True:
             self._done = True
-            events.append(UsageUpdate(usage_from_ollama(data)))
+            if "eval_count" in data or "prompt_eval_count" in data:
+                events.append(UsageUpdate(usage_from_ollama(data)))
+            # else: no counts at all; the accumulator estimates and says so
             reason = data.get("done_reason")
             finish = _FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
             if self._tool_calls and finish == "stop":

@@ -29,7 +29,13 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import Provider, message_from_error_object, one_line, redact
+from chatterm.providers.base import (
+    RETRYABLE_STATUS,
+    Provider,
+    message_from_error_object,
+    one_line,
+    redact,
+)
 from chatterm.providers.think_tags import ThinkTagSplitter
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -155,7 +161,10 @@ class ChatCompletionsTranslator:
         message = message_from_error_object(chunk) or "the server sent an error"
         events = self._think.close()
         events.append(
-            StreamError(one_line(redact(f"error from the server: {message}", self._secrets)))
+            StreamError(
+                one_line(redact(f"error from the server: {message}", self._secrets)),
+                retryable=_retryable_error(chunk),
+            )
         )
         events.append(Finish("error"))
         return events
@@ -173,6 +182,24 @@ class ChatCompletionsTranslator:
         )
         events.append(Finish("interrupted"))
         return events
+
+
+_RETRYABLE_ERROR_TYPES = frozenset(
+    {"server_error", "overloaded_error", "rate_limit_exceeded", "timeout", "api_error"}
+)
+
+
+def _retryable_error(chunk: dict[str, Any]) -> bool:
+    """A mid-stream error the same request may not hit again (overload, a server fault)."""
+    error = chunk.get("error")
+    if not isinstance(error, dict):
+        return False
+    code = error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and code in RETRYABLE_STATUS:
+        return True
+    return (
+        error.get("type") in _RETRYABLE_ERROR_TYPES or error.get("code") in _RETRYABLE_ERROR_TYPES
+    )
 
 
 def _reasoning_text(delta: dict[str, Any]) -> str:

@@ -144,3 +144,11 @@ def test_any_fragmentation_gives_identical_lines(
     got = decode(chunks)
     assert got == lines
     assert [json.loads(line) for line in got] == values
+
+
+def test_leading_bom_is_dropped_even_split_across_reads() -> None:
+    for cut in range(0, 5):
+        data = b'\xef\xbb\xbf{"a":1}\n'
+        decoder = NDJSONDecoder()
+        lines = decoder.feed(data[:cut]) + decoder.feed(data[cut:]) + decoder.flush()
+        assert lines == ['{"a":1}'], cut

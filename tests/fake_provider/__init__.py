@@ -1,8 +1,9 @@
-"""A protocol-faithful fake OpenAI-compatible server for end-to-end tests.
+"""The protocol-faithful fake LLM server, for end-to-end tests.
 
 ``FakeServer`` is a real HTTP/1.1 server on 127.0.0.1 that writes the bytes of each response
 itself, so a :class:`Scenario` can split them at awkward places, pause, stall, or drop the
-connection. See ``tests/fake_provider/server.py``.
+connection. It ships in the package as :mod:`chatterm.testing.fakeserver`; this package
+re-exports it and holds the pytest fixtures.
 """
 
 from .server import (

@@ -1,4 +1,4 @@
-"""Pytest fixtures for the fake OpenAI-compatible server.
+"""Pytest fixtures for the fake LLM server (:mod:`chatterm.testing.fakeserver`).
 
 Load them from ``tests/conftest.py`` with ``pytest_plugins = ["tests.fake_provider.fixtures"]``.
 """
@@ -19,7 +19,8 @@ API_KEY = "sk-test-secret"
 
 @pytest.fixture
 def fake_server() -> Iterator[FakeServer]:
-    """A started fake server on 127.0.0.1 with the default (DeepSeek-style) scenario."""
+    """A started fake server on 127.0.0.1 with the default scenario (DeepSeek-style on the
+    Chat Completions route; every other route speaks its own format)."""
     server = FakeServer().start()
     try:
         yield server

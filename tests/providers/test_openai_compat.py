@@ -102,7 +102,8 @@ TRANSCRIPT_C_EVENTS: list[Event] = [
     TextDelta("The"),
     StreamError(
         "error from the server: The server had an error while processing your request. "
-        "Sorry about that! [server_error]"
+        "Sorry about that! [server_error]",
+        retryable=True,  # a server fault: the same request may well succeed
     ),
     Finish("error"),
 ]
@@ -191,7 +192,7 @@ class TestTranscripts:
         assert reply.text == "The"
         assert reply.finish_reason == "error"
         assert reply.error is not None and "server_error" in reply.error.message
-        assert reply.error.retryable is False
+        assert reply.error.retryable is True
 
     def test_c_without_done(self) -> None:
         body = TRANSCRIPT_C[: TRANSCRIPT_C.index(b"data: [DONE]")]
@@ -607,7 +608,7 @@ class TestErrorsAndEnds:
         )
         assert events == [
             TextDelta("partial"),
-            StreamError("error from the server: Overloaded [server_error]"),
+            StreamError("error from the server: Overloaded [server_error]", retryable=True),
             Finish("error"),
         ]
 
@@ -621,7 +622,7 @@ class TestErrorsAndEnds:
         events = translate(chunk({"content": "Hel"}), payload)
         assert events == [
             TextDelta("Hel"),
-            StreamError("error from the server: Provider returned error"),
+            StreamError("error from the server: Provider returned error", retryable=True),
             Finish("error"),
         ]
 
