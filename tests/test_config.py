@@ -69,7 +69,7 @@ class TestValid:
             providers={
                 "local": ProviderConfig("local", "http://127.0.0.1:8000/v1", None, local=True),
                 "groq": ProviderConfig(
-                    "groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", local=False
+                    "groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", local=None
                 ),
             },
             model_settings={
