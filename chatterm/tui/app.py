@@ -7,24 +7,25 @@ reads the config itself. Tests inject the environment, the HTTP client and the c
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar
 
-import httpx
 from textual.app import App
 from textual.binding import BindingType
 from textual.screen import Screen
 
 from chatterm.config import Settings
-from chatterm.providers.registry import ResolvedModel
 from chatterm.render.safe_text import safe_text
 from chatterm.stream import Clock, make_client
 from chatterm.tui.bindings import APP_BINDINGS
+from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.memory import app_ended, app_started, settle_memory
 from chatterm.tui.screens.chat import ChatScreen
 
 NOTICE_TIMEOUT_S = 10.0
+WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
 
 
 class ChatApp(App[None]):
@@ -36,8 +37,9 @@ class ChatApp(App[None]):
         notice: a one-line message for the start (shown as a notification and in the
             empty conversation), e.g. that the offline demo model is in use.
         env: environment variables for API keys (default ``os.environ``).
-        client_factory: makes the HTTP client for a reply (default: the provider's own
-            transport, else the network); the app closes each client after its reply.
+        client_factory: makes the HTTP client for a provider (default: the provider's own
+            transport, else the network). It is called once per provider, the first time
+            a reply needs one; the app keeps the clients and closes them when it ends.
         clock: monotonic seconds, for event stamps and the elapsed time.
     """
 
@@ -52,7 +54,7 @@ class ChatApp(App[None]):
         *,
         notice: str | None = None,
         env: Mapping[str, str] | None = None,
-        client_factory: Callable[[ResolvedModel], httpx.AsyncClient] | None = None,
+        client_factory: ClientFactory | None = None,
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
@@ -60,7 +62,7 @@ class ChatApp(App[None]):
         self.model_ref = model_ref
         self.notice = notice
         self.env = env
-        self.client_factory = client_factory or make_client
+        self.clients = ClientPool(client_factory or make_client)
         self.clock: Clock = clock or time.monotonic
 
     def get_default_screen(self) -> Screen[None]:
@@ -69,7 +71,7 @@ class ChatApp(App[None]):
             self.model_ref,
             notice=self.notice,
             env=self.env,
-            client_factory=self.client_factory,
+            clients=self.clients,
             clock=self.clock,
         )
 
@@ -84,7 +86,15 @@ class ChatApp(App[None]):
                 timeout=NOTICE_TIMEOUT_S,
             )
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        # The screens are gone and their workers cancelled: let a reply in flight close
+        # its stream before its client goes.
+        waits = asyncio.gather(*(worker.wait() for worker in self.workers), return_exceptions=True)
+        try:
+            await asyncio.wait_for(waits, WORKERS_EXIT_TIMEOUT_S)
+        except TimeoutError:
+            pass
+        await self.clients.aclose()
         app_ended()
 
 

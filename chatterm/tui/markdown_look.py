@@ -74,7 +74,13 @@ class ThemedMarkdown:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         with console.use_theme(self.look.theme):
             segments: list[Segment] = list(console.render(self.markdown, options))
-        yield from segments
+        # Rich puts an empty line before a list, table or quote even at the very top:
+        # without it, a segment that goes on with the list (or table) before it joins
+        # on seamlessly. The space between blocks comes after the segment before.
+        start = 0
+        while start < len(segments) and segments[start].text == "\n":
+            start += 1
+        yield from segments[start:]
 
 
 def _color(variables: Mapping[str, str], name: str, background: Color) -> str | None:

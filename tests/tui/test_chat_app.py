@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
+import weakref
 from typing import Any
 
 import httpx
 import pytest
-from textual import events, work
+from textual import events
 from textual.widgets import Collapsible, Header
 from textual.widgets._toast import Toast
 from tui_helpers import (
     SIZE,
+    CountingFactory,
+    HangingStream,
     chat,
+    chunk,
     finish_reply,
+    hanging_response,
     rendered,
     routed_factory,
     send,
@@ -25,12 +29,16 @@ from tui_helpers import (
     wait_for,
 )
 
+from chatterm.accumulate import ReplyAccumulator, estimate_tokens
 from chatterm.config import Settings
 from chatterm.events import Message
 from chatterm.providers.demo import demo_answer
+from chatterm.providers.registry import ResolvedModel
+from chatterm.stream import ReplyStream
 from chatterm.tui.app import ChatApp
 from chatterm.tui.bindings import CANCEL, NEWLINE, SEND, key_label
-from chatterm.tui.screens.chat import ChatScreen
+from chatterm.tui.memory import settle_memory
+from chatterm.tui.screens import chat as chat_module
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.turn import TurnView
 
@@ -332,14 +340,180 @@ async def test_notice_shows_as_notification_and_in_the_empty_view() -> None:
         assert any(notice in text for text in toasts(app))
 
 
-async def test_quitting_mid_stream_is_clean() -> None:
-    app = ChatApp(Settings(), "demo", env={})
+def answer_chunks(words: int) -> list[bytes]:
+    """An answer as separate SSE events, one word each."""
+    return [chunk({"role": "assistant", "content": ""})] + [
+        chunk({"content": f"word{i} "}) for i in range(words)
+    ]
+
+
+async def test_escape_closes_the_connection_and_keeps_the_partial_answer() -> None:
+    streams: list[HangingStream] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        streams.append(HangingStream(answer_chunks(5)))
+        return hanging_response(streams[-1])
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "hello")
         (turn,) = chat(app).turns
-        await wait_for(pilot, lambda: bool(turn.reasoning.text))
+        await wait_for(pilot, lambda: "word4" in turn.answer.text)
+        (stream,) = streams
+        assert not stream.closed
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        assert stream.closed and stream.finalized
+        reply = turn.reply
+        assert reply is not None and reply.finish_reason == "cancelled"
+        assert reply.text == "word0 word1 word2 word3 word4 "
+        assert turn.has_class("-cancelled")
+        assert "word4" in segment_text(turn)
+        assert rendered(turn.status).startswith("cancelled · TTFT")
+        assert chat(app).history[-1] == Message("assistant", reply.text)
+
+
+async def test_quitting_mid_stream_is_clean() -> None:
+    streams: list[HangingStream] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        streams.append(HangingStream(answer_chunks(3)))
+        return hanging_response(streams[-1])
+
+    factory = CountingFactory(handler)
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        (turn,) = chat(app).turns
+        await wait_for(pilot, lambda: "word2" in turn.answer.text)
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+    (stream,) = streams
+    assert stream.closed and stream.finalized
+    assert [client.is_closed for _, client in factory.made] == [True]
+
+
+async def test_one_client_per_provider_for_the_whole_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replies share their provider's client; nothing of a finished reply stays alive,
+    not even when frozen for the collector mid-stream or cancelled; all close on exit."""
+    monkeypatch.setattr(chat_module, "FREEZE_EVERY_FRAMES", 1)  # freeze every frame
+    replies: list[weakref.ref[ReplyStream]] = []
+
+    class TrackedStream(ReplyStream):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            replies.append(weakref.ref(self))
+
+    monkeypatch.setattr(chat_module, "ReplyStream", TrackedStream)
+    settled: list[int] = []
+
+    def counting_settle() -> None:
+        settle_memory()
+        settled.append(len(settled))
+
+    monkeypatch.setattr(chat_module, "settle_memory", counting_settle)
+    streams: list[HangingStream] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        # Several frames per reply; the last one is cancelled while the server is quiet.
+        prompt = json.loads(request.content)["messages"][-1]["content"]
+        end = [] if prompt == "four" else [chunk({}, "stop"), b"data: [DONE]\n\n"]
+        stream = HangingStream([*answer_chunks(6), *end], interval_s=0.01, hang=not end)
+        streams.append(stream)
+        return hanging_response(stream)
+
+    settings = Settings(model_cycle=("demo:fast", "openai:test"))
+    factory = CountingFactory(handler)
+    app = ChatApp(settings, "demo:fast", env=OPENAI_ENV, client_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        for prompt in ("one", "two"):
+            await send(pilot, prompt)
+            await finish_reply(pilot)
+        await pilot.press("ctrl+n")  # openai:test
+        await send(pilot, "three")
+        await finish_reply(pilot)
+        await send(pilot, "four")  # cancelled half-way
+        await wait_for(pilot, lambda: "word2" in screen.turns[-1].answer.text)
+        settles = len(settled)
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        await wait_for(pilot, lambda: len(settled) > settles)  # the collector has settled
+        assert [reply.finish_reason for reply in (t.reply for t in screen.turns) if reply] == [
+            "stop",
+            "stop",
+            "stop",
+            "cancelled",
+        ]
+        assert [name for name, _ in factory.made] == ["demo", "openai"]
+        assert len(app.clients) == 2
+        assert not any(client.is_closed for _, client in factory.made)
+        assert screen.live is None and screen._worker is None
+        gc.collect()
+        assert len(replies) >= 4 and [reply() for reply in replies] == [None] * len(replies)
+    assert all(client.is_closed for _, client in factory.made)
+    assert all(stream.closed for stream in streams)
+
+
+async def test_a_client_that_cannot_be_made_fails_the_turn_not_the_app() -> None:
+    calls: list[str] = []
+
+    def factory(target: ResolvedModel) -> httpx.AsyncClient:
+        calls.append(target.ref)
+        if len(calls) == 1:
+            raise ImportError("Using SOCKS proxy, but the 'socksio' package is not installed.")
+        return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(sse_body(answer=["fine now"]))
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "one")
+        await finish_reply(pilot)
+        await send(pilot, "two")
+        await finish_reply(pilot)
+        first, second = chat(app).turns
+        assert first.reply is not None and first.reply.finish_reason == "error"
+        assert rendered(first.status).splitlines()[1] == (
+            "error: ImportError: Using SOCKS proxy, but the 'socksio' package is not installed."
+        )
+        assert second.reply is not None and second.reply.text == "fine now"
+        assert calls == ["openai:test", "openai:test"]  # tried again, then kept
+
+
+async def test_the_live_token_count_does_not_build_the_reply_every_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[int] = []
+    reply = ReplyAccumulator.reply
+
+    def counting_reply(self: ReplyAccumulator, at: float | None = None) -> Any:
+        built.append(1)
+        return reply(self, at)
+
+    monkeypatch.setattr(ReplyAccumulator, "reply", counting_reply)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return hanging_response(HangingStream(answer_chunks(40), interval_s=0.01))
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        screen = chat(app)
+        (turn,) = screen.turns
+        await wait_for(pilot, lambda: "word39" in turn.answer.text)
+        await wait_for(pilot, lambda: "tokens est." in rendered(screen.stats))
+        # 40 words of 6 or 7 characters, about four characters a token.
+        assert "● streaming · openai:test" in rendered(screen.stats)
+        assert f"{estimate_tokens(turn.streamed_chars):,} tokens est." in rendered(screen.stats)
+        assert turn.streamed_chars == len(turn.answer.text)
+        assert built == []
+        await pilot.press("escape")
+        await finish_reply(pilot)
+        assert len(built) == 1  # the final reply, once
 
 
 async def test_bindings_have_ids_and_descriptions() -> None:
@@ -400,24 +574,26 @@ async def test_a_bad_model_reference_does_not_crash() -> None:
         assert screen.sub_title == "model: demo"
 
 
-async def test_a_reply_worker_that_never_ran_still_ends_its_turn(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """If the worker is cancelled before its body runs, the turn still ends, cancelled."""
+async def test_a_reply_worker_that_never_ran_still_ends_its_turn() -> None:
+    """If the worker is cancelled before its first step, the turn still ends, cancelled."""
+    requests: list[httpx.Request] = []
 
-    @work(exclusive=True, group="reply")
-    async def never_runs(self: ChatScreen, live: object) -> None:
-        await asyncio.Event().wait()  # stands for a body that never got to its handler
+    async def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return sse_response(sse_body(answer=["never sent"]))
 
-    monkeypatch.setattr(ChatScreen, "_run_reply", never_runs)
-    app = ChatApp(Settings(), "demo:fast", env={})
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
     async with app.run_test(size=SIZE) as pilot:
-        await send(pilot, "hello")
-        await pilot.press("escape")
-        await finish_reply(pilot)
-        await pilot.pause()
         screen = chat(app)
+        await screen.send("hello")
+        worker = screen._worker
+        assert worker is not None
+        screen.action_cancel_reply()  # before the event loop ever ran the worker's task
+        await wait_for(pilot, lambda: screen.live is None)
+        await pilot.pause()
         (turn,) = screen.turns
-        assert screen.live is None
         assert turn.reply is not None and turn.reply.finish_reason == "cancelled"
+        assert turn.has_class("-cancelled")
         assert screen.history == [Message("user", "hello")]
+        assert worker.is_cancelled and requests == []
+        assert screen._worker is None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 from textual.strip import Strip
-from tui_helpers import rendered
+from tui_helpers import rendered, wait_for
 
 from chatterm.tui.markdown_look import ThemedMarkdown, look_from_variables, markdown_look
 from chatterm.tui.segments import split_all
@@ -51,10 +52,10 @@ async def test_reasoning_log_only_rewraps_the_last_paragraph() -> None:
         log = app.query_one(ReasoningLog)
         log.append("first paragraph here\nsecond")
         await pilot.pause()
-        first = log._wrapped[0]
+        first = log._text.lines[0]
         log.append(" grows")
         await pilot.pause()
-        assert log._wrapped[0] is first
+        assert log._text.lines[0] is first
         assert rendered(log).splitlines()[-1] == "second grows"
 
 
@@ -64,11 +65,11 @@ async def test_answer_pane_freezes_finished_segments() -> None:
     app = AnswerApp()
     async with app.run_test(size=(80, 40)) as pilot:
         pane = app.query_one(AnswerPane)
-        rendered_lines: list[list[Strip]] = []
+        rendered_lines: list[list[Strip] | None] = []
         for start in range(0, len(text), 7):
             pane.append(text[start : start + 7])
             await pilot.pause(0)
-            now = list(pane.frozen._lines)
+            now = pane.frozen.rendered
             # Frozen segments are rendered once: their lines are the same objects.
             assert all(a is b for a, b in zip(now, rendered_lines, strict=False))
             rendered_lines = now
@@ -76,11 +77,11 @@ async def test_answer_pane_freezes_finished_segments() -> None:
         assert len(pane.frozen.sources) >= 2 and pane.live.display
         assert pane.text == text
         assert "".join(pane.sources) == text
-        first = pane.frozen._lines[0]
+        first = pane.frozen.rendered[0]
         pane.finish()
         await pilot.pause()
         assert pane.frozen.sources == split_all(text)
-        assert pane.frozen._lines[0] is first
+        assert pane.frozen.rendered[0] is first
         assert not pane.live.display
         shown = rendered(pane)
         assert "Title" in shown and "# Title" not in shown
@@ -100,10 +101,10 @@ async def test_answer_pane_rerenders_on_resize_and_theme_change() -> None:
         await pilot.resize_terminal(40, 40)
         await pilot.pause()
         assert pane.frozen.line_count > wide
-        before = pane.frozen._lines[0]
+        before = pane.frozen.rendered[0]
         app.theme = "textual-light"
         await pilot.pause()
-        assert pane.frozen._lines[0] is not before
+        assert pane.frozen.rendered[0] is not before
 
 
 async def test_answer_pane_finish_with_other_text_and_reset() -> None:
@@ -139,3 +140,59 @@ async def test_markdown_look_follows_every_builtin_theme() -> None:
                 app.console.options.update_width(40),
             )
             assert lines
+
+
+class ScrollingAnswersApp(App[None]):
+    CSS = "VerticalScroll { scrollbar-gutter: stable; }"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield AnswerPane(id="old")
+            yield AnswerPane(id="fresh")
+
+
+def long_answer(paragraphs: int = 40) -> str:
+    words = "a paragraph of the answer that wraps differently at each terminal width"
+    return "".join(f"## Part {i}\n\n{words} {i}. {words}.\n\n" for i in range(paragraphs))
+
+
+async def test_a_new_width_renders_what_is_on_screen_now_and_the_rest_later() -> None:
+    app = ScrollingAnswersApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        old = app.query_one("#old", AnswerPane)
+        old.append(long_answer())
+        old.finish()
+        await pilot.pause()
+        assert len(old.frozen.sources) > 4 and old.frozen.stale == 0
+        await pilot.resize_terminal(50, 20)
+        await pilot.pause()
+        # The first segment is on screen: rendered for the new width already. Those
+        # further down keep their old lines until the width has settled.
+        frozen = old.frozen
+        assert frozen.stale > 0
+        first = frozen.rendered[0]
+        assert first is not None and max(strip.cell_length for strip in first) <= 50
+        await wait_for(pilot, lambda: frozen.stale == 0)
+        # Then it is as if the answer had been rendered at this width from the start.
+        fresh = app.query_one("#fresh", AnswerPane)
+        fresh.append(long_answer())
+        fresh.finish()
+        await pilot.pause()
+        assert frozen.line_count == fresh.frozen.line_count
+        assert rendered(old) == rendered(fresh)
+
+
+async def test_segments_cut_inside_a_tight_list_read_as_one_list() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(AnswerPane)
+        items = "".join(f"{i}. item {i}\n" for i in range(1, 101))
+        for start in range(0, len(items), 9):
+            pane.append(items[start : start + 9])
+        pane.finish()
+        await pilot.pause()
+        assert [source.split(".")[0] for source in pane.frozen.sources] == ["1", "41", "81"]
+        shown = rendered(pane).splitlines()
+        assert len(shown) == 100  # no blank line where a segment ends
+        assert [line.split()[0] for line in shown] == [str(i) for i in range(1, 101)]
+        assert shown[-1].endswith("item 100")

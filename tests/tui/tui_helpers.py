@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -62,6 +63,58 @@ def routed_factory(handler: Handler) -> Callable[[ResolvedModel], httpx.AsyncCli
         return httpx.AsyncClient(transport=httpx.MockTransport(handler))
 
     return factory
+
+
+class HangingStream(httpx.AsyncByteStream):
+    """A response body that sends some chunks, then (unless ``hang`` is false) nothing
+    more until closed.
+
+    It records how it ended: ``closed`` when httpx closed it (``aclose``), ``finalized``
+    when its iterator was shut down (cancelled or garbage-collected mid-iteration).
+    """
+
+    def __init__(
+        self, chunks: Sequence[bytes], *, interval_s: float = 0.0, hang: bool = True
+    ) -> None:
+        self.chunks = list(chunks)
+        self.interval_s = interval_s
+        self.hang = hang
+        self.sent = 0
+        self.closed = False
+        self.finalized = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            for chunk in self.chunks:
+                if self.interval_s:
+                    await asyncio.sleep(self.interval_s)
+                self.sent += 1
+                yield chunk
+            if self.hang:
+                await asyncio.Event().wait()  # a server that goes quiet
+        finally:
+            self.finalized = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def hanging_response(stream: HangingStream) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+
+
+class CountingFactory:
+    """A client factory that keeps every client it made, and how often it was asked."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.made: list[tuple[str, httpx.AsyncClient]] = []
+
+    def __call__(self, target: ResolvedModel) -> httpx.AsyncClient:
+        transport = target.provider.transport() or httpx.MockTransport(self.handler)
+        client = httpx.AsyncClient(transport=transport)
+        self.made.append((target.provider.name, client))
+        return client
 
 
 class SteppingClock:

@@ -6,17 +6,20 @@ an exclusive worker that iterates :meth:`chatterm.stream.ReplyStream.events` and
 *queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
 what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
 kept on screen and in the history, marked cancelled.
+
+However the worker ends (done, failed, cancelled, even cancelled before it ever ran),
+:meth:`ChatScreen._end_when_done` waits for it and then ends the turn, in one place:
+:meth:`ChatScreen._end_reply`. The HTTP client comes from the app's
+:class:`~chatterm.tui.clients.ClientPool`, one per provider, kept between turns.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-import httpx
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -25,12 +28,12 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chatterm.accumulate import Reply
+from chatterm.accumulate import estimate_tokens
 from chatterm.config import Settings
 from chatterm.errors import ConfigError
-from chatterm.events import Conversation, Finish, Message, StreamError
+from chatterm.events import Conversation, Finish, Message, StreamError, Usage
 from chatterm.pricing import Cost, warm_up_prices
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
@@ -46,6 +49,7 @@ from chatterm.tui.bindings import (
     TOGGLE_REASONING,
     key_label,
 )
+from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -54,17 +58,20 @@ from chatterm.tui.widgets.turn import TurnView
 
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
-
-ClientFactory = Callable[[ResolvedModel], httpx.AsyncClient]
+SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
 
 
 @dataclass(eq=False)
 class LiveReply:
-    """The reply in flight: where it is shown and where its events come from."""
+    """The reply in flight: where it is shown and where its events come from.
+
+    ``stream`` starts without a client and is never iterated: it stands for a reply that
+    was cancelled (or failed) before the worker had the provider's client. The worker
+    puts the stream it iterates in its place.
+    """
 
     turn: TurnView
     stream: ReplyStream
-    client: httpx.AsyncClient  # closed by the worker when the reply ends
     prompt: str
     frames: int = 0
     ended: bool = False
@@ -120,14 +127,14 @@ class ChatScreen(Screen[None]):
         *,
         notice: str | None = None,
         env: Mapping[str, str] | None = None,
-        client_factory: ClientFactory,
+        clients: ClientPool,
         clock: Clock,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.notice = notice
-        self._client_factory = client_factory
+        self._clients = clients
         self._clock = clock
         self.model_ref = model_ref
         self.target: ResolvedModel | None = None
@@ -247,60 +254,58 @@ class ChatScreen(Screen[None]):
         turn = TurnView(prompt, target.ref, reasoning_collapsed=self.reasoning_collapsed)
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
-        client = self._client_factory(target)
-        stream = ReplyStream(
-            target,
-            self.conversation_for(prompt, target),
-            self.settings,
-            client=client,
-            clock=self._clock,
-        )
-        self.live = LiveReply(turn, stream, client, prompt)
+        conversation = self.conversation_for(prompt, target)
+        stream = ReplyStream(target, conversation, self.settings, clock=self._clock)
+        live = self.live = LiveReply(turn, stream, prompt)
         if self._frame_timer is not None:
             self._frame_timer.resume()
-        self._worker = self._run_reply(self.live)
+        worker: Worker[None] = self._run_reply(live)
+        self._worker = worker
+        self.run_worker(self._end_when_done(worker, live), name="end reply", exit_on_error=False)
         self.refresh_bindings()
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _run_reply(self, live: LiveReply) -> None:
-        stream = live.stream
+        target, conversation = live.stream.target, live.stream.conversation
         try:
-            try:
-                async for timed in stream.events():
-                    live.turn.push(timed.event)
-            finally:
-                await live.client.aclose()
-        except asyncio.CancelledError:
-            stream.cancel()
-            self._end_reply(live, stream.reply())
-            raise
+            # Made off the event loop the first time (a bad proxy setting fails here).
+            client = await self._clients.get(target)
+            stream = ReplyStream(
+                target, conversation, self.settings, client=client, clock=self._clock
+            )
+            live.stream = stream
+            async for timed in stream.events():
+                live.turn.push(timed.event)
         except Exception as exc:  # a failure stream_reply did not foresee: one line, no traceback
             now = self._clock()
             message = one_line(f"{type(exc).__name__}: {exc}")
-            message = redact(message, stream.target.provider.secrets())
-            stream.accumulator.add(now, StreamError(message))
-            stream.accumulator.add(now, Finish("error"))
-            self._end_reply(live, stream.reply())
-            return
-        self._end_reply(live, stream.reply())
+            message = redact(message, target.provider.secrets())
+            live.stream.accumulator.add(now, StreamError(message))
+            live.stream.accumulator.add(now, Finish("error"))
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # A safety net: a worker cancelled before its first step never runs the
-        # handler in _run_reply, and the turn would stay "streaming" for ever.
-        live = self.live
-        if live is None or event.worker is not self._worker or not event.worker.is_finished:
-            return
-        if not live.ended:
-            await live.client.aclose()
-            live.stream.cancel()
-            self._end_reply(live, live.stream.reply())
+    async def _end_when_done(self, worker: Worker[None], live: LiveReply) -> None:
+        """Wait for the reply's worker to end, however it ends, then end the turn.
 
-    def _end_reply(self, live: LiveReply, reply: Reply) -> None:
+        A worker cancelled before its first step never runs its body at all, so nothing
+        in the body could be relied on to end the turn.
+        """
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed):
+            pass
+        if self._worker is worker:
+            self._worker = None
+        self._end_reply(live)
+
+    def _end_reply(self, live: LiveReply) -> None:
+        """The one way a turn ends: the reply as it stands goes in the history and on
+        screen (a reply without a finish was cancelled)."""
         if live.ended:
             return
         live.ended = True
         if self.live is live:
             self.live = None
+        reply = live.stream.reply()
         self.history.append(Message("user", live.prompt))
         if reply.text:
             self.history.append(Message("assistant", reply.text))
@@ -312,12 +317,18 @@ class ChatScreen(Screen[None]):
         if self._frame_timer is not None:
             self._frame_timer.pause()
         self.refresh_bindings()
-        self.app.call_after_refresh(settle_memory)
+        # By then the worker and the messages about it are gone: what they held (the
+        # stream, its accumulator, the request) is garbage to collect, not to freeze.
+        self.set_timer(SETTLE_AFTER_S, self._settle_memory)
+
+    def _settle_memory(self) -> None:
+        if self.live is None:  # else the reply now streaming settles when it ends
+            settle_memory()
 
     # -- cancelling -------------------------------------------------------------------
 
     def action_cancel_reply(self) -> None:
-        if self._worker is not None and self._worker.is_running:
+        if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -338,8 +349,11 @@ class ChatScreen(Screen[None]):
         if live.frames % FREEZE_EVERY_FRAMES == 0:
             freeze_survivors()
         accumulator = live.stream.accumulator
-        now = self._clock()
         started = accumulator.started_at
-        elapsed = now - started if started is not None else 0.0
-        usage = accumulator.reply(at=now).usage
+        elapsed = self._clock() - started if started is not None else 0.0
+        # What the server reported, else an estimate from what arrived (as the reply's
+        # own estimate is made), without building the whole reply every frame.
+        usage = accumulator.usage or Usage(
+            output_tokens=estimate_tokens(live.turn.streamed_chars), estimated=True
+        )
         self.stats.show_live(live.stream.target.ref, elapsed, usage, self.costs)

@@ -13,21 +13,37 @@ segments in one widget the pane is two widgets however long the answer grows. A 
 growing Markdown widget, or ``MarkdownStream``, falls further behind still (see
 ARCHITECTURE.md, TUI).
 
+A new width (or theme) does not render every segment again at once, which took a quarter
+of a second per long answer and froze the UI while the terminal was being resized.
+Segments keep their old lines, and their old heights stand in for the new ones; a segment
+is rendered afresh when one of its lines is drawn, so what is on screen is right at once,
+and the rest follow a few at a time once the width has stopped changing
+(:class:`_Rewrapper`), the newest first.
+
 Text must already have gone through ``safe_text``; Rich's Markdown never reads Rich markup.
 """
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary, ref
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.geometry import Size
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from chatterm.tui.markdown_look import MarkdownLook, ThemedMarkdown, markdown_look
-from chatterm.tui.segments import SegmentSplitter, split_all
+from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
+
+REWRAP_DELAY_S = 0.2  # after the last width change, before re-rendering what is off screen
+REWRAP_TICK_S = 1 / 30  # then a slice of re-rendering this often ...
+REWRAP_SLICE_S = 0.008  # ... of at most about this long (one segment may overrun it)
 
 
 class MarkdownSegment(Static):
@@ -54,11 +70,22 @@ class MarkdownSegment(Static):
             self.update(ThemedMarkdown(source, look or markdown_look(self.app)))
 
 
-class FrozenMarkdown(Widget):
-    """Finished segments, each rendered once to lines at the current width.
+RenderKey = tuple[int, MarkdownLook]  # what lines were rendered for: width and look
 
-    A segment ends at a blank line, so a blank line follows each one. A new width or a
-    new theme renders them all again, once, when the widget is next laid out.
+
+@dataclass(eq=False, slots=True)
+class _Segment:
+    source: str
+    lines: list[Strip] | None = None  # rendered, without the gap after the segment
+    key: RenderKey | None = None  # what ``lines`` were rendered for
+
+
+class FrozenMarkdown(Widget):
+    """Finished segments, each rendered once to lines for the current width and look.
+
+    A blank line follows a segment that ended at a blank line (one cut inside a tight
+    list, a table or a long code block goes on seamlessly into the next), and the last
+    segment once the answer is finished.
     """
 
     DEFAULT_CSS = """
@@ -70,66 +97,194 @@ class FrozenMarkdown(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.sources: list[str] = []
-        self._lines: list[list[Strip]] = []  # rendered lines of the first sources
-        self._starts: list[int] = []  # the first line of each rendered source
-        self._width = 0
-        self._look: MarkdownLook | None = None
+        self._segments: list[_Segment] = []
+        self._heights: list[int] = []  # lines each segment takes, the gap after it included
+        self._starts: list[int] = []  # the first line of each segment, the first _valid right
+        self._valid = 0
+        self._key: RenderKey | None = None  # what segments are rendered for now
+        self._finished = False
 
-    def add(self, source: str) -> None:
-        """Freeze one more segment."""
-        self.sources.append(source)
-        self.refresh(layout=True)
+    @property
+    def sources(self) -> list[str]:
+        return [segment.source for segment in self._segments]
 
-    def replace_from(self, index: int, sources: list[str]) -> None:
-        """Keep the first ``index`` segments; the given ones follow them."""
-        del self.sources[index:]
-        del self._lines[index:]
-        del self._starts[index:]
-        self.sources.extend(sources)
-        self.refresh(layout=True)
+    @property
+    def rendered(self) -> list[list[Strip] | None]:
+        """Each segment's rendered lines (None before it is first rendered)."""
+        return [segment.lines for segment in self._segments]
 
-    def restyle(self) -> None:
-        self._lines.clear()
-        self._starts.clear()
-        self.refresh(layout=True)
+    @property
+    def stale(self) -> int:
+        """Segments still drawn as they were rendered for another width or look."""
+        return sum(1 for segment in self._segments if segment.key not in (None, self._key))
 
     @property
     def line_count(self) -> int:
-        return self._starts[-1] + len(self._lines[-1]) if self._lines else 0
+        return self._total()
 
-    def _render_to(self, width: int) -> int:
-        """Render the segments not rendered yet for ``width``; return the number of lines."""
-        width = max(1, width)
-        look = markdown_look(self.app)
-        if width != self._width or look is not self._look:
-            self._lines.clear()
-            self._starts.clear()
-            self._width, self._look = width, look
-        total = self.line_count
-        console = self.app.console
+    def add(self, source: str) -> None:
+        """Freeze one more segment."""
+        self._segments.append(_Segment(source))
+        self._heights.append(0)
+        self.refresh(layout=True)
+
+    def replace_from(self, index: int, sources: list[str], *, finished: bool = False) -> None:
+        """Keep the first ``index`` segments; the given ones follow them.
+
+        Args:
+            index: segments to keep.
+            sources: the segments after them.
+            finished: whether these are all of a finished answer (its last segment is
+                then followed by a blank line, whatever it ends with).
+        """
+        del self._segments[index:]
+        del self._heights[index:]
+        self._segments.extend(_Segment(source) for source in sources)
+        self._heights.extend(0 for _ in sources)
+        self._finished = finished
+        if index:  # the segment that was last may not be now, or now be followed by a gap
+            self._set_height(index - 1)
+        self._valid = min(self._valid, max(0, index - 1))
+        self.refresh(layout=True)
+
+    def restyle(self) -> None:
+        """The theme changed: segments are rendered again (lazily) with the new look."""
+        self.refresh(layout=True)
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def _set_height(self, index: int) -> bool:
+        """Work out a segment's height from its lines; True if it changed."""
+        segment = self._segments[index]
+        last = index == len(self._segments) - 1
+        gap = (last and self._finished) or ends_at_blank_line(segment.source)
+        height = len(segment.lines) + int(gap) if segment.lines is not None else 0
+        if height == self._heights[index]:
+            return False
+        self._heights[index] = height
+        self._valid = min(self._valid, index)
+        return True
+
+    def _render_segment(self, index: int) -> bool:
+        """Render a segment for the current key; True if its height changed."""
+        assert self._key is not None
+        segment = self._segments[index]
+        width, look = self._key
         options = self.app.console_options.update(width=width, highlight=False)
-        for source in self.sources[len(self._lines) :]:
-            lines = console.render_lines(ThemedMarkdown(source, look), options, pad=False)
-            strips = [Strip(line) for line in lines]
-            strips.append(Strip.blank(0))
-            self._starts.append(total)
-            self._lines.append(strips)
-            total += len(strips)
+        lines = self.app.console.render_lines(
+            ThemedMarkdown(segment.source, look), options, pad=False
+        )
+        segment.lines = [Strip(line) for line in lines]
+        segment.key = self._key
+        return self._set_height(index)
+
+    def _total(self) -> int:
+        """The number of lines, bringing the line starts up to date."""
+        count = len(self._segments)
+        starts = self._starts
+        del starts[count:]
+        valid = min(self._valid, len(starts))
+        total = starts[valid - 1] + self._heights[valid - 1] if valid else 0
+        for index in range(valid, count):
+            if index < len(starts):
+                starts[index] = total
+            else:
+                starts.append(total)
+            total += self._heights[index]
+        self._valid = count
         return total
 
+    def _sync(self, width: int) -> int:
+        """Make ``width`` and the app's look current and render segments never rendered
+        (the others keep their lines, and heights, until drawn or re-rendered in the
+        background); return the number of lines."""
+        key = (max(1, width), markdown_look(self.app))
+        if key != self._key:
+            self._key = key
+            if self.stale:
+                _rewrapper(self.app).add(self)
+        for index, segment in enumerate(self._segments):
+            if segment.lines is None:
+                self._render_segment(index)
+        return self._total()
+
+    def rewrap_some(self, deadline: float) -> bool:
+        """Render stale segments, the last first, until ``deadline``; True when done."""
+        changed = False
+        for index in range(len(self._segments) - 1, -1, -1):
+            if time.perf_counter() >= deadline:
+                break
+            if self._segments[index].key not in (None, self._key):
+                changed = self._render_segment(index) or changed
+        if changed:
+            self.refresh(layout=True)
+        return not self.stale
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self._render_to(width)
+        return self._sync(width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         style = self.rich_style
-        total = self._render_to(width)
-        if y >= total:
-            return Strip.blank(width, style)
-        index = bisect_right(self._starts, y) - 1
-        strip = self._lines[index][y - self._starts[index]]
-        return strip.apply_style(style).crop_extend(0, width, style)
+        total = self._sync(width)
+        while y < total:
+            index = bisect_right(self._starts, y, 0, len(self._segments)) - 1
+            segment = self._segments[index]
+            if segment.key == self._key:
+                lines = segment.lines or []
+                offset = y - self._starts[index]
+                strip = lines[offset] if offset < len(lines) else Strip.blank(0)
+                return strip.apply_style(style).crop_extend(0, width, style)
+            # On screen, so needed now: render it, and lay out again if its height changed.
+            if self._render_segment(index):
+                self.refresh(layout=True)
+                total = self._total()
+        return Strip.blank(width, style)
+
+
+class _Rewrapper:
+    """Re-renders stale segments of every answer in slices, off the critical path.
+
+    One per app, so that however many answers there are, a tick does a bounded amount of
+    work and the UI stays responsive while a long conversation re-wraps after a resize.
+    """
+
+    def __init__(self, app: App[Any]) -> None:
+        self._app = ref(app)  # weak, as the widgets are: the rewrapper keeps nothing alive
+        self._pending: WeakKeyDictionary[FrozenMarkdown, None] = WeakKeyDictionary()
+        self._timer: Timer | None = None
+
+    def add(self, widget: FrozenMarkdown) -> None:
+        self._pending[widget] = None
+        # Wait until the width has settled: each new one restarts the delay.
+        self._schedule(REWRAP_DELAY_S)
+
+    def _schedule(self, delay: float) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        app = self._app()
+        self._timer = app.set_timer(delay, self._tick) if app is not None else None
+
+    def _tick(self) -> None:
+        self._timer = None
+        deadline = time.perf_counter() + REWRAP_SLICE_S
+        for widget in reversed(list(self._pending)):  # the newest answers first
+            if not widget.is_attached or widget.rewrap_some(deadline):
+                del self._pending[widget]
+            if time.perf_counter() >= deadline:
+                break
+        if self._pending:
+            self._schedule(REWRAP_TICK_S)
+
+
+_REWRAPPERS: WeakKeyDictionary[App[Any], _Rewrapper] = WeakKeyDictionary()
+
+
+def _rewrapper(app: App[Any]) -> _Rewrapper:
+    rewrapper = _REWRAPPERS.get(app)
+    if rewrapper is None:
+        rewrapper = _REWRAPPERS[app] = _Rewrapper(app)
+    return rewrapper
 
 
 class AnswerPane(Widget):
@@ -197,7 +352,7 @@ class AnswerPane(Widget):
         keep = 0
         while keep < min(len(frozen), len(sources)) and frozen[keep] == sources[keep]:
             keep += 1
-        self.frozen.replace_from(keep, sources[keep:])
+        self.frozen.replace_from(keep, sources[keep:], finished=True)
         self.live.set_source("")
         self._splitter = SegmentSplitter(self._splitter.max_lines, self._splitter.max_fence_lines)
 

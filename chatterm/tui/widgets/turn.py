@@ -84,6 +84,7 @@ class TurnView(Widget):
         self.answer = AnswerPane()
         self.status = Static("", classes="turn-status")
         self.reply: Reply | None = None
+        self.streamed_chars = 0  # reasoning and answer received, for a live token estimate
         self._pending: list[Event] = []
         self._reasoning_feed = SafeFeed()
         self._answer_feed = SafeFeed()
@@ -102,6 +103,8 @@ class TurnView(Widget):
     def push(self, event: Event) -> None:
         """Queue an event for the next frame. Cheap: called once per token."""
         self._pending.append(event)
+        if isinstance(event, ReasoningDelta | TextDelta):
+            self.streamed_chars += len(event.text)
 
     def flush(self) -> None:
         """Apply every queued event, one update per pane."""
