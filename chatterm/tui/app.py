@@ -24,7 +24,7 @@ from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.memory import app_ended, app_started, settle_memory
 from chatterm.tui.screens.chat import ChatScreen
 
-NOTICE_TIMEOUT_S = 10.0
+NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
 
 
