@@ -32,6 +32,7 @@ from chatterm.pricing import PriceSpec, is_local_url
 from chatterm.providers.base import (
     RETRYABLE_STATUS,
     Provider,
+    StreamParser,
     message_from_error_object,
     one_line,
     redact,
@@ -280,6 +281,8 @@ def _error_frame(error: Any) -> SSEEvent:
 class OpenAICompatProvider(Provider):
     """A Chat Completions endpoint: OpenAI's own, or a ``[providers.NAME]`` server."""
 
+    endpoint = "/chat/completions"
+
     def __init__(
         self,
         name: str,
@@ -352,12 +355,12 @@ class OpenAICompatProvider(Provider):
             headers["Authorization"] = f"Bearer {self._api_key}"
         return httpx.Request(
             "POST",
-            f"{self.base_url}/chat/completions",
+            self.base_url + self.endpoint,
             headers=headers,
             content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
         )
 
-    def new_parser(self) -> ChatCompletionsParser:
+    def new_parser(self) -> StreamParser:
         return ChatCompletionsParser(self.secrets())
 
     def price_spec(self, model: str) -> PriceSpec:

@@ -14,8 +14,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEDecoder, SSEEvent
 from chatterm.events import (
@@ -30,10 +28,9 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import Provider, one_line, redact
+from chatterm.providers.base import one_line, redact
+from chatterm.providers.openai_compat import OPENAI_BASE_URL, OpenAICompatProvider
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}
 
@@ -258,51 +255,28 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-class OpenAIResponsesProvider(Provider):
-    """OpenAI's Responses endpoint (or a server at ``OPENAI_BASE_URL`` that offers it)."""
+class OpenAIResponsesProvider(OpenAICompatProvider):
+    """OpenAI's Responses endpoint (or a server at ``OPENAI_BASE_URL`` that offers it).
 
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        api_key: str | None,
-        *,
-        key_env: str | None = KEY_ENV,
-        price_provider_id: str | None = None,
-        local: bool = False,
-    ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._key_env = key_env
-        self._price_provider_id = price_provider_id
-        self._local = local or is_local_url(self.base_url)
+    Keys, pricing and errors work as for Chat Completions; only the endpoint, the body and
+    the stream differ.
+    """
+
+    endpoint = "/responses"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIResponsesProvider:
         """Configured the way the official SDK reads its environment."""
         env = os.environ if env is None else env
-        base_url = env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
         return cls(
             "openai-responses",
-            base_url,
+            env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
             env.get(KEY_ENV) or None,
             key_env=KEY_ENV,
-            price_provider_id="openai" if base_url.rstrip("/") == OPENAI_BASE_URL else None,
+            # OpenAI's models wherever they are served, as for `openai:` (see there).
+            price_provider_id="openai",
+            local=False,
         )
-
-    def missing_key(self) -> str | None:
-        if self._api_key and not self._api_key.isascii():
-            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
-        if self._api_key or self._local or not self._key_env:
-            return None
-        return (
-            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
-            "or pick another model (demo works offline)"
-        )
-
-    def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -319,27 +293,8 @@ class OpenAIResponsesProvider(Provider):
             body["max_output_tokens"] = conversation.max_tokens
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return httpx.Request(
-            "POST",
-            f"{self.base_url}/responses",
-            headers=headers,
-            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
-        )
-
     def new_parser(self) -> ResponsesParser:
         return ResponsesParser(self.secrets())
-
-    def price_spec(self, model: str) -> PriceSpec:
-        return PriceSpec(
-            model=model,
-            provider_id=self._price_provider_id,
-            base_url=None if self._price_provider_id else self.base_url,
-            local=self._local,
-        )
 
     def status_hint(self, status: int) -> str:
         if status in (401, 403) and self._key_env:

@@ -700,7 +700,8 @@ class TestRequest:
         request = custom.build_request("gpt-5", CONVERSATION)
         assert str(request.url) == "https://proxy.example.com/v1/responses"
         spec = custom.price_spec("gpt-5")
-        assert spec.provider_id is None and spec.base_url == "https://proxy.example.com/v1"
+        # OpenAI's models wherever they are served (a proxy still bills): priced as OpenAI's.
+        assert spec.provider_id == "openai" and spec.local is False
 
     def test_price_spec(self) -> None:
         spec = provider().price_spec("gpt-5-mini")
@@ -710,8 +711,9 @@ class TestRequest:
             None,
             False,
         )
-        local = provider({"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}).price_spec("m")
-        assert local.local is True
+        behind_proxy = provider({"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"})
+        assert behind_proxy.price_spec("m").local is False
+        assert behind_proxy.missing_key() is None  # but no key is needed on this machine
 
     def test_name(self) -> None:
         assert provider().name == "openai-responses"
