@@ -12,8 +12,9 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.catalog import ModelInfo
 from chatterm.config import Settings
 from chatterm.decode.sse import SSEEvent
@@ -23,7 +24,6 @@ from chatterm.events import (
     Finish,
     Message,
     ReasoningDelta,
-    Started,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -313,20 +313,11 @@ def translate(
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = MessagesParser(secrets)
-    events: list[Event] = []
-    for piece in chunks:
-        events.extend(parser.feed(piece))
-    events.extend(parser.close())
-    return events
+    return run_parser(MessagesParser(secrets), chunks)
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("anthropic:test")
-    acc.add(0.0, Started("anthropic:test"))
-    for i, event in enumerate(events, 1):
-        acc.add(float(i), event)
-    return acc.reply()
+    return fold_events(events, "anthropic:test")
 
 
 def of_type(events: Iterable[Event], kind: type) -> list[Any]:

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
 from chatterm.events import (
@@ -17,7 +18,6 @@ from chatterm.events import (
     Finish,
     Message,
     ReasoningDelta,
-    Started,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -135,20 +135,11 @@ def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = GatewayParser(secrets)
-    events: list[Event] = []
-    for chunk in chunks:
-        events.extend(parser.feed(chunk))
-    events.extend(parser.close())
-    return events
+    return run_parser(GatewayParser(secrets), chunks)
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("gw:test")
-    acc.add(0.0, Started("gw:test"))
-    for i, event in enumerate(events, 1):
-        acc.add(float(i), event)
-    return acc.reply()
+    return fold_events(events, "gw:test")
 
 
 # --- transcripts ----------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -216,12 +217,7 @@ def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = GeminiParser(secrets)
-    events: list[Event] = []
-    for piece in chunks:
-        events.extend(parser.feed(piece))
-    events.extend(parser.close())
-    return events
+    return run_parser(GeminiParser(secrets), chunks)
 
 
 def sse(*payloads: dict[str, Any]) -> bytes:
@@ -229,11 +225,7 @@ def sse(*payloads: dict[str, Any]) -> bytes:
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("gemini:test")
-    acc.add(0.0, Started("gemini:test"))
-    for i, event in enumerate(events, 1):
-        acc.add(float(i), event)
-    return acc.reply()
+    return fold_events(events, "gemini:test")
 
 
 def of_type(events: Iterable[Event], kind: type) -> list[Any]:

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.errors import ChattermError
 from chatterm.events import (
     Conversation,
@@ -17,7 +18,6 @@ from chatterm.events import (
     Finish,
     Message,
     ReasoningDelta,
-    Started,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -129,20 +129,11 @@ def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = OllamaChatParser(secrets)
-    events: list[Event] = []
-    for piece in chunks:
-        events.extend(parser.feed(piece))
-    events.extend(parser.close())
-    return events
+    return run_parser(OllamaChatParser(secrets), chunks)
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("ollama:test")
-    acc.add(0.0, Started("ollama:test"))
-    for i, event in enumerate(events, 1):
-        acc.add(float(i), event)
-    return acc.reply()
+    return fold_events(events, "ollama:test")
 
 
 # --- transcripts ----------------------------------------------------------------------------

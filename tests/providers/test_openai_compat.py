@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -16,7 +17,6 @@ from chatterm.events import (
     Finish,
     Message,
     ReasoningDelta,
-    Started,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -144,20 +144,11 @@ def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = ChatCompletionsParser(secrets)
-    events: list[Event] = []
-    for piece in chunks:
-        events.extend(parser.feed(piece))
-    events.extend(parser.close())
-    return events
+    return run_parser(ChatCompletionsParser(secrets), chunks)
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("openai:test")
-    acc.add(0.0, Started("openai:test"))
-    for i, event in enumerate(events, 1):
-        acc.add(float(i), event)
-    return acc.reply()
+    return fold_events(events, "openai:test")
 
 
 def of_type(events: Iterable[Event], kind: type) -> list[Any]:

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from stream_helpers import fold_events, run_parser
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -16,7 +17,6 @@ from chatterm.events import (
     Finish,
     Message,
     ReasoningDelta,
-    Started,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -272,20 +272,11 @@ def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event
 
 
 def parse(chunks: Iterable[bytes], secrets: tuple[str, ...] = ()) -> list[Event]:
-    parser = ResponsesParser(secrets)
-    events: list[Event] = []
-    for piece in chunks:
-        events.extend(parser.feed(piece))
-    events.extend(parser.close())
-    return events
+    return run_parser(ResponsesParser(secrets), chunks)
 
 
 def fold(events: Iterable[Event]) -> Reply:
-    acc = ReplyAccumulator("openai-responses:test")
-    acc.add(0.0, Started("openai-responses:test"))
-    for i, item in enumerate(events, 1):
-        acc.add(float(i), item)
-    return acc.reply()
+    return fold_events(events, "openai-responses:test")
 
 
 # --- transcripts ----------------------------------------------------------------------------

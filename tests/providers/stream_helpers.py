@@ -1,0 +1,27 @@
+"""What every provider's parser tests do: run a parser over chunks, fold events into a Reply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.events import Event, Started
+from chatterm.providers.base import StreamParser
+
+
+def run_parser(parser: StreamParser, chunks: Iterable[bytes]) -> list[Event]:
+    """Feed every chunk, then close: all the events the stream produced."""
+    events: list[Event] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    events.extend(parser.close())
+    return events
+
+
+def fold_events(events: Iterable[Event], model: str) -> Reply:
+    """The consolidated reply, each event one second after the last (Started at 0)."""
+    accumulator = ReplyAccumulator(model)
+    accumulator.add(0.0, Started(model))
+    for i, event in enumerate(events, 1):
+        accumulator.add(float(i), event)
+    return accumulator.reply()

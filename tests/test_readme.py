@@ -1,0 +1,27 @@
+"""The README's promises that a test can hold: CI runs exactly its test line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_test_line() -> str:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    return lines[lines.index("<!-- test-line -->") + 1].strip()
+
+
+def test_ci_runs_the_readme_test_line_verbatim() -> None:
+    line = readme_test_line()
+    assert "pytest" in line and "ruff" in line and "mypy" in line
+    ci_lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert line in ci_lines
+
+
+def test_readme_documents_every_key_binding() -> None:
+    from chatterm.tui.bindings import APP_BINDINGS, CHAT_BINDINGS, PROMPT_BINDINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for binding in (*PROMPT_BINDINGS, *CHAT_BINDINGS, *APP_BINDINGS):
+        assert f"`{binding.id}`" in readme, binding.id
