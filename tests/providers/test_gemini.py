@@ -25,12 +25,8 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.gemini import (
-    GeminiParser,
-    GeminiProvider,
-    GeminiTranslator,
-    usage_from_gemini,
-)
+from chatterm.providers.gemini import GeminiProvider
+from chatterm.providers.gemini_stream import GeminiParser, GeminiTranslator, usage_from_gemini
 from chatterm.providers.registry import ResolvedModel
 from chatterm.stream import stream_reply
 

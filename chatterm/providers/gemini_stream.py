@@ -1,0 +1,421 @@
+"""Gemini's ``streamGenerateContent?alt=sse`` stream to normalized events (WIRE.md §5).
+
+The stream is data-only SSE with CRLF line ends. Each chunk is a ``GenerateContentResponse``
+whose ``parts[].text`` are increments: parts marked ``thought: true`` are thought summaries
+(reasoning), the other text parts are the answer. ``usageMetadata`` is a running total on
+(nearly) every chunk. The stream ends by closing after the chunk that carries
+``finishReason``; there is no ``[DONE]``.
+
+Two things make Gemini unlike the others:
+
+* A mid-stream error is written as raw, often pretty-printed JSON **without** ``data:``, and
+  it can come even after a chunk with ``finishReason: STOP``. A spec SSE decoder drops those
+  lines (they look like fields with unknown names) and keeps them in
+  ``SSEDecoder.ignored_lines``; :class:`GeminiParser` brace-matches them back into a JSON
+  object as they arrive.
+* Because of that, a ``finishReason`` is not the end: the reply's :class:`Finish` is held back
+  until the body closes (``close()``), and an error that follows a ``STOP`` overrides it
+  (``StreamError`` then ``Finish("error")``; the text stays). The accumulator keeps the first
+  ``Finish``, so emitting ``stop`` early would make a later error unreportable.
+
+Finish reasons (google-genai ``FinishReason``), decided per value:
+
+* ``STOP`` → ``stop``, or ``tool_calls`` when the reply had ``functionCall`` parts;
+  ``MAX_TOKENS`` → ``length``.
+* Policy stops → ``content_filter`` with a warning naming the reason: ``SAFETY``,
+  ``RECITATION``, ``LANGUAGE``, ``BLOCKLIST``, ``PROHIBITED_CONTENT``, ``SPII``,
+  ``IMAGE_SAFETY``, ``IMAGE_PROHIBITED_CONTENT``, ``IMAGE_RECITATION``, ``ESCALATION``,
+  ``MODEL_ARMOR``, ``PUP_LIMITED_DISABLED``. ``promptFeedback.blockReason`` (the prompt itself
+  was blocked) → ``content_filter`` with a :class:`StreamError` naming the reason.
+* Broken output → ``error`` with a :class:`StreamError`: ``MALFORMED_FUNCTION_CALL``,
+  ``UNEXPECTED_TOOL_CALL``, ``TOO_MANY_TOOL_CALLS``, ``MALFORMED_RESPONSE`` (retryable: asking
+  again can succeed) and ``MISSING_THOUGHT_SIGNATURE`` (not retryable: the request is at fault).
+* Anything else (``OTHER``, ``FINISH_REASON_UNSPECIFIED``, ``IMAGE_OTHER``, ``NO_IMAGE``,
+  ``CONTINUATION``, values added later) → ``stop`` with a warning naming the reason.
+
+Other decisions: only candidate 0 is read (chatterm asks for one); ``functionCall`` parts are
+not rendered (one warning names the tool); a last event that lost its blank line at EOF is
+still read, as google-genai does; raw JSON outside ``data:`` that is a response chunk (a body
+sent without ``alt=sse``) is translated rather than dropped; raw JSON cut off at EOF that
+mentions ``"error"`` is still reported as an error. Within one network read, ``data:`` events
+are translated before the raw lines of that read (Gemini only appends raw JSON at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.events import (
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.providers.base import (
+    RETRYABLE_STATUS,
+    one_line,
+    redact,
+)
+
+_CONTENT_FILTER = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "ESCALATION",
+        "MODEL_ARMOR",
+        "PUP_LIMITED_DISABLED",
+    }
+)
+# Finish reasons meaning the model's output was broken; value: worth asking again.
+_ERROR_FINISH: dict[str, bool] = {
+    "MALFORMED_FUNCTION_CALL": True,
+    "UNEXPECTED_TOOL_CALL": True,
+    "TOO_MANY_TOOL_CALLS": True,
+    "MALFORMED_RESPONSE": True,
+    "MISSING_THOUGHT_SIGNATURE": False,
+}
+# google.rpc status names that mean "try again later" even when no HTTP code came with them.
+_RETRYABLE_STATUS_NAMES = frozenset(
+    {"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
+)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def usage_from_gemini(raw: Mapping[str, Any]) -> Usage:
+    """Normalize ``usageMetadata``: thoughts are counted outside ``candidatesTokenCount``."""
+    thoughts = _int(raw.get("thoughtsTokenCount"))
+    return Usage(
+        input_tokens=_int(raw.get("promptTokenCount")),
+        output_tokens=_int(raw.get("candidatesTokenCount")) + thoughts,
+        reasoning_tokens=thoughts,
+        cached_input_tokens=_int(raw.get("cachedContentTokenCount")),
+    )
+
+
+class GeminiTranslator:
+    """Turns Gemini stream chunks (candidate 0) into normalized events.
+
+    ``feed`` takes SSE events; ``feed_object`` takes a JSON value found outside ``data:``
+    lines. ``close`` emits the held-back :class:`Finish`, or reports an interrupted stream.
+    """
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
+        self._finish: FinishReason | None = None  # decided, not yet emitted
+        self._tool_call = False
+        self._blocked = False
+        self._failed = False  # an error was reported and Finish("error") emitted
+        self._closed = False
+        self._last_usage: Usage | None = None
+
+    def feed(self, frame: SSEEvent) -> list[Event]:
+        data = frame.data
+        if not data.strip():
+            return []
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+        if not isinstance(value, dict):
+            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+        return self.feed_object(value)
+
+    def feed_object(self, value: Any) -> list[Event]:
+        """A decoded chunk, an ``{"error": ...}`` envelope, or a list of either."""
+        if self._closed:
+            return []
+        if isinstance(value, list):
+            events: list[Event] = []
+            for item in value:
+                events.extend(self.feed_object(item))
+            if not value:
+                events.append(self._warning("skipped an empty JSON list in the stream"))
+            return events
+        if not isinstance(value, dict):
+            return [self._warning(f"skipped JSON that is not an object: {json.dumps(value)}")]
+        if "error" in value:
+            return self.error(value["error"])
+        if not any(k in value for k in ("candidates", "usageMetadata", "promptFeedback")):
+            return [self._warning(f"skipped JSON of an unknown shape: {json.dumps(value)}")]
+        return self._chunk(value)
+
+    def error(self, error: Any) -> list[Event]:
+        """An error object from the server: report it and end the reply with ``error``."""
+        if self._failed or self._closed:
+            return []
+        self._failed = True
+        code: int | None = None
+        status = message = ""
+        if isinstance(error, dict):
+            code = _int(error.get("code")) or None
+            status = _str(error.get("status"))
+            message = _str(error.get("message"))
+        elif isinstance(error, str):
+            message = error
+        label = " ".join(part for part in (str(code or ""), status) if part)
+        text = "Gemini sent an error"
+        if label:
+            text += f" ({label})"
+        text += f": {message}" if message else f": {json.dumps(error)}"
+        retryable = (code is not None and code in RETRYABLE_STATUS) or (
+            status in _RETRYABLE_STATUS_NAMES
+        )
+        return [
+            StreamError(one_line(redact(text, self._secrets)), retryable, code),
+            Finish("error"),
+        ]
+
+    def close(self) -> list[Event]:
+        if self._closed:
+            return []
+        self._closed = True
+        if self._failed:
+            return []
+        if self._finish is not None:
+            reason = self._finish
+            if reason == "stop" and self._tool_call:
+                reason = "tool_calls"
+            return [Finish(reason)]
+        return [
+            StreamError(
+                "the stream ended before the model finished (no finish reason); "
+                "the partial reply is kept",
+                retryable=True,
+            ),
+            Finish("interrupted"),
+        ]
+
+    # --- chunks ---------------------------------------------------------------------------
+
+    def _chunk(self, chunk: dict[str, Any]) -> list[Event]:
+        events: list[Event] = []
+        if not self._failed:
+            feedback = chunk.get("promptFeedback")
+            if isinstance(feedback, dict):
+                self._prompt_feedback(feedback, events)
+            candidates = chunk.get("candidates")
+            if isinstance(candidates, list):
+                for candidate in candidates:
+                    if isinstance(candidate, dict) and _int(candidate.get("index")) == 0:
+                        self._candidate(candidate, events)
+        # Usage still counts after an error: it is what the failed request cost.
+        usage = chunk.get("usageMetadata")
+        if isinstance(usage, dict):
+            normalized = usage_from_gemini(usage)
+            if normalized != self._last_usage:
+                self._last_usage = normalized
+                events.append(UsageUpdate(normalized))
+        return events
+
+    def _prompt_feedback(self, feedback: dict[str, Any], events: list[Event]) -> None:
+        reason = _str(feedback.get("blockReason"))
+        if not reason or self._blocked:
+            return
+        self._blocked = True
+        text = f"Gemini blocked the prompt ({reason})"
+        detail = _str(feedback.get("blockReasonMessage"))
+        if detail:
+            text += f": {detail}"
+        events.append(StreamError(one_line(redact(text, self._secrets))))
+        if self._finish is None:
+            self._finish = "content_filter"
+
+    def _candidate(self, candidate: dict[str, Any], events: list[Event]) -> None:
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list):
+            for part in parts:
+                if not isinstance(part, dict):
+                    continue
+                text = part.get("text")
+                if isinstance(text, str) and text:
+                    # thoughtSignature-only parts have text "" and render nothing.
+                    if part.get("thought") is True:
+                        events.append(ReasoningDelta(text))
+                    else:
+                        events.append(TextDelta(text))
+                elif isinstance(part.get("functionCall"), dict):
+                    if not self._tool_call:
+                        name = _str(part["functionCall"].get("name")) or "?"
+                        events.append(
+                            self._warning(
+                                f"the model asked to call the tool {name!r}; "
+                                "chatterm does not run tools"
+                            )
+                        )
+                    self._tool_call = True
+        reason = candidate.get("finishReason")
+        if isinstance(reason, str) and reason and self._finish is None:
+            self._finish_reason(reason, _str(candidate.get("finishMessage")), events)
+
+    def _finish_reason(self, raw: str, message: str, events: list[Event]) -> None:
+        suffix = f": {message}" if message else ""
+        if raw == "STOP":
+            self._finish = "stop"
+        elif raw == "MAX_TOKENS":
+            self._finish = "length"
+        elif raw in _CONTENT_FILTER:
+            self._finish = "content_filter"
+            events.append(self._warning(f"Gemini stopped the reply ({raw}){suffix}", 300))
+        elif raw in _ERROR_FINISH:
+            self._finish = "error"
+            text = f"Gemini ended the reply with an error ({raw}){suffix}"
+            events.append(
+                StreamError(one_line(redact(text, self._secrets)), retryable=_ERROR_FINISH[raw])
+            )
+        else:
+            self._finish = "stop"
+            events.append(
+                self._warning(f"Gemini stopped the reply for an unusual reason ({raw}){suffix}")
+            )
+
+    def _warning(self, message: str, limit: int = 120) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), limit))
+
+
+class _RawJSONCollector:
+    """Joins lines that were not SSE into JSON texts by matching braces and brackets."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+
+    def add(self, line: str) -> tuple[str, str] | None:
+        """``("json", text)`` when a value is complete, ``("junk", line)`` for a line that
+        cannot start one, ``None`` while a value is still open."""
+        if not self._lines and not line.lstrip().startswith(("{", "[")):
+            return ("junk", line)
+        self._lines.append(line)
+        for char in line:
+            if self._in_string:
+                if self._escape:
+                    self._escape = False
+                elif char == "\\":
+                    self._escape = True
+                elif char == '"':
+                    self._in_string = False
+            elif char == '"':
+                self._in_string = True
+            elif char in "{[":
+                self._depth += 1
+            elif char in "}]":
+                self._depth -= 1
+                if self._depth <= 0:
+                    break  # anything after the value on this line is ignored by the decode
+        if self._depth > 0:
+            return None
+        return ("json", self.take())
+
+    def take(self) -> str:
+        text = "\n".join(self._lines)
+        self._lines.clear()
+        self._depth = 0
+        self._in_string = self._escape = False
+        return text
+
+
+class GeminiParser:
+    """SSE decoder plus translator, watching the lines the decoder ignored for raw JSON."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.decoder = SSEDecoder()
+        self.translator = GeminiTranslator(secrets)
+        self._secrets = secrets
+        self._raw = _RawJSONCollector()
+        self._raw_seen = 0  # lines of decoder.ignored_lines already looked at
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        frames = self.decoder.feed(chunk)
+        if len(frames) == 1 and len(self.decoder.ignored_lines) == self._raw_seen:
+            return self.translator.feed(frames[0])
+        events: list[Event] = []
+        for frame in frames:
+            events.extend(self.translator.feed(frame))
+        self._raw_lines(events)
+        return events
+
+    def close(self) -> list[Event]:
+        # A last event that lost its blank line still counts, as in google-genai: Gemini's
+        # final chunk carries the finish reason, and a proxy may drop the trailing CRLF.
+        events: list[Event] = []
+        for frame in [*self.decoder.feed(b"\n\n"), *self.decoder.flush()]:
+            events.extend(self.translator.feed(frame))
+        self._raw_lines(events)
+        leftover = self._raw.take()
+        if leftover.strip():
+            events.extend(self._unfinished_raw(leftover))
+        if self.decoder.invalid_utf8_lines:
+            events.append(
+                StreamWarning(
+                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
+                )
+            )
+        events.extend(self.translator.close())
+        return events
+
+    def _raw_lines(self, events: list[Event]) -> None:
+        lines = self.decoder.ignored_lines
+        while self._raw_seen < len(lines):
+            line = lines[self._raw_seen]
+            self._raw_seen += 1
+            found = self._raw.add(line)
+            if found is None:
+                continue
+            kind, text = found
+            if kind == "junk":
+                events.append(self._warning(f"skipped a stream line that is not SSE: {text}"))
+                continue
+            try:
+                value, _ = json.JSONDecoder().raw_decode(text.strip())
+            except ValueError:
+                events.append(self._warning(f"skipped text outside data lines: {text}"))
+                continue
+            events.extend(self.translator.feed_object(value))
+
+    def _unfinished_raw(self, text: str) -> list[Event]:
+        """The body ended inside a raw JSON value: an error cut short is still an error."""
+        if '"error"' not in text:
+            return [self._warning(f"skipped unfinished JSON outside data lines: {text}")]
+        code = re.search(r'"code"\s*:\s*(\d{3})', text)
+        status = re.search(r'"status"\s*:\s*"([A-Z_]+)"', text)
+        message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+        error: dict[str, Any] = {}
+        if code:
+            error["code"] = int(code.group(1))
+        if status:
+            error["status"] = status.group(1)
+        try:
+            error["message"] = json.loads(f'"{message.group(1)}"') if message else ""
+        except ValueError:
+            error["message"] = message.group(1) if message else ""
+        if not error["message"]:
+            error["message"] = f"(cut off) {text}"
+        return self.translator.error(error)
+
+    def _warning(self, message: str) -> StreamWarning:
+        return StreamWarning(one_line(redact(message, self._secrets), 120))
