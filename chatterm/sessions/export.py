@@ -1,0 +1,68 @@
+"""A session as a Markdown document, or as the session file itself (JSON or TOML).
+
+Markdown puts each prompt under a "You" heading, each reply under its model's name, the
+reasoning in a collapsed ``<details>`` block, and the reply's stats line in italics under
+it. Text is kept as written, except that control characters are made visible and a
+``</details>`` inside reasoning is defused, so a reply cannot swallow the rest of the
+document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from chatterm.render.safe_text import safe_text
+from chatterm.render.stats import format_stats, session_cost
+from chatterm.sessions.codec import encode
+from chatterm.sessions.model import Session
+
+ExportFormat = Literal["md", "json", "toml"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("md", "json", "toml")
+
+_DETAILS_END = re.compile(r"</details\s*>", re.IGNORECASE)
+
+
+def export_session(session: Session, fmt: ExportFormat) -> bytes:
+    if fmt == "md":
+        return to_markdown(session).encode("utf-8", "replace")
+    return encode(session, fmt)
+
+
+def to_markdown(session: Session) -> str:
+    """The session for people to read. Control characters are made visible (a Markdown
+    file gets ``cat``-ed to terminals); JSON and TOML keep the exact text."""
+    return safe_text(_markdown(session))
+
+
+def _markdown(session: Session) -> str:
+    lines: list[str] = [f"# {_one_line(session.title) or 'Untitled chat'}", ""]
+    models = ", ".join(f"`{m}`" for m in session.models) or "none"
+    lines += [
+        f"*{session.created[:16].replace('T', ' ')} · {len(session.turns)} turns · "
+        f"models {models} · {session_cost(session.costs())}*",
+        "",
+    ]
+    if session.system:
+        lines += ["**System prompt**", "", _quote(session.system), ""]
+    for turn in session.turns:
+        lines += ["## You", "", turn.prompt.rstrip("\n"), ""]
+        lines += [f"## {_one_line(turn.model)}", ""]
+        if turn.reasoning:
+            reasoning = _DETAILS_END.sub("&lt;/details>", turn.reasoning.strip("\n"))
+            lines += ["<details>", "<summary>Reasoning</summary>", "", reasoning, "", "</details>"]
+            lines.append("")
+        if turn.answer:
+            lines += [turn.answer.rstrip("\n"), ""]
+        lines += [f"*{format_stats(turn.to_reply())}*", ""]
+        if turn.error is not None:
+            lines += [f"> **error:** {_one_line(turn.error.message)}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())

@@ -1,0 +1,176 @@
+"""The session index: one small file that makes listing thousands of sessions fast.
+
+The index is a cache, never the truth. Each entry is keyed by file name and remembers the
+file's size and modification time; listing scans the folder (one ``stat`` per file), keeps
+the entries whose file is unchanged, parses only the files that are new or changed, drops
+entries whose file is gone, and writes the index back if anything moved. So a missing,
+corrupt or stale index costs one slower listing, and saving a session never has to touch
+the index at all.
+
+A file that cannot be read is listed with its problem (so the user sees it by name), and
+its entry keeps the problem until the file changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from chatterm.files import atomic_write
+from chatterm.sessions.codec import FORMATS, SessionFormat
+from chatterm.sessions.model import Session
+
+INDEX_NAME = ".index.json"
+INDEX_VERSION = 1
+PREVIEW_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """What a listing shows of one session file, without reading the whole file again."""
+
+    id: str
+    title: str
+    models: tuple[str, ...]
+    created: str
+    updated: str
+    turns: int
+    cost_usd: float  # the sum of the known costs
+    cost_unknown: int  # turns whose cost is unknown
+    cost_estimated: bool
+    preview: str  # the start of the first prompt, for filtering
+    format: SessionFormat
+    file_name: str
+    problem: str | None = None  # why the file could not be read; the rest is then blank
+
+    def matches(self, text: str) -> bool:
+        """Case-insensitive match of every word of ``text`` in the id, title, models,
+        date or first prompt."""
+        haystack = " ".join(
+            (self.id, self.title, " ".join(self.models), self.updated[:10], self.preview)
+        ).casefold()
+        return all(word in haystack for word in text.casefold().split())
+
+
+def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSummary:
+    known = [t.cost.usd for t in session.turns if t.cost is not None and t.cost.usd is not None]
+    return SessionSummary(
+        id=session.id,
+        title=session.title,
+        models=tuple(session.models),
+        created=session.created,
+        updated=session.updated,
+        turns=len(session.turns),
+        cost_usd=sum(known, 0.0),
+        cost_unknown=len(session.turns) - len(known),
+        cost_estimated=any(
+            t.cost is not None and t.cost.estimated and t.cost.source != "local"
+            for t in session.turns
+        ),
+        preview=session.turns[0].prompt[:PREVIEW_CHARS] if session.turns else "",
+        format=fmt,
+        file_name=file_name,
+    )
+
+
+def broken_summary(file_name: str, fmt: SessionFormat, problem: str) -> SessionSummary:
+    stem = file_name.rsplit(".", 1)[0]
+    return SessionSummary(
+        id=stem,
+        title="",
+        models=(),
+        created="",
+        updated="",
+        turns=0,
+        cost_usd=0.0,
+        cost_unknown=0,
+        cost_estimated=False,
+        preview="",
+        format=fmt,
+        file_name=file_name,
+        problem=problem,
+    )
+
+
+def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionFormat]]:
+    """Every ``<id>.json`` / ``<id>.toml`` in the folder (not the index, not temp files)."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and ext in FORMATS and entry.is_file():
+            yield entry, ext
+
+
+Summarizer = Callable[[Path, SessionFormat], SessionSummary]
+
+
+def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSummary]:
+    """Summaries of every session file in ``folder``, newest first, refreshing the index."""
+    index_path = folder / INDEX_NAME
+    cached = _read_index(index_path)
+    fresh: dict[str, dict[str, Any]] = {}
+    summaries: list[SessionSummary] = []
+    changed = False
+    for entry, fmt in session_files(folder):
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue  # deleted while we looked
+        stamp = [stat.st_mtime_ns, stat.st_size]
+        record = cached.get(entry.name)
+        summary = _summary_from_record(record) if record and record.get("stamp") == stamp else None
+        if summary is None:
+            summary = summarize_file(Path(entry.path), fmt)
+            record = {"stamp": stamp, "summary": asdict(summary)}
+            changed = True
+        fresh[entry.name] = cast(dict[str, Any], record)
+        summaries.append(summary)
+    if changed or fresh.keys() != cached.keys():
+        _write_index(index_path, fresh)
+    summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
+    return summaries
+
+
+def _read_index(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}  # missing or corrupt: rebuilt from the files
+    if not isinstance(data, dict) or data.get("chatterm_index") != INDEX_VERSION:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_index(path: Path, entries: dict[str, dict[str, Any]]) -> None:
+    data = {"chatterm_index": INDEX_VERSION, "entries": entries}
+    # A cache: no fsync (rebuilt if lost), and a read-only folder only costs speed.
+    with contextlib.suppress(OSError):
+        atomic_write(path, json.dumps(data, ensure_ascii=False).encode(), durable=False)
+
+
+_FIELDS = set(SessionSummary.__dataclass_fields__)
+
+
+def _summary_from_record(record: dict[str, Any]) -> SessionSummary | None:
+    raw = record.get("summary")
+    if not isinstance(raw, dict) or set(raw) != _FIELDS:
+        return None
+    models = raw["models"]
+    if raw["format"] not in FORMATS or not isinstance(models, list):
+        return None
+    try:
+        return SessionSummary(**{**raw, "models": tuple(str(m) for m in models)})
+    except TypeError:
+        return None

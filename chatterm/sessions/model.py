@@ -1,0 +1,405 @@
+"""The session document: a conversation as data, in memory and on disk.
+
+A :class:`Session` holds its turns; a :class:`Turn` holds the user's message and everything
+about the reply to it (model, reasoning, answer, finish reason, usage, metrics, cost,
+error) plus its *timeline*: the deltas as they arrived, coalesced to at most one entry per
+~16 ms frame, each ``(offset_ms, kind, text)`` with the offset counted from the request.
+The timeline is what replay plays back; the reasoning and answer are what resume sends.
+
+:func:`session_to_data` / :func:`session_from_data` convert to and from plain dicts of
+str/int/float/bool/list/dict, with no ``None`` anywhere (TOML has no null: a missing key
+means "none"), so the JSON and TOML files have the same shape.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from chatterm.accumulate import Reply
+from chatterm.events import FINISH_REASONS, FinishReason, Message, StreamError, Usage
+from chatterm.metrics import Metrics
+from chatterm.pricing import Cost, CostSource
+
+SCHEMA_VERSION = 1
+FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
+
+TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
+TIMELINE_KINDS: tuple[TimelineKind, ...] = ("reasoning", "answer", "answer_was_reasoning")
+_COST_SOURCES: tuple[CostSource, ...] = ("server", "config", "price_table", "local", "unknown")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+TITLE_CHARS = 60
+
+
+class SessionFormatError(ValueError):
+    """The document does not have the shape of a session; the message says where."""
+
+
+class FutureSessionError(SessionFormatError):
+    """The document was written by a newer chatterm (a higher schema version)."""
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    offset_ms: int
+    kind: TimelineKind
+    text: str
+
+
+@dataclass(slots=True)
+class Turn:
+    """One user message and the reply to it. ``finish_reason`` is None while streaming."""
+
+    prompt: str
+    model: str
+    started: str  # ISO 8601, UTC
+    reasoning: str = ""
+    answer: str = ""
+    finish_reason: FinishReason | None = None
+    usage: Usage = field(default_factory=Usage)
+    metrics: Metrics = field(default_factory=Metrics)
+    cost: Cost | None = None
+    error: StreamError | None = None
+    warnings: tuple[str, ...] = ()
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.finish_reason is None
+
+    def to_reply(self) -> Reply:
+        """The reply as recorded. A turn saved mid-stream (the process was killed) reads
+        as ``interrupted``."""
+        return Reply(
+            model=self.model,
+            reasoning=self.reasoning,
+            text=self.answer,
+            finish_reason=self.finish_reason or "interrupted",
+            usage=self.usage,
+            metrics=self.metrics,
+            error=self.error,
+            warnings=self.warnings,
+            cost=self.cost,
+        )
+
+    def record_reply(self, reply: Reply) -> None:
+        """Take the consolidated reply's text and figures (the timeline stays as recorded)."""
+        self.reasoning = reply.reasoning
+        self.answer = reply.text
+        self.finish_reason = reply.finish_reason or "cancelled"
+        self.usage = reply.usage
+        self.metrics = reply.metrics
+        self.cost = reply.cost
+        self.error = reply.error
+        self.warnings = reply.warnings
+
+
+@dataclass(slots=True)
+class Session:
+    """A conversation: its id, title, times and turns."""
+
+    id: str
+    title: str
+    created: str
+    updated: str
+    turns: list[Turn] = field(default_factory=list)
+    system: str | None = None
+    version: int = SCHEMA_VERSION
+
+    @property
+    def models(self) -> list[str]:
+        """The models that wrote replies, in order of first use."""
+        return list(dict.fromkeys(turn.model for turn in self.turns))
+
+    def history(self) -> tuple[Message, ...]:
+        """The messages to send to continue the conversation: every prompt, and every
+        answer that has text (reasoning is not sent back)."""
+        messages: list[Message] = []
+        for turn in self.turns:
+            messages.append(Message("user", turn.prompt))
+            if turn.answer:
+                messages.append(Message("assistant", turn.answer))
+        return tuple(messages)
+
+    def costs(self) -> list[Cost | None]:
+        return [turn.cost for turn in self.turns]
+
+    def touch(self) -> None:
+        self.updated = now_iso()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """Sortable by creation time and readable: ``20261121-153012-7f3a``."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def is_valid_id(session_id: str) -> bool:
+    """Ids become file names: letters, digits, ``-`` and ``_`` only."""
+    return bool(_ID.match(session_id))
+
+
+def new_session(*, system: str | None = None, session_id: str | None = None) -> Session:
+    now = now_iso()
+    return Session(
+        id=session_id or new_session_id(), title="", created=now, updated=now, system=system
+    )
+
+
+def title_from_prompt(prompt: str, limit: int = TITLE_CHARS) -> str:
+    """The first line with text, whitespace collapsed, cut at a word near ``limit``."""
+    line = next((ln for ln in prompt.splitlines() if ln.strip()), "")
+    words = " ".join(line.split())
+    if len(words) <= limit:
+        return words or "untitled"
+    cut = words[:limit].rsplit(" ", 1)[0]
+    if len(cut) < limit // 2:
+        cut = words[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+# -- to and from plain data ----------------------------------------------------------------
+
+
+def session_to_data(session: Session) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "chatterm_session": session.version,
+        "id": session.id,
+        "title": session.title,
+        "created": session.created,
+        "updated": session.updated,
+    }
+    if session.system is not None:
+        data["system"] = session.system
+    data["turns"] = [turn_to_data(turn) for turn in session.turns]
+    return data
+
+
+def turn_to_data(turn: Turn) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "prompt": turn.prompt,
+        "model": turn.model,
+        "started": turn.started,
+        "finish_reason": turn.finish_reason or "streaming",
+        "reasoning": turn.reasoning,
+        "answer": turn.answer,
+        "usage": _drop_none(
+            {
+                "input_tokens": turn.usage.input_tokens,
+                "output_tokens": turn.usage.output_tokens,
+                "reasoning_tokens": turn.usage.reasoning_tokens,
+                "cached_input_tokens": turn.usage.cached_input_tokens,
+                "cache_write_tokens": turn.usage.cache_write_tokens,
+                "estimated": turn.usage.estimated,
+                "cost_usd": turn.usage.cost_usd,
+                "server_tokens_per_s": turn.usage.server_tokens_per_s,
+            }
+        ),
+        "metrics": _drop_none(
+            {
+                "ttft_ms": turn.metrics.ttft_ms,
+                "first_answer_ms": turn.metrics.first_answer_ms,
+                "duration_ms": turn.metrics.duration_ms,
+                "tokens_per_s": turn.metrics.tokens_per_s,
+            }
+        ),
+    }
+    if turn.cost is not None:
+        data["cost"] = _drop_none(
+            {"usd": turn.cost.usd, "source": turn.cost.source, "estimated": turn.cost.estimated}
+        )
+    if turn.error is not None:
+        data["error"] = _drop_none(
+            {
+                "message": turn.error.message,
+                "retryable": turn.error.retryable,
+                "status": turn.error.status,
+            }
+        )
+    if turn.warnings:
+        data["warnings"] = list(turn.warnings)
+    data["timeline"] = [[e.offset_ms, e.kind, e.text] for e in turn.timeline]
+    return data
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def session_from_data(data: object) -> Session:
+    """Build a session from parsed JSON or TOML; :class:`SessionFormatError` says what is
+    wrong, :class:`FutureSessionError` if a newer chatterm wrote it."""
+    doc = _Reader(data, "the document")
+    version = doc.table().get("chatterm_session")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise SessionFormatError("not a chatterm session (no chatterm_session version)")
+    if version > SCHEMA_VERSION:
+        raise FutureSessionError(
+            f"written by a newer chatterm (session version {version}, this one reads "
+            f"{SCHEMA_VERSION}); upgrade chatterm to open it"
+        )
+    if version < 1:
+        raise SessionFormatError(f"unknown session version {version}")
+    session_id = doc.string("id")
+    if not is_valid_id(session_id):
+        raise SessionFormatError(f"id {session_id!r:.40} is not a valid session id")
+    turns = [
+        _turn_from_data(_Reader(item, f"turns[{index}]"))
+        for index, item in enumerate(doc.list("turns"))
+    ]
+    return Session(
+        id=session_id,
+        title=doc.string("title", ""),
+        created=doc.string("created"),
+        updated=doc.string("updated"),
+        turns=turns,
+        system=doc.optional_string("system"),
+        version=version,
+    )
+
+
+def _turn_from_data(turn: _Reader) -> Turn:
+    fields = turn.table()
+    finish = turn.string("finish_reason", "streaming")
+    if finish != "streaming" and finish not in FINISH_REASONS:
+        raise SessionFormatError(f"{turn.where}.finish_reason {finish!r:.30} is unknown")
+    usage = turn.child("usage")
+    metrics = turn.child("metrics")
+    cost: Cost | None = None
+    if "cost" in fields:
+        cost_data = turn.child("cost")
+        source = cost_data.string("source", "unknown")
+        if source not in _COST_SOURCES:
+            raise SessionFormatError(f"{cost_data.where}.source {source!r:.30} is unknown")
+        cost = Cost(
+            usd=cost_data.optional_number("usd"),
+            source=source,
+            estimated=cost_data.boolean("estimated", False),
+        )
+    error: StreamError | None = None
+    if "error" in fields:
+        error_data = turn.child("error")
+        status = error_data.optional_number("status")
+        error = StreamError(
+            message=error_data.string("message"),
+            retryable=error_data.boolean("retryable", False),
+            status=None if status is None else int(status),
+        )
+    timeline: list[TimelineEntry] = []
+    for index, item in enumerate(turn.list("timeline", [])):
+        where = f"{turn.where}.timeline[{index}]"
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], int | float)
+            and not isinstance(item[0], bool)
+            and item[1] in TIMELINE_KINDS
+            and isinstance(item[2], str)
+        ):
+            raise SessionFormatError(f"{where} must be [offset_ms, kind, text]")
+        timeline.append(TimelineEntry(int(item[0]), item[1], item[2]))
+    return Turn(
+        prompt=turn.string("prompt"),
+        model=turn.string("model"),
+        started=turn.string("started", ""),
+        reasoning=turn.string("reasoning", ""),
+        answer=turn.string("answer", ""),
+        finish_reason=None if finish == "streaming" else cast(FinishReason, finish),
+        usage=Usage(
+            input_tokens=usage.integer("input_tokens"),
+            output_tokens=usage.integer("output_tokens"),
+            reasoning_tokens=usage.integer("reasoning_tokens"),
+            cached_input_tokens=usage.integer("cached_input_tokens"),
+            cache_write_tokens=usage.integer("cache_write_tokens"),
+            estimated=usage.boolean("estimated", False),
+            cost_usd=usage.optional_number("cost_usd"),
+            server_tokens_per_s=usage.optional_number("server_tokens_per_s"),
+        ),
+        metrics=Metrics(
+            ttft_ms=metrics.optional_number("ttft_ms"),
+            first_answer_ms=metrics.optional_number("first_answer_ms"),
+            duration_ms=metrics.optional_number("duration_ms"),
+            tokens_per_s=metrics.optional_number("tokens_per_s"),
+        ),
+        cost=cost,
+        error=error,
+        warnings=tuple(
+            turn.child_string(item, f"warnings[{i}]")
+            for i, item in enumerate(turn.list("warnings", []))
+        ),
+        timeline=timeline,
+    )
+
+
+_MISSING = object()
+
+
+class _Reader:
+    """Typed access to one table of the document, with errors that say where."""
+
+    def __init__(self, value: object, where: str) -> None:
+        self.value = value
+        self.where = where
+
+    def table(self) -> dict[str, Any]:
+        if not isinstance(self.value, dict):
+            raise SessionFormatError(f"{self.where} must be a table")
+        return self.value
+
+    def _get(self, key: str, default: object) -> object:
+        value = self.table().get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise SessionFormatError(f"{self.where} has no {key!r}")
+            return default
+        return value
+
+    def child(self, key: str) -> _Reader:
+        reader = _Reader(self._get(key, {}), f"{self.where}.{key}")
+        reader.table()
+        return reader
+
+    def string(self, key: str, default: object = _MISSING) -> str:
+        return self.child_string(self._get(key, default), key)
+
+    def child_string(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise SessionFormatError(f"{self.where}.{key} must be text")
+        return value
+
+    def optional_string(self, key: str) -> str | None:
+        value = self._get(key, None)
+        return None if value is None else self.child_string(value, key)
+
+    def list(self, key: str, default: object = _MISSING) -> list[Any]:
+        value = self._get(key, default)
+        if not isinstance(value, list):
+            raise SessionFormatError(f"{self.where}.{key} must be a list")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self._get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SessionFormatError(f"{self.where}.{key} must be a whole number")
+        return value
+
+    def optional_number(self, key: str) -> float | None:
+        value = self._get(key, None)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SessionFormatError(f"{self.where}.{key} must be a number")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise SessionFormatError(f"{self.where}.{key} must be true or false")
+        return value

@@ -1,0 +1,216 @@
+"""Recording a reply into its session while it streams, and saving it as it goes.
+
+:class:`TurnRecorder` is a sink like the printers and the TUI: it receives each stamped
+event, keeps the timeline (one entry per kind per ~16 ms frame), and checkpoints the
+session at most every ``CHECKPOINT_S`` while text is arriving, so a ``kill -9`` loses at
+most that much. The caller drives :meth:`TurnRecorder.tick` from its own clock (the TUI's
+frame timer, the CLI's ticker) so a stream that goes quiet is still saved.
+
+Writes go through a :class:`SessionWriter`: one background thread, newest bytes last, so a
+slow disk (an fsync can take tens of ms) never stalls the event loop or the screen. A
+write that fails is reported once through :meth:`SessionWriter.take_error`; the session
+stays in memory and the next checkpoint tries again.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import assert_never
+
+from chatterm.accumulate import Reply
+from chatterm.events import (
+    AnswerWasReasoning,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Started,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    UsageUpdate,
+)
+from chatterm.sessions.model import (
+    FRAME_MS,
+    Session,
+    TimelineEntry,
+    TimelineKind,
+    Turn,
+    now_iso,
+    title_from_prompt,
+)
+from chatterm.sessions.store import SessionError, SessionStore, write_session_file
+
+CHECKPOINT_S = 0.5  # while text arrives, the file is at most this far behind
+
+
+class SessionWriter:
+    """Writes session files on one background thread, in the order they were submitted."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self._executor: ThreadPoolExecutor | None = None
+        self._last: Future[None] | None = None
+        self._lock = threading.Lock()
+        self._error: SessionError | None = None
+        self._reported: str | None = None
+
+    def submit(self, session: Session) -> None:
+        """Queue a save of ``session`` as it is now (it is encoded here, on the caller's
+        thread, so later changes do not race the write)."""
+        try:
+            path, data = self.store.prepare(session)
+        except SessionError as exc:
+            self._set_error(exc)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="chatterm-save")
+        self._last = self._executor.submit(self._write, path, data)
+
+    def save_now(self, session: Session) -> None:
+        """Save and wait for the file (and everything queued before it) to be written."""
+        self.submit(session)
+        self.wait()
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            write_session_file(path, data)
+        except SessionError as exc:
+            self._set_error(exc)
+        else:
+            with self._lock:
+                self._error = None
+                self._reported = None  # a later failure is news again
+
+    def _set_error(self, error: SessionError) -> None:
+        with self._lock:
+            self._error = error
+
+    def take_error(self) -> str | None:
+        """The latest write failure, once: a failure that repeats is not reported again
+        until a write has succeeded in between."""
+        with self._lock:
+            if self._error is None:
+                return None
+            message = str(self._error)
+            if message == self._reported:
+                return None
+            self._reported = message
+            return message
+
+    def wait(self) -> None:
+        if self._last is not None:
+            self._last.result()
+
+    def close(self) -> None:
+        """Finish every queued write, then stop the thread."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+class TurnRecorder:
+    """Records one reply of ``session`` and keeps its file up to date.
+
+    Creating the recorder appends the turn (the prompt is saved before the first token);
+    feed it every stamped event with :meth:`event`, call :meth:`tick` now and then, and
+    :meth:`finish` with the consolidated reply.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        writer: SessionWriter,
+        prompt: str,
+        model: str,
+        *,
+        checkpoint_s: float = CHECKPOINT_S,
+    ) -> None:
+        self.session = session
+        self.writer = writer
+        self.checkpoint_s = checkpoint_s
+        self.turn = Turn(prompt=prompt, model=model, started=now_iso())
+        if not session.title:
+            session.title = title_from_prompt(prompt)
+        session.turns.append(self.turn)
+        self._start: float | None = None
+        self._reasoning: list[str] = []
+        self._answer: list[str] = []
+        self._dirty = False
+        self._last_save: float | None = None
+        self._checkpoint()
+
+    @property
+    def timeline(self) -> list[TimelineEntry]:
+        return self.turn.timeline
+
+    def event(self, at: float, event: Event) -> None:
+        match event:
+            case Started():
+                self._start = at
+            case ReasoningDelta(text=text):
+                if text:
+                    self._add(at, "reasoning", text)
+                    self._reasoning.append(text)
+            case TextDelta(text=text):
+                if text:
+                    self._add(at, "answer", text)
+                    self._answer.append(text)
+            case AnswerWasReasoning():
+                self._add(at, "answer_was_reasoning", "")
+                self._reasoning.extend(self._answer)
+                self._answer.clear()
+            case UsageUpdate(usage=usage):
+                self.turn.usage = usage
+            case StreamError():
+                self.turn.error = event
+            case Finish() | StreamWarning():
+                pass  # the consolidated reply carries them
+            case _:
+                assert_never(event)
+        if self._last_save is None:
+            self._last_save = at
+        else:
+            self.tick(at)
+
+    def _add(self, at: float, kind: TimelineKind, text: str) -> None:
+        if self._start is None:
+            self._start = at
+        offset = max(0, round((at - self._start) * 1000))
+        timeline = self.turn.timeline
+        last = timeline[-1] if timeline else None
+        if (
+            last is not None
+            and last.kind == kind
+            and kind != "answer_was_reasoning"
+            and offset - last.offset_ms < FRAME_MS
+        ):
+            last.text += text
+        else:
+            timeline.append(TimelineEntry(offset, kind, text))
+        self._dirty = True
+
+    def tick(self, now: float) -> None:
+        """Checkpoint if text arrived since the last save and it is time."""
+        if not self._dirty:
+            return
+        if self._last_save is None or now - self._last_save >= self.checkpoint_s:
+            self._last_save = now
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        self.turn.reasoning = "".join(self._reasoning)
+        self.turn.answer = "".join(self._answer)
+        self._reasoning[:] = [self.turn.reasoning] if self.turn.reasoning else []
+        self._answer[:] = [self.turn.answer] if self.turn.answer else []
+        self._dirty = False
+        self.session.touch()
+        self.writer.submit(self.session)
+
+    def finish(self, reply: Reply) -> None:
+        """The reply ended (however it ended): record it whole and save."""
+        self.turn.record_reply(reply)
+        self._dirty = False
+        self.session.touch()
+        self.writer.submit(self.session)
