@@ -8,7 +8,9 @@ The timeline is what replay plays back; the reasoning and answer are what resume
 
 :func:`session_to_data` / :func:`session_from_data` convert to and from plain dicts of
 str/int/float/bool/list/dict, with no ``None`` anywhere (TOML has no null: a missing key
-means "none"), so the JSON and TOML files have the same shape.
+means "none"), so the JSON and TOML files have the same shape. The document ends with
+``end = {turns = N}``: a TOML file cut short at a line break still parses, and this is how
+a complete file is told from the start of one.
 """
 
 from __future__ import annotations
@@ -179,6 +181,9 @@ def session_to_data(session: Session) -> dict[str, Any]:
     if session.system is not None:
         data["system"] = session.system
     data["turns"] = [turn_to_data(turn) for turn in session.turns]
+    # Last in the file: a TOML file cut short at a line break still parses, so the reader
+    # needs this to tell a complete file from the first part of one.
+    data["end"] = {"turns": len(session.turns)}
     return data
 
 
@@ -250,9 +255,12 @@ def session_from_data(data: object) -> Session:
     session_id = doc.string("id")
     if not is_valid_id(session_id):
         raise SessionFormatError(f"id {session_id!r:.40} is not a valid session id")
+    turn_list = doc.list("turns")
+    end = doc.table().get("end")
+    if not isinstance(end, dict) or end.get("turns") != len(turn_list):
+        raise SessionFormatError("the file ends early (it was cut short); the end is missing")
     turns = [
-        _turn_from_data(_Reader(item, f"turns[{index}]"))
-        for index, item in enumerate(doc.list("turns"))
+        _turn_from_data(_Reader(item, f"turns[{index}]")) for index, item in enumerate(turn_list)
     ]
     return Session(
         id=session_id,

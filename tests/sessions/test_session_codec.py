@@ -1,0 +1,110 @@
+"""JSON and TOML files round-trip any text exactly, and bad bytes get a clear error."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from session_factory import full_session, full_turn
+
+from chatterm.sessions.codec import FORMATS, SessionFormat, decode, encode
+from chatterm.sessions.model import SessionFormatError, TimelineEntry, new_session
+
+HOSTILE = [
+    "quotes \" and ' and \"\"\" and '''",
+    "back\\slashes \\n \\u0000 \\",
+    "controls \x00\x01\x07\x08\x0b\x0c\x1b[31mred\x1b]52;c;aGk=\x07 \x7f \x85 \x9b",
+    "line\r\nbreaks\rand\nmore\u2028\u2029",
+    "emoji 😀👩‍👩‍👧 and CJK 漢字 and RTL שלום",
+    "[bold red]not markup[/] $(rm -rf /) `tick`",
+    "x" * 200_000,
+    "",
+    "trailing newline\n",
+    "\ufeffBOM inside",
+]
+
+
+def _session_with(text: str):  # type: ignore[no-untyped-def]
+    session = new_session(system=text or None, session_id="20261121-100000-beef")
+    session.title = text
+    turn = full_turn(prompt=text, answer=text)
+    turn.reasoning = text
+    turn.timeline = [TimelineEntry(0, "reasoning", text), TimelineEntry(17, "answer", text)]
+    turn.warnings = (text,)
+    session.turns.append(turn)
+    return session
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_text_round_trips_exactly(fmt: SessionFormat, text: str) -> None:
+    session = _session_with(text)
+    assert decode(encode(session, fmt), fmt) == session
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(st.characters(codec="utf-8"), max_size=300))
+def test_any_text_round_trips(fmt: SessionFormat, text: str) -> None:
+    session = _session_with(text)
+    assert decode(encode(session, fmt), fmt) == session
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_formats_hold_the_same_document(fmt: SessionFormat) -> None:
+    session = full_session()
+    raw = encode(session, fmt)
+    parsed = tomllib.loads(raw.decode()) if fmt == "toml" else json.loads(raw)
+    other = encode(session, "json" if fmt == "toml" else "toml")
+    other_parsed = json.loads(other) if fmt == "toml" else tomllib.loads(other.decode())
+    assert parsed == other_parsed
+
+
+def test_json_stays_readable_in_an_editor() -> None:
+    raw = encode(_session_with("café 😀"), "json").decode()
+    assert "café 😀" in raw
+    assert raw.count("\n") > 10
+
+
+def test_a_lone_surrogate_is_written_as_a_replacement_not_a_crash() -> None:
+    session = _session_with("bad \udc80 byte")
+    for fmt in FORMATS:
+        assert decode(encode(session, fmt), fmt).title == "bad ? byte"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "empty"),
+        (b"  \n\t", "empty"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_unreadable_bytes(fmt: SessionFormat, raw: bytes, message: str) -> None:
+    with pytest.raises(SessionFormatError, match=message):
+        decode(raw, fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_cut_short_anywhere_is_refused_never_read_in_part(fmt: SessionFormat) -> None:
+    # A TOML file cut at a line break is still valid TOML: the end marker catches it.
+    raw = encode(full_session(turns=12), fmt)
+    line_ends = [i + 1 for i, byte in enumerate(raw) if byte == ord("\n")]
+    for cut in sorted({*line_ends, *range(len(raw) - 120, len(raw) - 1), len(raw) // 2}):
+        if raw[cut:].strip():
+            with pytest.raises(SessionFormatError):
+                decode(raw[:cut], fmt)
+
+
+def test_json_errors_name_the_line() -> None:
+    with pytest.raises(SessionFormatError, match="line 2 column"):
+        decode(b'{"a":\n  }', "json")
+
+
+def test_deep_nesting_is_refused_cleanly() -> None:
+    with pytest.raises(SessionFormatError):
+        decode(b"[" * 100_000 + b"]" * 100_000, "json")

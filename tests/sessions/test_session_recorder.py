@@ -1,0 +1,196 @@
+"""Recording a reply as it streams: the timeline, checkpoints, and save failures."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from chatterm.accumulate import ReplyAccumulator
+from chatterm.events import (
+    AnswerWasReasoning,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Started,
+    StreamError,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.sessions.model import Session, TimelineEntry, new_session
+from chatterm.sessions.recorder import SessionWriter, TurnRecorder
+from chatterm.sessions.store import SessionStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SessionStore:
+    return SessionStore(tmp_path / "sessions")
+
+
+def _on_disk(store: SessionStore, session: Session) -> dict:  # type: ignore[type-arg]
+    return json.loads(store.path_for(session).read_bytes())
+
+
+def _record(
+    recorder: TurnRecorder, events: list[tuple[float, Event]], model: str = "demo"
+) -> ReplyAccumulator:
+    accumulator = ReplyAccumulator(model)
+    for at, event in events:
+        recorder.event(at, event)
+        accumulator.add(at, event)
+    return accumulator
+
+
+def test_the_prompt_is_saved_before_the_first_token(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    TurnRecorder(session, writer, "Explain\nthe GIL", "demo")
+    writer.wait()
+    data = _on_disk(store, session)
+    assert data["title"] == "Explain"
+    assert data["turns"][0]["prompt"] == "Explain\nthe GIL"
+    assert data["turns"][0]["finish_reason"] == "streaming"
+    writer.close()
+
+
+def test_deltas_within_a_frame_share_one_timeline_entry(store: SessionStore) -> None:
+    recorder = TurnRecorder(new_session(), SessionWriter(store), "hi", "demo")
+    _record(
+        recorder,
+        [
+            (10.0, Started("demo")),
+            (10.100, ReasoningDelta("a")),
+            (10.110, ReasoningDelta("b")),
+            (10.115, ReasoningDelta("c")),
+            (10.117, ReasoningDelta("d")),  # 17 ms after the entry began: a new entry
+            (10.118, TextDelta("x")),  # another kind: a new entry
+            (10.119, ReasoningDelta("")),  # empty deltas are not recorded
+            (10.120, AnswerWasReasoning()),
+            (10.121, AnswerWasReasoning()),
+            (10.500, TextDelta("y")),
+            (10.600, Finish("stop")),
+        ],
+    )
+    assert recorder.timeline == [
+        TimelineEntry(100, "reasoning", "abc"),
+        TimelineEntry(117, "reasoning", "d"),
+        TimelineEntry(118, "answer", "x"),
+        TimelineEntry(120, "answer_was_reasoning", ""),
+        TimelineEntry(121, "answer_was_reasoning", ""),
+        TimelineEntry(500, "answer", "y"),
+    ]
+    recorder.writer.close()
+
+
+def test_checkpoints_follow_the_stream_and_the_finish_records_the_reply(
+    store: SessionStore,
+) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    recorder = TurnRecorder(session, writer, "hi", "demo", checkpoint_s=0.5)
+    accumulator = _record(
+        recorder, [(0.0, Started("demo")), (0.1, ReasoningDelta("think")), (0.2, TextDelta("He"))]
+    )
+    writer.wait()
+    assert _on_disk(store, session)["turns"][0]["answer"] == ""  # not yet time
+    recorder.event(0.7, TextDelta("llo"))  # 0.6 s after the first event
+    accumulator.add(0.7, TextDelta("llo"))
+    writer.wait()
+    turn = _on_disk(store, session)["turns"][0]
+    assert (turn["reasoning"], turn["answer"], turn["finish_reason"]) == (
+        "think",
+        "Hello",
+        "streaming",
+    )
+    # The stream goes quiet: the caller's clock ticks, and what arrived is saved.
+    recorder.event(0.8, TextDelta(" world"))
+    accumulator.add(0.8, TextDelta(" world"))
+    recorder.tick(1.0)
+    writer.wait()
+    assert _on_disk(store, session)["turns"][0]["answer"] == "Hello"
+    recorder.tick(1.3)
+    writer.wait()
+    assert _on_disk(store, session)["turns"][0]["answer"] == "Hello world"
+    for at, event in [(1.4, UsageUpdate(Usage(5, 7))), (1.4, Finish("stop"))]:
+        recorder.event(at, event)
+        accumulator.add(at, event)
+    recorder.finish(accumulator.reply())
+    writer.close()
+    saved = SessionStore(store.folder).load(session.id).turns[0]
+    assert saved.finish_reason == "stop"
+    assert saved.answer == "Hello world"
+    assert saved.usage == Usage(5, 7)
+    assert saved.metrics.ttft_ms == 100.0
+    assert "".join(e.text for e in saved.timeline if e.kind == "answer") == "Hello world"
+
+
+def test_a_cancelled_reply_is_saved_with_what_arrived(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    recorder = TurnRecorder(session, writer, "hi", "demo")
+    accumulator = _record(recorder, [(0.0, Started("demo")), (0.2, TextDelta("partial"))])
+    accumulator.cancel(0.3)
+    recorder.finish(accumulator.reply())
+    writer.close()
+    turn = SessionStore(store.folder).load(session.id).turns[0]
+    assert (turn.answer, turn.finish_reason) == ("partial", "cancelled")
+
+
+def test_an_error_is_recorded(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    recorder = TurnRecorder(session, writer, "hi", "demo")
+    error = StreamError("HTTP 429 from openai: slow down", retryable=True, status=429)
+    accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, error), (0.1, Finish("error"))])
+    recorder.finish(accumulator.reply())
+    writer.close()
+    turn = SessionStore(store.folder).load(session.id).turns[0]
+    assert turn.error == error
+    assert turn.finish_reason == "error"
+
+
+def test_turns_append_and_the_title_stays(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    for prompt in ("first question", "second question"):
+        recorder = TurnRecorder(session, writer, prompt, "demo")
+        accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, Finish("stop"))])
+        recorder.finish(accumulator.reply())
+    writer.close()
+    loaded = SessionStore(store.folder).load(session.id)
+    assert loaded.title == "first question"
+    assert [t.prompt for t in loaded.turns] == ["first question", "second question"]
+
+
+def test_a_failing_disk_is_reported_once_and_saving_resumes(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    real_replace = os.replace
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    recorder = TurnRecorder(session, writer, "hi", "demo", checkpoint_s=0)
+    recorder.event(0.0, Started("demo"))
+    recorder.event(0.1, TextDelta("a"))
+    recorder.event(0.2, TextDelta("b"))
+    writer.wait()
+    message = writer.take_error()
+    assert message is not None and "the disk is full" in message
+    recorder.event(0.3, TextDelta("c"))
+    writer.wait()
+    assert writer.take_error() is None  # the same failure again: already said
+    monkeypatch.setattr(os, "replace", real_replace)
+    recorder.event(0.4, TextDelta("d"))
+    writer.wait()
+    assert writer.take_error() is None
+    assert _on_disk(store, session)["turns"][0]["answer"] == "abcd"
+    assert session.turns[0].answer == "abcd"  # in memory all along
+    writer.close()
