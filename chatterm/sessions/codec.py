@@ -11,26 +11,73 @@ from __future__ import annotations
 
 import json
 import tomllib
-from typing import Any, Literal
+from typing import Literal
 
 import tomli_w
 
-from chatterm.sessions.model import Session, SessionFormatError, session_from_data, session_to_data
+from chatterm.sessions.model import (
+    Session,
+    SessionFormatError,
+    Turn,
+    session_from_data,
+    session_to_data,
+    turn_to_data,
+)
 
 SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
 
 
 def encode(session: Session, fmt: SessionFormat) -> bytes:
-    return encode_data(session_to_data(session), fmt)
+    return SessionEncoder().encode(session, fmt)
 
 
-def encode_data(data: dict[str, Any], fmt: SessionFormat) -> bytes:
-    if fmt == "toml":
-        text = tomli_w.dumps(data)
-    else:
-        text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    return text.encode("utf-8", "replace")
+class SessionEncoder:
+    """Encodes sessions, keeping the text of each finished turn for the next time.
+
+    A checkpoint while a reply streams re-saves the whole session; without the cache a
+    2,000-turn session would be re-encoded (hundreds of ms) every checkpoint. With it, only
+    the turn in flight is encoded and the rest is joined. A finished turn must not be
+    changed in place afterwards (nothing in chatterm does): replace it instead.
+    The bytes are identical to encoding the whole document in one go (a test checks).
+    """
+
+    def __init__(self) -> None:
+        # id(turn) -> (turn, format, text); holding the turn keeps its id from being reused.
+        self._finished: dict[int, tuple[Turn, SessionFormat, str]] = {}
+
+    def encode(self, session: Session, fmt: SessionFormat) -> bytes:
+        data = session_to_data(session, with_turns=False)
+        end = data.pop("end")
+        turns = [self._turn_text(turn, fmt) for turn in session.turns]
+        if len(self._finished) > len(session.turns):
+            keep = {id(turn) for turn in session.turns}
+            self._finished = {k: v for k, v in self._finished.items() if k in keep}
+        if fmt == "toml":
+            if not turns:
+                data["turns"] = []  # an empty array is a plain value, not a table
+            text = "\n".join([tomli_w.dumps(data), *turns, tomli_w.dumps({"end": end})])
+        else:
+            head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without "\n}"
+            body = ",\n  ".join(turns)
+            turns_json = f"[\n  {body}\n ]" if turns else "[]"
+            end_json = json.dumps(end, ensure_ascii=False, indent=1).replace("\n", "\n ")
+            text = f'{head},\n "turns": {turns_json},\n "end": {end_json}\n}}\n'
+        return text.encode("utf-8", "replace")
+
+    def _turn_text(self, turn: Turn, fmt: SessionFormat) -> str:
+        cached = self._finished.get(id(turn))
+        if cached is not None and cached[0] is turn and cached[1] == fmt:
+            return cached[2]
+        data = turn_to_data(turn)
+        if fmt == "toml":
+            text = tomli_w.dumps({"turns": [data]})
+        else:
+            # Nested two levels deep; JSON strings hold no raw newlines, so this is safe.
+            text = json.dumps(data, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+        if not turn.in_progress:
+            self._finished[id(turn)] = (turn, fmt, text)
+        return text
 
 
 def decode(raw: bytes, fmt: SessionFormat) -> Session:

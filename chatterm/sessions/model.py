@@ -170,7 +170,7 @@ def title_from_prompt(prompt: str, limit: int = TITLE_CHARS) -> str:
 # -- to and from plain data ----------------------------------------------------------------
 
 
-def session_to_data(session: Session) -> dict[str, Any]:
+def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "chatterm_session": session.version,
         "id": session.id,
@@ -180,7 +180,8 @@ def session_to_data(session: Session) -> dict[str, Any]:
     }
     if session.system is not None:
         data["system"] = session.system
-    data["turns"] = [turn_to_data(turn) for turn in session.turns]
+    if with_turns:
+        data["turns"] = [turn_to_data(turn) for turn in session.turns]
     # Last in the file: a TOML file cut short at a line break still parses, so the reader
     # needs this to tell a complete file from the first part of one.
     data["end"] = {"turns": len(session.turns)}

@@ -20,7 +20,7 @@ from pathlib import Path
 from chatterm import paths
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
-from chatterm.sessions.codec import FORMATS, SessionFormat, decode, encode
+from chatterm.sessions.codec import FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
     SessionSummary,
     broken_summary,
@@ -53,6 +53,7 @@ class SessionStore:
         # The file each session this store loaded or saved lives in; only those may be
         # written over.
         self._owned: dict[str, Path] = {}
+        self._encoder = SessionEncoder()
 
     # -- paths ------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class SessionStore:
                     "it is left as it is"
                 )
             self._owned[session.id] = path
-        return path, encode(session, _format_of(path))
+        return path, self._encoder.encode(session, _format_of(path))
 
     def save(self, session: Session) -> Path:
         """Write ``session`` to its file, atomically."""

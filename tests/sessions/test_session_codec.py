@@ -6,12 +6,18 @@ import json
 import tomllib
 
 import pytest
+import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from session_factory import full_session, full_turn
 
-from chatterm.sessions.codec import FORMATS, SessionFormat, decode, encode
-from chatterm.sessions.model import SessionFormatError, TimelineEntry, new_session
+from chatterm.sessions.codec import FORMATS, SessionEncoder, SessionFormat, decode, encode
+from chatterm.sessions.model import (
+    SessionFormatError,
+    TimelineEntry,
+    new_session,
+    session_to_data,
+)
 
 HOSTILE = [
     "quotes \" and ' and \"\"\" and '''",
@@ -108,3 +114,35 @@ def test_json_errors_name_the_line() -> None:
 def test_deep_nesting_is_refused_cleanly() -> None:
     with pytest.raises(SessionFormatError):
         decode(b"[" * 100_000 + b"]" * 100_000, "json")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("turns", [0, 1, 3])
+def test_the_encoder_writes_the_plain_document(fmt: SessionFormat, turns: int) -> None:
+    session = full_session(turns=max(turns, 1))
+    del session.turns[turns:]
+    data = session_to_data(session)
+    expected = (
+        tomli_w.dumps(data)
+        if fmt == "toml"
+        else json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    )
+    assert encode(session, fmt).decode() == expected
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cached_turns_give_the_same_bytes_as_a_fresh_encoding(fmt: SessionFormat) -> None:
+    encoder = SessionEncoder()
+    session = full_session(turns=3)
+    live = full_turn("live", "")
+    live.finish_reason = None
+    session.turns.append(live)
+    for step in range(3):
+        live.answer += f"piece {step} "
+        assert encoder.encode(session, fmt) == encode(session, fmt)
+    live.finish_reason = "stop"
+    assert encoder.encode(session, fmt) == encode(session, fmt)
+    session.turns.pop(0)  # a turn replaced or removed is not served from the cache
+    session.turns.insert(0, full_turn("new first", "x"))
+    assert encoder.encode(session, fmt) == encode(session, fmt)
+    assert decode(encoder.encode(session, fmt), fmt) == session
