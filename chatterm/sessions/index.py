@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -119,7 +119,7 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
     """Summaries of every session file in ``folder``, newest first, refreshing the index."""
     index_path = folder / INDEX_NAME
     cached = _read_index(index_path)
-    fresh: dict[str, dict[str, Any]] = {}
+    fresh: dict[str, list[Any]] = {}
     summaries: list[SessionSummary] = []
     changed = False
     for entry, fmt in session_files(folder):
@@ -127,14 +127,15 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
             stat = entry.stat()
         except OSError:
             continue  # deleted while we looked
-        stamp = [stat.st_mtime_ns, stat.st_size]
         record = cached.get(entry.name)
-        summary = _summary_from_record(record) if record and record.get("stamp") == stamp else None
+        summary = None
+        if isinstance(record, list) and record[:2] == [stat.st_mtime_ns, stat.st_size]:
+            summary = _summary_from_record(record)
         if summary is None:
             summary = summarize_file(Path(entry.path), fmt)
-            record = {"stamp": stamp, "summary": asdict(summary)}
+            record = _record_of(summary, stat.st_mtime_ns, stat.st_size)
             changed = True
-        fresh[entry.name] = cast(dict[str, Any], record)
+        fresh[entry.name] = cast(list[Any], record)
         summaries.append(summary)
     if changed or fresh.keys() != cached.keys():
         _write_index(index_path, fresh)
@@ -142,35 +143,45 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
     return summaries
 
 
-def _read_index(path: Path) -> dict[str, dict[str, Any]]:
+# An entry is a flat list, [mtime_ns, size, *the summary's fields in order]: for 10,000
+# sessions it reads back about twice as fast as a dict per entry.
+_FIELDS = tuple(SessionSummary.__dataclass_fields__)
+_MODELS = _FIELDS.index("models")
+_FORMAT = _FIELDS.index("format")
+
+
+def _record_of(summary: SessionSummary, mtime_ns: int, size: int) -> list[Any]:
+    values: list[Any] = [getattr(summary, name) for name in _FIELDS]
+    values[_MODELS] = list(summary.models)
+    return [mtime_ns, size, *values]
+
+
+def _read_index(path: Path) -> dict[str, list[Any]]:
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return {}  # missing or corrupt: rebuilt from the files
     if not isinstance(data, dict) or data.get("chatterm_index") != INDEX_VERSION:
         return {}
+    if data.get("fields") != list(_FIELDS):
+        return {}  # written for another shape of summary
     entries = data.get("entries")
     return entries if isinstance(entries, dict) else {}
 
 
-def _write_index(path: Path, entries: dict[str, dict[str, Any]]) -> None:
-    data = {"chatterm_index": INDEX_VERSION, "entries": entries}
+def _write_index(path: Path, entries: dict[str, list[Any]]) -> None:
+    data = {"chatterm_index": INDEX_VERSION, "fields": list(_FIELDS), "entries": entries}
     # A cache: no fsync (rebuilt if lost), and a read-only folder only costs speed.
     with contextlib.suppress(OSError):
         atomic_write(path, json.dumps(data, ensure_ascii=False).encode(), durable=False)
 
 
-_FIELDS = set(SessionSummary.__dataclass_fields__)
-
-
-def _summary_from_record(record: dict[str, Any]) -> SessionSummary | None:
-    raw = record.get("summary")
-    if not isinstance(raw, dict) or set(raw) != _FIELDS:
+def _summary_from_record(record: object) -> SessionSummary | None:
+    if not isinstance(record, list) or len(record) != len(_FIELDS) + 2:
         return None
-    models = raw["models"]
-    if raw["format"] not in FORMATS or not isinstance(models, list):
+    values = record[2:]
+    models = values[_MODELS]
+    if values[_FORMAT] not in FORMATS or not isinstance(models, list):
         return None
-    try:
-        return SessionSummary(**{**raw, "models": tuple(str(m) for m in models)})
-    except TypeError:
-        return None
+    values[_MODELS] = tuple(models)
+    return SessionSummary(*values)

@@ -222,10 +222,19 @@ def test_a_bad_index_entry_is_reread_from_the_file(tmp_path: Path) -> None:
     store.list()
     index = tmp_path / INDEX_NAME
     data = json.loads(index.read_bytes())
-    entry = next(iter(data["entries"].values()))
-    entry["summary"]["format"] = "yaml"
+    name = next(iter(data["entries"]))
+    for damage in ("yaml", None):
+        entry = data["entries"][name]
+        entry[2 + data["fields"].index("format")] = damage
+        index.write_text(json.dumps(data))
+        assert store.list()[0].format == "json"
+    for damage in ({"a": 1}, [1], "x", None):
+        data["entries"][name] = damage
+        index.write_text(json.dumps(data))
+        assert store.list()[0].format == "json"
+    data["fields"] = ["id"]
     index.write_text(json.dumps(data))
-    assert store.list()[0].format == "json"
+    assert store.list()[0].title == "Arithmetic"
 
 
 def test_listing_ignores_temp_files_and_other_files(tmp_path: Path) -> None:
