@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
 from chatterm.sessions.codec import FORMATS, SessionFormat
 from chatterm.sessions.model import Session
@@ -28,6 +29,10 @@ from chatterm.sessions.model import Session
 INDEX_NAME = ".index.json"
 INDEX_VERSION = 1
 PREVIEW_CHARS = 200
+
+
+class SessionFolderError(ChattermError):
+    """The sessions folder itself cannot be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,11 @@ def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionForma
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return
+    except OSError as exc:
+        raise SessionFolderError(
+            f"cannot read the sessions folder {folder}: {exc.strerror or exc}; "
+            "check that it is a folder you can read"
+        ) from None
     for entry in entries:
         name = entry.name
         if name.startswith("."):

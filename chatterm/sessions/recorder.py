@@ -55,6 +55,7 @@ class SessionWriter:
         self._lock = threading.Lock()
         self._error: SessionError | None = None
         self._reported: str | None = None
+        self._closed = False
 
     def submit(self, session: Session) -> None:
         """Queue a save of ``session`` as it is now (it is encoded here, on the caller's
@@ -63,6 +64,9 @@ class SessionWriter:
             path, data = self.store.prepare(session)
         except SessionError as exc:
             self._set_error(exc)
+            return
+        if self._closed:
+            self._write(path, data)  # late (an app closing): written here and now
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="chatterm-save")
@@ -104,7 +108,9 @@ class SessionWriter:
             self._last.result()
 
     def close(self) -> None:
-        """Finish every queued write, then stop the thread."""
+        """Finish every queued write and stop the thread; later saves are written on the
+        caller's thread."""
+        self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

@@ -22,6 +22,7 @@ from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
 from chatterm.sessions.codec import FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
+    SessionFolderError,
     SessionSummary,
     broken_summary,
     list_summaries,
@@ -33,6 +34,10 @@ from chatterm.sessions.model import Session, SessionFormatError, is_valid_id
 
 class SessionError(ChattermError):
     """A session cannot be found, read or written; the message names the file and the fix."""
+
+
+def _folder_error(error: SessionFolderError) -> SessionError:
+    return SessionError(str(error))
 
 
 def sessions_dir() -> Path:
@@ -76,11 +81,14 @@ class SessionStore:
                 exact = self.folder / f"{ref}.{fmt}"
                 if exact.is_file():
                     return exact
-            matches = sorted(
-                Path(entry.path)
-                for entry, _ in session_files(self.folder)
-                if entry.name.startswith(ref)
-            )
+            try:
+                matches = sorted(
+                    Path(entry.path)
+                    for entry, _ in session_files(self.folder)
+                    if entry.name.startswith(ref)
+                )
+            except SessionFolderError as exc:
+                raise _folder_error(exc) from None
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
@@ -117,7 +125,10 @@ class SessionStore:
 
     def list(self) -> list[SessionSummary]:
         """Every session, newest first; unreadable files are listed with their problem."""
-        return list_summaries(self.folder, self._summarize_file)
+        try:
+            return list_summaries(self.folder, self._summarize_file)
+        except SessionFolderError as exc:
+            raise _folder_error(exc) from None
 
     def _summarize_file(self, path: Path, fmt: SessionFormat) -> SessionSummary:
         try:

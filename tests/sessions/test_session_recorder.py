@@ -194,3 +194,24 @@ def test_a_failing_disk_is_reported_once_and_saving_resumes(
     assert _on_disk(store, session)["turns"][0]["answer"] == "abcd"
     assert session.turns[0].answer == "abcd"  # in memory all along
     writer.close()
+
+
+def test_a_save_after_close_is_written_at_once(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    writer.close()
+    writer.submit(session)
+    assert store.path_for(session).exists()
+    assert writer._executor is None  # no thread left behind
+
+
+def test_a_sessions_path_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> None:
+    from chatterm.sessions.store import SessionError
+
+    path = tmp_path / "sessions"
+    path.write_text("not a folder")
+    store = SessionStore(path)
+    with pytest.raises(SessionError, match="cannot read the sessions folder"):
+        store.list()
+    with pytest.raises(SessionError, match="cannot read the sessions folder"):
+        store.load("2026")
