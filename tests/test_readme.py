@@ -20,8 +20,8 @@ def test_ci_runs_the_readme_test_line_verbatim() -> None:
 
 
 def test_readme_documents_every_key_binding() -> None:
-    from chatterm.tui.bindings import APP_BINDINGS, CHAT_BINDINGS, PROMPT_BINDINGS
+    from chatterm.tui.bindings import ALL_BINDINGS
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for binding in (*PROMPT_BINDINGS, *CHAT_BINDINGS, *APP_BINDINGS):
+    for binding in ALL_BINDINGS:
         assert f"`{binding.id}`" in readme, binding.id

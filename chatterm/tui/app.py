@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
 from chatterm.config import Settings
 from chatterm.render.safe_text import safe_text
+from chatterm.sessions.model import Session
+from chatterm.sessions.store import SessionError, SessionStore
 from chatterm.stream import Clock, make_client
-from chatterm.tui.bindings import APP_BINDINGS
+from chatterm.tui.bindings import APP_BINDINGS, NEW_SESSION, REPLAY, SESSIONS
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.memory import app_ended, app_started, settle_memory
 from chatterm.tui.screens.chat import ChatScreen
+from chatterm.tui.screens.replay import ReplayScreen
+from chatterm.tui.session_keeper import SessionKeeper
 
 NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
+SAVE_CHECK_S = 0.5  # how often a failed save (on the writer's thread) is looked for
+SAVE_ERROR_TIMEOUT_S = 10.0
 
 
 class ChatApp(App[None]):
@@ -41,6 +47,10 @@ class ChatApp(App[None]):
             transport, else the network). It is called once per provider, the first time
             a reply needs one; the app keeps the clients and closes them when it ends.
         clock: monotonic seconds, for event stamps and the elapsed time.
+        session_ref: a saved session to open (id, id prefix or path); one that cannot be
+            loaded is reported in the notice and a new chat opens.
+        replay: a session to replay instead of chatting (closing the replay quits).
+        replay_speed: the replay's pace (2 is twice as fast; 0 shows it at once).
     """
 
     CSS_PATH = "chatterm.tcss"
@@ -56,6 +66,9 @@ class ChatApp(App[None]):
         env: Mapping[str, str] | None = None,
         client_factory: ClientFactory | None = None,
         clock: Clock | None = None,
+        session_ref: str | None = None,
+        replay: Session | None = None,
+        replay_speed: float = 1.0,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -64,19 +77,41 @@ class ChatApp(App[None]):
         self.env = env
         self.clients = ClientPool(client_factory or make_client)
         self.clock: Clock = clock or time.monotonic
+        store = SessionStore(new_format=settings.session_format)
+        self.keeper = SessionKeeper(store, system=settings.system_prompt)
+        self.replay = replay
+        self.replay_speed = replay_speed
+        self.chat_screen: ChatScreen | None = None
+        if session_ref is not None:
+            try:
+                self.keeper.open(session_ref)
+            except SessionError as error:
+                self.notice = "\n".join(filter(None, (notice, str(error))))
 
     def get_default_screen(self) -> Screen[None]:
-        return ChatScreen(
+        if self.replay is not None:
+            return ReplayScreen(self.replay, speed=self.replay_speed, clock=self.clock)
+        self.chat_screen = ChatScreen(
             self.settings,
             self.model_ref,
             notice=self.notice,
             env=self.env,
             clients=self.clients,
             clock=self.clock,
+            keeper=self.keeper,
         )
+        return self.chat_screen
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, ChatScreen):
+            yield SystemCommand("New chat", NEW_SESSION.tooltip, screen.action_new_session)
+            yield SystemCommand("Sessions…", SESSIONS.tooltip, screen.action_sessions)
+            yield SystemCommand("Replay this chat", REPLAY.tooltip, screen.action_replay)
 
     def on_mount(self) -> None:
         app_started()
+        self.set_interval(SAVE_CHECK_S, self._report_save_error)
         self.call_after_refresh(settle_memory)
         if self.notice:
             self.notify(
@@ -84,6 +119,18 @@ class ChatApp(App[None]):
                 severity="warning",
                 markup=False,
                 timeout=NOTICE_TIMEOUT_S,
+            )
+
+    def _report_save_error(self) -> None:
+        """A save failed: say so once; the conversation stays in memory and usable."""
+        message = self.keeper.take_error()
+        if message:
+            self.notify(
+                safe_text(message),
+                title="Not saved",
+                severity="warning",
+                markup=False,
+                timeout=SAVE_ERROR_TIMEOUT_S,
             )
 
     async def on_unmount(self) -> None:
@@ -94,10 +141,25 @@ class ChatApp(App[None]):
             await asyncio.wait_for(waits, WORKERS_EXIT_TIMEOUT_S)
         except TimeoutError:
             pass
+        if self.chat_screen is not None:
+            self.chat_screen.end_live_reply()  # a reply cut short by quitting: saved cancelled
+        await asyncio.to_thread(self.keeper.close)  # every queued save reaches the disk
         await self.clients.aclose()
         app_ended()
 
 
-def run_tui(settings: Settings, model_ref: str, notice: str | None = None) -> None:
-    """Open the TUI and return when the user quits."""
-    ChatApp(settings, model_ref, notice=notice).run()
+def run_tui(
+    settings: Settings,
+    model_ref: str,
+    notice: str | None = None,
+    session_ref: str | None = None,
+) -> None:
+    """Open the TUI (on a saved session, if ``session_ref`` names one) and return when the
+    user quits."""
+    ChatApp(settings, model_ref, notice=notice, session_ref=session_ref).run()
+
+
+def run_replay(settings: Settings, session: Session, speed: float = 1.0) -> None:
+    """Replay a saved session in the TUI, with no network; return when the user closes it."""
+    model = session.models[-1] if session.models else "demo"
+    ChatApp(settings, model, replay=session, replay_speed=speed).run()

@@ -19,7 +19,15 @@ from chatterm.events import Usage
 from chatterm.render.safe_text import safe_text
 from chatterm.render.stats import format_ms, reply_figures, session_cost
 
-__all__ = ["error_line", "final_bar", "idle_bar", "live_bar", "reply_line", "session_cost"]
+__all__ = [
+    "error_line",
+    "final_bar",
+    "idle_bar",
+    "live_bar",
+    "replay_bar",
+    "reply_line",
+    "session_cost",
+]
 
 SEPARATOR = (" · ", "dim")
 ERROR_STYLE = "$text-error"
@@ -81,3 +89,8 @@ def live_bar(model: str, elapsed_s: float, usage: Usage) -> Content:
 def idle_bar(model: str) -> Content:
     """The stats bar before the first reply."""
     return _join([f"model {safe_text(model)}", "ready"])
+
+
+def replay_bar(model: str, index: int, turns: int) -> Content:
+    """The stats bar while a recorded turn plays back (its figures follow when it ends)."""
+    return _join([("▶ replay", "$text-accent"), safe_text(model), f"turn {index + 1} of {turns}"])

@@ -1,4 +1,4 @@
-"""SVG snapshots of the main screen (pytest-textual-snapshot).
+"""SVG snapshots of the main screens (pytest-textual-snapshot).
 
 Update with ``pytest tests/tui/test_snapshots.py --snapshot-update`` after checking the
 report. Times come from :class:`SteppingClock`, which moves only when the fake server
@@ -7,15 +7,21 @@ sends something, so every figure on screen is the same on every run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import SIZE, SteppingClock, chat, send, stepped_demo_factory
+from tui_helpers import SIZE, SteppingClock, chat, send, stepped_demo_factory, wait_for
 
 from chatterm.config import Settings
+from chatterm.pricing import Cost
+from chatterm.sessions.model import Turn, new_session
+from chatterm.sessions.store import SessionStore
 from chatterm.tui.app import ChatApp
+from chatterm.tui.screens.sessions import SessionsScreen
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -58,5 +64,70 @@ def test_after_one_demo_reply(snap_compare: SnapCompare) -> None:
         await send(pilot, "Explain Python generators")
         await pilot.app.workers.wait_for_complete()
         await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC (the sessions screen shows dates in local time)."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc")
+def test_sessions_screen(snap_compare: SnapCompare) -> None:
+    """You should see the header "chatterm — sessions", the empty filter with its
+    placeholder, a table of four rows, newest first: "Markup [b]shown[/b] as written"
+    (shown literally; 2 turns, $0.250), "Rust lifetimes" (openai:test, gemini…; $0.0010
+    + ?), "Cooking pasta" (demo, $0), then the unreadable file "⚠ …dead.json: invalid
+    JSON at line 1 …" (it has no date), the first row highlighted, the status
+    "4 chats · Enter opens", and the footer keys Rename, Delete, Replay, Back."""
+    store = SessionStore()
+    for session_id, title, models, usd, updated in (
+        ("20261101-090000-aaaa", "Cooking pasta", ("demo",), 0.0, "2026-11-01T09:00:00.000Z"),
+        (
+            "20261102-090000-bbbb",
+            "Rust lifetimes",
+            ("openai:test", "gemini:gemini-2.5-flash"),
+            None,
+            "2026-11-02T09:30:00.000Z",
+        ),
+        (
+            "20261104-090000-cccc",
+            "Markup [b]shown[/b] as written",
+            ("openai:test", "openai:test"),
+            0.125,
+            "2026-11-04T18:45:00.000Z",
+        ),
+    ):
+        session = new_session(session_id=session_id)
+        session.title = title
+        for index, model in enumerate(models):
+            cost = Cost(0.001 if usd is None and index == 0 else usd, "price_table")
+            session.turns.append(
+                Turn(prompt="question", model=model, started=updated, answer="answer", cost=cost)
+            )
+            session.turns[-1].finish_reason = "stop"
+        session.created = session.updated = updated
+        store.save(session)
+    (store.folder / "20261103-000000-dead.json").write_bytes(b'{"chatterm_session": 1, oops')
+    app = ChatApp(Settings(), "demo", env={})
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        screen = pilot.app.screen
+        assert isinstance(screen, SessionsScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 4)
+        screen.filter_input.cursor_blink = False
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -11,6 +11,12 @@ However the worker ends (done, failed, cancelled, even cancelled before it ever 
 :meth:`ChatScreen._end_when_done` waits for it and then ends the turn, in one place:
 :meth:`ChatScreen._end_reply`. The HTTP client comes from the app's
 :class:`~chatterm.tui.clients.ClientPool`, one per provider, kept between turns.
+
+Every chat is a session (:class:`~chatterm.tui.session_keeper.SessionKeeper`): each reply
+is recorded as it streams (the worker feeds the recorder, the frame clock checkpoints it,
+``_end_reply`` records how it ended), and the history sent and the session cost shown
+come from the session's turns. A session opened from disk is shown turn by turn as
+recorded and continues in the same file.
 """
 
 from __future__ import annotations
@@ -23,8 +29,6 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
@@ -38,19 +42,17 @@ from chatterm.pricing import Cost, warm_up_prices
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
 from chatterm.render.safe_text import safe_text
+from chatterm.sessions.model import Session
+from chatterm.sessions.recorder import TurnRecorder
+from chatterm.sessions.store import SessionError
 from chatterm.stream import Clock, ReplyStream
-from chatterm.tui.bindings import (
-    CANCEL,
-    CHAT_BINDINGS,
-    NEWLINE,
-    NEXT_MODEL,
-    QUIT,
-    SEND,
-    TOGGLE_REASONING,
-    key_label,
-)
+from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
+from chatterm.tui.screens.replay import ReplayScreen
+from chatterm.tui.screens.sessions import SessionsScreen
+from chatterm.tui.session_keeper import SessionKeeper
+from chatterm.tui.widgets.conversation import ConversationView, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.stats_bar import StatsBar
@@ -72,47 +74,9 @@ class LiveReply:
 
     turn: TurnView
     stream: ReplyStream
-    prompt: str
+    recorder: TurnRecorder
     frames: int = 0
     ended: bool = False
-
-
-class ConversationView(VerticalScroll):
-    """The scrolling list of turns; pinned to the bottom unless the user scrolls up."""
-
-    DEFAULT_CSS = """
-    ConversationView {
-        height: 1fr;
-        padding: 1 1 0 1;
-        scrollbar-gutter: stable;
-    }
-    ConversationView > #welcome {
-        padding: 0 1;
-        margin: 0 0 1 0;
-        color: $text-muted;
-    }
-    """
-
-
-def welcome(notice: str | None) -> Content:
-    """What the empty conversation shows: the keys, and the start-up notice if any."""
-    keys = [
-        (key_label(SEND), "sends"),
-        (key_label(NEWLINE), "inserts a newline"),
-        (key_label(CANCEL), "cancels a reply"),
-        (key_label(TOGGLE_REASONING), "shows or hides reasoning"),
-        (key_label(NEXT_MODEL), "switches model"),
-        (key_label(QUIT), "quits"),
-    ]
-    pieces: list[str | tuple[str, str]] = [("chatterm", "bold $text-primary"), "  "]
-    for index, (key, what) in enumerate(keys):
-        if index:
-            pieces.append(", ")
-        pieces.extend([(key, "bold"), f" {what}"])
-    pieces.append(".")
-    if notice:
-        pieces.extend(["\n\n", (safe_text(notice), "$text-warning")])
-    return Content.assemble(*pieces)
 
 
 class ChatScreen(Screen[None]):
@@ -129,6 +93,7 @@ class ChatScreen(Screen[None]):
         env: Mapping[str, str] | None = None,
         clients: ClientPool,
         clock: Clock,
+        keeper: SessionKeeper,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -139,8 +104,7 @@ class ChatScreen(Screen[None]):
         self.model_ref = model_ref
         self.target: ResolvedModel | None = None
         self.model_problem: str | None = None
-        self.history: list[Message] = []
-        self.costs: list[Cost | None] = []
+        self.keeper = keeper
         self.reasoning_collapsed = False
         self.live: LiveReply | None = None
         self._worker: Worker[None] | None = None
@@ -172,7 +136,17 @@ class ChatScreen(Screen[None]):
     def turns(self) -> list[TurnView]:
         return list(self.query(TurnView))
 
-    def on_mount(self) -> None:
+    @property
+    def history(self) -> list[Message]:
+        """What the next prompt follows: the session's prompts and answers."""
+        return self.keeper.history()
+
+    @property
+    def costs(self) -> list[Cost | None]:
+        """The cost of each reply of the session that has ended."""
+        return self.keeper.costs()
+
+    async def on_mount(self) -> None:
         self.title = "chatterm"
         self._select_model(self.model_ref, announce=False)
         self.conversation.anchor()
@@ -182,6 +156,8 @@ class ChatScreen(Screen[None]):
         # The price table takes ~160 ms to import: load it now, off the event loop, rather
         # than at the end of the first reply.
         self.run_worker(warm_up_prices, thread=True, exit_on_error=False)
+        if self.keeper.session is not None:  # opened on a session (``chatterm -s ID``)
+            await self.show_session()
 
     # -- models -----------------------------------------------------------------------
 
@@ -223,13 +199,7 @@ class ChatScreen(Screen[None]):
         text = event.text.strip()
         if not text:
             return
-        if self.live is not None:
-            self.notify(
-                f"A reply is streaming: {key_label(CANCEL)} cancels it.",
-                severity="warning",
-                markup=False,
-                timeout=3,
-            )
+        if self._busy():
             return
         if self.target is None or self.model_problem:
             self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
@@ -242,7 +212,7 @@ class ChatScreen(Screen[None]):
         model_config = self.settings.model_settings.get(target.ref)
         return Conversation(
             messages=(*self.history, Message("user", prompt)),
-            system=self.settings.system_prompt,
+            system=self.keeper.system,
             reasoning=self.settings.reasoning,
             max_tokens=model_config.max_tokens if model_config is not None else None,
         )
@@ -256,7 +226,9 @@ class ChatScreen(Screen[None]):
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target)
         stream = ReplyStream(target, conversation, self.settings, clock=self._clock)
-        live = self.live = LiveReply(turn, stream, prompt)
+        # The session (and its file) begins with its first prompt, saved at once.
+        recorder = self.keeper.begin_turn(prompt, target.ref)
+        live = self.live = LiveReply(turn, stream, recorder)
         if self._frame_timer is not None:
             self._frame_timer.resume()
         worker: Worker[None] = self._run_reply(live)
@@ -276,6 +248,7 @@ class ChatScreen(Screen[None]):
             live.stream = stream
             async for timed in stream.events():
                 live.turn.push(timed.event)
+                live.recorder.event(timed.at, timed.event)
         except Exception as exc:  # a failure stream_reply did not foresee: one line, no traceback
             now = self._clock()
             message = one_line(f"{type(exc).__name__}: {exc}")
@@ -306,10 +279,7 @@ class ChatScreen(Screen[None]):
         if self.live is live:
             self.live = None
         reply = live.stream.reply()
-        self.history.append(Message("user", live.prompt))
-        if reply.text:
-            self.history.append(Message("assistant", reply.text))
-        self.costs.append(reply.cost)
+        live.recorder.finish(reply)  # cancelled or failed too: what arrived is saved
         if not self.is_attached:
             return  # the app is closing
         live.turn.finish(reply)
@@ -331,10 +301,99 @@ class ChatScreen(Screen[None]):
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
 
+    def _busy(self) -> bool:
+        """True (and says so) while a reply streams: it must end before anything else."""
+        if self.live is None:
+            return False
+        self.notify(
+            f"A reply is streaming: {key_label(CANCEL)} cancels it.",
+            severity="warning",
+            markup=False,
+            timeout=3,
+        )
+        return True
+
+    def end_live_reply(self) -> None:
+        """End the reply in flight, if any, as it stands (the app is closing)."""
+        if self.live is not None:
+            self._end_reply(self.live)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_reply":
             return True if self.live is not None else None
         return True
+
+    # -- sessions ---------------------------------------------------------------------
+
+    async def action_new_session(self) -> None:
+        if self._busy():
+            return
+        self.keeper.new()
+        await self.show_session()
+        self.notify("New chat.", markup=False, timeout=2)
+
+    def action_sessions(self) -> None:
+        if not self._busy():
+            self.app.push_screen(SessionsScreen(self.keeper, self._clock), self._sessions_closed)
+
+    def action_replay(self) -> None:
+        if self._busy():
+            return
+        session = self.keeper.session
+        if session is None or not session.turns:
+            self.notify("Nothing to replay yet.", markup=False, timeout=3)
+            return
+        self.app.push_screen(ReplayScreen(session, clock=self._clock))
+
+    async def _sessions_closed(self, ref: str | None) -> None:
+        if ref is not None:
+            await self.open_session(ref)
+        elif self.keeper.session is None and self.turns:  # the open chat was deleted
+            await self.show_session()
+
+    async def open_session(self, ref: str) -> None:
+        """Show a saved session and continue it (with its last model, if usable)."""
+        try:
+            session = self.keeper.open(ref)
+        except SessionError as error:
+            self.notify(safe_text(str(error)), severity="error", markup=False)
+            return
+        await self.show_session()
+        self.notify(f"Opened “{safe_text(session.title)}”.", markup=False, timeout=2)
+
+    async def show_session(self) -> None:
+        """Show the open session's turns as recorded (none for a new chat)."""
+        await self.conversation.query(TurnView).remove()
+        session = self.keeper.session
+        if session is None or not session.turns:
+            self.stats.show_idle(self.model_ref, self.costs)
+            return
+        collapsed = self.reasoning_collapsed
+        views = [TurnView(t.prompt, t.model, reasoning_collapsed=collapsed) for t in session.turns]
+        await self.conversation.mount_all(views)
+        for view, turn in zip(views, session.turns, strict=True):
+            view.show_recorded(turn.to_reply())
+        self.conversation.scroll_end(animate=False)
+        self._adopt_model(session)
+        self.stats.show_final(session.turns[-1].to_reply(), self.costs)
+
+    def _adopt_model(self, session: Session) -> None:
+        """Continue with the model of the session's last reply, if it can be used."""
+        ref = session.turns[-1].model
+        if ref == self.model_ref:
+            return
+        try:
+            problem = resolve_model(ref, self.settings, self.env).provider.missing_key()
+        except ConfigError as error:
+            problem = str(error)
+        if problem is None:
+            self._select_model(ref, announce=True)
+            return
+        self.notify(
+            safe_text(f"This chat used {ref} ({problem}); continuing with {self.model_ref}."),
+            severity="warning",
+            markup=False,
+        )
 
     # -- the frame clock --------------------------------------------------------------
 
@@ -345,6 +404,7 @@ class ChatScreen(Screen[None]):
                 self._frame_timer.pause()
             return
         live.turn.flush()
+        live.recorder.tick(self._clock())  # a stream gone quiet is saved all the same
         live.frames += 1
         if live.frames % FREEZE_EVERY_FRAMES == 0:
             freeze_survivors()

@@ -19,7 +19,7 @@ from textual.widgets import Static
 from chatterm.accumulate import Reply
 from chatterm.events import Usage
 from chatterm.pricing import Cost
-from chatterm.tui.stats import final_bar, idle_bar, live_bar, session_cost
+from chatterm.tui.stats import final_bar, idle_bar, live_bar, replay_bar, session_cost
 
 
 class StatsBar(Widget):
@@ -70,3 +70,6 @@ class StatsBar(Widget):
 
     def show_final(self, reply: Reply, costs: Sequence[Cost | None]) -> None:
         self._show(final_bar(reply), costs)
+
+    def show_replay(self, model: str, index: int, turns: int, costs: Sequence[Cost | None]) -> None:
+        self._show(replay_bar(model, index, turns), costs)

@@ -137,6 +137,12 @@ class TurnView(Widget):
         if answer:
             self.answer.append(self._answer_feed.feed("".join(answer)))
 
+    def show_recorded(self, reply: Reply) -> None:
+        """Show a reply from a saved session, whole: its reasoning, answer and stats."""
+        if reply.reasoning:
+            self.push(ReasoningDelta(reply.reasoning))
+        self.finish(reply)
+
     def finish(self, reply: Reply) -> None:
         """The reply ended: show all of it, rendered once more, and its stats."""
         self.flush()

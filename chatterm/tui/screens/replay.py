@@ -1,0 +1,169 @@
+"""The replay screen: a saved chat streams again, as it did live, with no network.
+
+:func:`~chatterm.sessions.replay.replay_session` turns each recorded turn back into its
+events with the original gaps (scaled by the speed). The screen mounts a
+:class:`~chatterm.tui.widgets.turn.TurnView` when a turn starts, queues each event on it
+(applied by a frame clock, exactly as a live reply is), and finishes it with the
+recorded reply, so the stats line and the bar show the recorded figures. Space pauses,
+S or End shows the rest at once, Esc closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header
+
+from chatterm.events import TimedEvent
+from chatterm.pricing import Cost
+from chatterm.render.safe_text import safe_text
+from chatterm.sessions.model import Session
+from chatterm.sessions.replay import (
+    Clock,
+    ReplayControl,
+    Sleep,
+    TurnEnded,
+    TurnStarted,
+    replay_session,
+)
+from chatterm.tui.bindings import REPLAY_BINDINGS
+from chatterm.tui.widgets.conversation import ConversationView
+from chatterm.tui.widgets.stats_bar import StatsBar
+from chatterm.tui.widgets.turn import TurnView
+
+FRAME_S = 1 / 30  # as in the chat: queued events are applied at most this often
+
+
+def speed_label(speed: float) -> str:
+    """``1×``, ``2.5×``; ``instant`` for 0."""
+    return f"{speed:g}×" if speed else "instant"
+
+
+class ReplayScreen(Screen[None]):
+    """Plays ``session`` back at ``speed`` (0: everything at once).
+
+    Args:
+        session: the chat to replay (not changed).
+        speed: a factor on the recorded gaps' pace: 2 plays twice as fast.
+        clock: monotonic seconds, for pausing and pacing.
+        sleep: how to wait (tests pass a fake).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*REPLAY_BINDINGS]
+
+    DEFAULT_CSS = """
+    ReplayScreen {
+        layout: vertical;
+    }
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        speed: float = 1.0,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.speed = speed
+        self.control = ReplayControl(clock)
+        self._sleep = sleep
+        self.current: TurnView | None = None
+        self.costs: list[Cost | None] = []
+        self.done = False
+        self._frame_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield ConversationView(id="conversation")
+        yield StatsBar(id="stats")
+        yield Footer()
+
+    @property
+    def conversation(self) -> ConversationView:
+        return self.query_one("#conversation", ConversationView)
+
+    @property
+    def stats(self) -> StatsBar:
+        return self.query_one("#stats", StatsBar)
+
+    @property
+    def turns(self) -> list[TurnView]:
+        return list(self.query(TurnView))
+
+    def on_mount(self) -> None:
+        self.title = safe_text(self.session.title or "untitled")
+        self._show_state()
+        self.conversation.anchor()
+        self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
+        self._play()
+
+    def _show_state(self) -> None:
+        state = f"replay · speed {speed_label(self.speed)}"
+        if self.done:
+            state += " · done"
+        elif self.control.paused:
+            state += " · paused"
+        self.sub_title = state
+
+    @work(exclusive=True, group="replay", exit_on_error=False)
+    async def _play(self) -> None:
+        total = len(self.session.turns)
+        replay = replay_session(
+            self.session, speed=self.speed, control=self.control, sleep=self._sleep
+        )
+        async for item in replay:
+            match item:
+                case TurnStarted(index=index, turn=turn):
+                    view = self.current = TurnView(turn.prompt, turn.model)
+                    await self.conversation.mount(view)
+                    self.conversation.scroll_end(animate=False)
+                    self.stats.show_replay(turn.model, index, total, self.costs)
+                case TimedEvent(event=event):
+                    if self.current is not None:
+                        self.current.push(event)
+                case TurnEnded(reply=reply):
+                    if self.current is not None:
+                        self.current.finish(reply)
+                    self.current = None
+                    self.costs.append(reply.cost)
+                    self.stats.show_final(reply, self.costs)
+        self.done = True
+        self._show_state()
+        if self._frame_timer is not None:
+            self._frame_timer.pause()
+        self.refresh_bindings()
+
+    def _on_frame(self) -> None:
+        if self.current is not None:
+            self.current.flush()
+
+    # -- keys -------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.control.toggle_pause()
+        self._show_state()
+
+    def action_skip(self) -> None:
+        self.control.skip()
+        self._show_state()
+
+    def action_close(self) -> None:
+        self.workers.cancel_group(self, "replay")
+        if len(self.app.screen_stack) > 1:
+            self.dismiss()
+        else:  # opened on its own (``chatterm replay``): closing it ends the app
+            self.app.exit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_pause", "skip"):
+            return not self.done
+        return True

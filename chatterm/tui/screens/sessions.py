@@ -1,0 +1,310 @@
+"""The sessions screen: every saved chat, filtered as you type; open, rename, delete, replay.
+
+The list is a :class:`~textual.widgets.DataTable`, which draws only the rows on screen,
+so thousands of sessions scroll as smoothly as ten; it is read from the store's index on
+a thread (the first listing of a folder parses every file), and filtering waits for a
+pause in the typing before it fills the table again. Every piece of text is shown as
+data: titles, models and problems go through ``safe_text`` into ``rich.text.Text``, which
+never reads markup.
+
+A file that cannot be read is listed with its problem; it cannot be opened, renamed or
+replayed, only deleted (after asking), and it is never written to.
+
+The screen is dismissed with the path of the session to open, or None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.content import Content
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from chatterm.pricing import format_usd
+from chatterm.render.safe_text import safe_text
+from chatterm.sessions.index import SessionSummary
+from chatterm.sessions.replay import Clock
+from chatterm.sessions.store import SessionError
+from chatterm.tui.bindings import SESSIONS_BINDINGS
+from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
+from chatterm.tui.screens.replay import ReplayScreen
+from chatterm.tui.session_keeper import SessionKeeper
+
+FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
+COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
+NUMBER_COLUMNS = (("turns", "Turns", 5), ("cost", "Cost", 12))
+# Keys the filter passes on to the table, and the table's action for each.
+_TABLE_KEYS = {
+    "up": "cursor_up",
+    "down": "cursor_down",
+    "pageup": "page_up",
+    "pagedown": "page_down",
+}
+
+
+def local_time(stamp: str) -> str:
+    """An ISO 8601 UTC time as local ``YYYY-MM-DD HH:MM`` (as written, if unreadable)."""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp[:16]
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cost_text(summary: SessionSummary) -> str:
+    """``$0.012``, ``~$0.01`` (estimated), ``$0.01 + ?`` (some unknown), ``unknown``."""
+    if summary.turns and summary.cost_unknown == summary.turns:
+        return "unknown"
+    text = ("~" if summary.cost_estimated else "") + format_usd(summary.cost_usd)
+    return text + " + ?" if summary.cost_unknown else text
+
+
+def row_cells(summary: SessionSummary) -> list[Text]:
+    if summary.problem is not None:
+        problem = f"⚠ {summary.file_name}: {summary.problem}"
+        return [Text(safe_text(problem), style="italic"), Text("unreadable"), *_blank(3)]
+    return [
+        Text(safe_text(summary.title or "untitled")),
+        Text(safe_text(", ".join(summary.models))),
+        Text(local_time(summary.updated)),
+        Text(str(summary.turns), justify="right"),
+        Text(cost_text(summary), justify="right"),
+    ]
+
+
+def _chats(count: int) -> str:
+    return f"{count:,} chat" + ("" if count == 1 else "s")
+
+
+def _blank(count: int) -> list[Text]:
+    return [Text("") for _ in range(count)]
+
+
+class SessionsScreen(Screen[str | None]):
+    """The saved chats of ``keeper``'s store, newest first.
+
+    Args:
+        keeper: the app's session keeper (renaming or deleting the open chat goes
+            through it, so the chat stays consistent).
+        clock: monotonic seconds, for a replay started from here.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*SESSIONS_BINDINGS]
+
+    DEFAULT_CSS = """
+    SessionsScreen {
+        layout: vertical;
+        & > #filter {
+            margin: 0 1;
+        }
+        & > DataTable {
+            height: 1fr;
+            margin: 0 1;
+        }
+        & > #sessions-status {
+            height: 1;
+            padding: 0 2;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def __init__(self, keeper: SessionKeeper, clock: Clock) -> None:
+        super().__init__()
+        self.keeper = keeper
+        self._clock = clock
+        self.summaries: list[SessionSummary] | None = None  # None until listed
+        self.shown: list[SessionSummary] = []
+        self._by_file: dict[str, SessionSummary] = {}
+        self._filter_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Input(
+            placeholder="Filter: words of the title, model, date or first message", id="filter"
+        )
+        yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield Static(Content("Reading the sessions…"), id="sessions-status")
+        yield Footer()
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#sessions", DataTable)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def on_mount(self) -> None:
+        self.title = "chatterm"
+        self.sub_title = "sessions"
+        for key, label, width in (*COLUMNS, *NUMBER_COLUMNS):
+            self.table.add_column(label, width=width, key=key)
+        self.filter_input.focus()
+        self._load()
+
+    @work(exclusive=True, group="list", exit_on_error=False)
+    async def _load(self) -> None:
+        try:
+            summaries = await asyncio.to_thread(self.keeper.store.list)
+        except OSError as error:  # the folder itself cannot be read
+            self.summaries = []
+            self._status(f"Cannot list {self.keeper.store.folder}: {error.strerror or error}")
+            return
+        self.summaries = summaries
+        self._by_file = {summary.file_name: summary for summary in summaries}
+        self._fill()
+
+    # -- the table --------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Show the sessions that match the filter, the cursor on the first."""
+        if self.summaries is None:
+            return
+        words = self.filter_input.value
+        self.shown = list(self.summaries)
+        if words.strip():
+            self.shown = [summary for summary in self.shown if summary.matches(words)]
+        table = self.table
+        table.clear()
+        for summary in self.shown:
+            table.add_row(*row_cells(summary), key=summary.file_name)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """The status line: how many chats are shown, or what is wrong with the
+        highlighted file (its problem is cut short in the table)."""
+        summary = self.highlighted()
+        total = len(self.summaries or [])
+        if summary is not None and summary.problem is not None:
+            self._status(f"⚠ {summary.file_name} cannot be read: {summary.problem}")
+        elif not total:
+            self._status("No saved chats yet: each chat is saved from its first message.")
+        elif len(self.shown) == total:
+            self._status(f"{_chats(total)} · Enter opens")
+        else:
+            self._status(f"{len(self.shown):,} of {_chats(total)} match · Enter opens")
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_count()
+
+    def _status(self, text: str) -> None:
+        self.query_one("#sessions-status", Static).update(Content(safe_text(text)))
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY_S, self._fill)
+
+    @on(events.Key)
+    def _table_keys(self, event: events.Key) -> None:
+        # The filter keeps the focus; the arrows and page keys move the table's cursor.
+        if event.key in _TABLE_KEYS and self.focused is self.filter_input:
+            event.stop()
+            getattr(self.table, f"action_{_TABLE_KEYS[event.key]}")()
+
+    def highlighted(self) -> SessionSummary | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
+        return self._by_file.get(str(row_key.value))
+
+    def _ref(self, summary: SessionSummary) -> str:
+        return str(self.keeper.store.folder / summary.file_name)
+
+    def _readable(self) -> SessionSummary | None:
+        """The highlighted session, if it can be read (else say why not)."""
+        summary = self.highlighted()
+        if summary is not None and summary.problem is not None:
+            self.notify(
+                safe_text(f"{summary.file_name} cannot be read: {summary.problem}"),
+                severity="error",
+                markup=False,
+            )
+            return None
+        return summary
+
+    # -- actions ----------------------------------------------------------------------
+
+    @on(Input.Submitted, "#filter")
+    @on(DataTable.RowSelected)
+    def action_open(self) -> None:
+        summary = self._readable()
+        if summary is not None:
+            self.dismiss(self._ref(summary))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_replay(self) -> None:
+        summary = self._readable()
+        if summary is None:
+            return
+        try:
+            session = self.keeper.store.load(self._ref(summary))
+        except SessionError as error:
+            self.notify(safe_text(str(error)), severity="error", markup=False)
+            return
+        self.app.push_screen(ReplayScreen(session, clock=self._clock))
+
+    def action_rename(self) -> None:
+        summary = self._readable()
+        if summary is None:
+            return
+
+        def renamed(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                session = self.keeper.rename(self._ref(summary), title)
+            except SessionError as error:
+                self.notify(safe_text(str(error)), severity="error", markup=False)
+                return
+            new = replace(summary, title=session.title, updated=session.updated)
+            self._replace(summary, new)
+
+        self.app.push_screen(RenameScreen(summary.title), renamed)
+
+    def _replace(self, old: SessionSummary, new: SessionSummary) -> None:
+        for rows in (self.summaries or [], self.shown):
+            rows[rows.index(old)] = new
+        self._by_file[new.file_name] = new
+        for (key, _, _), cell in zip(COLUMNS, row_cells(new), strict=False):
+            self.table.update_cell(new.file_name, key, cell)
+
+    def action_delete(self) -> None:
+        summary = self.highlighted()
+        if summary is None:
+            return
+        name = summary.file_name if summary.problem is not None else summary.title or summary.id
+        question = f"Delete “{name}”? Its file is removed for good."
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.keeper.delete(self._ref(summary))
+            except SessionError as error:
+                self.notify(safe_text(str(error)), severity="error", markup=False)
+                return
+            for rows in (self.summaries or [], self.shown):
+                rows.remove(summary)
+            del self._by_file[summary.file_name]
+            self.table.remove_row(summary.file_name)
+            self._show_count()
+            self.notify(safe_text(f"Deleted “{name}”."), markup=False, timeout=3)
+
+        self.app.push_screen(ConfirmScreen(question), answered)

@@ -1,0 +1,134 @@
+"""The chat's session: the conversation as a file, kept up to date while it streams.
+
+Every chat is a session. :class:`SessionKeeper` creates it when the first prompt is sent
+(so an empty chat leaves no file), records each reply through a
+:class:`~chatterm.sessions.recorder.TurnRecorder`, and saves on the
+:class:`~chatterm.sessions.recorder.SessionWriter`'s background thread, so a slow disk
+never stalls a frame. The history sent to the model and the session cost shown in the
+stats bar both come from the session's turns, so a chat opened from disk continues
+exactly where it stopped.
+
+The keeper belongs to the app (it outlives screens): the chat screen, the sessions screen
+and the exit path share it. Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatterm.events import Message
+from chatterm.pricing import Cost
+from chatterm.sessions.model import Session, new_session
+from chatterm.sessions.recorder import SessionWriter, TurnRecorder
+from chatterm.sessions.store import SessionError, SessionStore
+
+
+class SessionKeeper:
+    """The open session (if any), the store it lives in, and the writer that saves it.
+
+    Args:
+        store: where sessions are read and written.
+        system: the system prompt of new sessions (a loaded session keeps its own).
+    """
+
+    def __init__(self, store: SessionStore, *, system: str | None = None) -> None:
+        self.store = store
+        self.writer = SessionWriter(store)
+        self.default_system = system
+        self.session: Session | None = None
+
+    # -- the conversation -----------------------------------------------------------------
+
+    @property
+    def system(self) -> str | None:
+        """The system prompt this conversation sends."""
+        return self.session.system if self.session is not None else self.default_system
+
+    def history(self) -> list[Message]:
+        """Every prompt, and every answer with text, in order."""
+        return list(self.session.history()) if self.session is not None else []
+
+    def costs(self) -> list[Cost | None]:
+        """The cost of every reply that has ended (not the one streaming)."""
+        if self.session is None:
+            return []
+        return [turn.cost for turn in self.session.turns if not turn.in_progress]
+
+    def begin_turn(self, prompt: str, model: str) -> TurnRecorder:
+        """Start recording a reply; the session (and its file) begins with the first one.
+        The prompt is saved before the first token arrives."""
+        if self.session is None:
+            self.session = new_session(system=self.default_system)
+        return TurnRecorder(self.session, self.writer, prompt, model)
+
+    # -- switching sessions -----------------------------------------------------------
+
+    def new(self) -> None:
+        """Forget the open session (it stays saved); the next prompt starts another."""
+        self.session = None
+
+    def open(self, ref: str) -> Session:
+        """Load a session by id, id prefix or path and make it the open one.
+
+        A turn saved mid-stream (chatterm was killed) is marked ``interrupted``: nothing
+        will stream into it again, and the next save says so.
+
+        Raises:
+            SessionError: the session cannot be found or read (one line).
+        """
+        self.writer.wait()  # the open session's last save first, if it is the one asked for
+        session = self.store.load(ref)
+        for turn in session.turns:
+            if turn.in_progress:
+                turn.finish_reason = "interrupted"
+        self.session = session
+        return session
+
+    def is_open(self, session_id: str) -> bool:
+        return self.session is not None and self.session.id == session_id
+
+    def rename(self, ref: str, title: str) -> Session:
+        """Retitle a session; returns it as saved.
+
+        The open session is renamed in memory and saved from there (renaming the file
+        under it would be undone by the chat's next save).
+
+        Raises:
+            SessionError: the session cannot be found, read or written.
+        """
+        path = self.store.find(ref)
+        if self.session is not None and self._is_open_file(path):
+            self.session.title = " ".join(title.split())
+            self.session.touch()
+            self.writer.save_now(self.session)
+            return self.session
+        return self.store.rename(str(path), title)
+
+    def delete(self, ref: str) -> bool:
+        """Delete a session's file; True if it was the open session (which is then
+        forgotten, so the chat does not write it back)."""
+        path = self.store.find(ref)
+        was_open = self.session is not None and self._is_open_file(path)
+        if was_open:
+            self.writer.wait()  # a save still queued would bring the file back
+        self.store.delete(str(path))
+        if was_open:
+            self.session = None
+        return was_open
+
+    def _is_open_file(self, path: Path) -> bool:
+        assert self.session is not None
+        try:
+            return self.store.path_for(self.session).resolve() == path.resolve()
+        except SessionError:
+            return False
+
+    # -- saving -----------------------------------------------------------------------
+
+    def take_error(self) -> str | None:
+        """A save failure not reported yet (a repeat of the last one is not news)."""
+        return self.writer.take_error()
+
+    def close(self) -> None:
+        """Finish every queued save (called when the app ends)."""
+        self.writer.close()
