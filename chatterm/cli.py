@@ -1,7 +1,10 @@
-"""Command line: ``chatterm`` opens the TUI; ``chatterm ask`` answers one prompt for scripts.
+"""Command line: ``chatterm`` opens the TUI; ``chatterm ask`` answers one prompt for scripts;
+``chatterm sessions`` and ``chatterm replay`` (in :mod:`chatterm.cli_sessions` and
+:mod:`chatterm.cli_replay`) work with saved conversations.
 
 Exit codes: 0 the reply finished, 1 the model or the network failed (or the reply was
-cancelled), 2 bad usage or config. Nothing here imports textual unless the TUI is opened.
+cancelled, or a session file could not be read or written), 2 bad usage or config. Nothing
+here imports textual unless the TUI is opened.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from chatterm import __version__
+from chatterm.accumulate import Reply
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ChattermError, ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Message
@@ -22,6 +26,9 @@ from chatterm.providers.registry import ResolvedModel, default_model, resolve_mo
 from chatterm.render.printer import JsonLinesPrinter, PlainPrinter, Sink
 from chatterm.render.safe_text import safe_text
 from chatterm.stream import ReplyStream
+
+if TYPE_CHECKING:
+    from chatterm.cli_sessions import AskRecording, AskSession
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chatterm {__version__}")
     parser.add_argument("-m", "--model", help="model to start on, e.g. openai:gpt-5-mini or demo")
+    parser.add_argument(
+        "--session",
+        dest="open_session",
+        metavar="SESSION",
+        help="open the TUI on a saved session (id, unique start of one, or file)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     ask = commands.add_parser(
         "ask",
@@ -56,15 +69,42 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--no-reasoning", action="store_true", help="do not print the model's reasoning"
     )
+    ask.add_argument("--save", action="store_true", help="save the exchange as a new session")
+    ask.add_argument(
+        "--session",
+        metavar="SESSION",
+        help="continue a saved session (id, unique start of one, or file): its history is "
+        "sent and the reply is added to it",
+    )
     commands.add_parser("tui", help="open the chat TUI (the default)")
+    # Imported here: these modules import this one.
+    from chatterm.cli_replay import add_replay_parser
+    from chatterm.cli_sessions import add_sessions_parser
+
+    add_sessions_parser(commands)
+    add_replay_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.open_session is not None and args.command not in (None, "tui"):
+        hint = "; to continue it from the command line: chatterm ask --session SESSION"
+        return fail(
+            f"--session before a command opens the TUI on a session, it does not go with "
+            f"`{args.command}`" + (hint if args.command == "ask" else "")
+        )
     try:
         if args.command == "ask":
             return ask_command(args)
+        if args.command == "sessions":
+            from chatterm.cli_sessions import sessions_command
+
+            return sessions_command(args)
+        if args.command == "replay":
+            from chatterm.cli_replay import replay_command
+
+            return replay_command(args)
         return tui_command(args)
     except KeyboardInterrupt:
         return EXIT_FAILED
@@ -82,10 +122,15 @@ def _silence_stdout() -> None:
         pass
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> int:
+def fail(message: str, code: int = EXIT_USAGE) -> int:
     if sys.stderr is not None:
         sys.stderr.write(f"chatterm: {safe_text(message)}\n")
     return code
+
+
+def wants_color(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and not when ``NO_COLOR`` is set or ``TERM=dumb``."""
+    return stream.isatty() and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
 
 
 def tui_command(args: argparse.Namespace) -> int:
@@ -100,7 +145,7 @@ def tui_command(args: argparse.Namespace) -> int:
         target = resolve_model(model_ref, settings)
     except ConfigError as exc:
         if args.model:
-            return _fail(str(exc))
+            return fail(str(exc))
         target, notice = resolve_model("demo", settings), f"{exc}; started on the demo model"
     missing = target.provider.missing_key()
     if missing and not args.model:
@@ -113,7 +158,7 @@ def tui_command(args: argparse.Namespace) -> int:
         )
     from chatterm.tui.app import run_tui  # textual costs ~300 ms: only the TUI pays it
 
-    run_tui(settings, target.ref, notice)
+    run_tui(settings, target.ref, notice, session_ref=args.open_session)
     return EXIT_OK
 
 
@@ -146,24 +191,40 @@ def ask_command(
 ) -> int:
     stdin = stdin or sys.stdin
     if stdout is None and sys.stdout is None:
-        return _fail("stdout is closed; nowhere to write the reply")
+        return fail("stdout is closed; nowhere to write the reply")
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr or stdout
     env = os.environ if env is None else env
+    if args.save and args.session is not None:
+        return fail("--save starts a new session and --session continues one; give one")
     try:
         settings = load_settings()
         prompt = _read_prompt(args, stdin)
-        model_ref = args.ask_model or args.model or default_model(settings, env)
+    except ConfigError as exc:
+        return fail(str(exc))
+    system = _valid_text(args.system) if args.system is not None else settings.system_prompt
+    saving: AskSession | None = None
+    if args.save or args.session is not None:
+        from chatterm.cli_sessions import AskSession, CommandFailed
+
+        try:
+            saving = AskSession(args.session, settings.session_format)
+        except CommandFailed as exc:
+            return fail(str(exc), exc.code)
+        system = saving.system(system)
+    try:
+        session_model = saving.last_model() if saving else None
+        model_ref = args.ask_model or args.model or session_model or default_model(settings, env)
         target = resolve_model(model_ref, settings, env)
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     missing = target.provider.missing_key()
     if missing:
-        return _fail(missing)
+        return fail(missing)
     model_config = settings.model_settings.get(target.ref)
     conversation = Conversation(
-        messages=(Message("user", prompt),),
-        system=_valid_text(args.system) if args.system is not None else settings.system_prompt,
+        messages=(*(saving.history() if saving else ()), Message("user", prompt)),
+        system=system,
         reasoning=settings.reasoning and not args.no_reasoning,
         max_tokens=model_config.max_tokens if model_config else None,
     )
@@ -171,31 +232,61 @@ def ask_command(
     if args.json:
         sink = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
     else:
-        color = stdout.isatty() and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+        color = wants_color(stdout, env)
         sink = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
+    recording = saving.record(system, prompt, target.ref) if saving else None
     try:
-        reply_ok = asyncio.run(_stream_to(sink, target, conversation, settings))
+        reply = asyncio.run(_stream_to(sink, target, conversation, settings, recording))
     except ChattermError as exc:
-        return _fail(redact(str(exc), target.provider.secrets()), EXIT_FAILED)
-    return EXIT_OK if reply_ok else EXIT_FAILED
+        return fail(redact(str(exc), target.provider.secrets()), EXIT_FAILED)
+    code = EXIT_OK if reply.finish_reason in CLEAN_FINISHES else EXIT_FAILED
+    if recording is None:
+        sink.done(reply)
+        return code
+    if isinstance(sink, JsonLinesPrinter) and recording.error is None:
+        sink.session_id = recording.session.id
+    sink.done(reply)
+    if recording.error is not None:
+        # The reply is on stdout all the same; only the file is missing or behind.
+        stderr.write(f"chatterm: {safe_text(recording.error)}\n")
+        return EXIT_FAILED
+    if not args.json:
+        stderr.write(f"saved as session {recording.session.id}\n")
+    return code
 
 
 async def _stream_to(
-    sink: Sink, target: ResolvedModel, conversation: Conversation, settings: Settings
-) -> bool:
+    sink: Sink,
+    target: ResolvedModel,
+    conversation: Conversation,
+    settings: Settings,
+    recording: AskRecording | None = None,
+) -> Reply:
+    """Stream the reply into ``sink`` (and the session, when recording) and return it; the
+    caller writes the sink's end. The recording is finished however the stream ends."""
     stream = ReplyStream(target, conversation, settings)
+    if recording is not None:
+        recording.start_ticker()
     try:
-        async for timed in stream.events():
-            sink.event(timed.event)
-    except asyncio.CancelledError:
-        # Ctrl+C: keep what arrived, report it as cancelled, and exit normally.
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
-        stream.cancel()
-    reply = stream.reply()
-    sink.done(reply)
-    return reply.finish_reason in CLEAN_FINISHES
+        try:
+            async for timed in stream.events():
+                sink.event(timed.event)
+                if recording is not None:  # after printing: the file never runs ahead
+                    recording.event(timed.at, timed.event)
+        except asyncio.CancelledError:
+            # Ctrl+C: keep what arrived, report it as cancelled, and exit normally.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            stream.cancel()
+        reply = stream.reply()
+        if recording is not None:
+            await recording.finish(reply)
+    finally:
+        if recording is not None and not recording.finished:
+            # Something else broke (the reader closed the pipe): save what arrived.
+            await recording.finish(stream.reply())
+    return reply
 
 
 if __name__ == "__main__":

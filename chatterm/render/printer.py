@@ -111,45 +111,62 @@ class PlainPrinter:
         self.out.flush()
 
 
-class JsonLinesPrinter:
-    """One JSON object per line: deltas, errors, and exactly one ``done`` record."""
+def json_line(record: dict[str, Any]) -> str:
+    """``record`` as one line of JSON (no newline), safe to put on a terminal."""
+    line = json.dumps(record, ensure_ascii=False)
+    # JSON may carry these raw, but a C1 control can act as a terminal escape (U+009B
+    # is an 8-bit CSI) and U+2028/U+2029 split lines for str.splitlines() readers.
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
-    def __init__(self, out: TextIO, *, show_reasoning: bool = True) -> None:
+
+class JsonLinesPrinter:
+    """One JSON object per line: deltas, errors, and exactly one ``done`` record.
+
+    ``session_id``, when set by the time the reply is done, goes into the ``done`` record
+    (the session the reply was saved in).
+    """
+
+    def __init__(
+        self, out: TextIO, *, show_reasoning: bool = True, session_id: str | None = None
+    ) -> None:
         self.out = out
         self.show_reasoning = show_reasoning
+        self.session_id = session_id
 
-    def _record(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False)
-        # JSON may carry these raw, but a C1 control can act as a terminal escape (U+009B
-        # is an 8-bit CSI) and U+2028/U+2029 split lines for str.splitlines() readers.
-        line = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
-        self.out.write(line + "\n")
+    def record(self, record: dict[str, Any]) -> None:
+        """Write one record as a line and flush."""
+        self.out.write(json_line(record) + "\n")
         self.out.flush()
 
     def event(self, event: Event) -> None:
         match event:
             case ReasoningDelta(text=text):
                 if self.show_reasoning:
-                    self._record({"type": "reasoning", "text": text})
+                    self.record({"type": "reasoning", "text": text})
             case TextDelta(text=text):
-                self._record({"type": "text", "text": text})
+                self.record({"type": "text", "text": text})
             case AnswerWasReasoning():
-                self._record({"type": "answer_was_reasoning"})
+                self.record({"type": "answer_was_reasoning"})
             case StreamError(message=message, retryable=retryable):
-                self._record({"type": "error", "message": message, "retryable": retryable})
+                self.record({"type": "error", "message": message, "retryable": retryable})
             case Started() | UsageUpdate() | Finish() | StreamWarning():
                 pass
             case _:
                 assert_never(event)
 
     def done(self, reply: Reply) -> None:
-        self._record(done_record(reply, include_reasoning=self.show_reasoning))
+        self.record(
+            done_record(reply, include_reasoning=self.show_reasoning, session_id=self.session_id)
+        )
 
 
-def done_record(reply: Reply, *, include_reasoning: bool = True) -> dict[str, Any]:
+def done_record(
+    reply: Reply, *, include_reasoning: bool = True, session_id: str | None = None
+) -> dict[str, Any]:
+    """The ``done`` record; ``session_id`` is added only when given."""
     usage = reply.usage
     metrics = reply.metrics
-    return {
+    record: dict[str, Any] = {
         "type": "done",
         "model": reply.model,
         "text": reply.text,
@@ -171,3 +188,6 @@ def done_record(reply: Reply, *, include_reasoning: bool = True) -> dict[str, An
         "cost_source": reply.cost.source if reply.cost else "unknown",
         "warnings": list(reply.warnings),
     }
+    if session_id is not None:
+        record["session_id"] = session_id
+    return record

@@ -5,11 +5,17 @@ editor (emoji and accents as themselves). TOML goes through ``tomli-w`` and come
 through ``tomllib``. Either format round-trips any text exactly, control characters,
 quotes, backslashes and ``\"\"\"`` included; a lone surrogate (which no UTF-8 file can
 hold, and which chatterm's decoders never produce) is written as U+FFFD.
+
+DEL, the C1 controls and U+2028/U+2029 are written as ``\\u`` escapes although both
+formats allow them raw: a C1 control can act as a terminal escape (U+009B is an 8-bit
+CSI) when someone ``cat``s the file, and the separators break lines for some readers.
+Parsed, the text is the same.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Literal
 
@@ -26,6 +32,12 @@ from chatterm.sessions.model import (
 
 SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
+# Only ever inside strings (keys are chatterm's own), where \uXXXX means the same in both.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_unsafe(text: str) -> str:
+    return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def encode(session: Session, fmt: SessionFormat) -> bytes:
@@ -56,9 +68,11 @@ class SessionEncoder:
         if fmt == "toml":
             if not turns:
                 data["turns"] = []  # an empty array is a plain value, not a table
-            text = "\n".join([tomli_w.dumps(data), *turns, tomli_w.dumps({"end": end})])
+            head = _escape_unsafe(tomli_w.dumps(data))
+            text = "\n".join([head, *turns, tomli_w.dumps({"end": end})])
         else:
             head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without "\n}"
+            head = _escape_unsafe(head)
             body = ",\n  ".join(turns)
             turns_json = f"[\n  {body}\n ]" if turns else "[]"
             end_json = json.dumps(end, ensure_ascii=False, indent=1).replace("\n", "\n ")
@@ -71,10 +85,11 @@ class SessionEncoder:
             return cached[2]
         data = turn_to_data(turn)
         if fmt == "toml":
-            text = tomli_w.dumps({"turns": [data]})
+            text = _escape_unsafe(tomli_w.dumps({"turns": [data]}))
         else:
             # Nested two levels deep; JSON strings hold no raw newlines, so this is safe.
             text = json.dumps(data, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+            text = _escape_unsafe(text)
         if not turn.in_progress:
             self._finished[id(turn)] = (turn, fmt, text)
         return text

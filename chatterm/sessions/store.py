@@ -36,6 +36,10 @@ class SessionError(ChattermError):
     """A session cannot be found, read or written; the message names the file and the fix."""
 
 
+class SessionNotFound(SessionError):
+    """No session has that id, or the prefix matches more than one (a usage mistake)."""
+
+
 def _folder_error(error: SessionFolderError) -> SessionError:
     return SessionError(str(error))
 
@@ -94,10 +98,10 @@ class SessionStore:
             if len(matches) > 1:
                 names = ", ".join(p.stem for p in matches[:3])
                 more = ", …" if len(matches) > 3 else ""
-                raise SessionError(
+                raise SessionNotFound(
                     f"{ref!r} matches {len(matches)} sessions ({names}{more}); give more of the id"
                 )
-        raise SessionError(
+        raise SessionNotFound(
             f"no session {ref!r:.60} in {self.folder}; `chatterm sessions list` shows the ids"
         )
 

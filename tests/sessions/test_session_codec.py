@@ -69,6 +69,14 @@ def test_the_formats_hold_the_same_document(fmt: SessionFormat) -> None:
     assert parsed == other_parsed
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_nothing_in_a_file_can_drive_a_terminal(fmt: SessionFormat) -> None:
+    session = _session_with("\x1b[31m \x07 \x9b2J \x85 \x7f \u2028 \u2029 \x00")
+    raw = encode(session, fmt).decode()
+    assert not any(0x7F <= ord(c) <= 0x9F or c in "\x1b\x07\x00\u2028\u2029" for c in raw)
+    assert decode(raw.encode(), fmt) == session
+
+
 def test_json_stays_readable_in_an_editor() -> None:
     raw = encode(_session_with("café 😀"), "json").decode()
     assert "café 😀" in raw
@@ -120,6 +128,8 @@ def test_deep_nesting_is_refused_cleanly() -> None:
 @pytest.mark.parametrize("turns", [0, 1, 3])
 def test_the_encoder_writes_the_plain_document(fmt: SessionFormat, turns: int) -> None:
     session = full_session(turns=max(turns, 1))
+    session.turns[0].answer = "C1 \x85\x9b and \u2028 and DEL \x7f"
+    session.title = "title \x9b"
     del session.turns[turns:]
     data = session_to_data(session)
     expected = (
@@ -127,6 +137,9 @@ def test_the_encoder_writes_the_plain_document(fmt: SessionFormat, turns: int) -
         if fmt == "toml"
         else json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     )
+    for raw, escaped in [("\x85", "\\u0085"), ("\x9b", "\\u009b"), ("\u2028", "\\u2028")]:
+        expected = expected.replace(raw, escaped)
+    expected = expected.replace("\x7f", "\\u007f")
     assert encode(session, fmt).decode() == expected
 
 
