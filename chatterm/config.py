@@ -10,13 +10,15 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from chatterm import paths
 from chatterm.errors import ConfigError
+from chatterm.events import REASONING_EFFORTS, ReasoningEffort
 from chatterm.pricing import PriceOverride
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_FAVOURITES = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +38,34 @@ class ModelConfig:
 
     price: PriceOverride | None = None
     max_tokens: int | None = None
+    reasoning: bool | None = None  # None: what the built-in catalogue knows
+    context_window: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything chatterm reads from ``config.toml``, with defaults for what is missing."""
+    """Everything chatterm reads from ``config.toml``, with defaults for what is missing.
+
+    ``reasoning_effort`` is where a session starts (the TUI cycles it); ``reasoning`` is
+    False exactly when that is ``"off"``. ``keys`` maps binding ids to keys, as
+    ``App.set_keymap`` takes them; ``favourites`` are the models on alt+1…alt+9.
+    """
 
     default_model: str | None = None
     model_cycle: tuple[str, ...] = ()
+    favourites: tuple[str, ...] = ()
     system_prompt: str | None = None
-    reasoning: bool = True
+    reasoning_effort: ReasoningEffort = "medium"
     session_format: Literal["json", "toml"] = "json"
+    theme: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
     source: Path | None = None
+
+    @property
+    def reasoning(self) -> bool:
+        return self.reasoning_effort != "off"
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -78,9 +94,13 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         {
             "default_model",
             "model_cycle",
+            "favourites",
             "system_prompt",
             "reasoning",
+            "reasoning_effort",
             "session_format",
+            "theme",
+            "keys",
             "providers",
             "models",
         },
@@ -90,7 +110,25 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         check.string(m, f"model_cycle[{i}]")
         for i, m in enumerate(check.list(data.get("model_cycle", []), "model_cycle"))
     ]
+    favourites = [
+        check.string(m, f"favourites[{i}]")
+        for i, m in enumerate(check.list(data.get("favourites", []), "favourites"))
+    ]
+    if len(favourites) > MAX_FAVOURITES:
+        raise ConfigError(
+            f"{where}: favourites has {len(favourites)} models; alt+1…alt+9 take at most "
+            f"{MAX_FAVOURITES}"
+        )
     model_tables = check.table(data.get("models", {}), "models")
+    keys: dict[str, str] = {}
+    for binding_id, value in check.table(data.get("keys", {}), "keys").items():
+        keys[binding_id] = check.string(value, f"keys.{binding_id}").strip()
+        if not keys[binding_id]:
+            raise ConfigError(
+                f'{where}: keys.{binding_id} is empty; give a key such as "ctrl+k" '
+                '(several: "f2,ctrl+k")'
+            )
+    effort = _reasoning_effort(data, check)
 
     session_format = data.get("session_format", "json")
     if session_format not in ("json", "toml"):
@@ -126,7 +164,14 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         table = check.table(table, key)
         check.no_unknown(
             table,
-            {"input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "max_tokens"},
+            {
+                "input_per_mtok",
+                "output_per_mtok",
+                "cached_input_per_mtok",
+                "max_tokens",
+                "reasoning",
+                "context_window",
+            },
             key,
         )
         price: PriceOverride | None = None
@@ -144,23 +189,48 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
                 ),
             )
         max_tokens = table.get("max_tokens")
+        context_window = table.get("context_window")
         model_settings[ref] = ModelConfig(
             price=price,
             max_tokens=None
             if max_tokens is None
             else check.positive_int(max_tokens, f"{key}.max_tokens"),
+            reasoning=None
+            if "reasoning" not in table
+            else check.boolean(table["reasoning"], f"{key}.reasoning"),
+            context_window=None
+            if context_window is None
+            else check.positive_int(context_window, f"{key}.context_window"),
         )
 
     return Settings(
         default_model=check.optional_string(data.get("default_model"), "default_model"),
         model_cycle=tuple(model_cycle),
+        favourites=tuple(favourites),
         system_prompt=check.optional_string(data.get("system_prompt"), "system_prompt"),
-        reasoning=check.boolean(data.get("reasoning", True), "reasoning"),
+        reasoning_effort=effort,
         session_format=session_format,
+        theme=check.optional_string(data.get("theme"), "theme"),
+        keys=keys,
         providers=providers,
         model_settings=model_settings,
         source=path,
     )
+
+
+def _reasoning_effort(data: dict[str, Any], check: _Checker) -> ReasoningEffort:
+    """``reasoning_effort``, or the older switch ``reasoning = false`` meaning "off"."""
+    if "reasoning_effort" in data:
+        effort = data["reasoning_effort"]
+        if effort not in REASONING_EFFORTS:
+            raise check.error("reasoning_effort", '"off", "low", "medium" or "high"', effort)
+        if "reasoning" in data:
+            raise ConfigError(
+                f"{check.where}: set reasoning_effort or reasoning, not both "
+                '(reasoning = false is reasoning_effort = "off")'
+            )
+        return cast(ReasoningEffort, effort)
+    return "medium" if check.boolean(data.get("reasoning", True), "reasoning") else "off"
 
 
 class _Checker:

@@ -125,14 +125,25 @@ class Message:
     content: str
 
 
+ReasoningEffort = Literal["off", "low", "medium", "high"]
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("off", "low", "medium", "high")
+
+
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """What a provider is asked to continue."""
+    """What a provider is asked to continue.
+
+    ``reasoning`` False asks a reasoning model not to think (where it can be asked);
+    ``effort`` is how hard to think when it does, each provider mapping it onto its own
+    parameter (OpenAI ``reasoning_effort``, Anthropic and Gemini thinking budgets, Ollama
+    ``think``); None leaves the provider's usual amount.
+    """
 
     messages: tuple[Message, ...]
     system: str | None = None
     reasoning: bool = True
     max_tokens: int | None = None
+    effort: Literal["low", "medium", "high"] | None = None
 
     @property
     def prompt_chars(self) -> int:

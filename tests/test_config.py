@@ -14,9 +14,15 @@ FULL = """\
 # chatterm config
 default_model = "openai:gpt-5-mini"
 model_cycle = ["openai:gpt-5-mini", "local:qwen3", "demo"]
+favourites = ["openai:gpt-5-mini", "demo"]
 system_prompt = "Be brief."
-reasoning = false
+reasoning_effort = "high"
 session_format = "toml"
+theme = "chatterm-light"
+
+[keys]
+"chat.next_model" = "f3"
+"chat.cancel" = " escape,ctrl+g "
 
 [providers.local]
 base_url = "http://127.0.0.1:8000/v1"
@@ -34,6 +40,8 @@ max_tokens = 4096
 
 [models."local:qwen3"]
 max_tokens = 1024
+reasoning = true
+context_window = 32768
 """
 
 
@@ -63,9 +71,12 @@ class TestValid:
         assert settings == Settings(
             default_model="openai:gpt-5-mini",
             model_cycle=("openai:gpt-5-mini", "local:qwen3", "demo"),
+            favourites=("openai:gpt-5-mini", "demo"),
             system_prompt="Be brief.",
-            reasoning=False,
+            reasoning_effort="high",
             session_format="toml",
+            theme="chatterm-light",
+            keys={"chat.next_model": "f3", "chat.cancel": "escape,ctrl+g"},
             providers={
                 "local": ProviderConfig("local", "http://127.0.0.1:8000/v1", None, local=True),
                 "groq": ProviderConfig(
@@ -76,10 +87,27 @@ class TestValid:
                 "openai:gpt-5-mini": ModelConfig(
                     price=PriceOverride(0.25, 2.0, 0.025), max_tokens=4096
                 ),
-                "local:qwen3": ModelConfig(price=None, max_tokens=1024),
+                "local:qwen3": ModelConfig(
+                    price=None, max_tokens=1024, reasoning=True, context_window=32768
+                ),
             },
             source=path,
         )
+
+    @pytest.mark.parametrize(
+        ("text", "effort"),
+        [
+            ("", "medium"),
+            ("reasoning = true\n", "medium"),
+            ("reasoning = false\n", "off"),
+            ('reasoning_effort = "off"\n', "off"),
+            ('reasoning_effort = "low"\n', "low"),
+        ],
+    )
+    def test_reasoning_effort(self, tmp_path: Path, text: str, effort: str) -> None:
+        settings = load_settings(write(tmp_path, text))
+        assert settings.reasoning_effort == effort
+        assert settings.reasoning is (effort != "off")
 
     def test_integer_prices_become_floats(self, tmp_path: Path) -> None:
         settings = load_settings(write(tmp_path, FULL))
@@ -125,6 +153,19 @@ class TestErrors:
         assert "'providers.local.api_key'" in message
         assert "api_key_env" in message
 
+    def test_effort_and_the_old_switch_together(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, 'reasoning = false\nreasoning_effort = "low"\n')
+        assert "not both" in message
+
+    def test_too_many_favourites(self, tmp_path: Path) -> None:
+        models = ", ".join(f'"demo{n}"' for n in range(10))
+        message = config_error(tmp_path, f"favourites = [{models}]\n")
+        assert "at most 9" in message
+
+    def test_an_empty_key(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, '[keys]\n"chat.cancel" = " "\n')
+        assert "keys.chat.cancel is empty" in message
+
     def test_unknown_model_key(self, tmp_path: Path) -> None:
         message = config_error(tmp_path, '[models."openai:x"]\ninput_price = 1\n')
         assert 'models."openai:x".input_price' in message
@@ -134,6 +175,15 @@ class TestErrors:
         [
             ("default_model = 5\n", "default_model"),
             ('reasoning = "yes"\n', "reasoning"),
+            ('reasoning_effort = "max"\n', "reasoning_effort"),
+            ("reasoning_effort = true\n", "reasoning_effort"),
+            ('favourites = "demo"\n', "favourites"),
+            ("favourites = [1]\n", "favourites[0]"),
+            ("theme = 1\n", "theme"),
+            ('keys = "x"\n', "keys"),
+            ('[keys]\n"chat.cancel" = 1\n', "keys.chat.cancel"),
+            ('[models."a:b"]\nreasoning = "yes"\n', 'models."a:b".reasoning'),
+            ('[models."a:b"]\ncontext_window = 0\n', 'models."a:b".context_window'),
             ('model_cycle = "demo"\n', "model_cycle"),
             ('model_cycle = ["demo", 3]\n', "model_cycle[1]"),
             ("system_prompt = []\n", "system_prompt"),

@@ -1,0 +1,88 @@
+"""What the app remembers between runs, kept apart from the user's ``config.toml``.
+
+chatterm never writes ``config.toml`` (its comments would be lost). The last model, the
+theme, whether reasoning panes are shown, the reasoning effort and models pinned as
+favourites go to ``state.toml`` in the data folder, written atomically with tomli-w.
+A state file that cannot be read is reported once and treated as empty; it is only replaced
+when the app next has something to remember, and never in part.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from chatterm import paths
+from chatterm.events import REASONING_EFFORTS, ReasoningEffort
+from chatterm.files import atomic_write
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """Everything remembered; ``None`` means "not remembered: use the config's"."""
+
+    last_model: str | None = None
+    theme: str | None = None
+    reasoning_shown: bool | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    favourites: tuple[str, ...] = field(default_factory=tuple)
+
+
+def state_file() -> Path:
+    return paths.data_dir() / "state.toml"
+
+
+def load_state(path: Path | None = None) -> tuple[AppState, str | None]:
+    """The remembered state and, if the file could not be used, a one-line problem.
+
+    Values of the wrong type are dropped one by one (the rest is kept): the file is the
+    app's own, so a damaged value is not worth stopping for.
+    """
+    path = path or state_file()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return AppState(), None
+    except OSError as exc:
+        return AppState(), f"cannot read {path}: {exc.strerror or exc}; starting afresh"
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return AppState(), f"{path} is damaged ({exc}); starting afresh, it will be replaced"
+    if data.get("chatterm_state", STATE_VERSION) != STATE_VERSION:
+        return AppState(), f"{path} is from another chatterm version; starting afresh"
+    state = AppState()
+    strings = {"last_model", "theme"}
+    for name in strings:
+        if isinstance(data.get(name), str):
+            state = replace(state, **{name: data[name]})
+    if isinstance(data.get("reasoning_shown"), bool):
+        state = replace(state, reasoning_shown=data["reasoning_shown"])
+    if data.get("reasoning_effort") in REASONING_EFFORTS:
+        state = replace(state, reasoning_effort=data["reasoning_effort"])
+    favourites = data.get("favourites")
+    if isinstance(favourites, list):
+        state = replace(state, favourites=tuple(f for f in favourites if isinstance(f, str)))
+    return state, None
+
+
+def save_state(state: AppState, path: Path | None = None) -> str | None:
+    """Write the state; a one-line problem if the disk refused (nothing else is lost)."""
+    path = path or state_file()
+    data: dict[str, Any] = {"chatterm_state": STATE_VERSION}
+    for item in fields(state):
+        value = getattr(state, item.name)
+        if value is None:
+            continue
+        data[item.name] = list(value) if isinstance(value, tuple) else value
+    try:
+        atomic_write(path, tomli_w.dumps(data).encode("utf-8"))
+    except OSError as exc:
+        return f"cannot save {path}: {exc.strerror or exc}; settings are not remembered"
+    return None
