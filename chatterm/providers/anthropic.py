@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from chatterm.events import (
     FinishReason,
     Message,
     ReasoningDelta,
+    ReasoningEffort,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -34,13 +36,27 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import Provider, message_from_error_object, one_line, redact
+from chatterm.providers.base import (
+    Provider,
+    message_from_error_object,
+    one_line,
+    redact,
+    requested_effort,
+)
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"  # the value the official SDK hard-codes
 KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MAX_TOKENS = 8192  # max_tokens is required; used when neither user nor catalog says
 MIN_THINKING_BUDGET = 1024  # the API's floor for thinking.budget_tokens
+LOW_THINKING_BUDGET = 2048  # effort "low"
+HIGH_THINKING_BUDGET = 32_000  # effort "high": Anthropic advises batches above 32k
+# Claude Opus 4 and 4.1 write at most 32,000 tokens; Opus 4.5, the Sonnet 4 family, Haiku 4.5
+# and Claude 3.7 Sonnet 64,000 (Anthropic's models overview). Anything else is held to the
+# smaller number, which every model with extended thinking allows.
+SMALL_OUTPUT_LIMIT = 32_000
+LARGE_OUTPUT_LIMIT = 64_000
+_OPUS_4 = re.compile(r"^claude-opus-4(?:-(\d{1,2}))?(?!\d)")
 REDACTED_THINKING = "[redacted thinking]"
 # Put before an assistant turn that opens the history: the API wants a user message first.
 CONVERSATION_START = "(start of conversation)"
@@ -354,16 +370,43 @@ def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
     return turns
 
 
-def thinking_budget(max_tokens: int) -> tuple[int, int]:
+def output_limit(model: str) -> int:
+    """The most output tokens (thinking included) ``model`` may be asked for."""
+    name = model.lower().rsplit("/", 1)[-1]
+    opus = _OPUS_4.match(name)
+    if opus is not None:
+        return LARGE_OUTPUT_LIMIT if int(opus.group(1) or 0) >= 5 else SMALL_OUTPUT_LIMIT
+    if name.startswith(("claude-sonnet-4", "claude-haiku-4", "claude-3-7-sonnet")):
+        return LARGE_OUTPUT_LIMIT
+    return SMALL_OUTPUT_LIMIT
+
+
+def thinking_budget(
+    max_tokens: int, effort: ReasoningEffort = "medium", limit: int | None = None
+) -> tuple[int, int]:
     """``(budget_tokens, max_tokens)`` that the API accepts: 1024 <= budget < max_tokens.
 
-    The budget is 5/8 of ``max_tokens`` (10,000 of the usual 16,000). Below 2,048 there is
-    no room for both, so the minimum budget is added on top and the answer keeps all of
-    the ``max_tokens`` asked for.
+    ``medium`` gives 5/8 of ``max_tokens`` (10,000 of the usual 16,000). Below 2,048 there
+    is no room for both, so the minimum budget is added on top and the answer keeps all of
+    the ``max_tokens`` asked for. ``low`` thinks less (2,048 of 16,000, never more than
+    half of medium's budget nor less than the minimum) within the same ``max_tokens``.
+    ``high`` thinks up to 32,000 tokens and raises ``max_tokens`` to keep the answer the room
+    medium leaves it, within ``limit``; where that leaves less than medium, medium it is.
     """
     if max_tokens < 2 * MIN_THINKING_BUDGET:
-        return MIN_THINKING_BUDGET, max_tokens + MIN_THINKING_BUDGET
-    return max(MIN_THINKING_BUDGET, max_tokens * 5 // 8), max_tokens
+        budget, total = MIN_THINKING_BUDGET, max_tokens + MIN_THINKING_BUDGET
+    else:
+        budget, total = max(MIN_THINKING_BUDGET, max_tokens * 5 // 8), max_tokens
+    if effort == "low":
+        return min(LOW_THINKING_BUDGET, max(MIN_THINKING_BUDGET, budget // 2)), total
+    if effort == "high":
+        answer = total - budget
+        high = max(HIGH_THINKING_BUDGET, budget)
+        if limit is not None:
+            high = min(high, limit - answer)
+        if high > budget:
+            return high, high + answer
+    return budget, total
 
 
 class AnthropicProvider(Provider):
@@ -427,8 +470,9 @@ class AnthropicProvider(Provider):
         # Thinking cannot follow an assistant prefill (the API wants it to open with a
         # thinking block). temperature/top_k, which thinking forbids, are never sent.
         ends_with_user = bool(messages) and messages[-1]["role"] == "user"
-        if conversation.reasoning and info.reasoning and ends_with_user:
-            budget, body["max_tokens"] = thinking_budget(max_tokens)
+        level = requested_effort(conversation) or ("medium" if conversation.reasoning else "off")
+        if level != "off" and info.reasoning and ends_with_user:
+            budget, body["max_tokens"] = thinking_budget(max_tokens, level, output_limit(model))
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         body["stream"] = True
         return body

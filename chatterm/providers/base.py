@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from chatterm.events import Conversation, Event
+from chatterm.events import Conversation, Event, ReasoningEffort
 from chatterm.pricing import PriceSpec
 
 # Status codes worth sending again after a pause: timeouts, conflicts, rate limits, overload.
@@ -24,6 +24,19 @@ _SECRET_PATTERNS = (
     re.compile(r"((?:key|api_key|token)=)[^&\s\"']+", re.IGNORECASE),
     re.compile(r"(Bearer\s+)\S+", re.IGNORECASE),
 )
+
+
+def requested_effort(conversation: Conversation) -> ReasoningEffort | None:
+    """The reasoning level a conversation asks for, or None when it names none.
+
+    None (``effort`` unset) keeps each provider's request exactly as it was before effort
+    levels existed, whatever ``reasoning`` says. With ``effort`` set, ``reasoning=False`` is
+    ``"off"``: ask the model not to think, where that can be asked, rather than only not
+    asking for its thoughts.
+    """
+    if conversation.effort is None:
+        return None
+    return conversation.effort if conversation.reasoning else "off"
 
 
 class StreamParser(Protocol):

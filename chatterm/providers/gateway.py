@@ -77,6 +77,12 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def has_thinking_switch(model_name: str) -> bool:
+    """Whether the gateway's ``enable_thinking`` is sent for ``model_name``: a model the
+    catalogue knows to reason, under any of the kinds a service name may stand for."""
+    return any(model_info(kind, model_name).reasoning for kind in _KINDS)
+
+
 def split_service_model(provider: str, model: str) -> tuple[str, str]:
     """``SERVICE/MODEL`` -> ``(service_name, model_name)``, split at the first ``/``."""
     service, slash, name = model.partition("/")
@@ -388,7 +394,8 @@ class GatewayProvider(Provider):
             parameters[SYSTEM_PARAMETER] = conversation.system
         if conversation.max_tokens:
             parameters[MAX_TOKENS_PARAMETER] = conversation.max_tokens
-        if any(model_info(kind, model_name).reasoning for kind in _KINDS):
+        if has_thinking_switch(model_name):
+            # The gateway has only this switch: every effort level is "on", "off" is off.
             parameters[THINKING_PARAMETER] = conversation.reasoning
         if parameters:
             body["parameters"] = parameters

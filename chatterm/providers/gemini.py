@@ -17,6 +17,7 @@ import httpx
 from chatterm.catalog import model_info
 from chatterm.events import (
     Conversation,
+    ReasoningEffort,
 )
 from chatterm.pricing import PriceSpec, is_local_url
 from chatterm.providers.base import (
@@ -24,6 +25,7 @@ from chatterm.providers.base import (
     error_detail,
     one_line,
     redact,
+    requested_effort,
 )
 from chatterm.providers.gemini_stream import GeminiParser
 
@@ -32,6 +34,38 @@ API_VERSION = "v1beta"
 KEY_ENV = "GEMINI_API_KEY"
 ALT_KEY_ENV = "GOOGLE_API_KEY"
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:alpha|beta)?\d*$")
+
+# Gemini 2.5 thinking budgets per effort: Google's own mapping of OpenAI's reasoning_effort
+# (its OpenAI-compatibility page: low 1,024, medium 8,192, high 24,576 tokens). The ranges
+# (Gemini API "Thinking" page): 2.5 Pro 128-32,768 and thinking cannot be turned off;
+# 2.5 Flash 0-24,576; 2.5 Flash-Lite 512-24,576 or 0. 0 turns thinking off.
+THINKING_BUDGETS: dict[str, int] = {"low": 1024, "medium": 8192, "high": 24_576}
+PRO_MIN_THINKING_BUDGET = 128
+
+
+def thinking_config(model: str, level: ReasoningEffort) -> dict[str, Any]:
+    """``generationConfig.thinkingConfig`` for ``level`` on a thinking model.
+
+    Gemini 3 models take ``thinkingLevel`` (the budget is only accepted for backwards
+    compatibility): Gemini 3 Pro knows LOW and HIGH (MEDIUM is refused, so medium leaves
+    the model's default, which is HIGH) and cannot stop thinking, so off is LOW; the Flash
+    models know MINIMAL, LOW, MEDIUM and HIGH, and off is MINIMAL. Gemini 2.5 and the
+    ``-latest`` aliases take ``thinkingBudget``: off is 0, or 128 for a Pro model, which
+    cannot turn thinking off. Thought summaries are asked for unless thinking is off.
+    """
+    name = model.lower().rsplit("/", 1)[-1]
+    flash = "flash" in name
+    config: dict[str, Any] = {} if level == "off" else {"includeThoughts": True}
+    if name.startswith("gemini-3"):
+        if level == "off":
+            config["thinkingLevel"] = "MINIMAL" if flash else "LOW"
+        elif flash or level != "medium":
+            config["thinkingLevel"] = level.upper()
+    elif level == "off":
+        config["thinkingBudget"] = 0 if flash else PRO_MIN_THINKING_BUDGET
+    else:
+        config["thinkingBudget"] = THINKING_BUDGETS[level]
+    return config
 
 
 class GeminiProvider(Provider):
@@ -97,7 +131,10 @@ class GeminiProvider(Provider):
         max_tokens = conversation.max_tokens or info.max_output_tokens
         if max_tokens:
             config["maxOutputTokens"] = max_tokens
-        if conversation.reasoning and info.reasoning:
+        level = requested_effort(conversation)
+        if level is not None and info.reasoning:
+            config["thinkingConfig"] = thinking_config(model, level)
+        elif conversation.reasoning and info.reasoning:
             config["thinkingConfig"] = {"includeThoughts": True}
         if config:
             body["generationConfig"] = config

@@ -43,6 +43,7 @@ from chatterm.providers.base import (
     message_from_error_object,
     one_line,
     redact,
+    requested_effort,
 )
 
 DEFAULT_PORT = 11434
@@ -64,6 +65,12 @@ _NOT_FOUND_MODEL = re.compile(r"model ['\"]?([^'\"\s]+)['\"]? not found")
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def takes_think_levels(model: str) -> bool:
+    """GPT-OSS takes ``think`` as "low" / "medium" / "high" (Ollama's thinking docs); other
+    thinking models take true / false, and an unknown level only gets their default."""
+    return model.lower().rsplit("/", 1)[-1].startswith("gpt-oss")
 
 
 def parse_ollama_host(value: str | None) -> str:
@@ -252,10 +259,14 @@ class OllamaProvider(Provider):
             messages.append({"role": "system", "content": conversation.system})
         messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        level = requested_effort(conversation)
         if model_info("ollama", model).reasoning:
             # Thinking is on by default for capable models, so "off" must be said explicitly;
             # a model without the capability answers 400 to any `think`, so it gets none.
             body["think"] = conversation.reasoning
+            if level is not None and takes_think_levels(model):
+                # GPT-OSS cannot stop reasoning: off is its shortest trace.
+                body["think"] = "low" if level == "off" else level
         if conversation.max_tokens:
             body["options"] = {"num_predict": conversation.max_tokens}
         return body

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEDecoder, SSEEvent
 from chatterm.events import (
     Conversation,
@@ -22,6 +24,7 @@ from chatterm.events import (
     Finish,
     FinishReason,
     ReasoningDelta,
+    ReasoningEffort,
     StreamError,
     StreamWarning,
     TextDelta,
@@ -36,6 +39,7 @@ from chatterm.providers.base import (
     message_from_error_object,
     one_line,
     redact,
+    requested_effort,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 
@@ -54,8 +58,61 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
+# OpenAI's reasoning_effort values, weakest first. "minimal" is the original GPT-5 family's
+# lowest, "none" (no reasoning at all) that of GPT-5.1 and later.
+_EFFORT_ORDER = ("none", "minimal", "low", "medium", "high")
+_GPT5 = re.compile(r"^gpt-5(?:\.(\d+))?")
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def openai_effort_values(model: str, *, openai_api: bool = True) -> tuple[str, ...]:
+    """The ``reasoning_effort`` values ``model`` accepts, weakest first; ``()`` for none.
+
+    From OpenAI's API reference for ``reasoning_effort`` and its error messages: o-series
+    models take low/medium/high (o1-mini and o1-preview take no effort at all); GPT-5,
+    GPT-5 mini and nano add ``minimal``; GPT-5.1 and later take ``none`` instead of
+    ``minimal``; Codex models take low/medium/high (the codex-mini ones medium/high); the
+    ``-pro`` models accept only their default (high) and the ``-chat`` ones no reasoning
+    parameter, so neither is sent one. gpt-oss takes low/medium/high wherever it is served
+    (vLLM, Groq, llama.cpp, Ollama's /v1); on any other server that is not OpenAI
+    (``openai_api=False``) nothing is assumed.
+    """
+    name = model.lower().rsplit("/", 1)[-1]
+    if name.startswith("gpt-oss"):
+        return ("low", "medium", "high")
+    if not openai_api or not model_info("openai", name).reasoning:
+        return ()
+    if name.startswith(("o1-mini", "o1-preview")) or "-chat" in name:
+        return ()
+    if name.endswith("-pro") or "-pro-" in name:
+        return ()
+    if "codex-mini" in name:
+        return ("medium", "high")
+    if "codex" in name:
+        return ("low", "medium", "high")
+    gpt5 = _GPT5.match(name)
+    if gpt5 is not None:
+        if gpt5.group(1) is None:
+            return ("minimal", "low", "medium", "high")
+        return ("none", "low", "medium", "high")
+    return ("low", "medium", "high")
+
+
+def openai_effort(values: tuple[str, ...], level: ReasoningEffort) -> str | None:
+    """The accepted value for ``level``: ``off`` is the weakest there is, a level missing
+    from ``values`` the next stronger one (codex-mini's ``low`` is ``medium``)."""
+    if not values:
+        return None
+    if level == "off":
+        return values[0]
+    wanted = _EFFORT_ORDER.index(level)
+    for value in values:
+        if _EFFORT_ORDER.index(value) >= wanted:
+            return value
+    return values[-1]
 
 
 def usage_from_openai(raw: Mapping[str, Any]) -> Usage:
@@ -302,6 +359,14 @@ class OpenAICompatProvider(Provider):
         # proxy (LiteLLM) is still paid for, so `openai:` passes False explicitly.
         self._local = is_local_url(self.base_url) if local is None else local
         self._key_optional = self._local or is_local_url(self.base_url)
+        # OpenAI's own model names, wherever they are served (OPENAI_BASE_URL may be a proxy):
+        # only then does a model name say which reasoning_effort values the server takes.
+        self._openai_models = price_provider_id == "openai" or self.base_url == OPENAI_BASE_URL
+
+    @property
+    def serves_openai_models(self) -> bool:
+        """True for OpenAI itself and for ``openai:`` behind OPENAI_BASE_URL."""
+        return self._openai_models
 
     @classmethod
     def openai(cls, env: Mapping[str, str] | None = None) -> OpenAICompatProvider:
@@ -347,6 +412,12 @@ class OpenAICompatProvider(Provider):
             # OpenAI renamed the field; most compatible servers only know the old name.
             key = "max_completion_tokens" if self.base_url == OPENAI_BASE_URL else "max_tokens"
             body[key] = conversation.max_tokens
+        level = requested_effort(conversation)
+        if level is not None:
+            values = openai_effort_values(model, openai_api=self._openai_models)
+            effort = openai_effort(values, level)
+            if effort is not None:
+                body["reasoning_effort"] = effort
         return body
 
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:

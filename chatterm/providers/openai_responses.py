@@ -28,8 +28,13 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.base import one_line, redact
-from chatterm.providers.openai_compat import OPENAI_BASE_URL, OpenAICompatProvider
+from chatterm.providers.base import one_line, redact, requested_effort
+from chatterm.providers.openai_compat import (
+    OPENAI_BASE_URL,
+    OpenAICompatProvider,
+    openai_effort,
+    openai_effort_values,
+)
 
 KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}
@@ -287,8 +292,16 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
         }
         if conversation.system:
             body["instructions"] = conversation.system
-        if conversation.reasoning and model_info("openai", model).reasoning:
-            body["reasoning"] = dict(REASONING)
+        level = requested_effort(conversation)
+        if level is None:
+            if conversation.reasoning and model_info("openai", model).reasoning:
+                body["reasoning"] = dict(REASONING)
+        else:
+            effort = openai_effort(openai_effort_values(model), level)
+            if effort is not None and level == "off":
+                body["reasoning"] = {"effort": effort}  # no summary: nothing is shown
+            elif effort is not None:
+                body["reasoning"] = {"effort": effort, "summary": "auto"}
         if conversation.max_tokens:
             body["max_output_tokens"] = conversation.max_tokens
         return body
