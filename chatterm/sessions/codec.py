@@ -4,7 +4,7 @@ JSON is written with ``ensure_ascii=False`` and an indent so the file stays read
 editor (emoji and accents as themselves). TOML goes through ``tomli-w`` and comes back
 through ``tomllib``. Either format round-trips any text exactly, control characters,
 quotes, backslashes and ``\"\"\"`` included; a lone surrogate (which no UTF-8 file can
-hold, and which chatterm's decoders never produce) is written as U+FFFD.
+hold; an undecodable command-line argument can carry one) is written as U+FFFD.
 
 DEL, the C1 controls and U+2028/U+2029 are written as ``\\u`` escapes although both
 formats allow them raw: a C1 control can act as a terminal escape (U+009B is an 8-bit
@@ -34,6 +34,17 @@ SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
 # Only ever inside strings (keys are chatterm's own), where \uXXXX means the same in both.
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def utf8_bytes(text: str) -> bytes:
+    """UTF-8, with any lone surrogate (which UTF-8 cannot hold) as U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escape_unsafe(text: str) -> str:
@@ -77,7 +88,7 @@ class SessionEncoder:
             turns_json = f"[\n  {body}\n ]" if turns else "[]"
             end_json = json.dumps(end, ensure_ascii=False, indent=1).replace("\n", "\n ")
             text = f'{head},\n "turns": {turns_json},\n "end": {end_json}\n}}\n'
-        return text.encode("utf-8", "replace")
+        return utf8_bytes(text)
 
     def _turn_text(self, turn: Turn, fmt: SessionFormat) -> str:
         cached = self._finished.get(id(turn))
@@ -110,7 +121,7 @@ def decode_data(raw: bytes, fmt: SessionFormat) -> object:
     try:
         if fmt == "toml":
             return tomllib.loads(text)
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except tomllib.TOMLDecodeError as exc:
         raise SessionFormatError(f"invalid TOML ({exc})") from None
     except json.JSONDecodeError as exc:
@@ -119,3 +130,9 @@ def decode_data(raw: bytes, fmt: SessionFormat) -> object:
         ) from None
     except RecursionError:
         raise SessionFormatError("nested too deeply to be a session") from None
+    except ValueError as exc:  # an integer too long to convert, NaN/Infinity
+        raise SessionFormatError(f"holds a value that is not data ({exc})") from None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number chatterm writes")

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
@@ -52,6 +54,7 @@ class SessionSummary:
     format: SessionFormat
     file_name: str
     problem: str | None = None  # why the file could not be read; the rest is then blank
+    transient: bool = False  # the problem may pass without the file changing
 
     def matches(self, text: str) -> bool:
         """Case-insensitive match of every word of ``text`` in the id, title, models,
@@ -83,7 +86,12 @@ def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSu
     )
 
 
-def broken_summary(file_name: str, fmt: SessionFormat, problem: str) -> SessionSummary:
+def broken_summary(
+    file_name: str, fmt: SessionFormat, problem: str, *, transient: bool = False
+) -> SessionSummary:
+    """A file that cannot be listed as a session. A ``transient`` problem (permissions,
+    an I/O error) is not remembered by the index: it may be fixed without the file
+    changing."""
     stem = file_name.rsplit(".", 1)[0]
     return SessionSummary(
         id=stem,
@@ -99,6 +107,7 @@ def broken_summary(file_name: str, fmt: SessionFormat, problem: str) -> SessionS
         format=fmt,
         file_name=file_name,
         problem=problem,
+        transient=transient,
     )
 
 
@@ -116,10 +125,22 @@ def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionForma
     for entry in entries:
         name = entry.name
         if name.startswith("."):
+            if name.endswith(".tmp"):
+                _remove_if_stale(entry)
             continue
         stem, dot, ext = name.rpartition(".")
         if dot and stem and ext in FORMATS and entry.is_file():
             yield entry, ext
+
+
+STALE_TEMP_S = 600.0  # a write takes well under a second; older temp files were orphaned
+
+
+def _remove_if_stale(entry: os.DirEntry[str]) -> None:
+    """A temp file left by a write that was killed holds conversation text: tidy it."""
+    with contextlib.suppress(OSError):
+        if time.time() - entry.stat().st_mtime > STALE_TEMP_S:
+            os.unlink(entry.path)
 
 
 Summarizer = Callable[[Path, SessionFormat], SessionSummary]
@@ -137,15 +158,17 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
             stat = entry.stat()
         except OSError:
             continue  # deleted while we looked
+        stamp = [stat.st_ino, stat.st_mtime_ns, stat.st_size]
         record = cached.get(entry.name)
         summary = None
-        if isinstance(record, list) and record[:2] == [stat.st_mtime_ns, stat.st_size]:
-            summary = _summary_from_record(record)
+        if isinstance(record, list) and record[:3] == stamp:
+            summary = _summary_from_record(record, entry.name, fmt)
         if summary is None:
             summary = summarize_file(Path(entry.path), fmt)
-            record = _record_of(summary, stat.st_mtime_ns, stat.st_size)
+            record = None if summary.transient else [*stamp, *_values_of(summary)]
             changed = True
-        fresh[entry.name] = cast(list[Any], record)
+        if record is not None:
+            fresh[entry.name] = record
         summaries.append(summary)
     if changed or fresh.keys() != cached.keys():
         _write_index(index_path, fresh)
@@ -153,17 +176,31 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
     return summaries
 
 
-# An entry is a flat list, [mtime_ns, size, *the summary's fields in order]: for 10,000
-# sessions it reads back about twice as fast as a dict per entry.
+# An entry is a flat list, [inode, mtime_ns, size, *the summary's fields in order]: for
+# 10,000 sessions it reads back about twice as fast as a dict per entry. Each value is
+# checked against its field's type: the index is a file anyone can damage.
 _FIELDS = tuple(SessionSummary.__dataclass_fields__)
-_MODELS = _FIELDS.index("models")
-_FORMAT = _FIELDS.index("format")
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "title": str,
+    "models": list,
+    "created": str,
+    "updated": str,
+    "turns": int,
+    "cost_usd": (int, float),
+    "cost_unknown": int,
+    "cost_estimated": bool,
+    "preview": str,
+    "format": str,
+    "file_name": str,
+    "problem": (str, type(None)),
+    "transient": bool,
+}
+_STAMP_LEN = 3
 
 
-def _record_of(summary: SessionSummary, mtime_ns: int, size: int) -> list[Any]:
-    values: list[Any] = [getattr(summary, name) for name in _FIELDS]
-    values[_MODELS] = list(summary.models)
-    return [mtime_ns, size, *values]
+def _values_of(summary: SessionSummary) -> list[Any]:
+    return [list(v) if isinstance(v, tuple) else v for v in (getattr(summary, n) for n in _FIELDS)]
 
 
 def _read_index(path: Path) -> dict[str, list[Any]]:
@@ -186,12 +223,23 @@ def _write_index(path: Path, entries: dict[str, list[Any]]) -> None:
         atomic_write(path, json.dumps(data, ensure_ascii=False).encode(), durable=False)
 
 
-def _summary_from_record(record: object) -> SessionSummary | None:
-    if not isinstance(record, list) or len(record) != len(_FIELDS) + 2:
+def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> SessionSummary | None:
+    """The cached summary, or None if the entry is not exactly what this file would give."""
+    if len(record) != _STAMP_LEN + len(_FIELDS):
         return None
-    values = record[2:]
-    models = values[_MODELS]
-    if values[_FORMAT] not in FORMATS or not isinstance(models, list):
+    values = dict(zip(_FIELDS, record[_STAMP_LEN:], strict=True))
+    for field_name, kind in _TYPES.items():
+        value = values[field_name]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
+            return None
+    cost = values["cost_usd"]
+    if not math.isfinite(cost) or values["turns"] < 0 or values["cost_unknown"] < 0:
         return None
-    values[_MODELS] = tuple(models)
-    return SessionSummary(*values)
+    if values["file_name"] != name or values["format"] != fmt:
+        return None
+    if values["problem"] is None and values["id"] != name.rsplit(".", 1)[0]:
+        return None
+    if not all(isinstance(model, str) for model in values["models"]):
+        return None
+    values["models"] = tuple(values["models"])
+    return SessionSummary(**values)

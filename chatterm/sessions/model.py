@@ -15,11 +15,12 @@ a complete file is told from the start of one.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeGuard, cast
 
 from chatterm.accumulate import Reply
 from chatterm.events import FINISH_REASONS, FinishReason, Message, StreamError, Usage
@@ -138,9 +139,9 @@ def now_iso() -> str:
 
 
 def new_session_id(now: datetime | None = None) -> str:
-    """Sortable by creation time and readable: ``20261121-153012-7f3a``."""
+    """Sortable by creation time and readable: ``20261121-153012-7f3a9c``."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def is_valid_id(session_id: str) -> bool:
@@ -307,8 +308,8 @@ def _turn_from_data(turn: _Reader) -> Turn:
         if not (
             isinstance(item, list)
             and len(item) == 3
-            and isinstance(item[0], int | float)
-            and not isinstance(item[0], bool)
+            and _finite(item[0])
+            and 0 <= item[0] <= _MAX_NUMBER
             and item[1] in TIMELINE_KINDS
             and isinstance(item[2], str)
         ):
@@ -348,6 +349,12 @@ def _turn_from_data(turn: _Reader) -> Turn:
 
 
 _MISSING = object()
+_MAX_NUMBER = 10**15  # any real count, cost or duration is far below this
+
+
+def _finite(value: object) -> TypeGuard[int | float]:
+    """A real number: not a bool, not NaN or infinite (JSON and TOML both allow those)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _Reader:
@@ -395,7 +402,7 @@ class _Reader:
 
     def integer(self, key: str) -> int:
         value = self._get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_NUMBER:
             raise SessionFormatError(f"{self.where}.{key} must be a whole number")
         return value
 
@@ -403,7 +410,7 @@ class _Reader:
         value = self._get(key, None)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _finite(value) or abs(value) > _MAX_NUMBER:
             raise SessionFormatError(f"{self.where}.{key} must be a number")
         return float(value)
 

@@ -40,13 +40,19 @@ from chatterm.sessions.model import (
     now_iso,
     title_from_prompt,
 )
-from chatterm.sessions.store import SessionError, SessionStore, write_session_file
+from chatterm.sessions.store import SessionConflict, SessionError, SessionStore
 
 CHECKPOINT_S = 0.5  # while text arrives, the file is at most this far behind
 
 
 class SessionWriter:
-    """Writes session files on one background thread, in the order they were submitted."""
+    """Writes session files on one background thread, in the order they were submitted.
+
+    If a session's file changes on disk behind its back (``chatterm ask --session`` or a
+    second TUI on the same chat, an editor), the file is not written over: the session
+    continues under a new id, in a new file, and :meth:`take_error` says so. Nothing is
+    lost on either side.
+    """
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
@@ -55,46 +61,84 @@ class SessionWriter:
         self._lock = threading.Lock()
         self._error: SessionError | None = None
         self._reported: str | None = None
+        self._notices: list[str] = []
+        self._fork_notes: dict[str, str] = {}  # said once the new file is written
         self._closed = False
+        self._pending: dict[str, int] = {}  # session id -> writes queued, not yet done
+        self._conflicts: set[str] = set()  # ids whose file changed behind our back
+        self._latest: dict[str, Session] = {}
 
     def submit(self, session: Session) -> None:
         """Queue a save of ``session`` as it is now (it is encoded here, on the caller's
         thread, so later changes do not race the write)."""
+        with self._lock:
+            conflicted = session.id in self._conflicts
+            idle = not self._pending.get(session.id)
+        # While one of our writes is queued the file is ours to change; otherwise a
+        # difference on disk is someone else's work.
+        if conflicted or (idle and self.store.changed_on_disk(session)):
+            self._fork(session)
         try:
             path, data = self.store.prepare(session)
         except SessionError as exc:
             self._set_error(exc)
             return
+        session_id = session.id
+        with self._lock:
+            self._latest[session_id] = session
+            self._pending[session_id] = self._pending.get(session_id, 0) + 1
         if self._closed:
-            self._write(path, data)  # late (an app closing): written here and now
+            self._write(session_id, path, data)  # late (an app closing): written here and now
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="chatterm-save")
-        self._last = self._executor.submit(self._write, path, data)
+        self._last = self._executor.submit(self._write, session_id, path, data)
+
+    def _fork(self, session: Session) -> None:
+        old = self.store.fork(session)
+        with self._lock:
+            self._conflicts.discard(old)
+            self._latest.pop(old, None)
+            self._fork_notes[session.id] = (
+                f"session {old} was changed by another program since chatterm opened it; "
+                f"this chat goes on as session {session.id} (both are kept)"
+            )
 
     def save_now(self, session: Session) -> None:
         """Save and wait for the file (and everything queued before it) to be written."""
         self.submit(session)
         self.wait()
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, session_id: str, path: Path, data: bytes) -> None:
         try:
-            write_session_file(path, data)
+            self.store.commit(path, data)
+        except SessionConflict:
+            with self._lock:
+                self._conflicts.add(session_id)  # the next submit moves to a new file
         except SessionError as exc:
             self._set_error(exc)
         else:
             with self._lock:
                 self._error = None
                 self._reported = None  # a later failure is news again
+                note = self._fork_notes.pop(session_id, None)
+                if note is not None:
+                    self._notices.append(note)
+        finally:
+            with self._lock:
+                self._pending[session_id] -= 1
 
     def _set_error(self, error: SessionError) -> None:
         with self._lock:
             self._error = error
 
     def take_error(self) -> str | None:
-        """The latest write failure, once: a failure that repeats is not reported again
-        until a write has succeeded in between."""
+        """A message for the user, once: a session moved to a new file, or the latest
+        write failure (a failure that repeats is not reported again until a write has
+        succeeded in between)."""
         with self._lock:
+            if self._notices:
+                return self._notices.pop(0)
             if self._error is None:
                 return None
             message = str(self._error)
@@ -104,12 +148,22 @@ class SessionWriter:
             return message
 
     def wait(self) -> None:
-        if self._last is not None:
-            self._last.result()
+        """Wait for every queued write; a session whose file changed meanwhile is saved
+        under its new id before this returns."""
+        for _ in range(3):
+            if self._last is not None:
+                self._last.result()
+            with self._lock:
+                stranded = [self._latest[i] for i in self._conflicts if i in self._latest]
+            if not stranded:
+                return
+            for session in stranded:
+                self.submit(session)
 
     def close(self) -> None:
         """Finish every queued write and stop the thread; later saves are written on the
         caller's thread."""
+        self.wait()
         self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True)
@@ -145,6 +199,7 @@ class TurnRecorder:
         self._answer: list[str] = []
         self._dirty = False
         self._last_save: float | None = None
+        self._finished = False
         self._checkpoint()
 
     @property
@@ -152,6 +207,8 @@ class TurnRecorder:
         return self.turn.timeline
 
     def event(self, at: float, event: Event) -> None:
+        if self._finished:
+            return  # a straggler after the end (an app closing): the turn is sealed
         match event:
             case Started():
                 self._start = at
@@ -185,21 +242,22 @@ class TurnRecorder:
             self._start = at
         offset = max(0, round((at - self._start) * 1000))
         timeline = self.turn.timeline
-        last = timeline[-1] if timeline else None
-        if (
-            last is not None
-            and last.kind == kind
-            and kind != "answer_was_reasoning"
-            and offset - last.offset_ms < FRAME_MS
-        ):
-            last.text += text
-        else:
-            timeline.append(TimelineEntry(offset, kind, text))
         self._dirty = True
+        if kind != "answer_was_reasoning":
+            # The newest entry of this kind, unless a reset mark stands in between: the two
+            # panes fill independently, so text of one kind may join an entry that another
+            # kind's entry follows within the same frame.
+            for entry in reversed(timeline[-2:]):
+                if entry.kind == "answer_was_reasoning" or offset - entry.offset_ms >= FRAME_MS:
+                    break
+                if entry.kind == kind:
+                    entry.text += text
+                    return
+        timeline.append(TimelineEntry(offset, kind, text))
 
     def tick(self, now: float) -> None:
         """Checkpoint if text arrived since the last save and it is time."""
-        if not self._dirty:
+        if not self._dirty or self._finished:
             return
         if self._last_save is None or now - self._last_save >= self.checkpoint_s:
             self._last_save = now
@@ -215,7 +273,11 @@ class TurnRecorder:
         self.writer.submit(self.session)
 
     def finish(self, reply: Reply) -> None:
-        """The reply ended (however it ended): record it whole and save."""
+        """The reply ended (however it ended): record it whole and save. Only the first
+        call counts; later events are ignored (the saved turn is final)."""
+        if self._finished:
+            return
+        self._finished = True
         self.turn.record_reply(reply)
         self._dirty = False
         self.session.touch()

@@ -15,6 +15,7 @@ of a session file.
 from __future__ import annotations
 
 import errno
+import threading
 from pathlib import Path
 
 from chatterm import paths
@@ -29,7 +30,7 @@ from chatterm.sessions.index import (
     session_files,
     summarize,
 )
-from chatterm.sessions.model import Session, SessionFormatError, is_valid_id
+from chatterm.sessions.model import Session, SessionFormatError, is_valid_id, new_session_id
 
 
 class SessionError(ChattermError):
@@ -38,6 +39,24 @@ class SessionError(ChattermError):
 
 class SessionNotFound(SessionError):
     """No session has that id, or the prefix matches more than one (a usage mistake)."""
+
+
+class SessionConflict(SessionError):
+    """The file changed on disk since this store read or wrote it (another chatterm, an
+    editor): it is not written over."""
+
+
+# What identifies one version of a file: a replace gives a new inode, an edit in place a
+# new mtime or size.
+Stamp = tuple[int, int, int]
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        stat = path.stat()
+    except OSError:  # missing, or a folder that is not one: the write will say what is wrong
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _folder_error(error: SessionFolderError) -> SessionError:
@@ -60,8 +79,11 @@ class SessionStore:
         self.folder = folder or sessions_dir()
         self.new_format: SessionFormat = new_format
         # The file each session this store loaded or saved lives in; only those may be
-        # written over.
+        # written over, and only while they are as this store last saw them (None: the
+        # file must not exist yet).
         self._owned: dict[str, Path] = {}
+        self._stamps: dict[Path, Stamp | None] = {}
+        self._lock = threading.Lock()  # commits come from a writer thread too
         self._encoder = SessionEncoder()
 
     # -- paths ------------------------------------------------------------------------
@@ -81,10 +103,10 @@ class SessionStore:
         if candidate.suffix in (".json", ".toml") and candidate.is_file():
             return candidate
         if is_valid_id(ref):
-            for fmt in FORMATS:
-                exact = self.folder / f"{ref}.{fmt}"
-                if exact.is_file():
-                    return exact
+            exact = [self.folder / f"{ref}.{fmt}" for fmt in FORMATS]
+            found = [path for path in exact if path.is_file()]
+            if found:
+                return _one_file(found)
             try:
                 matches = sorted(
                     Path(entry.path)
@@ -93,13 +115,14 @@ class SessionStore:
                 )
             except SessionFolderError as exc:
                 raise _folder_error(exc) from None
-            if len(matches) == 1:
-                return matches[0]
-            if len(matches) > 1:
-                names = ", ".join(p.stem for p in matches[:3])
-                more = ", …" if len(matches) > 3 else ""
+            stems = sorted({path.stem for path in matches})
+            if len(stems) == 1:
+                return _one_file(matches)
+            if len(stems) > 1:
+                names = ", ".join(stems[:3])
+                more = ", …" if len(stems) > 3 else ""
                 raise SessionNotFound(
-                    f"{ref!r} matches {len(matches)} sessions ({names}{more}); give more of the id"
+                    f"{ref!r} matches {len(stems)} sessions ({names}{more}); give more of the id"
                 )
         raise SessionNotFound(
             f"no session {ref!r:.60} in {self.folder}; `chatterm sessions list` shows the ids"
@@ -114,7 +137,13 @@ class SessionStore:
     def load_path(self, path: Path) -> Session:
         fmt = _format_of(path)
         try:
-            raw = path.read_bytes()
+            # Stamped around the read, so a write landing meanwhile is not taken for ours.
+            for _ in range(3):
+                before = _stamp(path)
+                raw = path.read_bytes()
+                stamp = _stamp(path)
+                if stamp == before:
+                    break
         except OSError as exc:
             raise SessionError(
                 f"cannot read {path}: {exc.strerror or exc}; check its permissions"
@@ -123,8 +152,15 @@ class SessionStore:
             session = decode(raw, fmt)
         except SessionFormatError as exc:
             raise SessionError(f"{path}: {exc}; the file is left as it is") from None
-        if path.parent.resolve() == self.folder.resolve() and path.stem == session.id:
-            self._owned[session.id] = path
+        if path.parent.resolve() == self.folder.resolve():
+            if path.stem != session.id:
+                raise SessionError(
+                    f"{path} holds session {session.id!r:.40}, not {path.stem!r}; rename the "
+                    f"file to {session.id}{path.suffix} to open it"
+                )
+            with self._lock:
+                self._owned[session.id] = path
+                self._stamps[path] = stamp
         return session
 
     def list(self) -> list[SessionSummary]:
@@ -138,30 +174,84 @@ class SessionStore:
         try:
             session = decode(path.read_bytes(), fmt)
         except OSError as exc:
-            return broken_summary(path.name, fmt, f"cannot read: {exc.strerror or exc}")
+            return broken_summary(
+                path.name, fmt, f"cannot read: {exc.strerror or exc}", transient=True
+            )
         except SessionFormatError as exc:
             return broken_summary(path.name, fmt, str(exc))
+        except Exception as exc:  # noqa: BLE001 - one odd file must not hide the others
+            return broken_summary(path.name, fmt, f"cannot be read ({type(exc).__name__})")
+        if session.id != path.stem:
+            return broken_summary(
+                path.name,
+                fmt,
+                f"holds session {session.id!r:.40}; rename the file to {session.id}{path.suffix}",
+            )
         return summarize(session, fmt, path.name)
 
     # -- writing ----------------------------------------------------------------------
 
     def prepare(self, session: Session) -> tuple[Path, bytes]:
         """The file and the bytes to write for ``session``, checked but not yet written
-        (so a caller can write them on another thread)."""
-        path = self.path_for(session)
-        if session.id not in self._owned:
-            if any((self.folder / f"{session.id}.{fmt}").exists() for fmt in FORMATS):
-                raise SessionError(
-                    f"a session file named {session.id} already exists in {self.folder}; "
-                    "it is left as it is"
-                )
-            self._owned[session.id] = path
+        (so a caller can write them on another thread with :meth:`commit`).
+
+        A session that has no file of its own yet (a new one, or one read from a file
+        outside the folder) whose id is already taken in the folder gets a fresh id: it
+        never takes an existing file's place.
+        """
+        with self._lock:
+            if session.id not in self._owned:
+                if not is_valid_id(session.id):
+                    raise SessionError(f"{session.id!r:.40} cannot be a session id (a file name)")
+                while self._taken(session.id):
+                    session.id = new_session_id()
+                path = self.folder / f"{session.id}.{self.new_format}"
+                self._owned[session.id] = path
+                self._stamps[path] = None
+            path = self._owned[session.id]
         return path, self._encoder.encode(session, _format_of(path))
 
+    def _taken(self, session_id: str) -> bool:
+        return any((self.folder / f"{session_id}.{fmt}").exists() for fmt in FORMATS)
+
+    def commit(self, path: Path, data: bytes) -> None:
+        """Write prepared bytes, unless the file changed since this store last saw it.
+
+        Raises:
+            SessionConflict: someone else wrote or removed the file; it is left alone.
+            SessionError: the disk refused (full, read-only); the old file stays.
+        """
+        with self._lock:
+            expected = self._stamps.get(path)
+            if _stamp(path) != expected:
+                raise SessionConflict(
+                    f"{path} changed on disk since chatterm opened it (another chatterm or an "
+                    "editor); it is not written over"
+                )
+            write_session_file(path, data)
+            self._stamps[path] = _stamp(path)
+
+    def changed_on_disk(self, session: Session) -> bool:
+        """True if the session's file is not as this store last wrote or read it."""
+        with self._lock:
+            path = self._owned.get(session.id)
+            return path is not None and _stamp(path) != self._stamps.get(path)
+
+    def fork(self, session: Session) -> str:
+        """Give ``session`` a fresh id (and file), leaving its old file to whoever changed
+        it; returns the old id."""
+        old = session.id
+        with self._lock:
+            path = self._owned.pop(old, None)
+            if path is not None:
+                self._stamps.pop(path, None)
+        session.id = new_session_id()
+        return old
+
     def save(self, session: Session) -> Path:
-        """Write ``session`` to its file, atomically."""
+        """Write ``session`` to its file, atomically (see :meth:`commit`)."""
         path, data = self.prepare(session)
-        write_session_file(path, data)
+        self.commit(path, data)
         return path
 
     def rename(self, ref: str, title: str) -> Session:
@@ -180,8 +270,19 @@ class SessionStore:
             pass
         except OSError as exc:
             raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
-        self._owned = {k: v for k, v in self._owned.items() if v != path}
+        with self._lock:
+            self._owned = {k: v for k, v in self._owned.items() if v != path}
+            self._stamps.pop(path, None)
         return path
+
+
+def _one_file(paths: list[Path]) -> Path:
+    if len(paths) > 1:
+        raise SessionError(
+            f"{paths[0]} and {paths[1]} both hold session {paths[0].stem}; remove one "
+            "(or rename it to another id) to open it"
+        )
+    return paths[0]
 
 
 def write_session_file(path: Path, data: bytes) -> None:

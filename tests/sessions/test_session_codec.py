@@ -86,7 +86,7 @@ def test_json_stays_readable_in_an_editor() -> None:
 def test_a_lone_surrogate_is_written_as_a_replacement_not_a_crash() -> None:
     session = _session_with("bad \udc80 byte")
     for fmt in FORMATS:
-        assert decode(encode(session, fmt), fmt).title == "bad ? byte"
+        assert decode(encode(session, fmt), fmt).title == "bad \ufffd byte"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -117,6 +117,27 @@ def test_a_file_cut_short_anywhere_is_refused_never_read_in_part(fmt: SessionFor
 def test_json_errors_name_the_line() -> None:
     with pytest.raises(SessionFormatError, match="line 2 column"):
         decode(b'{"a":\n  }', "json")
+
+
+@pytest.mark.parametrize(
+    ("raw", "fmt"),
+    [
+        (b'{"chatterm_session": NaN}', "json"),
+        (b'{"chatterm_session": Infinity}', "json"),
+        (b'{"x": -Infinity}', "json"),
+        (b'{"x": ' + b"9" * 5000 + b"}", "json"),
+        (b"x = " + b"9" * 5000 + b"\n", "toml"),
+    ],
+)
+def test_values_that_are_not_data_are_refused(raw: bytes, fmt: SessionFormat) -> None:
+    with pytest.raises(SessionFormatError):
+        decode(raw, fmt)
+
+
+def test_toml_nan_and_inf_are_refused_where_numbers_go() -> None:
+    raw = encode(full_session(), "toml").replace(b"ttft_ms = 120.5", b"ttft_ms = nan")
+    with pytest.raises(SessionFormatError, match="ttft_ms must be a number"):
+        decode(raw, "toml")
 
 
 def test_deep_nesting_is_refused_cleanly() -> None:

@@ -53,3 +53,25 @@ def test_a_session_without_turns_or_title() -> None:
 def test_document_exports_read_back_as_the_session(fmt: str) -> None:
     session = full_session()
     assert decode(export_session(session, fmt), fmt) == session  # type: ignore[arg-type]
+
+
+def test_an_open_fence_or_comment_cannot_swallow_the_rest() -> None:
+    session = full_session(turns=2)
+    session.turns[0].answer = "look:\n```python\nprint('never closed')"
+    session.turns[0].prompt = "hidden? <!-- oops"
+    session.turns[1].reasoning = "~~~~\nthinking in a fence"
+    text = to_markdown(session)
+    assert "print('never closed')\n```\n\n*TTFT" in text
+    assert "hidden? <!-- oops -->" in text
+    assert "thinking in a fence\n~~~~\n\n</details>" in text
+    assert text.count("## You") == 2
+
+
+def test_closed_fences_are_left_alone() -> None:
+    session = full_session(turns=1)
+    session.turns[0].answer = "```\ncode\n```\nafter\n````md\n```\ninner\n```\n````"
+    assert session.turns[0].answer + "\n\n*error · TTFT" in to_markdown(session)
+
+
+def test_one_turn_is_not_plural() -> None:
+    assert "· 1 turn ·" in to_markdown(full_session(turns=1))

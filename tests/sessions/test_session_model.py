@@ -129,6 +129,12 @@ def _broken(change: Any) -> dict[str, Any]:
         (lambda d: d["turns"][0]["timeline"].append([1, "tool", "x"]), "timeline[3] must be"),
         (lambda d: d["turns"][0]["timeline"].append([True, "answer", "x"]), "timeline[3]"),
         (lambda d: d["turns"][1]["error"].pop("message"), "error has no 'message'"),
+        (lambda d: d["turns"][0]["timeline"][0].__setitem__(0, float("nan")), "timeline[0]"),
+        (lambda d: d["turns"][0]["timeline"][0].__setitem__(0, -5), "timeline[0]"),
+        (lambda d: d["turns"][0]["metrics"].update(ttft_ms=float("inf")), "ttft_ms must be"),
+        (lambda d: d["turns"][1]["error"].update(status=float("inf")), "status must be"),
+        (lambda d: d["turns"][0]["usage"].update(input_tokens=10**400), "input_tokens must"),
+        (lambda d: d["turns"][0]["cost"].update(usd=float("-inf")), "usd must be"),
         (lambda d: d["turns"][1].update(warnings=[1]), "warnings[0] must be text"),
     ],
 )

@@ -215,3 +215,87 @@ def test_a_sessions_path_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> N
         store.list()
     with pytest.raises(SessionError, match="cannot read the sessions folder"):
         store.load("2026")
+
+
+def test_alternating_kinds_within_a_frame_keep_one_entry_per_kind(store: SessionStore) -> None:
+    recorder = TurnRecorder(new_session(), SessionWriter(store), "hi", "demo")
+    _record(
+        recorder,
+        [
+            (0.0, Started("demo")),
+            (0.100, ReasoningDelta("r1")),
+            (0.101, TextDelta("a1")),
+            (0.102, ReasoningDelta("r2")),
+            (0.103, TextDelta("a2")),
+            (0.104, AnswerWasReasoning()),
+            (0.105, TextDelta("a3")),  # after a reset mark: never joins the text before it
+        ],
+    )
+    assert recorder.timeline == [
+        TimelineEntry(100, "reasoning", "r1r2"),
+        TimelineEntry(101, "answer", "a1a2"),
+        TimelineEntry(104, "answer_was_reasoning", ""),
+        TimelineEntry(105, "answer", "a3"),
+    ]
+    recorder.writer.close()
+
+
+def test_events_after_the_finish_change_nothing(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    recorder = TurnRecorder(session, writer, "hi", "demo")
+    accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, TextDelta("kept"))])
+    accumulator.cancel(0.2)
+    recorder.finish(accumulator.reply())
+    recorder.event(0.3, TextDelta(" straggler"))
+    recorder.tick(5.0)
+    recorder.finish(accumulator.reply())
+    writer.close()
+    turn = SessionStore(store.folder).load(session.id).turns[0]
+    assert (turn.answer, turn.finish_reason) == ("kept", "cancelled")
+    assert [e.text for e in turn.timeline] == ["kept"]
+
+
+def test_a_session_changed_by_another_program_goes_on_in_a_new_file(
+    store: SessionStore,
+) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    first = TurnRecorder(session, writer, "q1", "demo")
+    first.finish(_record(first, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    writer.wait()
+    original_id = session.id
+    # `chatterm ask --session` appends a turn from another process meanwhile.
+    other_store = SessionStore(store.folder)
+    other_writer = SessionWriter(other_store)
+    theirs = other_store.load(original_id)
+    their_turn = TurnRecorder(theirs, other_writer, "q-cli", "demo")
+    their_turn.finish(_record(their_turn, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    other_writer.close()
+    # This chat records its next turn: the other program's file is not written over.
+    second = TurnRecorder(session, writer, "q2", "demo")
+    second.finish(_record(second, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    writer.close()
+    message = writer.take_error()
+    assert message is not None and original_id in message and session.id in message
+    assert session.id != original_id
+    reread = SessionStore(store.folder)
+    assert [t.prompt for t in reread.load(original_id).turns] == ["q1", "q-cli"]
+    assert [t.prompt for t in reread.load(session.id).turns] == ["q1", "q2"]
+
+
+def test_a_conflict_on_the_very_last_save_is_still_saved(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    recorder = TurnRecorder(session, writer, "q1", "demo")
+    writer.wait()
+    original_id = session.id
+    path = store.path_for(session)
+    accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, TextDelta("the answer"))])
+    # Someone rewrites the file while the final save is queued behind a checkpoint.
+    path.write_text(path.read_text().replace('"title"', '"title"', 1) + "\n")
+    recorder.finish(accumulator.reply())
+    writer.close()
+    assert session.id != original_id
+    assert SessionStore(store.folder).load(session.id).turns[0].answer == "the answer"
+    assert writer.take_error() is not None

@@ -14,7 +14,7 @@ from session_factory import full_session
 from chatterm.sessions.codec import encode
 from chatterm.sessions.index import INDEX_NAME
 from chatterm.sessions.model import SCHEMA_VERSION, new_session
-from chatterm.sessions.store import SessionError, SessionStore, sessions_dir
+from chatterm.sessions.store import SessionConflict, SessionError, SessionStore, sessions_dir
 
 
 def _mode(path: Path) -> int:
@@ -56,12 +56,12 @@ def test_a_loaded_session_keeps_its_format(tmp_path: Path) -> None:
 
 
 def test_find_by_prefix_or_path(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path)
+    store = SessionStore(tmp_path / "s")
     store.save(full_session(session_id="20261121-100000-aaaa"))
     store.save(full_session(session_id="20261121-110000-bbbb"))
     assert store.load("20261121-11").id == "20261121-110000-bbbb"
     outside = tmp_path / "copy.json"
-    outside.write_bytes((tmp_path / "20261121-100000-aaaa.json").read_bytes())
+    outside.write_bytes((tmp_path / "s" / "20261121-100000-aaaa.json").read_bytes())
     assert store.load(str(outside)).id == "20261121-100000-aaaa"
     with pytest.raises(SessionError, match="matches 2 sessions.*give more of the id"):
         store.load("20261121")
@@ -103,13 +103,76 @@ def test_an_unreadable_file_is_named_and_never_overwritten(
         store.load("20261121-100000-abcd")
     message = str(caught.value)
     assert str(path) in message and problem in message and "left as it is" in message
-    # A new session with that id (however it came about) does not take the file's place.
-    with pytest.raises(SessionError, match="already exists"):
-        store.save(full_session())
-    listed = store.list()
-    assert [(s.id, s.problem is not None) for s in listed] == [("20261121-100000-abcd", True)]
+    # A new session with that id (however it came about) gets a fresh id, not the file.
+    session = full_session()
+    saved = store.save(session)
+    assert session.id != "20261121-100000-abcd"
+    assert saved.name == f"{session.id}.json"
+    listed = {s.id: s.problem is not None for s in store.list()}
+    assert listed == {"20261121-100000-abcd": True, session.id: False}
+    listed = [s for s in store.list() if s.problem]
     assert problem in (listed[0].problem or "")
     assert path.read_bytes() == content
+
+
+def test_a_file_changed_by_someone_else_is_not_written_over(tmp_path: Path) -> None:
+    mine = SessionStore(tmp_path)
+    session = full_session()
+    path = mine.save(session)
+    theirs = SessionStore(tmp_path)
+    other = theirs.load(session.id)
+    other.title = "their change"
+    theirs.save(other)
+    assert mine.changed_on_disk(session)
+    session.title = "my change"
+    with pytest.raises(SessionConflict, match="changed on disk"):
+        mine.save(session)
+    assert SessionStore(tmp_path).load(session.id).title == "their change"
+    old = mine.fork(session)
+    assert old == "20261121-100000-abcd" != session.id
+    assert mine.save(session).name == f"{session.id}.json"
+    assert path.exists()
+
+
+def test_a_file_removed_by_someone_else_is_not_brought_back_silently(tmp_path: Path) -> None:
+    mine = SessionStore(tmp_path)
+    session = full_session()
+    path = mine.save(session)
+    path.unlink()
+    with pytest.raises(SessionConflict):
+        mine.save(session)
+
+
+def test_our_own_saves_are_not_conflicts(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    session = full_session()
+    for n in range(5):
+        session.title = f"take {n}"
+        store.save(session)
+        assert not store.changed_on_disk(session)
+    again = SessionStore(tmp_path)
+    loaded = again.load(session.id)
+    loaded.title = "reloaded"
+    again.save(loaded)
+
+
+def test_a_file_whose_name_is_not_its_id_is_refused(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    (tmp_path / "20261121-999999-ffff.json").write_bytes(encode(full_session(), "json"))
+    with pytest.raises(SessionError, match="holds session '20261121-100000-abcd'.*rename"):
+        store.load("20261121-999999-ffff")
+    (listed,) = store.list()
+    assert listed.id == "20261121-999999-ffff" and "holds session" in (listed.problem or "")
+
+
+def test_the_same_id_in_both_formats_is_named(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session())
+    (tmp_path / "20261121-100000-abcd.toml").write_bytes(encode(full_session(), "toml"))
+    with pytest.raises(SessionError, match=r"\.json and .*\.toml.*remove one"):
+        store.load("20261121-100000-abcd")
+    with pytest.raises(SessionError, match=r"\.json and .*\.toml.*remove one"):
+        store.load("20261121-1000")
 
 
 def test_a_session_from_a_newer_chatterm_is_left_alone(tmp_path: Path) -> None:
@@ -225,7 +288,7 @@ def test_a_bad_index_entry_is_reread_from_the_file(tmp_path: Path) -> None:
     name = next(iter(data["entries"]))
     for damage in ("yaml", None):
         entry = data["entries"][name]
-        entry[2 + data["fields"].index("format")] = damage
+        entry[3 + data["fields"].index("format")] = damage
         index.write_text(json.dumps(data))
         assert store.list()[0].format == "json"
     for damage in ({"a": 1}, [1], "x", None):
@@ -278,3 +341,90 @@ def test_a_read_only_disk_gives_a_clear_message(
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
     with pytest.raises(SessionError, match="cannot save the session.*Read-only file system"):
         SessionStore(tmp_path / "s").save(full_session())
+
+
+def _index_entries(folder: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((folder / INDEX_NAME).read_bytes())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("cost_unknown", None),
+        ("turns", -1),
+        ("turns", True),
+        ("cost_usd", "1"),
+        ("models", [1]),
+        ("models", "demo"),
+        ("file_name", "20261121-100000-ffff.json"),
+        ("id", "20261121-100000-ffff"),
+        ("title", None),
+    ],
+)
+def test_a_damaged_index_value_is_never_trusted(tmp_path: Path, field: str, value: object) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session())
+    expected = store.list()
+    data = _index_entries(tmp_path)
+    (record,) = data["entries"].values()
+    record[3 + data["fields"].index(field)] = value
+    (tmp_path / INDEX_NAME).write_text(json.dumps(data))
+    assert store.list() == expected
+
+
+def test_an_entry_that_claims_another_file_is_reread(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session(session_id="20261121-100000-aaaa"))
+    store.save(full_session(session_id="20261121-100000-bbbb"))
+    expected = store.list()
+    data = _index_entries(tmp_path)
+    entries = data["entries"]
+    entries["20261121-100000-aaaa.json"] = entries["20261121-100000-bbbb.json"]
+    (tmp_path / INDEX_NAME).write_text(json.dumps(data))
+    assert store.list() == expected
+
+
+def test_a_passing_read_problem_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session())
+    real_read = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.suffix == ".json" and not self.name.startswith("."):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    (tmp_path / INDEX_NAME).unlink(missing_ok=True)
+    (listed,) = store.list()
+    assert "Permission denied" in (listed.problem or "")
+    monkeypatch.setattr(Path, "read_bytes", real_read)
+    (listed,) = store.list()  # fixed without the file changing: read again
+    assert listed.problem is None and listed.title == "Arithmetic"
+
+
+def test_a_hostile_value_in_one_file_does_not_hide_the_others(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session(session_id="20261121-100000-aaaa"))
+    raw = encode(full_session(session_id="20261121-100000-bbbb"), "json")
+    (tmp_path / "20261121-100000-bbbb.json").write_bytes(
+        raw.replace(b'"ttft_ms": 120.5', b'"ttft_ms": NaN')
+    )
+    listed = {s.id: s.problem for s in store.list()}
+    assert listed["20261121-100000-aaaa"] is None
+    assert "NaN" in (listed["20261121-100000-bbbb"] or "")
+
+
+def test_temp_files_orphaned_by_a_kill_are_tidied(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    store.save(full_session())
+    old = tmp_path / ".20261121-100000-abcd.json.x1y2.tmp"
+    new = tmp_path / ".20261121-100000-abcd.json.z3w4.tmp"
+    old.write_text("{partial")
+    new.write_text("{in flight")
+    os.utime(old, (1_000_000, 1_000_000))
+    store.list()
+    assert not old.exists()
+    assert new.exists()  # maybe a write in progress right now
