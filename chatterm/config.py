@@ -16,6 +16,7 @@ from chatterm import paths
 from chatterm.errors import ConfigError
 from chatterm.events import REASONING_EFFORTS, ReasoningEffort
 from chatterm.pricing import PriceOverride
+from chatterm.urls import url_problem
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_FAVOURITES = 9
@@ -150,9 +151,15 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             raise ConfigError(
                 f'{where}: [{key}] needs base_url, e.g. base_url = "http://127.0.0.1:8000/v1"'
             )
+        base_url = check.string(table["base_url"], f"{key}.base_url")
+        problem = url_problem(base_url)
+        if problem is not None:
+            raise ConfigError(
+                f"{where}: {key}.base_url {problem}; e.g. \"http://127.0.0.1:8000/v1\""
+            )
         providers[name] = ProviderConfig(
             name=name,
-            base_url=check.string(table["base_url"], f"{key}.base_url"),
+            base_url=base_url,
             api_key_env=check.optional_string(table.get("api_key_env"), f"{key}.api_key_env"),
             local=None if "local" not in table else check.boolean(table["local"], f"{key}.local"),
             kind=kind,

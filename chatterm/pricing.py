@@ -12,9 +12,9 @@ import ipaddress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
-from urllib.parse import urlsplit
 
 from chatterm.events import Usage
+from chatterm.urls import host_of
 
 CostSource = Literal["server", "config", "price_table", "local", "unknown"]
 
@@ -74,7 +74,7 @@ def is_local_url(url: str | None) -> bool:
     """True for loopback hosts: a server on this machine bills nobody."""
     if not url:
         return False
-    host = urlsplit(url).hostname or ""
+    host = host_of(url)
     if host == "localhost":
         return True
     try:

@@ -45,6 +45,7 @@ from chatterm.providers.base import (
     redact,
     requested_effort,
 )
+from chatterm.urls import host_of
 
 DEFAULT_PORT = 11434
 DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -91,8 +92,11 @@ def parse_ollama_host(value: str | None) -> str:
         port = 80
     elif scheme == "https":
         port = 443
-    split = urlsplit(f"{scheme}://{rest.rstrip('/')}")
-    host = split.hostname or "127.0.0.1"
+    try:
+        split = urlsplit(f"{scheme}://{rest.rstrip('/')}")
+        host = split.hostname or "127.0.0.1"
+    except ValueError:  # an unreadable address: Ollama's own default, as for a bad port
+        split, host = urlsplit(f"{scheme}://127.0.0.1"), "127.0.0.1"
     try:
         port = split.port or port
     except ValueError:  # not a number, or out of range: Ollama falls back to the default
@@ -105,7 +109,7 @@ def parse_ollama_host(value: str | None) -> str:
 
 
 def is_cloud_host(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
+    host = host_of(base_url)
     return host == CLOUD_HOST or host.endswith("." + CLOUD_HOST)
 
 
