@@ -67,7 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt for this request")
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
     ask.add_argument(
-        "--no-reasoning", action="store_true", help="do not print the model's reasoning"
+        "--no-reasoning",
+        action="store_true",
+        help="do not print the model's reasoning (and ask for none: --effort off)",
+    )
+    ask.add_argument(
+        "--effort",
+        choices=("off", "low", "medium", "high"),
+        help="how hard a reasoning model thinks (default: reasoning_effort in config.toml)",
     )
     ask.add_argument("--save", action="store_true", help="save the exchange as a new session")
     ask.add_argument(
@@ -78,11 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("tui", help="open the chat TUI (the default)")
     # Imported here: these modules import this one.
+    from chatterm.cli_config import add_config_parser
+    from chatterm.cli_models import add_models_parser
     from chatterm.cli_replay import add_replay_parser
     from chatterm.cli_sessions import add_sessions_parser
 
     add_sessions_parser(commands)
     add_replay_parser(commands)
+    add_models_parser(commands)
+    add_config_parser(commands)
     return parser
 
 
@@ -105,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             from chatterm.cli_replay import replay_command
 
             return replay_command(args)
+        if args.command == "models":
+            from chatterm.cli_models import models_command
+
+            return models_command(args)
+        if args.command == "config":
+            from chatterm.cli_config import config_command
+
+            return config_command(args)
         return tui_command(args)
     except KeyboardInterrupt:
         return EXIT_FAILED
@@ -222,10 +241,18 @@ def ask_command(
     if missing:
         return fail(missing)
     model_config = settings.model_settings.get(target.ref)
+    from chatterm.providers.effort import effort_fields
+
+    if args.no_reasoning and args.effort not in (None, "off"):
+        return fail(f"--no-reasoning asks for no reasoning and --effort {args.effort} for some")
+    reasoning, effort = effort_fields(
+        "off" if args.no_reasoning else args.effort or settings.reasoning_effort
+    )
     conversation = Conversation(
         messages=(*(saving.history() if saving else ()), Message("user", prompt)),
         system=system,
-        reasoning=settings.reasoning and not args.no_reasoning,
+        reasoning=reasoning,
+        effort=effort,
         max_tokens=model_config.max_tokens if model_config else None,
     )
     sink: Sink
@@ -235,6 +262,10 @@ def ask_command(
         color = wants_color(stdout, env)
         sink = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
     recording = saving.record(system, prompt, target.ref) if saving else None
+    if recording is not None:
+        problem = recording.first_save_error()  # before the request: nothing paid for yet
+        if problem is not None:
+            return fail(problem, EXIT_FAILED)
     try:
         reply = asyncio.run(_stream_to(sink, target, conversation, settings, recording))
     except ChattermError as exc:
@@ -251,7 +282,7 @@ def ask_command(
         stderr.write(f"chatterm: {safe_text(recording.error)}\n")
         return EXIT_FAILED
     if not args.json:
-        stderr.write(f"saved as session {recording.session.id}\n")
+        stderr.write(recording.saved_line() + "\n")
     return code
 
 

@@ -73,7 +73,7 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "export",
         help="write a session as Markdown, JSON or TOML",
         description="Write SESSION to stdout, or to FILE with -o (never over an existing "
-        "file unless --force).",
+        "file unless --force, and never into the sessions folder).",
     )
     export.add_argument("session", metavar="SESSION")
     export.add_argument(
@@ -136,14 +136,15 @@ def one_line(text: str) -> str:
 
 
 def local_time(iso: str) -> str:
-    """``2026-11-21 15:30`` in the local time zone; the text itself if it is not a time."""
+    """``2026-11-21 15:30`` in the local time zone; the text itself if it is not a time
+    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
     try:
         when = datetime.fromisoformat(iso)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
         return one_line(iso[:16])
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def dim(text: str, color: bool) -> str:
@@ -271,15 +272,32 @@ def rename_session(store: SessionStore, ref: str, title: str, out: TextIO) -> in
     title = " ".join(title.split())
     if not title:
         raise CommandFailed("the new title is empty", EXIT_USAGE)
-    _, session = load_session(store, ref)
+    path, session = load_session(store, ref)
     session.title = title
     session.touch()
     try:
-        store.save(session)
+        saved = store.save(session)
     except SessionError as exc:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
-    out.write(f"renamed {one_line(session.id)} to {one_line(title)}\n")
+    if _same_file(saved, path):
+        out.write(f"renamed {one_line(session.id)} to {one_line(title)}\n")
+    else:  # a file outside the sessions folder: the store saves a copy in the folder
+        out.write(
+            f"saved a renamed copy as {safe_text(str(saved))} (the file you named is unchanged)\n"
+        )
     return EXIT_OK
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return one.resolve() == other.resolve()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is in ``folder`` or below it, links resolved."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def delete_session(store: SessionStore, ref: str, out: TextIO) -> int:
@@ -313,7 +331,16 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
             raise CommandFailed(f"{target} already exists; use --force to overwrite it", EXIT_USAGE)
         if not target.parent.is_dir():
             raise CommandFailed(f"no folder {target.parent} to write {target.name} in", EXIT_USAGE)
-    _, session = load_session(store, args.session)
+        if _inside(target, store.folder):  # even with --force: those files are sessions
+            raise CommandFailed(
+                f"{target} is in the sessions folder ({store.folder}); export somewhere else",
+                EXIT_USAGE,
+            )
+    path, session = load_session(store, args.session)
+    if target is not None and target.exists() and _same_file(target, path):
+        raise CommandFailed(
+            f"{target} is the session's own file; export somewhere else", EXIT_USAGE
+        )
     data = export_session(session, fmt)
     if target is None:
         buffer = getattr(out, "buffer", None)
@@ -341,19 +368,51 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
 class AskRecording:
     """One ``chatterm ask`` reply recorded into a session while it streams.
 
-    Creating it appends the turn and saves the prompt; feed it every stamped event, run its
-    ticker while streaming (a quiet stream is still checkpointed), and :meth:`finish` it
-    with the reply however the stream ended. ``error`` is then the save failure, if any.
+    Creating it appends the turn and queues the prompt's save; check
+    :meth:`first_save_error` before sending the request, feed it every stamped event, run
+    its ticker while streaming (a quiet stream is still checkpointed), and :meth:`finish`
+    it with the reply however the stream ended. ``error`` is then the save failure, if any.
     """
 
-    def __init__(self, store: SessionStore, session: Session, prompt: str, model: str) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        session: Session,
+        prompt: str,
+        model: str,
+        *,
+        named: Path | None = None,
+    ) -> None:
         self.store = store
         self.session = session
+        self.named = named  # the file ``--session`` named, if any
         self.writer = SessionWriter(store)
         self.recorder = TurnRecorder(session, self.writer, prompt, model)
         self.error: str | None = None
         self.finished = False
         self._ticker: asyncio.Task[None] | None = None
+
+    def first_save_error(self) -> str | None:
+        """Wait for the first save (the prompt, queued when the turn began) and return why
+        it failed, if it did: a session that cannot be saved is known before the request
+        is paid for. On a failure the writer is closed."""
+        self.writer.wait()
+        error = self.writer.take_error()
+        if error is not None:
+            self.finished = True
+            self.writer.close()
+        return error
+
+    def saved_line(self) -> str:
+        """What ``ask`` says on stderr once the reply is saved."""
+        line = f"saved as session {one_line(self.session.id)}"
+        try:
+            path = self.store.path_for(self.session)
+        except SessionError:
+            return line
+        if self.named is not None and not _same_file(path, self.named):
+            line += f" in {safe_text(str(path))} (the file you named is unchanged)"
+        return line
 
     def event(self, at: float, event: Event) -> None:
         self.recorder.event(at, event)
@@ -389,7 +448,10 @@ class AskSession:
 
     def __init__(self, ref: str | None, session_format: SessionFormat) -> None:
         self.store = SessionStore(new_format=session_format)
-        self.session = None if ref is None else load_session(self.store, ref)[1]
+        self.path: Path | None = None
+        self.session: Session | None = None
+        if ref is not None:
+            self.path, self.session = load_session(self.store, ref)
 
     def history(self) -> tuple[Message, ...]:
         return self.session.history() if self.session is not None else ()
@@ -409,4 +471,4 @@ class AskSession:
     def record(self, system: str | None, prompt: str, model: str) -> AskRecording:
         """Append the turn (a new session gets ``system``) and save the prompt."""
         session = self.session or new_session(system=system)
-        return AskRecording(self.store, session, prompt, model)
+        return AskRecording(self.store, session, prompt, model, named=self.path)

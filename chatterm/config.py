@@ -154,9 +154,8 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         base_url = check.string(table["base_url"], f"{key}.base_url")
         problem = url_problem(base_url)
         if problem is not None:
-            raise ConfigError(
-                f"{where}: {key}.base_url {problem}; e.g. \"http://127.0.0.1:8000/v1\""
-            )
+            example = "http://127.0.0.1:8000/v1"
+            raise ConfigError(f"{where}: {key}.base_url {problem}; e.g. {example}")
         providers[name] = ProviderConfig(
             name=name,
             base_url=base_url,

@@ -587,3 +587,47 @@ def test_usage_and_config_errors_exit_2(
         assert "Traceback" not in result.stderr
         assert API_KEY not in result.stderr
     assert fake_server.requests == []
+
+
+# ----------------------------------------------------------------------------- --effort
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "sent"),
+    [
+        ([], None, "medium"),  # reasoning_effort defaults to medium
+        (["--effort", "high"], None, "high"),
+        (["--effort", "low"], 'reasoning_effort = "high"\n', "low"),
+        (["--effort", "off"], None, "minimal"),  # GPT-5's weakest effort
+        (["--no-reasoning"], None, "minimal"),
+        (["--no-reasoning", "--effort", "off"], None, "minimal"),
+        ([], 'reasoning_effort = "low"\n', "low"),
+        ([], "reasoning = false\n", "minimal"),
+    ],
+    ids=["default", "high", "flag-wins", "off", "no-reasoning", "both-off", "config", "old-switch"],
+)
+def test_effort_reaches_the_request(
+    fake_server: FakeServer, home: Path, args: list[str], config: str | None, sent: str
+) -> None:
+    if config is not None:
+        (home / "config.toml").write_text(config, encoding="utf-8")
+    result = ask(home, fake_server, "--json", "-m", "openai:gpt-5-mini", *args, PROMPT)
+    assert result.returncode == 0, result.stderr
+    [request] = fake_server.requests
+    assert request.json["reasoning_effort"] == sent
+
+
+def test_effort_is_not_sent_to_a_model_without_it(fake_server: FakeServer, home: Path) -> None:
+    result = ask(home, fake_server, "--json", "--effort", "high", "-m", MODEL, PROMPT)
+    assert result.returncode == 0, result.stderr
+    [request] = fake_server.requests
+    assert "reasoning_effort" not in request.json
+
+
+@pytest.mark.parametrize("args", [["--effort", "max"], ["--no-reasoning", "--effort", "high"]])
+def test_effort_usage_errors_exit_2(fake_server: FakeServer, home: Path, args: list[str]) -> None:
+    result = ask(home, fake_server, "-m", "openai:gpt-5-mini", *args, PROMPT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "--effort" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake_server.requests == []

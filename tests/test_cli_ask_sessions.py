@@ -4,18 +4,23 @@ saved session is continued with its history, against the fake server on 127.0.0.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chatterm import cli
 from chatterm.cli import main
+from chatterm.events import TimedEvent
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionStore
+from chatterm.stream import ReplyStream
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario
 from tests.test_cli_ask import ask_env
@@ -227,12 +232,37 @@ def test_a_midstream_error_keeps_the_partial_reply(
     assert turn.reasoning == base.reasoning
 
 
-def test_a_save_failure_warns_but_keeps_the_reply(
-    capsys: pytest.CaptureFixture[str], server: FakeServer, isolated_home: Path
+def test_a_session_that_cannot_be_saved_stops_before_the_request(
+    capsys: pytest.CaptureFixture[str], server: FakeServer
 ) -> None:
     folder = SessionStore().folder
     folder.parent.mkdir(parents=True)
     folder.write_bytes(b"")  # a file where the folder should be: nothing can be saved
+    for args in (["--json"], []):
+        code, out, err = ask(capsys, "--save", *args, "-m", MODEL, "hi")
+        assert (code, out) == (1, ""), args
+        assert err.startswith("chatterm: cannot save the session") and err.count("\n") == 1
+    assert server.requests == []  # nothing was paid for
+    assert folder.read_bytes() == b""
+
+
+def test_a_save_failure_while_streaming_warns_but_keeps_the_reply(
+    capsys: pytest.CaptureFixture[str], server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = SessionStore().folder
+
+    class FolderGoesAway(ReplyStream):
+        """The prompt was saved; then, as the request goes out, the folder becomes a
+        file: every later save fails."""
+
+        async def events(self) -> AsyncIterator[TimedEvent]:
+            assert len(list(folder.glob("*.json"))) == 1
+            shutil.rmtree(folder)
+            folder.write_bytes(b"")
+            async for timed in super().events():
+                yield timed
+
+    monkeypatch.setattr(cli, "ReplyStream", FolderGoesAway)
     code, out, err = ask(capsys, "--save", "--json", "-m", MODEL, "hi")
     assert code == 1
     done = done_of(out)
@@ -240,9 +270,28 @@ def test_a_save_failure_warns_but_keeps_the_reply(
     assert "session_id" not in done
     assert err.startswith("chatterm: cannot save the session") and err.count("\n") == 1
 
+    folder.unlink()
     code, out, err = ask(capsys, "--save", "-m", MODEL, "hi")
     assert code == 1 and Scenario().answer in out
     assert err.startswith("chatterm: cannot save") and "saved as" not in err
+    assert len(server.requests) == 2
+
+
+def test_continuing_a_file_outside_the_folder_saves_a_copy_and_says_so(
+    capsys: pytest.CaptureFixture[str], server: FakeServer, tmp_path: Path
+) -> None:
+    code, out, _ = ask(capsys, "--save", "--json", "-m", MODEL, "first")
+    session_id = done_of(out)["session_id"]
+    inside = SessionStore().folder / f"{session_id}.json"
+    mine = tmp_path / "mine.json"
+    raw = inside.read_bytes()
+    mine.write_bytes(raw)
+    inside.unlink()
+    code, out, err = ask(capsys, "--session", str(mine), "second")
+    assert code == 0
+    assert err == f"saved as session {session_id} in {inside} (the file you named is unchanged)\n"
+    assert mine.read_bytes() == raw
+    assert [t.prompt for t in only_session().turns] == ["first", "second"]
 
 
 # ----------------------------------------------------------------------------- Ctrl+C

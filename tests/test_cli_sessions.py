@@ -11,8 +11,10 @@ import io
 import json
 import stat
 import sys
+import time
 import tomllib
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,17 @@ class FakeTty(io.StringIO):
         return True
 
 
+@pytest.fixture
+def west_of_greenwich(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time five hours behind UTC (a POSIX rule: no time zone files needed), where
+    year 1 at midnight UTC is before the first date Python can hold."""
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 # ----------------------------------------------------------------------------- list
 
 
@@ -189,6 +202,42 @@ def test_list_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert first["turns"] == 2 and first["problem"] is None
     assert first["cost_usd"] == pytest.approx(0.00084)
     assert Path(first["path"]) == store.folder / first["file_name"]
+
+
+def test_a_zero_turn_session_costs_a_dash(capsys: pytest.CaptureFixture[str]) -> None:
+    save(make_session(turns=0))
+    row = run(capsys, "sessions", "list")[1].splitlines()[1]
+    assert "  0  " in row and "  –  " in row and "$" not in row
+
+
+@pytest.mark.parametrize(
+    ("stamp", "shown"),
+    [
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00"),  # before year 1 in local time
+        ("9999-12-31T23:59:59-12:00", "9999-12-31T23:59"),  # after year 9999
+        ("0001-01-01T00:00:00", "0001-01-01T00:00"),  # no zone: read as UTC
+        ("not a\x1b[2J date", "not a␛[2J date"),
+    ],
+)
+def test_a_time_the_local_zone_cannot_hold_is_shown_as_written(
+    west_of_greenwich: None, stamp: str, shown: str
+) -> None:
+    assert local_time(stamp) == shown
+    assert local_time("2026-11-21T15:30:00Z") == "2026-11-21 10:30"
+
+
+def test_list_and_show_a_session_dated_year_1(
+    capsys: pytest.CaptureFixture[str], west_of_greenwich: None
+) -> None:
+    session = make_session(updated="0001-01-01T00:00:00Z")
+    session.created = "0001-01-01T00:00:00Z"
+    save(session)
+    code, out, err = run(capsys, "sessions", "list")
+    assert code == 0 and err == ""
+    assert "0001-01-01T00:00" in out.splitlines()[1]
+    code, out, err = run(capsys, "sessions", "show", session.id)
+    assert code == 0 and err == ""
+    assert "0001-01-01T00:00" in out.splitlines()[1]
 
 
 # ----------------------------------------------------------------------------- corrupt files
@@ -334,6 +383,23 @@ def test_rename(capsys: pytest.CaptureFixture[str]) -> None:
     assert_one_line_error(err, "empty")
 
 
+def test_renaming_a_file_outside_the_folder_saves_a_renamed_copy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    session = make_session()
+    store = save(session)
+    inside = store.folder / f"{session.id}.json"
+    mine = tmp_path / "mine.json"
+    raw = inside.read_bytes()
+    mine.write_bytes(raw)
+    inside.unlink()
+    code, out, err = run(capsys, "sessions", "rename", str(mine), "New title")
+    assert code == 0 and err == ""
+    assert out == f"saved a renamed copy as {inside} (the file you named is unchanged)\n"
+    assert mine.read_bytes() == raw
+    assert SessionStore().load(session.id).title == "New title"
+
+
 def test_delete(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     keep, gone = make_session("20261121-100000-keep"), make_session("20261121-100000-gone")
     store = save(keep, gone)
@@ -453,6 +519,47 @@ def test_export_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     # -o - is stdout.
     code, out, err = run(capsys, "sessions", "export", session.id, "-o", "-")
     assert code == 0 and out == to_markdown(session)
+
+
+def test_export_never_writes_into_the_sessions_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    session, other = make_session(), make_session("20261121-110000-othr")
+    store = save(session, other)
+    own = store.folder / f"{session.id}.json"
+    link = tmp_path / "link"
+    link.symlink_to(store.folder)
+    before = {path.name: path.read_bytes() for path in store.folder.iterdir()}
+    for target in (
+        own,  # the session's own file
+        store.folder / f"{other.id}.json",  # another session
+        store.folder / f"{session.id}.toml",  # a new file that would be read as a session
+        store.folder / "notes.md",
+        link / "notes.md",  # the folder through a link
+    ):
+        for fmt in ("md", "json"):
+            code, out, err = run(
+                capsys,
+                "sessions",
+                "export",
+                session.id,
+                "--format",
+                fmt,
+                "-o",
+                str(target),
+                "--force",
+            )
+            assert code == 2 and out == "", target
+            assert_one_line_error(err, "sessions folder", "export somewhere else")
+    assert {path.name: path.read_bytes() for path in store.folder.iterdir()} == before
+
+    # A session file elsewhere, exported over itself.
+    mine = tmp_path / "mine.json"
+    mine.write_bytes(own.read_bytes())
+    code, out, err = run(capsys, "sessions", "export", str(mine), "-o", str(mine), "--force")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "the session's own file")
+    assert mine.read_bytes() == own.read_bytes()
 
 
 def test_export_format_is_checked(capsys: pytest.CaptureFixture[str]) -> None:

@@ -192,8 +192,8 @@ class TestErrors:
             ('providers = "x"\n', "providers"),
             ('models = ["x"]\n', "models"),
             ("[providers.x]\nbase_url = 8000\n", "providers.x.base_url"),
-            ('[providers.x]\nbase_url = "http://h/v1"\napi_key_env = 1\n', "providers.x.api_key_env"),
-            ('[providers.x]\nbase_url = "http://h/v1"\nlocal = "true"\n', "providers.x.local"),
+            ('[providers.x]\nbase_url = "http://h"\napi_key_env = 1\n', "providers.x.api_key_env"),
+            ('[providers.x]\nbase_url = "http://h"\nlocal = "true"\n', "providers.x.local"),
             (
                 '[models."openai:x"]\ninput_per_mtok = "1"\noutput_per_mtok = 1\n',
                 'models."openai:x".input_per_mtok',
