@@ -25,6 +25,7 @@ from chatterm.providers.base import redact
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.render.printer import JsonLinesPrinter, PlainPrinter, Sink
 from chatterm.render.safe_text import safe_text
+from chatterm.state import load_state
 from chatterm.stream import ReplyStream
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def tui_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         settings = Settings()
         notice = f"{exc} — started with default settings"
-    model_ref = args.model or default_model(settings)
+    model_ref = args.model or remembered_model(settings) or default_model(settings)
     try:
         target = resolve_model(model_ref, settings)
     except ConfigError as exc:
@@ -179,6 +180,19 @@ def tui_command(args: argparse.Namespace) -> int:
 
     run_tui(settings, target.ref, notice, session_ref=args.open_session)
     return EXIT_OK
+
+
+def remembered_model(settings: Settings) -> str | None:
+    """The model the TUI was last left on, if it can still be used (its key is set);
+    otherwise None, and the configured default applies."""
+    state, _ = load_state()  # a damaged state file is the TUI's to report
+    if state.last_model is None:
+        return None
+    try:
+        target = resolve_model(state.last_model, settings)
+    except ConfigError:
+        return None
+    return None if target.provider.missing_key() else target.ref
 
 
 def _valid_text(text: str) -> str:

@@ -84,3 +84,18 @@ def test_closed_stdin_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "prompt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_tui_opens_on_the_model_it_was_left_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatterm import cli
+    from chatterm.config import Settings
+    from chatterm.state import AppState, save_state
+
+    settings = Settings()
+    assert cli.remembered_model(settings) is None
+    save_state(AppState(last_model="demo:fast"))
+    assert cli.remembered_model(settings) == "demo:fast"
+    save_state(AppState(last_model="openai:gpt-5-mini"))  # no key in the tests
+    assert cli.remembered_model(settings) is None
+    save_state(AppState(last_model="nosuch:model"))
+    assert cli.remembered_model(settings) is None

@@ -25,3 +25,13 @@ def test_readme_documents_every_key_binding() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for binding in ALL_BINDINGS:
         assert f"`{binding.id}`" in readme, binding.id
+
+
+def test_the_readme_theme_example_loads(tmp_path: Path) -> None:
+    from chatterm.tui.themes import load_themes
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Themes", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "mine.toml").write_text(example, encoding="utf-8")
+    themes, failures = load_themes([tmp_path])
+    assert [theme.name for theme in themes] == ["my-theme"] and not failures

@@ -10,23 +10,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 
 from chatterm.config import Settings
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionError, SessionStore
 from chatterm.stream import Clock, make_client
-from chatterm.tui.bindings import APP_BINDINGS, NEW_SESSION, REPLAY, SESSIONS
+from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
+from chatterm.tui.commands import ModelsAndThemes, screen_commands
+from chatterm.tui.keymap import checked_keymap
 from chatterm.tui.memory import app_ended, app_started, settle_memory
+from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.session_keeper import SessionKeeper
+from chatterm.tui.themes import load_themes, pick_theme, theme_folders
 
 NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
@@ -51,11 +57,23 @@ class ChatApp(App[None]):
             loaded is reported in the notice and a new chat opens.
         replay: a session to replay instead of chatting (closing the replay quits).
         replay_speed: the replay's pace (2 is twice as fast; 0 shows it at once).
+        remembered: what the app remembers between runs (default: ``state.toml`` in the
+            data folder): the theme, the reasoning effort, whether reasoning is shown,
+            the last model (which the CLI starts on).
+        theme_folders: where ``*.toml`` themes are read (default: chatterm's own, then
+            ``themes/`` in the config folder).
+        export_dir: where the export key writes Markdown (default: the current folder).
+        discover_models: let the model picker ask servers for their models.
+
+    A theme file that cannot be used, a problem in ``[keys]`` (see
+    :mod:`chatterm.tui.keymap`) and a state file that cannot be read or written are each
+    reported once, and otherwise ignored.
     """
 
     CSS_PATH = "chatterm.tcss"
     TITLE = "chatterm"
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
+    COMMANDS = App.COMMANDS | {ModelsAndThemes}
 
     def __init__(
         self,
@@ -69,9 +87,20 @@ class ChatApp(App[None]):
         session_ref: str | None = None,
         replay: Session | None = None,
         replay_speed: float = 1.0,
+        remembered: Remembered | None = None,
+        theme_folders: Iterable[Path] | None = None,
+        export_dir: Path | None = None,
+        discover_models: bool = True,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.remembered = remembered or Remembered()
+        self.export_dir = export_dir
+        self.discover_models = discover_models
+        self.problems: list[str] = []  # shown once, when the app starts
+        self.keymap, problems = checked_keymap(settings.keys)
+        self.problems.extend(problems)
+        self._use_themes(theme_folders)
         self.model_ref = model_ref
         self.notice = notice
         self.env = env
@@ -88,9 +117,34 @@ class ChatApp(App[None]):
             except SessionError as error:
                 self.notice = "\n".join(filter(None, (notice, str(error))))
 
+    def _use_themes(self, folders: Iterable[Path] | None) -> None:
+        """Register every theme and start on the remembered one, else the config's."""
+        themes, failures = load_themes(theme_folders() if folders is None else folders)
+        for theme in themes:
+            self.register_theme(theme)
+        if failures:
+            self.problems.append(
+                "Theme files skipped:\n" + "\n".join(f"• {failure}" for failure in failures)
+            )
+        wanted = self.settings.theme
+        if wanted and wanted not in self.available_themes:
+            self.problems.append(
+                f"config.toml: theme {wanted!r} is not known; themes: "
+                + ", ".join(sorted(self.available_themes))
+            )
+        state = self.remembered.state
+        self.theme = self._starting_theme = pick_theme(self.available_themes, state.theme, wanted)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Remember a theme chosen here (the one the app started on is not a choice: a
+        theme set later in config.toml must still apply)."""
+        if theme.name != self._starting_theme or self.remembered.state.theme is not None:
+            self.remembered.update(theme=theme.name)
+
     def get_default_screen(self) -> Screen[None]:
         if self.replay is not None:
             return ReplayScreen(self.replay, speed=self.replay_speed, clock=self.clock)
+        state = self.remembered.state
         self.chat_screen = ChatScreen(
             self.settings,
             self.model_ref,
@@ -99,20 +153,37 @@ class ChatApp(App[None]):
             clients=self.clients,
             clock=self.clock,
             keeper=self.keeper,
+            remembered=self.remembered,
+            effort=state.reasoning_effort,
+            reasoning_shown=state.reasoning_shown is not False,
+            export_dir=self.export_dir,
+            discover_models=self.discover_models,
+            keymap=self.keymap,
         )
         return self.chat_screen
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, ChatScreen):
-            yield SystemCommand("New chat", NEW_SESSION.tooltip, screen.action_new_session)
-            yield SystemCommand("Sessions…", SESSIONS.tooltip, screen.action_sessions)
-            yield SystemCommand("Replay this chat", REPLAY.tooltip, screen.action_replay)
+            yield from screen_commands(screen, self.keymap)
 
     def on_mount(self) -> None:
         app_started()
+        if self.keymap:
+            self.set_keymap(self.keymap)
+            palette = self.keymap.get(COMMAND_PALETTE.id or "")
+            if palette:  # the footer looks the palette's key up by this (class) name
+                vars(self)["COMMAND_PALETTE_BINDING"] = palette.split(",")[0].strip()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(SAVE_CHECK_S, self._report_save_error)
         self.call_after_refresh(settle_memory)
+        for problem in self.problems:
+            self.notify(
+                safe_text(problem),
+                severity="warning",
+                markup=False,
+                timeout=SAVE_ERROR_TIMEOUT_S,
+            )
         if self.notice:
             self.notify(
                 safe_text(self.notice),
@@ -122,7 +193,12 @@ class ChatApp(App[None]):
             )
 
     def _report_save_error(self) -> None:
-        """A save failed: say so once; the conversation stays in memory and usable."""
+        """A save failed: say so once; the conversation stays in memory and usable.
+        What the app remembers is saved on the same clock."""
+        self.remembered.flush()
+        problem = self.remembered.take_problem()
+        if problem:
+            self.notify(safe_text(problem), severity="warning", markup=False, timeout=8)
         message = self.keeper.take_error()
         if message:
             self.notify(
@@ -144,6 +220,7 @@ class ChatApp(App[None]):
         if self.chat_screen is not None:
             self.chat_screen.end_live_reply()  # a reply cut short by quitting: saved cancelled
         await asyncio.to_thread(self.keeper.close)  # every queued save reaches the disk
+        self.remembered.flush()
         await self.clients.aclose()
         app_ended()
 

@@ -10,7 +10,12 @@ tmux prefix; ctrl+m, ctrl+i and ctrl+h arrive as enter, tab and backspace).
 Newline is ctrl+j (a plain line feed, reported the same by every terminal) and also
 shift+enter where the terminal reports it (the kitty keyboard protocol).
 ctrl+l (new chat), ctrl+o (sessions) and f5 (replay) are bound by none of Textual's
-widgets (TextArea's f5 "select word" is commented out in Textual 8.2).
+widgets (TextArea's f5 "select word" is commented out in Textual 8.2). The other chat keys
+are ctrl+t and function keys no TextArea binds (f2, f3, f4, f8, f9, f12: f6 and f7 select a
+line and everything, f1, f10 and f11 are often taken by the terminal for help, its menu or
+full screen) and alt+1…alt+9 (the favourite models; they arrive as ESC 1…9, which every
+terminal sends when Alt is a meta key, as it is by default everywhere but macOS Terminal,
+where "Use Option as Meta key" turns it on).
 
 The prompt's bindings are deliberately not ``priority``: priority bindings run as soon as
 the app reads the key, before the prompt has inserted the characters typed just before
@@ -18,6 +23,8 @@ it, so a fast "text + Enter" (a paste, tmux send-keys) would send an empty messa
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from textual.binding import Binding
 
@@ -34,6 +41,7 @@ NEWLINE = Binding(
     "Newline",
     key_display="^j",
     id="prompt.newline",
+    show=False,  # the prompt's placeholder says it; the footer keeps room for the rest
     tooltip="Insert a newline in the message (shift+enter works too where the terminal "
     "reports it).",
 )
@@ -58,6 +66,72 @@ NEXT_MODEL = Binding(
     id="chat.next_model",
     tooltip="Switch to the next model; the conversation carries over.",
 )
+PREVIOUS_MODEL = Binding(
+    "f2",
+    "previous_model",
+    "Previous model",
+    id="chat.previous_model",
+    show=False,
+    tooltip="Switch back to the previous model of the cycle; the conversation carries over.",
+)
+PICK_MODEL = Binding(
+    "ctrl+t",
+    "pick_model",
+    "Models",
+    id="chat.pick_model",
+    tooltip="Pick a model from a list, filtered as you type, with prices, reasoning support "
+    "and whether its key is set.",
+)
+FAVOURITES = [
+    Binding(
+        f"alt+{number}",
+        f"favourite({number})",
+        f"Favourite {number}",
+        id=f"chat.favourite_{number}",
+        show=False,
+        tooltip=f"Switch to favourite model {number} (favourites in config.toml).",
+    )
+    for number in range(1, 10)
+]
+CYCLE_EFFORT = Binding(
+    "f3",
+    "cycle_effort",
+    "Effort",
+    id="chat.cycle_effort",
+    tooltip="Cycle the reasoning effort: off, low, medium, high (models that support it).",
+)
+COPY_ANSWER = Binding(
+    "f8",
+    "copy_answer",
+    "Copy",
+    id="chat.copy_answer",
+    show=False,  # 120 columns hold the footer's keys without it; the welcome text has it
+    tooltip="Copy the last answer to the clipboard (OSC 52).",
+)
+COPY_CODE = Binding(
+    "f9",
+    "copy_code",
+    "Copy code",
+    id="chat.copy_code",
+    show=False,
+    tooltip="Copy the code block in view to the clipboard; press again for the one before.",
+)
+EXPORT = Binding(
+    "f12",
+    "export",
+    "Export",
+    id="chat.export",
+    show=False,
+    tooltip="Export this chat to a Markdown file in the current folder.",
+)
+PICK_THEME = Binding(
+    "f4",
+    "pick_theme",
+    "Theme",
+    id="chat.pick_theme",
+    show=False,
+    tooltip="Pick a colour theme; the choice is remembered.",
+)
 NEW_SESSION = Binding(
     "ctrl+l",
     "new_session",
@@ -77,6 +151,7 @@ REPLAY = Binding(
     "replay",
     "Replay",
     id="chat.replay",
+    show=False,
     tooltip="Replay this chat with its original timing.",
 )
 QUIT = Binding(
@@ -86,6 +161,16 @@ QUIT = Binding(
     id="app.quit",
     priority=True,
     tooltip="Quit the app and return to the command prompt.",
+)
+# Textual adds its own ctrl+p binding (without an id) unless the app has one.
+COMMAND_PALETTE = Binding(
+    "ctrl+p",
+    "command_palette",
+    "Palette",
+    id="app.command_palette",
+    show=False,
+    priority=True,
+    tooltip="Open the command palette: every action, model and theme.",
 )
 
 # The sessions screen. Its filter field takes every printable key (and Input's editing
@@ -151,6 +236,21 @@ REPLAY_CLOSE = Binding(
     priority=True,
     tooltip="Stop the replay and close it.",
 )
+# The model picker: the filter keeps the focus, the arrows move the list.
+PICKER_SELECT = Binding(
+    "enter",
+    "select",
+    "Use model",
+    id="picker.select",
+    tooltip="Switch to the highlighted model.",
+)
+PICKER_CLOSE = Binding(
+    "escape",
+    "close",
+    "Close",
+    id="picker.close",
+    tooltip="Close the list and keep the current model.",
+)
 # Dialogs.
 DIALOG_YES = Binding("y", "yes", "Yes", id="dialog.yes", tooltip="Yes, do it.")
 DIALOG_NO = Binding("n,escape", "no", "No", id="dialog.no", tooltip="No, leave it as it is.")
@@ -159,8 +259,23 @@ DIALOG_CANCEL = Binding(
 )
 
 PROMPT_BINDINGS = [SEND, NEWLINE]
-CHAT_BINDINGS = [CANCEL, TOGGLE_REASONING, NEXT_MODEL, NEW_SESSION, SESSIONS, REPLAY]
-APP_BINDINGS = [QUIT]
+CHAT_BINDINGS = [
+    CANCEL,
+    TOGGLE_REASONING,
+    NEXT_MODEL,
+    PICK_MODEL,
+    CYCLE_EFFORT,
+    COPY_ANSWER,
+    NEW_SESSION,
+    SESSIONS,
+    REPLAY,
+    PREVIOUS_MODEL,
+    *FAVOURITES,
+    COPY_CODE,
+    EXPORT,
+    PICK_THEME,
+]
+APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [
     SESSIONS_OPEN,
     SESSIONS_RENAME,
@@ -169,14 +284,25 @@ SESSIONS_BINDINGS = [
     SESSIONS_BACK,
 ]
 REPLAY_BINDINGS = [REPLAY_PAUSE, REPLAY_SKIP, REPLAY_CLOSE]
+PICKER_BINDINGS = [PICKER_SELECT, PICKER_CLOSE]
 CONFIRM_BINDINGS = [DIALOG_YES, DIALOG_NO]
 RENAME_BINDINGS = [DIALOG_CANCEL]
+# The bindings active together, screen by screen: a key may serve one action per screen.
+SCOPES: dict[str, list[Binding]] = {
+    "chat": [*PROMPT_BINDINGS, *CHAT_BINDINGS, *APP_BINDINGS],
+    "sessions": [*SESSIONS_BINDINGS, *APP_BINDINGS],
+    "replay": [*REPLAY_BINDINGS, *APP_BINDINGS],
+    "model picker": [*PICKER_BINDINGS, *APP_BINDINGS],
+    "confirm": [*CONFIRM_BINDINGS, *APP_BINDINGS],
+    "rename": [*RENAME_BINDINGS, *APP_BINDINGS],
+}
 ALL_BINDINGS = [
     *PROMPT_BINDINGS,
     *CHAT_BINDINGS,
     *APP_BINDINGS,
     *SESSIONS_BINDINGS,
     *REPLAY_BINDINGS,
+    *PICKER_BINDINGS,
     *CONFIRM_BINDINGS,
     *RENAME_BINDINGS,
 ]
@@ -193,7 +319,16 @@ _KEY_NAMES = {
 }
 
 
-def key_label(binding: Binding) -> str:
-    """The binding's first key as people write it: ``Ctrl+J``, ``Esc``, ``Enter``."""
-    key = binding.key.split(",")[0].strip()
+def key_label(binding: Binding, keymap: Mapping[str, str] | None = None) -> str:
+    """The binding's first key as people write it: ``Ctrl+J``, ``Esc``, ``Enter``; the
+    key ``keymap`` (binding id to keys, as in ``[keys]``) gives it instead, if any."""
+    keys = binding.key
+    if keymap and binding.id and keymap.get(binding.id):
+        keys = keymap[binding.id]
+    key = keys.split(",")[0].strip()
     return "+".join(_KEY_NAMES.get(part, part.upper()) for part in key.split("+"))
+
+
+def binding_ids() -> list[str]:
+    """Every id a ``[keys]`` table may name, in the order of :data:`ALL_BINDINGS`."""
+    return list(dict.fromkeys(binding.id for binding in ALL_BINDINGS if binding.id))

@@ -29,6 +29,8 @@ from textual.color import Color, ColorParseError
 
 DARK_CODE_THEME = "monokai"
 LIGHT_CODE_THEME = "friendly"
+ANSI_DARK_CODE_THEME = "ansi_dark"  # Rich's syntax themes in the terminal's 16 colours
+ANSI_LIGHT_CODE_THEME = "ansi_light"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,53 @@ def look_from_variables(variables: Mapping[str, str], *, dark: bool) -> Markdown
     )
 
 
+def _ansi_color(variables: Mapping[str, str], name: str) -> str | None:
+    """A CSS variable as one of the terminal's 16 colours (``color(N)``) or ``default``;
+    None when it is not an ANSI colour (an ANSI theme then leaves that style alone)."""
+    value = variables.get(name, "").split(" ")[0]  # "ansi_default 50%": no alpha in ANSI
+    try:
+        color = Color.parse(value)
+    except ColorParseError:
+        return None
+    if color.ansi is None:
+        return None
+    return "default" if color.ansi < 0 else f"color({color.ansi})"
+
+
+def ansi_look_from_variables(variables: Mapping[str, str], *, dark: bool) -> MarkdownLook:
+    """The look for a theme of ANSI colours: the terminal's own palette, nothing blended
+    (an RGB colour would ignore the palette the user chose), code in Rich's ANSI styles."""
+
+    def color(name: str) -> str | None:
+        return _ansi_color(variables, name)
+
+    styles: dict[str, str] = {
+        "markdown.code": _style("bold", color("text-warning") or color("warning")),
+        "markdown.code_block": _style(color("foreground")),
+        "markdown.block_quote": _style("italic dim"),
+        "markdown.list": "none",
+        "markdown.item.bullet": _style("bold", color("text-primary")),
+        "markdown.item.number": _style(color("text-primary")),
+        "markdown.hr": _style(color("primary")),
+        "markdown.h1.border": _style(color("primary")),
+        "markdown.link": _style("underline", color("text-primary")),
+        "markdown.link_url": _style("dim"),
+        "markdown.table.border": _style(color("primary")),
+        "markdown.table.header": _style("bold"),
+        "markdown.kbd": _style("bold", color("text-accent")),
+    }
+    for level in range(1, 7):
+        h = f"markdown-h{level}"
+        styles[f"markdown.h{level}"] = _style(
+            _text_style(variables, f"{h}-text-style"), color(f"{h}-color")
+        )
+    styles["markdown.h2"] = _style("bold", styles["markdown.h2"])
+    return MarkdownLook(
+        theme=Theme(styles, inherit=True),
+        code_theme=ANSI_DARK_CODE_THEME if dark else ANSI_LIGHT_CODE_THEME,
+    )
+
+
 _LOOKS: dict[tuple[str, bool], MarkdownLook] = {}
 
 
@@ -164,5 +213,6 @@ def markdown_look(app: App[Any]) -> MarkdownLook:
     key = (app.theme, dark)
     look = _LOOKS.get(key)
     if look is None:
-        look = _LOOKS[key] = look_from_variables(app.get_css_variables(), dark=dark)
+        make = ansi_look_from_variables if app.current_theme.ansi else look_from_variables
+        look = _LOOKS[key] = make(app.get_css_variables(), dark=dark)
     return look

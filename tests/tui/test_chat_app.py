@@ -171,7 +171,7 @@ async def test_model_without_a_key_is_selectable_but_does_not_send() -> None:
         screen = chat(app)
         await pilot.press("ctrl+n")
         await pilot.pause()
-        assert screen.sub_title == "model: openai:gpt-5-mini"
+        assert screen.sub_title == "model: openai:gpt-5-mini · no key"
         assert any("OPENAI_API_KEY" in text for text in toasts(app))
         await send(pilot, "hello")
         await pilot.pause()
@@ -565,7 +565,7 @@ async def test_a_bad_model_reference_does_not_crash() -> None:
     app = ChatApp(Settings(), "gpt-5-mini", env={})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
-        assert screen.sub_title == "model: gpt-5-mini"
+        assert screen.sub_title == "model: gpt-5-mini · not usable"
         await send(pilot, "hello")
         await pilot.pause()
         assert screen.turns == []

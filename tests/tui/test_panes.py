@@ -7,7 +7,12 @@ from textual.containers import VerticalScroll
 from textual.strip import Strip
 from tui_helpers import rendered, wait_for
 
-from chatterm.tui.markdown_look import ThemedMarkdown, look_from_variables, markdown_look
+from chatterm.tui.markdown_look import (
+    ThemedMarkdown,
+    ansi_look_from_variables,
+    look_from_variables,
+    markdown_look,
+)
 from chatterm.tui.segments import split_all
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningLog
@@ -129,7 +134,8 @@ async def test_markdown_look_follows_every_builtin_theme() -> None:
             app.theme = name
             await pilot.pause()
             look = markdown_look(app)
-            fresh = look_from_variables(app.get_css_variables(), dark=app.current_theme.dark)
+            make = ansi_look_from_variables if app.current_theme.ansi else look_from_variables
+            fresh = make(app.get_css_variables(), dark=app.current_theme.dark)
             assert look.theme.styles == fresh.theme.styles
             assert look.code_theme == fresh.code_theme
             # Every style parses, and a sample renders.

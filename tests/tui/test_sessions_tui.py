@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from textual.geometry import Region
 from textual.widgets import DataTable, Input
 from textual.widgets._toast import Toast
 from tui_helpers import (
@@ -32,6 +36,7 @@ from chatterm.metrics import Metrics
 from chatterm.pricing import Cost
 from chatterm.providers.demo import demo_answer
 from chatterm.sessions.codec import encode
+from chatterm.sessions.index import summarize
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.tui.app import ChatApp
@@ -39,7 +44,7 @@ from chatterm.tui.bindings import ALL_BINDINGS
 from chatterm.tui.screens.chat import ChatScreen
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.replay import ReplayScreen
-from chatterm.tui.screens.sessions import SessionsScreen
+from chatterm.tui.screens.sessions import SessionsScreen, row_cells
 from chatterm.tui.stats import reply_line
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
@@ -144,6 +149,22 @@ def table_rows(screen: SessionsScreen) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+def listed_rows() -> list[list[str]]:
+    """The table the store's listing makes, in its order."""
+    return [[str(cell) for cell in row_cells(summary)] for summary in SessionStore().list()]
+
+
+@pytest.fixture
+def west_of_greenwich(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time five hours behind UTC (a POSIX rule: no time zone files needed), where
+    year 1 at midnight UTC is before the first date Python can hold."""
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 def answer_chunks(words: int) -> list[bytes]:
     return [chunk({"role": "assistant", "content": ""})] + [
         chunk({"content": f"word{i} "}) for i in range(words)
@@ -220,7 +241,10 @@ async def test_a_failed_save_is_reported_once_and_the_chat_goes_on() -> None:
         await wait_for(pilot, lambda: any("cannot save the session" in t for t in toasts(app)))
         await send(pilot, "two")
         await finish_reply(pilot)
-        await pilot.pause(0.6)  # another check of the writer
+        app.keeper.writer.wait()  # the second reply's saves have failed too
+        for _ in range(3):  # the app's periodic check, run here rather than waited for
+            app._report_save_error()
+        await pilot.pause()
         assert sum("cannot save the session" in t for t in toasts(app)) == 1
         screen = chat(app)
         assert [t.reply.finish_reason for t in screen.turns if t.reply] == ["stop", "stop"]
@@ -300,8 +324,11 @@ async def test_rename_updates_the_file_and_the_row() -> None:
         await type_text(pilot, "Borrow   checker")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen)
-        assert table_rows(screen)[1][0] == "Borrow checker"
+        await wait_for(pilot, lambda: "Borrow checker" in [row[0] for row in table_rows(screen)])
         assert SessionStore().load("20261102-090000-bbbb").title == "Borrow checker"
+        await wait_for(pilot, lambda: table_rows(screen) == listed_rows())
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.title == "Borrow checker"
         # Esc leaves the title alone.
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, RenameScreen))
@@ -357,6 +384,136 @@ async def test_a_corrupt_file_is_listed_with_its_problem_and_left_untouched() ->
             assert app.screen is screen
         assert any("cannot be read" in text for text in toasts(app))
     assert corrupt.read_bytes() == raw
+
+
+async def test_a_date_the_local_zone_cannot_hold_is_shown_as_written(
+    west_of_greenwich: None,
+) -> None:
+    three_sessions()
+    saved("20261104-090000-old1", "Very old", [make_turn("q", "a")], "0001-01-01T00:00:00Z")
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sessions(pilot, 4)
+        (row,) = [row for row in table_rows(screen) if row[0] == "Very old"]
+        assert row[2] == "0001-01-01T00:00"
+        await type_text(pilot, "very")
+        await wait_for(pilot, lambda: screen.table.row_count == 1)
+        assert table_rows(screen) == [row]
+        assert app.is_running and app.screen is screen
+
+
+async def test_a_sessions_folder_that_cannot_be_read_is_said_in_the_status_line() -> None:
+    folder = sessions_dir()
+    folder.parent.mkdir(parents=True)
+    folder.write_text("not a folder")
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        screen = sessions_screen(app)
+        status = screen.query_one("#sessions-status")
+        await wait_for(pilot, lambda: "cannot read the sessions folder" in rendered(status))
+        assert rendered(status).startswith(f"⚠ cannot read the sessions folder {folder}")
+        assert screen.summaries == [] and screen.table.row_count == 0
+        await type_text(pilot, "x")  # filtering keeps the problem in view
+        screen._fill()  # what the filter's timer runs
+        await pilot.pause()
+        assert "cannot read the sessions folder" in rendered(status)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
+    assert folder.read_text() == "not a folder"
+
+
+async def test_an_unexpected_listing_failure_is_said_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: SessionStore) -> list[Any]:
+        raise RuntimeError("something\nodd")
+
+    monkeypatch.setattr(SessionStore, "list", broken)
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        screen = sessions_screen(app)
+        status = screen.query_one("#sessions-status")
+        await wait_for(pilot, lambda: rendered(status).startswith("⚠ cannot list"))
+        assert screen._problem == f"cannot list {sessions_dir()}: RuntimeError: something odd"
+        assert len(rendered(status).splitlines()) == 1
+
+
+async def test_rename_prefills_the_title_as_written_and_enter_alone_changes_nothing() -> None:
+    three_sessions()
+    path = sessions_dir() / "20261103-090000-cccc.json"
+    raw = path.read_bytes()
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sessions(pilot, 3)
+        await pilot.press("f2")  # the newest: "[b]Markup[/b] \x1b[31m title"
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameScreen))
+        field = app.screen.query_one(Input)
+        assert field.value == "[b]Markup[/b] [31m title"  # no markup read, no ESC shown
+        await pilot.pause()
+        assert "[b]Markup[/b] [31m title" in rendered(field)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert path.read_bytes() == raw  # not rewritten: no ␛ for the ESC
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameScreen))
+        await pilot.press("end")
+        await type_text(pilot, " more")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+    assert SessionStore().load(str(path)).title == "[b]Markup[/b] [31m title more"
+
+
+async def test_a_renamed_chat_moves_to_the_top_and_keeps_the_cursor() -> None:
+    for index, title in enumerate(["Oldest", "Middle", "Newest"]):
+        stamp = f"2001-01-0{index + 1}T09:00:00.000Z"
+        saved(f"20010101-09000{index}-aaaa", title, [make_turn("q", "a")], stamp)
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sessions(pilot, 3)
+        assert [row[0] for row in table_rows(screen)] == ["Newest", "Middle", "Oldest"]
+        await pilot.press("down", "down", "f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameScreen))
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "Renamed")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: [row[0] for row in table_rows(screen)][0] == "Renamed")
+        assert [row[0] for row in table_rows(screen)] == ["Renamed", "Newest", "Middle"]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.title == "Renamed"
+
+
+async def test_number_columns_are_right_aligned_and_an_empty_chat_costs_a_dash() -> None:
+    saved("20261101-090000-aaaa", "Empty", [], "2026-11-01T09:00:00.000Z")
+    saved("20261102-090000-bbbb", "Priced", [make_turn("q", "a", usd=0.25)], "2026-11-02T09:00Z")
+    app = ChatApp(Settings(), "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sessions(pilot, 2)
+        assert [row[3:] for row in table_rows(screen)] == [["1", "$0.250"], ["0", "–"]]
+        for key in ("turns", "cost"):
+            label = screen.table.columns[key].label  # type: ignore[index]
+            assert label.justify == "right"
+        await pilot.pause()
+        table = screen.table
+        width, height = table.outer_size
+        lines = [strip.text for strip in table.render_lines(Region(0, 0, width, height))]
+        header = next(line for line in lines if "Title" in line)
+        row = next(line for line in lines if "Priced" in line)
+        # Each label ends where the numbers under it end.
+        cost_at = row.index("$0.250")
+        assert header.index("Cost") + len("Cost") == cost_at + len("$0.250")
+        assert header.index("Turns") + len("Turns") == len(row[:cost_at].rstrip())
+
+
+def test_cost_text_matches_the_command_line_for_an_empty_chat() -> None:
+    from chatterm.cli_sessions import cost_cell
+
+    session = new_session(session_id="20261101-090000-aaaa")
+    summary = summarize(session, "json", "20261101-090000-aaaa.json")
+    assert [str(cell) for cell in row_cells(summary)][4] == cost_cell(summary) == "–"
 
 
 async def test_five_thousand_sessions_list_in_one_table() -> None:
@@ -568,29 +725,60 @@ def rendered_line(turn: Turn) -> str:
     return reply_line(turn.to_reply()).plain
 
 
+class SteppedSleep:
+    """The replay's sleep, stepped by the test: each sleep returns only when the test
+    lets one go, so "the replay waited a while" is a count of its polls, not seconds."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._gate = asyncio.Semaphore(0)
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        await self._gate.acquire()
+
+    async def polls(self, pilot: Any, count: int) -> None:
+        """Let ``count`` sleeps end, and wait until the replay has slept again after each
+        (so it has looked at the clock ``count`` times)."""
+        target = self.calls + count
+        for _ in range(count):
+            self._gate.release()
+        await wait_for(pilot, lambda: self.calls >= target)
+
+    def let_go(self) -> None:
+        """End the sleep in progress without waiting for another."""
+        self._gate.release()
+
+
 async def test_replay_pauses_resumes_and_skips() -> None:
     clock = FakeClock()
+    sleep = SteppedSleep()
     session = replay_session_fixture()
-    app = ChatApp(Settings(), "demo", env={}, clock=clock, replay=session, replay_speed=1)
+    app = ChatApp(Settings(), "demo", env={})
     async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
-        assert isinstance(screen, ReplayScreen)
-        await wait_for(pilot, lambda: len(screen.turns) == 1)
-        (first,) = screen.turns
+        screen = ReplayScreen(session, speed=1, clock=clock, sleep=sleep)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.turns) == 1 and sleep.calls == 1)
+        (first,) = screen.turns  # waiting for the reasoning, 100 ms in
         assert screen.sub_title == "replay · speed 1×"
         await pilot.press("space")
         assert screen.sub_title == "replay · speed 1× · paused"
         clock.now += 100  # time passes while paused: the replay does not move
-        await pilot.pause(0.2)
+        await sleep.polls(pilot, 3)
+        screen._on_frame()  # anything queued would be shown now
         assert first.reasoning.text == "" and len(screen.turns) == 1
         await pilot.press("space")
         assert screen.sub_title == "replay · speed 1×"
-        await pilot.pause(0.2)
+        await sleep.polls(pilot, 3)
+        screen._on_frame()
         assert first.reasoning.text == ""  # the paused time does not count
         clock.now += 0.15  # past the reasoning (100 ms), before the answer (200 ms)
-        await wait_for(pilot, lambda: first.reasoning.text == "Reasoning one.")
+        await sleep.polls(pilot, 1)  # it slept again: now waiting for the answer
+        screen._on_frame()
+        assert first.reasoning.text == "Reasoning one."
         assert first.answer.text == "" and first.reply is None
         await pilot.press("s")
+        sleep.let_go()  # the sleep in progress ends; skipping, the replay sleeps no more
         await wait_for(pilot, lambda: screen.done)
         assert screen.sub_title == "replay · speed 1× · done"
         assert [t.answer.text for t in screen.turns] == ["First answer here.", "Second answer."]

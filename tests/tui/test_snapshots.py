@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from chatterm.pricing import Cost
 from chatterm.sessions.model import Turn, new_session
 from chatterm.sessions.store import SessionStore
 from chatterm.tui.app import ChatApp
+from chatterm.tui.screens.model_picker import ModelPickerScreen
 from chatterm.tui.screens.sessions import SessionsScreen
 
 pytest.importorskip("pytest_textual_snapshot")
@@ -39,20 +41,20 @@ async def steady(pilot: Pilot[Any]) -> None:
 
 
 def test_empty_screen_with_the_demo_notice(snap_compare: SnapCompare) -> None:
-    """You should see the header "chatterm — model: demo", the key help and the notice
-    in the empty conversation, the notice as a notification, the prompt with its
-    placeholder, the stats bar "model demo · ready" and the footer keys."""
+    """You should see, in the chatterm-dark theme, the header "chatterm — model: demo",
+    the key help and the notice in the empty conversation, the notice as a notification,
+    the prompt with its placeholder, the stats bar "model demo · ready" and the footer
+    keys (Send, Cancel dimmed, Reasoning, Model, Models, Effort dimmed: the demo takes
+    no effort, New chat, Sessions, Quit, Palette)."""
     app = ChatApp(Settings(), "demo", notice=NOTICE, env={})
     assert snap_compare(app, terminal_size=SIZE, run_before=steady)
 
 
-def test_after_one_demo_reply(snap_compare: SnapCompare) -> None:
-    """You should see the question, the model label "demo:fast", the expanded reasoning,
-    the Markdown answer (heading, list, code block, table), the turn's stats line, and
-    the stats bar with TTFT 320ms, 50 tok/s, $0 (local) and "session $0"."""
+def one_demo_reply(theme: str | None = None) -> tuple[ChatApp, Callable[..., Any]]:
+    """The app after one demo reply, in ``theme`` (the config's), with exact times."""
     clock = SteppingClock()
     app = ChatApp(
-        Settings(),
+        Settings(theme=theme),
         "demo:fast",
         env={},
         client_factory=stepped_demo_factory(clock),
@@ -64,6 +66,64 @@ def test_after_one_demo_reply(snap_compare: SnapCompare) -> None:
         await send(pilot, "Explain Python generators")
         await pilot.app.workers.wait_for_complete()
         await steady(pilot)
+
+    return app, run_before
+
+
+def test_after_one_demo_reply(snap_compare: SnapCompare) -> None:
+    """You should see the question, the model label "demo:fast", the expanded reasoning,
+    the Markdown answer (heading, list, code block, table), the turn's stats line, and
+    the stats bar with TTFT 320ms, 50 tok/s, $0 (local) and "session $0"."""
+    app, run_before = one_demo_reply()
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_after_one_demo_reply_in_the_light_theme(snap_compare: SnapCompare) -> None:
+    """The same screen in chatterm-light: dark text on a near-white background, blue
+    accents, the code block on a light grey with a light syntax theme."""
+    app, run_before = one_demo_reply("chatterm-light")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_after_one_demo_reply_in_the_high_contrast_theme(snap_compare: SnapCompare) -> None:
+    """The same screen in chatterm-high-contrast: white text on black, yellow accents,
+    no faded text (the reasoning and the stats are light grey, not dim)."""
+    app, run_before = one_demo_reply("chatterm-high-contrast")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_after_one_demo_reply_in_the_ansi_theme(snap_compare: SnapCompare) -> None:
+    """The same screen in chatterm-ansi: only the terminal's 16 colours (the snapshot
+    shows them in Textual's default terminal palette), the code block in Rich's ANSI
+    syntax colours on the terminal's own background."""
+    app, run_before = one_demo_reply("chatterm-ansi")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_model_picker(snap_compare: SnapCompare) -> None:
+    """You should see the "Models" box over the chat: the filter, then a table of models
+    (demo marked ●, openai:test and demo:fast numbered as favourites 1 and 2), whether
+    each reasons, its context window, "local" prices for the demo, "missing" keys for
+    anthropic and gemini, and the status line "… models · prices in $ per million tokens".
+    Prices are left out: the price table's figures change with its releases."""
+    settings = Settings(favourites=("openai:test", "demo:fast"))
+    app = ChatApp(settings, "demo", env={"OPENAI_API_KEY": "sk-test"}, discover_models=False)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        screen = pilot.app.screen
+        assert isinstance(screen, ModelPickerScreen)
+        await wait_for(pilot, lambda: not screen.refreshing)
+        screen.entries = [
+            replace(e, input_per_mtok=None, output_per_mtok=None)
+            if e.price_source == "price_table"
+            else e
+            for e in screen.entries
+        ]
+        screen._fill(keep="demo")
+        screen.filter_input.cursor_blink = False
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -36,11 +37,10 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.accumulate import estimate_tokens
 from chatterm.config import Settings
-from chatterm.errors import ConfigError
-from chatterm.events import Conversation, Finish, Message, StreamError, Usage
+from chatterm.events import Conversation, Finish, Message, ReasoningEffort, StreamError, Usage
 from chatterm.pricing import Cost, warm_up_prices
 from chatterm.providers.base import one_line, redact
-from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
+from chatterm.providers.registry import ResolvedModel
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.recorder import TurnRecorder
@@ -48,7 +48,10 @@ from chatterm.sessions.store import SessionError
 from chatterm.stream import Clock, ReplyStream
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, key_label
 from chatterm.tui.clients import ClientPool
+from chatterm.tui.clipboard import TranscriptActions
 from chatterm.tui.memory import freeze_survivors, settle_memory
+from chatterm.tui.model_switching import ModelSwitching
+from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.screens.sessions import SessionsScreen
 from chatterm.tui.session_keeper import SessionKeeper
@@ -79,8 +82,12 @@ class LiveReply:
     ended: bool = False
 
 
-class ChatScreen(Screen[None]):
-    """One conversation with a model that can be switched between turns."""
+class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
+    """One conversation with a model that can be switched between turns.
+
+    The model and effort keys are :class:`~chatterm.tui.model_switching.ModelSwitching`'s,
+    the copy and export keys :class:`~chatterm.tui.clipboard.TranscriptActions`'.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
 
@@ -94,18 +101,29 @@ class ChatScreen(Screen[None]):
         clients: ClientPool,
         clock: Clock,
         keeper: SessionKeeper,
+        remembered: Remembered | None = None,
+        effort: ReasoningEffort | None = None,
+        reasoning_shown: bool = True,
+        export_dir: Path | None = None,
+        discover_models: bool = True,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.env = os.environ if env is None else env
         self.notice = notice
         self._clients = clients
         self._clock = clock
         self.model_ref = model_ref
-        self.target: ResolvedModel | None = None
-        self.model_problem: str | None = None
+        self.target = None
+        self.model_problem = None
         self.keeper = keeper
-        self.reasoning_collapsed = False
+        self.remembered = remembered
+        self.effort = effort or settings.reasoning_effort
+        self.export_dir = export_dir
+        self.discover_models = discover_models
+        self.keymap = keymap or {}
+        self.reasoning_collapsed = not reasoning_shown
         self.live: LiveReply | None = None
         self._worker: Worker[None] | None = None
         self._frame_timer: Timer | None = None
@@ -115,7 +133,7 @@ class ChatScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with ConversationView(id="conversation"):
-            yield Static(welcome(self.notice), id="welcome")
+            yield Static(welcome(self.notice, self.keymap), id="welcome")
         yield PromptArea(id="prompt")
         yield StatsBar(id="stats")
         yield Footer()
@@ -159,30 +177,11 @@ class ChatScreen(Screen[None]):
         if self.keeper.session is not None:  # opened on a session (``chatterm -s ID``)
             await self.show_session()
 
-    # -- models -----------------------------------------------------------------------
+    # -- models (the rest is ModelSwitching's) ------------------------------------------
 
-    def _select_model(self, ref: str, *, announce: bool) -> None:
-        self.model_ref = ref
-        try:
-            self.target = resolve_model(ref, self.settings, self.env)
-        except ConfigError as error:
-            self.target = None
-            self.model_problem = str(error)
-        else:
-            self.model_problem = self.target.provider.missing_key()
-            self.model_ref = self.target.ref
-        self.sub_title = f"model: {safe_text(self.model_ref)}"
-        if self.model_problem:
-            self.notify(safe_text(self.model_problem), severity="warning", markup=False)
-        elif announce:
-            self.notify(f"model: {safe_text(self.model_ref)}", markup=False, timeout=2)
+    def _model_selected(self) -> None:
         if self.live is None and not self.costs:
             self.stats.show_idle(self.model_ref, self.costs)
-
-    def action_next_model(self) -> None:
-        models = model_cycle(self.settings, self.env, self.model_ref)
-        index = models.index(self.model_ref) if self.model_ref in models else -1
-        self._select_model(models[(index + 1) % len(models)], announce=True)
 
     # -- reasoning --------------------------------------------------------------------
 
@@ -190,6 +189,8 @@ class ChatScreen(Screen[None]):
         self.reasoning_collapsed = not self.reasoning_collapsed
         for pane in self.query(ReasoningPane):
             pane.collapsed = self.reasoning_collapsed
+        if self.remembered is not None:
+            self.remembered.update(reasoning_shown=not self.reasoning_collapsed)
 
     # -- sending ----------------------------------------------------------------------
 
@@ -210,10 +211,12 @@ class ChatScreen(Screen[None]):
     def conversation_for(self, prompt: str, target: ResolvedModel) -> Conversation:
         """The full history (answers without reasoning) and the new message."""
         model_config = self.settings.model_settings.get(target.ref)
+        reasoning, effort = self.conversation_effort()
         return Conversation(
             messages=(*self.history, Message("user", prompt)),
             system=self.keeper.system,
-            reasoning=self.settings.reasoning,
+            reasoning=reasoning,
+            effort=effort,
             max_tokens=model_config.max_tokens if model_config is not None else None,
         )
 
@@ -321,7 +324,10 @@ class ChatScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_reply":
             return True if self.live is not None else None
-        return True
+        return self.model_action_allowed(action)
+
+    def session_to_export(self) -> Session | None:
+        return self.keeper.session
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -376,24 +382,6 @@ class ChatScreen(Screen[None]):
         self.conversation.scroll_end(animate=False)
         self._adopt_model(session)
         self.stats.show_final(session.turns[-1].to_reply(), self.costs)
-
-    def _adopt_model(self, session: Session) -> None:
-        """Continue with the model of the session's last reply, if it can be used."""
-        ref = session.turns[-1].model
-        if ref == self.model_ref:
-            return
-        try:
-            problem = resolve_model(ref, self.settings, self.env).provider.missing_key()
-        except ConfigError as error:
-            problem = str(error)
-        if problem is None:
-            self._select_model(ref, announce=True)
-            return
-        self.notify(
-            safe_text(f"This chat used {ref} ({problem}); continuing with {self.model_ref}."),
-            severity="warning",
-            markup=False,
-        )
 
     # -- the frame clock --------------------------------------------------------------
 

@@ -16,8 +16,8 @@ The screen is dismissed with the path of the session to open, or None.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
-from datetime import datetime
+import contextlib
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,6 +29,7 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import RowDoesNotExist
 
 from chatterm.pricing import format_usd
 from chatterm.render.safe_text import safe_text
@@ -53,17 +54,23 @@ _TABLE_KEYS = {
 
 
 def local_time(stamp: str) -> str:
-    """An ISO 8601 UTC time as local ``YYYY-MM-DD HH:MM`` (as written, if unreadable)."""
+    """An ISO 8601 UTC time as local ``YYYY-MM-DD HH:MM``; as written if it is not a time
+    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
     try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp[:16]
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return safe_text(" ".join(stamp[:16].split()))
 
 
 def cost_text(summary: SessionSummary) -> str:
-    """``$0.012``, ``~$0.01`` (estimated), ``$0.01 + ?`` (some unknown), ``unknown``."""
-    if summary.turns and summary.cost_unknown == summary.turns:
+    """``$0.012``, ``~$0.01`` (estimated), ``$0.01 + ?`` (some unknown), ``unknown``;
+    ``–`` for a chat with no replies."""
+    if not summary.turns:
+        return "–"
+    if summary.cost_unknown >= summary.turns:
         return "unknown"
     text = ("~" if summary.cost_estimated else "") + format_usd(summary.cost_usd)
     return text + " + ?" if summary.cost_unknown else text
@@ -127,6 +134,7 @@ class SessionsScreen(Screen[str | None]):
         self.shown: list[SessionSummary] = []
         self._by_file: dict[str, SessionSummary] = {}
         self._filter_timer: Timer | None = None
+        self._problem: str | None = None  # why the folder could not be listed
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -148,21 +156,39 @@ class SessionsScreen(Screen[str | None]):
     def on_mount(self) -> None:
         self.title = "chatterm"
         self.sub_title = "sessions"
-        for key, label, width in (*COLUMNS, *NUMBER_COLUMNS):
-            self.table.add_column(label, width=width, key=key)
+        for key, label, width in COLUMNS:
+            self.table.add_column(Text(label), width=width, key=key)
+        for key, label, width in NUMBER_COLUMNS:  # right-aligned, over their numbers
+            self.table.add_column(Text(label, justify="right"), width=width, key=key)
         self.filter_input.focus()
         self._load()
 
     @work(exclusive=True, group="list", exit_on_error=False)
-    async def _load(self) -> None:
+    async def _load(self, select: str | None = None) -> None:
+        """List the sessions and fill the table; the cursor goes to the file ``select``
+        if it is shown, else to the first row."""
         try:
             summaries = await asyncio.to_thread(self.keeper.store.list)
-        except OSError as error:  # the folder itself cannot be read
-            self.summaries = []
-            self._status(f"Cannot list {self.keeper.store.folder}: {error.strerror or error}")
+        except SessionError as error:  # the folder itself cannot be read
+            self._cannot_list(str(error))
             return
+        except Exception as error:  # anything else: said in one line, not a silent hang
+            self._cannot_list(
+                f"cannot list {self.keeper.store.folder}: {type(error).__name__}: {error}"
+            )
+            return
+        self._problem = None
         self.summaries = summaries
         self._by_file = {summary.file_name: summary for summary in summaries}
+        self._fill()
+        if select is not None and select in self._by_file:
+            with contextlib.suppress(RowDoesNotExist):  # filtered out
+                self.table.move_cursor(row=self.table.get_row_index(select))
+
+    def _cannot_list(self, problem: str) -> None:
+        self._problem = " ".join(problem.split())
+        self.summaries = []
+        self._by_file = {}
         self._fill()
 
     # -- the table --------------------------------------------------------------------
@@ -186,7 +212,9 @@ class SessionsScreen(Screen[str | None]):
         highlighted file (its problem is cut short in the table)."""
         summary = self.highlighted()
         total = len(self.summaries or [])
-        if summary is not None and summary.problem is not None:
+        if self._problem is not None:
+            self._status(f"⚠ {self._problem}")
+        elif summary is not None and summary.problem is not None:
             self._status(f"⚠ {summary.file_name} cannot be read: {summary.problem}")
         elif not total:
             self._status("No saved chats yet: each chat is saved from its first message.")
@@ -270,20 +298,15 @@ class SessionsScreen(Screen[str | None]):
                 return
             try:
                 session = self.keeper.rename(self._ref(summary), title)
+                name = self.keeper.store.path_for(session).name
             except SessionError as error:
                 self.notify(safe_text(str(error)), severity="error", markup=False)
                 return
-            new = replace(summary, title=session.title, updated=session.updated)
-            self._replace(summary, new)
+            # Listed again, so the renamed chat (now the newest) moves to the top, with
+            # the cursor on it.
+            self._load(select=name)
 
         self.app.push_screen(RenameScreen(summary.title), renamed)
-
-    def _replace(self, old: SessionSummary, new: SessionSummary) -> None:
-        for rows in (self.summaries or [], self.shown):
-            rows[rows.index(old)] = new
-        self._by_file[new.file_name] = new
-        for (key, _, _), cell in zip(COLUMNS, row_cells(new), strict=False):
-            self.table.update_cell(new.file_name, key, cell)
 
     def action_delete(self) -> None:
         summary = self.highlighted()

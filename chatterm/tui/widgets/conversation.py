@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.containers import VerticalScroll
 from textual.content import Content
 
 from chatterm.render.safe_text import safe_text
 from chatterm.tui.bindings import (
     CANCEL,
+    COMMAND_PALETTE,
+    COPY_ANSWER,
+    CYCLE_EFFORT,
     NEW_SESSION,
     NEWLINE,
     NEXT_MODEL,
+    PICK_MODEL,
     QUIT,
     SEND,
     SESSIONS,
@@ -36,17 +42,25 @@ class ConversationView(VerticalScroll):
     """
 
 
-def welcome(notice: str | None) -> Content:
-    """What the empty conversation shows: the keys, and the start-up notice if any."""
+def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Content:
+    """What the empty conversation shows: the keys (as ``keymap`` has them), and the
+    start-up notice if any."""
     keys = [
-        (key_label(SEND), "sends"),
-        (key_label(NEWLINE), "inserts a newline"),
-        (key_label(CANCEL), "cancels a reply"),
-        (key_label(TOGGLE_REASONING), "shows or hides reasoning"),
-        (key_label(NEXT_MODEL), "switches model"),
-        (key_label(NEW_SESSION), "starts a new chat"),
-        (key_label(SESSIONS), "lists saved chats"),
-        (key_label(QUIT), "quits"),
+        (safe_text(key_label(binding, keymap)), what)
+        for binding, what in (
+            (SEND, "sends"),
+            (NEWLINE, "inserts a newline"),
+            (CANCEL, "cancels a reply"),
+            (TOGGLE_REASONING, "shows or hides reasoning"),
+            (NEXT_MODEL, "switches model"),
+            (PICK_MODEL, "lists models"),
+            (CYCLE_EFFORT, "sets the reasoning effort"),
+            (COPY_ANSWER, "copies the last answer"),
+            (NEW_SESSION, "starts a new chat"),
+            (SESSIONS, "lists saved chats"),
+            (COMMAND_PALETTE, "lists every action, model and theme"),
+            (QUIT, "quits"),
+        )
     ]
     pieces: list[str | tuple[str, str]] = [("chatterm", "bold $text-primary"), "  "]
     for index, (key, what) in enumerate(keys):

@@ -1,0 +1,108 @@
+"""The command palette (ctrl+p): every action of the screen, every model, every theme.
+
+The actions are system commands (:meth:`ChatApp.get_system_commands`), titled here from
+their binding ids; models and themes come from :class:`ModelsAndThemes`. Model names are
+data (from the config and from servers), so their entries are built as
+:class:`~textual.content.Content`, never parsed as markup; help texts are escaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
+from typing import Any
+
+from textual.app import SystemCommand
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import escape
+from textual.screen import Screen
+from textual.style import Style
+
+from chatterm.discovery import cached_discovery
+from chatterm.model_catalogue import CatalogueEntry, catalogue
+from chatterm.render.safe_text import safe_text
+from chatterm.tui.bindings import CHAT_BINDINGS, key_label
+from chatterm.tui.model_switching import ModelSwitching
+
+# Palette titles by binding id; a binding not named here (the favourites, the theme
+# picker: Textual's own "Theme" command does that) is not listed as an action.
+TITLES = {
+    "chat.cancel": "Cancel the reply",
+    "chat.toggle_reasoning": "Show or hide reasoning",
+    "chat.next_model": "Next model",
+    "chat.previous_model": "Previous model",
+    "chat.pick_model": "Models…",
+    "chat.cycle_effort": "Reasoning effort: next level",
+    "chat.copy_answer": "Copy the last answer",
+    "chat.copy_code": "Copy a code block",
+    "chat.export": "Export this chat to Markdown",
+    "chat.new_session": "New chat",
+    "chat.sessions": "Sessions…",
+    "chat.replay": "Replay this chat",
+}
+
+
+def screen_commands(screen: Screen[Any], keymap: Mapping[str, str]) -> Iterator[SystemCommand]:
+    """The chat screen's actions that can run now, each with its key in the help."""
+    for binding in CHAT_BINDINGS:
+        title = TITLES.get(binding.id or "")
+        action = binding.action
+        if title is None or screen.check_action(action, ()) is not True:
+            continue
+        help_text = f"{binding.tooltip} ({key_label(binding, keymap)})"
+        yield SystemCommand(title, escape(safe_text(help_text)), partial(screen.run_action, action))
+
+
+def _entry_help(entry: CatalogueEntry) -> str:
+    facts = ["reasons" if entry.reasoning else "no reasoning"]
+    if entry.key_problem:
+        facts.append(f"cannot be used yet: {entry.key_problem}")
+    else:
+        facts.append("key set" if entry.key_env else "no key needed")
+    return escape(safe_text(" · ".join(facts)))
+
+
+class ModelsAndThemes(Provider):
+    """``Model: provider:model`` for every model the picker lists (without looking
+    prices up or asking servers), and ``Theme: name`` for every theme."""
+
+    def __init__(self, screen: Screen[Any], match_style: Style | None = None) -> None:
+        super().__init__(screen, match_style)
+        self._entries: list[CatalogueEntry] = []
+
+    async def startup(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ModelSwitching):
+            settings, env = screen.settings, screen.env
+
+            def listing() -> list[CatalogueEntry]:
+                found = cached_discovery(settings, env)
+                return catalogue(settings, env, found.models, with_prices=False)
+
+            self._entries = await asyncio.to_thread(listing)
+
+    def _commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        if isinstance(screen, ModelSwitching):
+            for entry in self._entries:
+                title = f"Model: {safe_text(entry.ref)}"
+                yield title, partial(screen.switch_to, entry.ref), _entry_help(entry)
+        current = self.app.theme
+        for name in sorted(self.app.available_themes):
+            help_text = "the theme in use" if name == current else "switch to this theme"
+            yield f"Theme: {name}", partial(setattr, self.app, "theme", name), help_text
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                # Highlighting goes through markup: only for titles without brackets.
+                shown = matcher.highlight(title) if "[" not in title else Content(title)
+                yield Hit(score, shown, callback, text=title, help=help_text)

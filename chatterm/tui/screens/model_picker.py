@@ -1,0 +1,295 @@
+"""The model picker: every model chatterm can offer, filtered as you type.
+
+The list is :func:`chatterm.model_catalogue.catalogue`: each provider's common models, the
+models the config names, and the models servers listed (:mod:`chatterm.discovery`). It
+opens at once on what is known without the network (the discovery cache, however old, and
+no prices); the prices are then looked up on a thread and, when a server's cached list is
+stale, the servers are asked again in the background. The list is filled again when either
+arrives, the highlighted model kept.
+
+Each row shows the model, whether it reasons, its context window, its input and output
+price in US dollars per million tokens and whether its key is set. Choosing a model whose
+key is missing (or that cannot be used at all) says how to fix it and keeps the picker
+open. Names come from the config and from servers: they are shown through ``safe_text``
+in ``rich.text.Text``, never as markup.
+
+The screen is dismissed with the chosen ``provider:model``, or None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.coordinate import Coordinate
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from chatterm.config import Settings
+from chatterm.discovery import cached_discovery, discover
+from chatterm.model_catalogue import CatalogueEntry, catalogue
+from chatterm.render.safe_text import safe_text
+from chatterm.tui.bindings import PICKER_BINDINGS
+
+COLUMNS = (  # with a cell's padding, 94 columns: the box is 100 wide
+    ("mark", "", 2),
+    ("model", "Model", 40),
+    ("reasoning", "Reasons", 7),
+    ("context", "Context", 7),
+    ("input", "In $/M", 7),
+    ("output", "Out $/M", 7),
+    ("key", "Key", 10),
+)
+_TABLE_KEYS = {
+    "up": "cursor_up",
+    "down": "cursor_down",
+    "pageup": "page_up",
+    "pagedown": "page_down",
+}
+
+
+def price_text(usd: float | None, entry: CatalogueEntry) -> str:
+    """Dollars per million tokens: ``0.25``, ``0.40``, ``0.025``, ``local``, ``?`` when not
+    known; ``+`` marks the lowest tier of a price that rises with the prompt's size."""
+    if entry.price_source == "local":
+        return "local"
+    if usd is None:
+        return "?"
+    text = f"{usd:.2f}" if usd >= 0.1 or round(usd, 2) == usd else f"{usd:.3f}"
+    return text + ("+" if entry.price_tiered else "")
+
+
+def context_text(tokens: int | None) -> str:
+    if tokens is None:
+        return ""
+    if tokens >= 1_000_000:
+        return f"{round(tokens / 1_000_000, 1):g}M"
+    return f"{round(tokens / 1000)}k"
+
+
+def key_text(entry: CatalogueEntry) -> str:
+    if entry.key_problem:
+        return "missing" if entry.key_env else "unusable"
+    return "set" if entry.key_env else "not needed"
+
+
+def row_cells(entry: CatalogueEntry, mark: str) -> list[Text]:
+    key = key_text(entry)
+    return [
+        Text(mark, style="bold"),
+        Text(safe_text(entry.ref)),
+        Text("yes" if entry.reasoning else "no"),
+        Text(context_text(entry.context_window), justify="right"),
+        Text(price_text(entry.input_per_mtok, entry), justify="right"),
+        Text(price_text(entry.output_per_mtok, entry), justify="right"),
+        Text(key, style="bold" if key in ("missing", "unusable") else ""),
+    ]
+
+
+class ModelPickerScreen(ModalScreen[str | None]):
+    """Pick a model; dismissed with its reference, or None.
+
+    Args:
+        settings: the configuration (its providers, models and prices).
+        env: the environment (API keys, ``OLLAMA_HOST``, ``OPENAI_BASE_URL``).
+        current: the model in use (marked ``●`` and highlighted).
+        favourites: the models on alt+1…alt+9 (marked with their number).
+        discover: ask servers whose cached list of models is stale, in the background.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*PICKER_BINDINGS]
+
+    DEFAULT_CSS = """
+    ModelPickerScreen {
+        align: center middle;
+        & > Vertical {
+            width: 100;
+            max-width: 100%;
+            height: 80%;
+            padding: 0 1;
+            background: $surface;
+            border: round $primary;
+            border-title-color: $text-primary;
+        }
+        & DataTable {
+            height: 1fr;
+        }
+        & #picker-status {
+            height: auto;
+            max-height: 3;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        env: Mapping[str, str],
+        *,
+        current: str,
+        favourites: Sequence[str] = (),
+        discover: bool = True,
+    ) -> None:
+        super().__init__()
+        # The current model and the favourites are listed even when nothing else names them.
+        named = (*settings.model_cycle, current, *favourites)
+        self.settings = replace(settings, model_cycle=tuple(dict.fromkeys(named)))
+        self.env = env
+        self.current = current
+        self.favourites = tuple(favourites)
+        self.discover = discover
+        self.entries: list[CatalogueEntry] = []
+        self.shown: list[CatalogueEntry] = []
+        self.discovered: dict[str, tuple[str, ...]] = {}
+        self.notes: dict[str, str] = {}
+        self.refreshing = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Models"
+            yield Input(placeholder="Filter models (fuzzy)", id="picker-filter")
+            yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
+            yield Static(Content(""), id="picker-status")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#picker-table", DataTable)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#picker-filter", Input)
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, width=width, key=key)
+        cached = cached_discovery(self.settings, self.env)
+        self.discovered = dict(cached.models)
+        self.notes = dict(cached.notes)
+        self.entries = catalogue(self.settings, self.env, self.discovered, with_prices=False)
+        self._fill(keep=self.current)
+        self.filter_input.focus()
+        self.refreshing = True
+        self._refresh(ask_servers=self.discover and bool(cached.stale))
+
+    @work(exclusive=True, group="models", exit_on_error=False)
+    async def _refresh(self, ask_servers: bool) -> None:
+        """Prices first (a thread: the price table takes ~160 ms to load), then what the
+        servers say, each shown as it arrives."""
+        try:
+            await self._priced()
+            if ask_servers:
+                self._show_status()
+                found = await discover(self.settings, self.env)
+                self.discovered.update(found.models)
+                self.notes = dict(found.notes)
+                await self._priced()
+        finally:
+            self.refreshing = False
+            self._show_status()
+
+    async def _priced(self) -> None:
+        discovered = dict(self.discovered)
+        self.entries = await asyncio.to_thread(catalogue, self.settings, self.env, discovered)
+        self._fill(keep=self.highlighted_ref())
+
+    # -- the table --------------------------------------------------------------------
+
+    def _mark(self, ref: str) -> str:
+        if ref == self.current:
+            return "●"
+        if ref in self.favourites:
+            return str(self.favourites.index(ref) + 1)
+        return ""
+
+    def _fill(self, keep: str | None = None) -> None:
+        """Show the entries matching the filter (best match first), the cursor on
+        ``keep`` if it is shown, else on the first row."""
+        query = self.filter_input.value.strip()
+        if query:
+            matcher = Matcher(query)
+            scored = [(matcher.match(entry.ref), entry) for entry in self.entries]
+            ranked = sorted((item for item in scored if item[0] > 0), key=lambda i: -i[0])
+            self.shown = [entry for _, entry in ranked]
+        else:
+            self.shown = list(self.entries)
+        table = self.table
+        table.clear()
+        for entry in self.shown:
+            table.add_row(*row_cells(entry, self._mark(entry.ref)), key=entry.ref)
+        refs = [entry.ref for entry in self.shown]
+        if keep in refs:
+            table.move_cursor(row=refs.index(keep), animate=False, scroll=True)
+        self._show_status()
+
+    def highlighted(self) -> CatalogueEntry | None:
+        table = self.table
+        if not table.row_count or not self.shown:
+            return None
+        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
+        return next((e for e in self.shown if e.ref == row_key.value), None)
+
+    def highlighted_ref(self) -> str | None:
+        entry = self.highlighted()
+        return entry.ref if entry is not None else None
+
+    def _show_status(self) -> None:
+        entry = self.highlighted()
+        if entry is not None and entry.key_problem:
+            text = f"⚠ {entry.ref}: {entry.key_problem}"
+        else:
+            count = str(len(self.entries))
+            if len(self.shown) != len(self.entries):
+                count = f"{len(self.shown)} of {count}"
+            text = f"{count} models · prices in $ per million tokens"
+            if self.refreshing:
+                text += " · looking up prices and servers…"
+            elif self.notes:
+                text += " · " + "; ".join(self.notes.values())
+            text += " · Enter switches, Esc closes"
+        self.query_one("#picker-status", Static).update(Content(safe_text(text)))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_status()
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter_changed(self) -> None:
+        self._fill()  # the best match first, highlighted
+
+    @on(events.Key)
+    def _table_keys(self, event: events.Key) -> None:
+        # The filter keeps the focus; the arrows and page keys move the table's cursor.
+        if event.key in _TABLE_KEYS and self.focused is self.filter_input:
+            event.stop()
+            getattr(self.table, f"action_{_TABLE_KEYS[event.key]}")()
+
+    # -- actions ----------------------------------------------------------------------
+
+    @on(Input.Submitted, "#picker-filter")
+    @on(DataTable.RowSelected)
+    def action_select(self) -> None:
+        entry = self.highlighted()
+        if entry is None:
+            return
+        if entry.key_problem:
+            self.notify(
+                safe_text(f"{entry.ref} cannot be used yet: {entry.key_problem}"),
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
+            return
+        self.dismiss(entry.ref)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
