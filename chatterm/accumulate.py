@@ -16,6 +16,7 @@ from chatterm.events import (
     Finish,
     FinishReason,
     ReasoningDelta,
+    Retrying,
     Started,
     StreamError,
     StreamWarning,
@@ -69,7 +70,9 @@ class ReplyAccumulator:
         self.usage: Usage | None = None
         self.finish_reason: FinishReason | None = None
         self.error: StreamError | None = None
-        self.warnings: list[str] = []
+        # One entry per kind of warning (or per distinct message without a kind), in the
+        # order they first came; a later warning of a kind replaces its running total.
+        self._warnings: dict[str, str] = {}
         self.started_at: float | None = None
         self.first_delta_at: float | None = None
         self.first_answer_at: float | None = None
@@ -120,10 +123,17 @@ class ReplyAccumulator:
             case StreamError():
                 if self.error is None:
                     self.error = event
-            case StreamWarning(message=message):
-                self.warnings.append(message)
+            case StreamWarning(message=message, kind=kind):
+                self._warnings[kind or "\0" + message] = message
+            case Retrying():
+                pass  # the failed attempt left nothing else behind; the times count from Started
             case _:
                 assert_never(event)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the stream skipped: one line per kind, however many times it happened."""
+        return list(self._warnings.values())
 
     def _delta_at(self, at: float) -> None:
         if self.first_delta_at is None:

@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from chatterm import __version__
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("off", "low", "medium", "high"),
         help="how hard a reasoning model thinks (default: reasoning_effort in config.toml)",
     )
+    ask.add_argument(
+        "--retries",
+        type=_retries,
+        metavar="N",
+        help="send the request again up to N times if it fails before the first token "
+        "(default: max_retries in [network] of config.toml, else 2; 0: never)",
+    )
     ask.add_argument("--save", action="store_true", help="save the exchange as a new session")
     ask.add_argument(
         "--session",
@@ -96,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parser(commands)
     add_config_parser(commands)
     return parser
+
+
+def _retries(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number, 0 or more, not {value!r}")
+    return count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`chatterm ask … | head`): not an error worth a traceback.
         _silence_stdout()
         return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - a bug: one redacted line, never a traceback
+        from chatterm import debuglog
+
+        return fail(debuglog.crash_message(exc), EXIT_FAILED)
 
 
 def _silence_stdout() -> None:
@@ -160,6 +182,8 @@ def tui_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         settings = Settings()
         notice = f"{exc} — started with default settings"
+    if args.model:
+        args.model = _valid_text(args.model)  # undecodable argv bytes: U+FFFD, not a crash
     model_ref = args.model or remembered_model(settings) or default_model(settings)
     try:
         target = resolve_model(model_ref, settings)
@@ -171,7 +195,8 @@ def tui_command(args: argparse.Namespace) -> int:
     if missing and not args.model:
         # The configured default cannot be used yet: open on the demo rather than a dead end.
         target, notice = resolve_model("demo", settings), f"{missing}. Started on the demo model."
-    if target.ref.startswith("demo") and not args.model and notice is None:
+    no_key = default_model(settings).startswith("demo")  # no provider's key is set
+    if target.ref.startswith("demo") and not args.model and notice is None and no_key:
         notice = (
             "No API key found: this is the offline demo model. Set OPENAI_API_KEY or add a "
             "provider to config.toml, then switch model with ctrl+n."
@@ -235,6 +260,8 @@ def ask_command(
         prompt = _read_prompt(args, stdin)
     except ConfigError as exc:
         return fail(str(exc))
+    if args.retries is not None:
+        settings = replace(settings, network=replace(settings.network, max_retries=args.retries))
     system = _valid_text(args.system) if args.system is not None else settings.system_prompt
     saving: AskSession | None = None
     if args.save or args.session is not None:

@@ -45,7 +45,7 @@ EXAMPLE_CONFIG = """\
 ## chatterm's configuration, written by `chatterm config init`.
 ##
 ## chatterm only reads this file: what the app remembers between runs (the last model, the
-## theme, favourites pinned in the TUI) goes to state.toml in the data folder instead
+## theme, reasoning effort and panes) goes to state.toml in the data folder instead
 ## (`chatterm config path` prints both). Every key is optional. Lines starting with "# "
 ## are examples: delete the "# " to use one. `chatterm config show` prints the settings in
 ## effect, and a mistake is reported in one line naming this file and the key.
@@ -75,6 +75,18 @@ EXAMPLE_CONFIG = """\
 ## The TUI's colours: chatterm-dark, chatterm-light, chatterm-high-contrast, chatterm-ansi,
 ## one of Textual's themes, or a theme file of your own in themes/ next to this file.
 # theme = "chatterm-dark"
+
+## Retries and timeouts (seconds). A request that fails before the first token (no
+## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
+## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
+## `chatterm ask --retries N` overrides it. first_token_timeout is the longest silence
+## before the first token (a reasoning model may think for minutes before it says
+## anything), idle_timeout the longest silence between two pieces of the reply after it.
+# [network]
+# max_retries = 2
+# connect_timeout = 10
+# first_token_timeout = 600
+# idle_timeout = 120
 
 ## Keys for the TUI's actions, by the ids listed in the README ("f2,ctrl+k" for several).
 # [keys]

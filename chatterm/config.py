@@ -20,6 +20,7 @@ from chatterm.urls import url_problem
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_FAVOURITES = 9
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,24 @@ class ModelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """``[network]``: how long to wait, and how often to try again, before a reply starts.
+
+    Seconds throughout. ``first_token_timeout`` is the longest silence allowed before the
+    first token (reasoning or answer): a reasoning model whose thoughts are hidden (OpenAI's
+    o-series and gpt-5) or a local server loading a model and reading a long prompt may say
+    nothing for minutes, so it is as long as the official SDKs' 10-minute read timeout.
+    Once tokens flow, ``idle_timeout`` is the longest silence between two pieces of the
+    body; any bytes (keep-alive comments, pings) reset both.
+    """
+
+    max_retries: int = 2
+    connect_timeout: float = 10.0
+    first_token_timeout: float = 600.0
+    idle_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything chatterm reads from ``config.toml``, with defaults for what is missing.
 
@@ -62,6 +81,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     source: Path | None = None
 
     @property
@@ -84,6 +104,9 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix that line") from None
+    except (RecursionError, ValueError) as exc:  # absurd nesting, a 5,000-digit number
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(f"{path}: cannot be read ({kind}); fix the file") from None
     return parse_settings(data, path)
 
 
@@ -104,6 +127,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             "keys",
             "providers",
             "models",
+            "network",
         },
         "",
     )
@@ -159,7 +183,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         providers[name] = ProviderConfig(
             name=name,
             base_url=base_url,
-            api_key_env=check.optional_string(table.get("api_key_env"), f"{key}.api_key_env"),
+            api_key_env=check.variable_name(table.get("api_key_env"), f"{key}.api_key_env"),
             local=None if "local" not in table else check.boolean(table["local"], f"{key}.local"),
             kind=kind,
         )
@@ -220,8 +244,34 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         keys=keys,
         providers=providers,
         model_settings=model_settings,
+        network=_network(data, check),
         source=path,
     )
+
+
+_NETWORK_TIMEOUTS = ("connect_timeout", "first_token_timeout", "idle_timeout")
+MAX_RETRIES_LIMIT = 10
+
+
+def _network(data: dict[str, Any], check: _Checker) -> NetworkSettings:
+    """``[network]``: ``max_retries`` (0 to 10) and the timeouts (seconds above 0)."""
+    table = check.table(data.get("network", {}), "network")
+    check.no_unknown(table, {"max_retries", *_NETWORK_TIMEOUTS}, "network")
+    defaults = NetworkSettings()
+    retries = table.get("max_retries", defaults.max_retries)
+    if (
+        isinstance(retries, bool)
+        or not isinstance(retries, int)
+        or not 0 <= retries <= MAX_RETRIES_LIMIT
+    ):
+        raise check.error(
+            "network.max_retries", f"a whole number from 0 to {MAX_RETRIES_LIMIT}", retries
+        )
+    timeouts: dict[str, float] = {}
+    for key in _NETWORK_TIMEOUTS:
+        if key in table:
+            timeouts[key] = check.seconds(table[key], f"network.{key}")
+    return NetworkSettings(max_retries=retries, **timeouts)
 
 
 def _reasoning_effort(data: dict[str, Any], check: _Checker) -> ReasoningEffort:
@@ -282,9 +332,33 @@ class _Checker:
             raise self.error(key, "true or false", value)
         return value
 
+    def variable_name(self, value: object, key: str) -> str | None:
+        """The name of an environment variable; a key pasted here is refused without
+        being repeated (the message must not carry it)."""
+        name = self.optional_string(value, key)
+        if name is not None and not _VARIABLE.match(name):
+            raise ConfigError(
+                f"{self.where}: {key} names the environment variable that holds the key "
+                '(e.g. "GROQ_API_KEY"), not the key itself; put the key in that variable'
+            )
+        return name
+
     def number(self, value: object, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < float("inf")  # also refuses nan
+        ):
             raise self.error(key, "a number of US dollars (0 or more)", value)
+        return float(value)
+
+    def seconds(self, value: object, key: str) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value < float("inf")
+        ):
+            raise self.error(key, "a number of seconds above 0", value)
         return float(value)
 
     def positive_int(self, value: object, key: str) -> int:

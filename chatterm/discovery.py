@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from chatterm import paths
+from chatterm import debuglog, paths
 from chatterm.config import Settings
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
@@ -192,11 +192,15 @@ async def _fetch(
         return None, one_line(redact(message, secrets))
     except Exception as exc:  # a server's odd answer must not stop the listing
         return None, one_line(redact(f"{target.provider}: {type(exc).__name__}: {exc}", secrets))
+    # A "model" that is (or holds) a key would be shown and cached: never list it.
+    names = [name for name in names if redact(name, secrets) == name]
     return tuple(dict.fromkeys(names))[:MAX_MODELS], None
 
 
 def _default_client(timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout), follow_redirects=False, event_hooks=debuglog.log_hooks()
+    )
 
 
 async def discover(
@@ -299,7 +303,7 @@ def _read_cache(path: Path) -> dict[str, Any]:
     """The cache's providers table; a missing or damaged cache is an empty one."""
     try:
         data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("chatterm_models_cache") != CACHE_VERSION:
         return {}
@@ -309,7 +313,8 @@ def _read_cache(path: Path) -> dict[str, Any]:
 
 def _write_cache(path: Path, providers: dict[str, Any]) -> str | None:
     document = {"chatterm_models_cache": CACHE_VERSION, "providers": providers}
-    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    # "replace": a server's model name may hold a lone surrogate (a valid JSON escape).
+    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8", "replace")
     try:
         atomic_write(path, data, durable=False)  # a cache: losing it costs one request
     except OSError as exc:

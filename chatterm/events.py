@@ -92,10 +92,33 @@ class StreamError:
 
 
 @dataclass(frozen=True, slots=True)
+class Retrying:
+    """The request failed before the first token and is sent again after ``delay_s``.
+
+    ``retry`` counts from 1 up to ``max_retries``; ``reason`` is one short line saying what
+    failed (``HTTP 429 rate limited``, ``cannot connect to host:port``). Nothing of the
+    failed attempt reaches the consumer but this event.
+    """
+
+    retry: int
+    max_retries: int
+    delay_s: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamWarning:
-    """Something in the stream was skipped (a line that was not JSON, an unknown shape)."""
+    """Something in the stream was skipped (a line that was not JSON, an unknown shape).
+
+    ``kind`` names a kind of skipped input (``not_json``, ``invalid_utf8``, …). Warnings of
+    one kind are a running total, like usage: each replaces the one before it in the
+    reply ("skipped 3 stream lines that were not JSON; the first: …"), so a reply reports
+    each kind once however many lines it skipped. Warnings without a kind are each kept
+    (exact repeats once).
+    """
 
     message: str
+    kind: str = ""
 
 
 Event = (
@@ -107,6 +130,7 @@ Event = (
     | Finish
     | StreamError
     | StreamWarning
+    | Retrying
 )
 
 

@@ -18,8 +18,21 @@ DIR_MODE = 0o700
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as needed; new folders are mode 0700."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``path`` (and parents) as needed; every folder created is mode 0700.
+
+    ``Path.mkdir(parents=True)`` would give the parents the default mode (0755 under the
+    usual umask), so each missing folder is made here, outermost first. Folders that
+    exist already are left as they are.
+    """
+    if path.is_dir():
+        return path
+    if path.parent != path:
+        private_dir(path.parent)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():  # a file in the way: say so as mkdir would
+            raise
     return path
 
 

@@ -81,9 +81,16 @@ def catalogue(
     env = os.environ if env is None else env
     sources = _listed_refs(settings, discovered or {})
     order = {name: i for i, name in enumerate(known_providers(settings))}
-    entries = [_entry(ref, source, settings, env, with_prices) for ref, source in sources.items()]
+    # Two spellings can name one model ("demo:" and "demo"): one entry per resolved ref,
+    # from the most specific source, where the first spelling stood.
+    unique: dict[str, CatalogueEntry] = {}
+    for ref, source in sources.items():
+        entry = _entry(ref, source, settings, env, with_prices)
+        earlier = unique.get(entry.ref)
+        if earlier is None or _SOURCE_RANK[entry.source] >= _SOURCE_RANK[earlier.source]:
+            unique[entry.ref] = entry
     # sorted() is stable: within a provider the listing order above is kept.
-    return sorted(entries, key=lambda e: order.get(e.provider, len(order)))
+    return sorted(unique.values(), key=lambda e: order.get(e.provider, len(order)))
 
 
 def _listed_refs(settings: Settings, discovered: Mapping[str, Sequence[str]]) -> dict[str, Source]:

@@ -20,6 +20,22 @@ from email.utils import parsedate_to_datetime
 DEFAULT_MAX_RETRIES = 2
 MAX_SERVER_WAIT_S = 60.0  # a longer Retry-After is not worth holding the user for
 
+# Statuses worth sending again after a pause: a timeout, a conflict, a rate limit, and any
+# server-side failure (5xx, Anthropic's 529 overloaded and Cloudflare's 520-524 included)
+# except 501 and 505, which say the server will never do what was asked.
+_RETRYABLE_4XX = frozenset({408, 409, 429})
+_NEVER_5XX = frozenset({501, 505})
+_STATUS_WORDS = {
+    408: "request timeout",
+    409: "conflict",
+    429: "rate limited",
+    500: "server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+    529: "overloaded",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -45,6 +61,47 @@ class RetryPolicy:
             return server
         backoff = min(self.base_s * 2.0**retry, self.cap_s)
         return backoff * (1 - self.jitter + 2 * self.jitter * rand())
+
+    def wait(
+        self,
+        retry: int,
+        headers: Mapping[str, str] | None = None,
+        *,
+        rand: Callable[[], float] = random.random,
+        now: datetime | None = None,
+    ) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0 for the first), or None when
+        there is no retry left, or when the server asks for a wait longer than
+        :data:`MAX_SERVER_WAIT_S` (a spent quota: asking again sooner cannot help)."""
+        if retry >= self.max_retries:
+            return None
+        server = server_wait(headers, now=now) if headers else None
+        if server is not None and server > MAX_SERVER_WAIT_S:
+            return None
+        return self.delay(retry, headers, rand=rand, now=now)
+
+
+def retryable_status(status: int) -> bool:
+    """Whether an HTTP error status is worth the same request again after a pause."""
+    return status in _RETRYABLE_4XX or (500 <= status <= 599 and status not in _NEVER_5XX)
+
+
+def status_reason(status: int) -> str:
+    """A few words for a retry notice: ``HTTP 429 rate limited``."""
+    words = _STATUS_WORDS.get(status, "server error" if status >= 500 else "error")
+    return f"HTTP {status} {words}"
+
+
+def format_wait(seconds: float) -> str:
+    """``0.5 s``, ``3 s``, ``12 s``, ``2 min``, ``1.5 h``: a wait as people say it."""
+    if seconds < 10:
+        text = f"{seconds:.1f}".removesuffix(".0")
+        return f"{text} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 3570:  # what rounds to 60 min reads as 1 h
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
 
 
 def server_wait(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:

@@ -1,16 +1,17 @@
 """What the app remembers between runs, kept apart from the user's ``config.toml``.
 
-chatterm never writes ``config.toml`` (its comments would be lost). The last model, the
-theme, whether reasoning panes are shown, the reasoning effort and models pinned as
-favourites go to ``state.toml`` in the data folder, written atomically with tomli-w.
-A state file that cannot be read is reported once and treated as empty; it is only replaced
-when the app next has something to remember, and never in part.
+chatterm never writes ``config.toml`` (its comments would be lost). The last model the
+user chose, the theme, whether reasoning panes are shown and the reasoning effort go to
+``state.toml`` in the data folder, written atomically with tomli-w. (Favourites are the
+config's ``favourites``: a list people edit and order by hand.)
+A state file that cannot be read is reported once and treated as empty, and never written
+over: choices are not remembered until the user fixes or removes it.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,6 @@ class AppState:
     theme: str | None = None
     reasoning_shown: bool | None = None
     reasoning_effort: ReasoningEffort | None = None
-    favourites: tuple[str, ...] = field(default_factory=tuple)
 
 
 def state_file() -> Path:
@@ -53,8 +53,12 @@ def load_state(path: Path | None = None) -> tuple[AppState, str | None]:
         return AppState(), f"cannot read {path}: {exc.strerror or exc}; starting afresh"
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return AppState(), f"{path} is damaged ({exc}); starting afresh, it will be replaced"
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return (
+            AppState(),
+            f"{path} is damaged ({reason}); starting afresh",
+        )
     if data.get("chatterm_state", STATE_VERSION) != STATE_VERSION:
         return AppState(), f"{path} is from another chatterm version; starting afresh"
     state = AppState()
@@ -66,9 +70,6 @@ def load_state(path: Path | None = None) -> tuple[AppState, str | None]:
         state = replace(state, reasoning_shown=data["reasoning_shown"])
     if data.get("reasoning_effort") in REASONING_EFFORTS:
         state = replace(state, reasoning_effort=data["reasoning_effort"])
-    favourites = data.get("favourites")
-    if isinstance(favourites, list):
-        state = replace(state, favourites=tuple(f for f in favourites if isinstance(f, str)))
     return state, None
 
 
@@ -80,9 +81,10 @@ def save_state(state: AppState, path: Path | None = None) -> str | None:
         value = getattr(state, item.name)
         if value is None:
             continue
-        data[item.name] = list(value) if isinstance(value, tuple) else value
+        data[item.name] = value
     try:
-        atomic_write(path, tomli_w.dumps(data).encode("utf-8"))
+        # A model name from an undecodable argument can hold a lone surrogate.
+        atomic_write(path, tomli_w.dumps(data).encode("utf-8", "replace"))
     except OSError as exc:
         return f"cannot save {path}: {exc.strerror or exc}; settings are not remembered"
     return None

@@ -233,3 +233,9 @@ def test_a_malformed_base_url_does_not_stop_the_listing() -> None:
     entries = by_ref(catalogue(settings, {}, {"bad": ["m"]}, with_prices=False))
     assert entries["bad:m"].source == "discovered"
     # config.toml refuses such a URL when it loads; built by hand, it still lists.
+
+
+def test_two_spellings_of_one_model_are_one_entry() -> None:
+    settings = Settings(model_cycle=("demo:", "demo", " demo"), default_model="demo:")
+    refs = [entry.ref for entry in catalogue(settings, {}, {}, with_prices=False)]
+    assert refs.count("demo") == 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from chatterm.render.safe_text import safe_text
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario, mid_frame_offset, render_frames
 
@@ -287,7 +288,8 @@ def test_json_http_error(
     fake_server: FakeServer, home: Path, scenario: Scenario, server_says: str, retryable: bool
 ) -> None:
     fake_server.scenario = scenario
-    result = ask(home, fake_server, "--json", "-m", MODEL, PROMPT)
+    # One attempt: retries are tests/test_network_faults.py's subject.
+    result = ask(home, fake_server, "--json", "--retries", "0", "-m", MODEL, PROMPT)
 
     assert result.returncode == 1
     assert_clean_stderr(result)
@@ -350,7 +352,15 @@ def test_json_connection_refused(home: Path) -> None:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
         result = ask(
-            home, None, "--json", "-m", MODEL, PROMPT, base_url=f"http://127.0.0.1:{port}/v1"
+            home,
+            None,
+            "--json",
+            "--retries",
+            "0",
+            "-m",
+            MODEL,
+            PROMPT,
+            base_url=f"http://127.0.0.1:{port}/v1",
         )
 
     assert result.returncode == 1
@@ -446,9 +456,9 @@ def test_plain_reply(fake_server: FakeServer, home: Path, no_color: bool) -> Non
     assert "\x1b" not in out
     # Reasoning first, set apart from the answer by something that is neither.
     start = out.index(scenario.reasoning)
-    between = out[start + len(scenario.reasoning) : out.index(scenario.answer)]
+    between = out[start + len(scenario.reasoning) : out.index(safe_text(scenario.answer))]
     assert between.strip(), "reasoning and answer must be visibly set apart"
-    stats = _answer_and_stats(out, scenario.answer)
+    stats = _answer_and_stats(out, safe_text(scenario.answer))
     assert any(ch.isdigit() for ch in stats)
 
 
@@ -457,7 +467,7 @@ def test_plain_no_reasoning(fake_server: FakeServer, home: Path) -> None:
     result = ask(home, fake_server, "--no-reasoning", "-m", MODEL, PROMPT)
     assert result.returncode == 0, result.stderr
     assert scenario.reasoning[:40] not in result.stdout
-    _answer_and_stats(result.stdout, scenario.answer)
+    _answer_and_stats(result.stdout, safe_text(scenario.answer))
     assert "\x1b" not in result.stdout
 
 
@@ -485,7 +495,7 @@ def test_plain_http_error_is_one_line_on_stderr(
     fake_server: FakeServer, home: Path, scenario: Scenario, server_says: str
 ) -> None:
     fake_server.scenario = scenario
-    result = ask(home, fake_server, "-m", MODEL, PROMPT)
+    result = ask(home, fake_server, "--retries", "0", "-m", MODEL, PROMPT)
 
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n")

@@ -18,6 +18,7 @@ import pytest
 from chatterm import cli
 from chatterm.cli import main
 from chatterm.events import TimedEvent
+from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionStore
 from chatterm.stream import ReplyStream
@@ -163,7 +164,7 @@ def test_plain_mode_says_where_it_saved(
     assert code == 0
     session = only_session()
     assert err == f"saved as session {session.id}\n"
-    assert out.rstrip("\n").endswith("──") and Scenario().answer in out
+    assert out.rstrip("\n").endswith("──") and safe_text(Scenario().answer) in out
 
 
 # ----------------------------------------------------------------------------- usage errors
@@ -272,7 +273,7 @@ def test_a_save_failure_while_streaming_warns_but_keeps_the_reply(
 
     folder.unlink()
     code, out, err = ask(capsys, "--save", "-m", MODEL, "hi")
-    assert code == 1 and Scenario().answer in out
+    assert code == 1 and safe_text(Scenario().answer) in out
     assert err.startswith("chatterm: cannot save") and "saved as" not in err
     assert len(server.requests) == 2
 

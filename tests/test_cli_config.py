@@ -117,10 +117,12 @@ def test_the_example_documents_every_key() -> None:
     top = allowed_keys({"zzz": 1})
     provider = allowed_keys({"providers": {"p": {"base_url": "http://x", "zzz": 1}}})
     model = allowed_keys({"models": {"a:b": {"zzz": 1}}})
+    network = allowed_keys({"network": {"zzz": 1}})
     assert {"default_model", "providers", "models", "base_url"} <= top | provider
-    for key in top - {"keys", "providers", "models"}:
+    for key in top - {"keys", "providers", "models", "network"}:
         assert re.search(rf"^{key} = |`{key} = ", example, re.M), key
-    for key in provider | model:
+    assert re.search(r"^\[network\]$", example, re.M)
+    for key in provider | model | network:
         assert re.search(rf"^{key} = ", example, re.M), key
 
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings, parse_settings
+from chatterm.config import (
+    ModelConfig,
+    NetworkSettings,
+    ProviderConfig,
+    Settings,
+    load_settings,
+    parse_settings,
+)
 from chatterm.errors import ConfigError
 from chatterm.pricing import PriceOverride
 
@@ -268,3 +275,75 @@ class TestErrors:
             load_settings(folder)
         assert str(folder) in str(info.value)
         assert "\n" not in str(info.value)
+
+
+class TestNetwork:
+    def test_defaults(self) -> None:
+        network = Settings().network
+        assert network == NetworkSettings(
+            max_retries=2, connect_timeout=10.0, first_token_timeout=600.0, idle_timeout=120.0
+        )
+        assert load_settings(Path("/nonexistent/config.toml")).network == network
+
+    def test_every_key(self, tmp_path: Path) -> None:
+        text = (
+            "[network]\nmax_retries = 0\nconnect_timeout = 2.5\n"
+            "first_token_timeout = 900\nidle_timeout = 30\n"
+        )
+        network = load_settings(write(tmp_path, text)).network
+        assert network == NetworkSettings(0, 2.5, 900.0, 30.0)
+        assert isinstance(network.first_token_timeout, float)
+
+    def test_a_key_left_out_keeps_its_default(self, tmp_path: Path) -> None:
+        network = load_settings(write(tmp_path, "[network]\nidle_timeout = 5\n")).network
+        assert network == NetworkSettings(idle_timeout=5.0)
+
+    def test_unknown_key_lists_the_known_ones(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, "[network]\nread_timeout = 5\n")
+        assert "'network.read_timeout'" in message
+        assert "first_token_timeout" in message and "max_retries" in message
+
+    @pytest.mark.parametrize(
+        ("text", "key", "expected"),
+        [
+            ("max_retries = -1", "max_retries", "a whole number from 0 to 10"),
+            ("max_retries = 11", "max_retries", "a whole number from 0 to 10"),
+            ("max_retries = 1.5", "max_retries", "a whole number from 0 to 10"),
+            ("max_retries = true", "max_retries", "a whole number from 0 to 10"),
+            ('max_retries = "2"', "max_retries", "a whole number from 0 to 10"),
+            ("connect_timeout = 0", "connect_timeout", "a number of seconds above 0"),
+            ("first_token_timeout = -5", "first_token_timeout", "a number of seconds above 0"),
+            ("idle_timeout = nan", "idle_timeout", "a number of seconds above 0"),
+            ("idle_timeout = inf", "idle_timeout", "a number of seconds above 0"),
+            ('idle_timeout = "30s"', "idle_timeout", "a number of seconds above 0"),
+            ("idle_timeout = false", "idle_timeout", "a number of seconds above 0"),
+        ],
+    )
+    def test_wrong_values(self, tmp_path: Path, text: str, key: str, expected: str) -> None:
+        message = config_error(tmp_path, f"[network]\n{text}\n")
+        assert f"network.{key} must be {expected}" in message
+
+    def test_network_must_be_a_table(self, tmp_path: Path) -> None:
+        assert "network must be a table" in config_error(tmp_path, "network = 3\n")
+
+
+class TestHostileValues:
+    def test_a_key_pasted_as_api_key_env_is_refused_and_not_repeated(self, tmp_path: Path) -> None:
+        secret = "sk-proj-abcdefghijklmnop1234"
+        text = f'[providers.x]\nbase_url = "https://h/v1"\napi_key_env = "{secret}"\n'
+        message = config_error(tmp_path, text)
+        assert "names the environment variable" in message
+        assert secret not in message
+
+    @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+    def test_prices_must_be_finite(self, tmp_path: Path, value: str) -> None:
+        text = f'[models."a:b"]\ninput_per_mtok = {value}\noutput_per_mtok = 1\n'
+        assert "input_per_mtok" in config_error(tmp_path, text)
+
+    def test_absurd_nesting_is_one_line(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, "a = " + "[" * 3000 + "]" * 3000 + "\n")
+        assert "cannot be read" in message or "invalid TOML" in message
+
+    def test_a_huge_number_is_one_line(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, "a = " + "9" * 5000 + "\n")
+        assert "cannot be read" in message or "invalid TOML" in message

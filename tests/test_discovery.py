@@ -329,3 +329,21 @@ async def test_a_malformed_address_fails_alone() -> None:
     found = await discover(settings, env, client_factory=mock_factory(handler), clock=Clock())
     assert found.models["ok"] == ("m",)
     assert "bad" in found.notes and "openai" in found.notes
+
+
+async def test_a_deeply_nested_cache_is_ignored() -> None:
+    path = cache_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    assert cached_discovery(Settings(), {}, clock=Clock()).models == {}
+
+
+async def test_a_model_name_with_a_lone_surrogate_does_not_sink_the_others() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = b'{"models": [{"name": "bad\\ud800"}, {"name": "qwen3:8b"}]}'
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    found = await discover(Settings(), {}, client_factory=mock_factory(handler), clock=Clock())
+    assert "qwen3:8b" in found.models["ollama"]
+    assert not found.notes
+    assert cached_discovery(Settings(), {}, clock=Clock()).models["ollama"][-1] == "qwen3:8b"

@@ -21,7 +21,6 @@ def test_round_trip_and_privacy(tmp_path: Path) -> None:
         theme="chatterm-light",
         reasoning_shown=False,
         reasoning_effort="high",
-        favourites=("demo", "openai:gpt-5-mini"),
     )
     assert save_state(state, path) is None
     assert load_state(path) == (state, None)
@@ -36,7 +35,7 @@ def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:
 def test_unset_values_are_left_out(tmp_path: Path) -> None:
     path = tmp_path / "state.toml"
     save_state(AppState(theme="x"), path)
-    assert path.read_text() == 'chatterm_state = 1\ntheme = "x"\nfavourites = []\n'
+    assert path.read_text() == 'chatterm_state = 1\ntheme = "x"\n'
 
 
 @pytest.mark.parametrize(
@@ -65,7 +64,7 @@ def test_wrong_values_are_dropped_one_by_one(tmp_path: Path) -> None:
         'last_model = 3\ntheme = "ok"\nreasoning_shown = "yes"\nreasoning_effort = "max"\n'
         'favourites = ["demo", 1]\n'
     )
-    assert load_state(path) == (AppState(theme="ok", favourites=("demo",)), None)
+    assert load_state(path) == (AppState(theme="ok"), None)
 
 
 def test_a_refused_write_is_one_line(tmp_path: Path) -> None:
@@ -73,3 +72,17 @@ def test_a_refused_write_is_one_line(tmp_path: Path) -> None:
     blocker.write_text("a file where a folder should be")
     message = save_state(AppState(theme="x"), blocker / "state.toml")
     assert message is not None and "cannot save" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("content", [b"a = " + b"[" * 3000 + b"]" * 3000, b"a = " + b"9" * 5000])
+def test_absurd_content_is_damage_not_a_crash(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "state.toml"
+    path.write_bytes(content)
+    state, message = load_state(path)
+    assert state == AppState() and message is not None and "is damaged" in message
+
+
+def test_an_unencodable_model_name_is_saved_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "state.toml"
+    assert save_state(AppState(last_model="openai:gpt\udcff"), path) is None
+    assert load_state(path)[0].last_model == "openai:gpt?"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatterm.accumulate import Reply
-from chatterm.config import Settings
+from chatterm.config import NetworkSettings, Settings
 from chatterm.events import (
     AnswerWasReasoning,
     Conversation,
@@ -50,6 +50,9 @@ from tests.fake_provider.server import (
 )
 
 SAFETY_TIMEOUT_S = 60.0  # a safety net against hangs only; no test depends on timing
+# One attempt per reply: these tests look at how each failure reads; retrying it is
+# tests/test_network_faults.py's subject.
+ONE_ATTEMPT = Settings(network=NetworkSettings(max_retries=0))
 PROMPT = "Tell me about naïve text handling"
 SYSTEM = "Be brief."
 
@@ -82,10 +85,12 @@ def conversation() -> Conversation:
 
 
 async def run_reply(
-    target: ResolvedModel, client: httpx.AsyncClient | None = None
+    target: ResolvedModel,
+    client: httpx.AsyncClient | None = None,
+    settings: Settings = ONE_ATTEMPT,
 ) -> tuple[Reply, list[TimedEvent]]:
     """Stream one reply to the end; return the consolidated reply and every event."""
-    stream = ReplyStream(target, conversation(), Settings(), client=client)
+    stream = ReplyStream(target, conversation(), settings, client=client)
     events: list[TimedEvent] = []
     async with asyncio.timeout(SAFETY_TIMEOUT_S):
         async for timed in stream.events():
@@ -498,13 +503,12 @@ async def test_silence_past_the_read_timeout_is_interrupted_with_text_kept(
     # in the silence after it (it always does: the server never sends more).
     base = Scenario(split="whole")
     fake_server.scenario = base.but(stall_after=1 + len(base.reasoning_pieces) + 2)
-    timeout = httpx.Timeout(SAFETY_TIMEOUT_S, read=2.0)
-    async with make_client(fake_target, timeout) as client:
-        reply, _ = await run_reply(fake_target, client)
+    settings = Settings(network=NetworkSettings(idle_timeout=2.0))
+    reply, _ = await run_reply(fake_target, settings=settings)
     assert reply.finish_reason == "interrupted"
     assert reply.text == "".join(base.answer_pieces[:2])
     assert reply.error is not None and reply.error.retryable
-    assert "sent nothing for too long" in reply.error.message
+    assert "went silent for 2 s mid-reply (network.idle_timeout)" in reply.error.message
 
 
 async def test_connection_refused_is_a_clear_error() -> None:

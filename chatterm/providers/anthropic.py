@@ -20,7 +20,7 @@ import httpx
 
 from chatterm.accumulate import estimate_tokens
 from chatterm.catalog import model_info
-from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
     Event,
@@ -43,6 +43,7 @@ from chatterm.providers.base import (
     redact,
     requested_effort,
 )
+from chatterm.providers.parsing import SkipTally, SSEStreamParser, count, json_object, loads
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"  # the value the official SDK hard-codes
@@ -89,8 +90,9 @@ def _index(payload: dict[str, Any]) -> int:
 class MessagesTranslator:
     """Turns Messages API SSE events into normalized events."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._input: dict[str, int] = {}  # input counts: message_start, overwritten by deltas
         self._output: int | None = None  # only from message_delta: message_start's is a guess
         self._thinking_tokens = 0
@@ -113,14 +115,20 @@ class MessagesTranslator:
         if not data.strip():
             return []
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except ValueError:
-            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+            return [self._skips.add("not_json", data)]
         if not isinstance(payload, dict):
-            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+            return [self._skips.add("not_object", data)]
+        return self.feed_object(payload, frame.event)
+
+    def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:
+        """One event's data, already parsed; ``event`` is its SSE event type."""
+        if self._done or self._failed:
+            return []
         kind = payload.get("type")
         if not isinstance(kind, str):
-            kind = frame.event
+            kind = event
         events: list[Event] = []
         if kind == "content_block_delta":
             self._delta(payload, events)
@@ -214,7 +222,7 @@ class MessagesTranslator:
         if not isinstance(raw, dict):
             return
         for field in _INPUT_FIELDS:
-            value = _int(raw.get(field))
+            value = count(raw.get(field))
             if value is not None:
                 self._input[field] = value
 
@@ -230,12 +238,12 @@ class MessagesTranslator:
             return
         # Cumulative totals: every field present overwrites, absent ones keep their value.
         self._merge_input(raw)
-        output = _int(raw.get("output_tokens"))
+        output = count(raw.get("output_tokens"))
         if output is not None:
             self._output = output
         details = raw.get("output_tokens_details")
         if isinstance(details, dict):
-            thinking = _int(details.get("thinking_tokens"))
+            thinking = count(details.get("thinking_tokens"))
             if thinking is not None:
                 self._thinking_tokens = thinking
         if self._output is not None:
@@ -301,47 +309,19 @@ def _refusal_note(details: Any) -> str:
     return note
 
 
-class MessagesParser:
+class MessagesParser(SSEStreamParser):
     """SSE decoder plus translator: response body bytes in, events out."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = SSEDecoder()
-        self.translator = MessagesTranslator(secrets)
+        super().__init__(secrets)
+        self.translator: MessagesTranslator = MessagesTranslator(secrets, self.skips)
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        frames = self.decoder.feed(chunk)
-        if len(frames) == 1:
-            return self.translator.feed(frames[0])
-        events: list[Event] = []
-        for frame in frames:
-            events.extend(self.translator.feed(frame))
-        return events
-
-    def close(self) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.flush():
-            events.extend(self.translator.feed(frame))
-        if self.decoder.ignored_lines:
-            # A proxy that answered 200 with a bare JSON error object instead of SSE.
-            found = _json_object("\n".join(self.decoder.ignored_lines))
-            if found is not None and "error" in found:
-                events.extend(self.translator.feed(SSEEvent(json.dumps(found), "error")))
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
-        return events
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    def _outside_data(self, lines: list[str]) -> list[Event]:
+        # A proxy that answered 200 with a bare JSON error object instead of SSE.
+        found = json_object("\n".join(lines))
+        if found is not None and "error" in found:
+            return self.translator.feed_object(found, "error")
+        return []
 
 
 # --- request --------------------------------------------------------------------------------

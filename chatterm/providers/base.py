@@ -19,10 +19,32 @@ from chatterm.pricing import PriceSpec
 # Status codes worth sending again after a pause: timeouts, conflicts, rate limits, overload.
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Keys by their shape or by the name they are given, for text whose keys are not known
+# by value (each pattern keeps its groups, the name, and replaces the rest with ***).
+_NOT_AFTER_WORD = r"(?<![A-Za-z0-9])"
 _SECRET_PATTERNS = (
-    re.compile(r"(sk-[A-Za-z0-9_-]{2})[A-Za-z0-9_*-]{6,}"),
-    re.compile(r"((?:key|api_key|token)=)[^&\s\"']+", re.IGNORECASE),
+    # A header or field holding a key, with an optional scheme: "x-api-key: …",
+    # "Authorization: Bearer …", '"api_key": "…"'.
+    re.compile(
+        _NOT_AFTER_WORD + r"((?:proxy-)?authorization|x-api-key|x-goog-api-key|api[_-]?key)"
+        r"([\"']?\s*[:=]\s*[\"']?)(?:(?:Bearer|Basic|Token)\s+)?[^\s\"',;&]+",
+        re.IGNORECASE,
+    ),
+    # A URL parameter or form field: ?key=…, &access_token=…, key%3D… (URL-encoded).
+    re.compile(
+        _NOT_AFTER_WORD + r"((?:api[_-]?key|key|access[_-]?token|token|password|secret)"
+        r"(?:=|%3D))[^&\s\"'#]+",
+        re.IGNORECASE,
+    ),
     re.compile(r"(Bearer\s+)\S+", re.IGNORECASE),
+    # A password in an address: scheme://user:***@host.
+    re.compile(r"(://[^/\s:@]*:)[^/\s@]+(?=@)"),
+    # Shapes: OpenAI, Anthropic, DeepSeek, OpenRouter (sk-…), Gemini (AIza…), Groq (gsk_…),
+    # xAI (xai-…), Hugging Face (hf_…).
+    re.compile(_NOT_AFTER_WORD + r"(sk-[A-Za-z0-9_-]{2})[A-Za-z0-9_*-]{6,}"),
+    re.compile(_NOT_AFTER_WORD + r"(AIza)[0-9A-Za-z_-]{35}"),
+    re.compile(_NOT_AFTER_WORD + r"(gsk_|xai-|hf_)[A-Za-z0-9]{20,}"),
 )
 
 
@@ -40,7 +62,13 @@ def requested_effort(conversation: Conversation) -> ReasoningEffort | None:
 
 
 class StreamParser(Protocol):
-    """Bytes of one response body in, normalized events out."""
+    """Bytes of one response body in, normalized events out.
+
+    ``content_type`` is the response's Content-Type when the caller sets it (``""`` if not):
+    a 200 whose body is no stream at all is then reported as, say, ``text/html``.
+    """
+
+    content_type: str
 
     def feed(self, chunk: bytes) -> list[Event]: ...
 
@@ -109,9 +137,9 @@ def error_detail(body: bytes, secrets: tuple[str, ...] = ()) -> str:
         return ""
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         return one_line(redact(text, secrets))
-    return one_line(redact(message_from_error_object(data) or text, secrets))
+    return one_line(redact(mend(message_from_error_object(data) or text), secrets))
 
 
 def message_from_error_object(data: Any) -> str | None:
@@ -133,16 +161,42 @@ def message_from_error_object(data: Any) -> str | None:
     return None
 
 
+def mend(text: str) -> str:
+    """``text`` with surrogate pairs joined and lone surrogates replaced by U+FFFD.
+
+    ``json.loads`` turns ``"\\ud83d"`` into a lone surrogate, which cannot be encoded as
+    UTF-8: printed or saved as it is, it would raise.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# A key this long also has each half removed: a server that echoes part of a key (the
+# start, or the end, "sk-proj-abc…" / "…wxyz4f2a") still gives half of it away.
+_HALVES_FROM = 20
+
+
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Remove API keys, by value and by shape, from text meant for a person or a file."""
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
+    for secret in secrets:
+        if len(secret) >= _HALVES_FROM:
+            middle = len(secret) // 2
+            for half in (secret[:middle], secret[middle:]):
+                text = text.replace(half, "***")
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + "***", text)
+        text = pattern.sub(_keep_name, text)
     return text
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    """What a pattern keeps (its groups: the name, a separator), then ``***``."""
+    return "".join(group or "" for group in match.groups()) + "***"

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from chatterm.catalog import model_info
-from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
 from chatterm.events import (
     Conversation,
@@ -39,9 +39,19 @@ from chatterm.pricing import PriceSpec
 from chatterm.providers.base import (
     RETRYABLE_STATUS,
     Provider,
+    mend,
     message_from_error_object,
     one_line,
     redact,
+)
+from chatterm.providers.parsing import (
+    SkipTally,
+    SSEStreamParser,
+    count0,
+    json_object,
+    json_text,
+    loads,
+    usd,
 )
 
 # Where the system prompt goes: the seed shows ``parameters`` as the place for generation
@@ -67,16 +77,6 @@ _FINISH: dict[str, FinishReason] = {
 _KINDS = ("gemini", "anthropic", "openai", "ollama")
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def has_thinking_switch(model_name: str) -> bool:
     """Whether the gateway's ``enable_thinking`` is sent for ``model_name``: a model the
     catalogue knows to reason, under any of the kinds a service name may stand for."""
@@ -98,20 +98,20 @@ def usage_from_gateway(final: Mapping[str, Any]) -> Usage | None:
     """Usage and the server-reported cost from the final chunk, or None if it has neither."""
     usage = final.get("usage")
     cost = final.get("cost")
-    cost_usd = _number(cost.get("total")) if isinstance(cost, dict) else _number(cost)
+    cost_usd = usd(cost.get("total")) if isinstance(cost, dict) else usd(cost)
     if not isinstance(usage, dict):
         return Usage(cost_usd=cost_usd) if cost_usd is not None else None
-    prompt = _int(usage.get("input_tokens")) or _int(usage.get("prompt_tokens"))
-    output = _int(usage.get("output_tokens")) or _int(usage.get("completion_tokens"))
-    reasoning = _int(usage.get("reasoning_tokens")) or _int(usage.get("thinking_tokens"))
-    if reasoning and prompt + output + reasoning == _int(usage.get("total_tokens")):
+    prompt = count0(usage.get("input_tokens")) or count0(usage.get("prompt_tokens"))
+    output = count0(usage.get("output_tokens")) or count0(usage.get("completion_tokens"))
+    reasoning = count0(usage.get("reasoning_tokens")) or count0(usage.get("thinking_tokens"))
+    if reasoning and prompt + output + reasoning == count0(usage.get("total_tokens")):
         output += reasoning  # reasoning counted beside the output, not inside it
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
         reasoning_tokens=reasoning,
-        cached_input_tokens=_int(usage.get("cached_tokens"))
-        or _int(usage.get("cached_input_tokens")),
+        cached_input_tokens=count0(usage.get("cached_tokens"))
+        or count0(usage.get("cached_input_tokens")),
         cost_usd=cost_usd,
     )
 
@@ -128,7 +128,11 @@ def gateway_error_message(data: Any) -> str | None:
             for item in detail:
                 if isinstance(item, dict) and isinstance(item.get("msg"), str):
                     loc = item.get("loc")
-                    where = ".".join(str(p) for p in loc) if isinstance(loc, list) else ""
+                    where = (
+                        ".".join(str(p) for p in loc if isinstance(p, str | int))
+                        if isinstance(loc, list)
+                        else ""
+                    )
                     parts.append(f"{where}: {item['msg']}" if where else item["msg"])
                 elif isinstance(item, str):
                     parts.append(item)
@@ -142,8 +146,9 @@ def gateway_error_message(data: Any) -> str | None:
 class GatewayTranslator:
     """Turns ``/generate/stream`` SSE chunks into normalized events."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._ended = False
         self._skipped_kinds: set[str] = set()
 
@@ -154,17 +159,23 @@ class GatewayTranslator:
         if not data.strip() or data.startswith("[DONE]"):
             return []
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError:
             if frame.event == "error":
                 return self._error({"error": data})
-            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+            return [self._skips.add("not_json", data)]
         if not isinstance(chunk, dict):
             if frame.event == "error":
                 return self._error({"error": data})
-            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+            return [self._skips.add("not_object", data)]
+        return self.feed_object(chunk, frame.event)
+
+    def feed_object(self, chunk: dict[str, Any], event: str = "message") -> list[Event]:
+        """One chunk, already parsed; ``event`` is its SSE event type."""
+        if self._ended:
+            return []
         final = chunk.get("final") is True or chunk.get("is_final") is True
-        if frame.event == "error" or _is_error(chunk):
+        if event == "error" or _is_error(chunk):
             usage = usage_from_gateway(chunk) if final else None
             return ([UsageUpdate(usage)] if usage else []) + self._error(chunk)
         events = self._content(chunk)
@@ -280,49 +291,24 @@ def _warning_text(warning: Any) -> str:
             value = warning.get(key)
             if isinstance(value, str) and value:
                 return value
-        return json.dumps(warning, ensure_ascii=False)
+        return json_text(warning)
     return ""
 
 
-class GatewayParser:
+class GatewayParser(SSEStreamParser):
     """SSE decoder plus translator: response body bytes in, events out."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = SSEDecoder()
-        self.translator = GatewayTranslator(secrets)
+        super().__init__(secrets)
+        self.translator: GatewayTranslator = GatewayTranslator(secrets, self.skips)
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.feed(chunk):
-            events.extend(self.translator.feed(frame))
-        return events
-
-    def close(self) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.flush():
-            events.extend(self.translator.feed(frame))
-        if self.decoder.ignored_lines:
-            # A bare JSON error written outside ``data:`` lines (an exception handler that
-            # answered after the stream had started) is still the reason the reply stopped.
-            found = _json_object("\n".join(self.decoder.ignored_lines))
-            if found is not None and (_is_error(found) or "detail" in found):
-                events.extend(self.translator.feed(SSEEvent(json.dumps(found), "error")))
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
-        return events
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    def _outside_data(self, lines: list[str]) -> list[Event]:
+        # A bare JSON error written outside ``data:`` lines (an exception handler that
+        # answered after the stream had started) is still the reason the reply stopped.
+        found = json_object("\n".join(lines))
+        if found is not None and (_is_error(found) or "detail" in found):
+            return self.translator.feed_object(found, "error")
+        return []
 
 
 def _merged(messages: tuple[Message, ...]) -> list[Message]:
@@ -434,7 +420,7 @@ class GatewayProvider(Provider):
         secrets = self.secrets()
         text = body.decode("utf-8", errors="replace").strip()
         try:
-            detail = gateway_error_message(json.loads(text)) or text
+            detail = mend(gateway_error_message(loads(text)) or text)
         except ValueError:
             detail = text
         line = f"HTTP {status} from {self.name}"

@@ -216,7 +216,7 @@ class GeminiProvider(Provider):
 def _error_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if isinstance(data, list) and data:
         data = data[0]

@@ -48,7 +48,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.decode.sse import MAX_LINE_BYTES, SSEEvent
 from chatterm.events import (
     Event,
     Finish,
@@ -64,6 +64,15 @@ from chatterm.providers.base import (
     RETRYABLE_STATUS,
     one_line,
     redact,
+)
+from chatterm.providers.parsing import (
+    SkipTally,
+    SSEStreamParser,
+    count0,
+    json_text,
+    loads,
+    raw_decode,
+    snippet,
 )
 
 _CONTENT_FILTER = frozenset(
@@ -106,12 +115,12 @@ def _str(value: Any) -> str:
 
 def usage_from_gemini(raw: Mapping[str, Any]) -> Usage:
     """Normalize ``usageMetadata``: thoughts are counted outside ``candidatesTokenCount``."""
-    thoughts = _int(raw.get("thoughtsTokenCount"))
+    thoughts = count0(raw.get("thoughtsTokenCount"))
     return Usage(
-        input_tokens=_int(raw.get("promptTokenCount")),
-        output_tokens=_int(raw.get("candidatesTokenCount")) + thoughts,
+        input_tokens=count0(raw.get("promptTokenCount")),
+        output_tokens=count0(raw.get("candidatesTokenCount")) + thoughts,
         reasoning_tokens=thoughts,
-        cached_input_tokens=_int(raw.get("cachedContentTokenCount")),
+        cached_input_tokens=count0(raw.get("cachedContentTokenCount")),
     )
 
 
@@ -122,8 +131,9 @@ class GeminiTranslator:
     lines. ``close`` emits the held-back :class:`Finish`, or reports an interrupted stream.
     """
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._finish: FinishReason | None = None  # decided, not yet emitted
         self._tool_call = False
         self._blocked = False
@@ -136,30 +146,34 @@ class GeminiTranslator:
         if not data.strip():
             return []
         try:
-            value = json.loads(data)
+            value = loads(data)
         except ValueError:
-            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+            return [self._skips.add("not_json", data)]
         if not isinstance(value, dict):
-            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+            return [self._skips.add("not_object", data)]
         return self.feed_object(value)
 
     def feed_object(self, value: Any) -> list[Event]:
-        """A decoded chunk, an ``{"error": ...}`` envelope, or a list of either."""
+        """A decoded chunk, an ``{"error": ...}`` envelope, or a list of either (the body
+        of a request made without ``alt=sse``)."""
         if self._closed:
             return []
-        if isinstance(value, list):
-            events: list[Event] = []
-            for item in value:
-                events.extend(self.feed_object(item))
-            if not value:
-                events.append(self._warning("skipped an empty JSON list in the stream"))
-            return events
+        if not isinstance(value, list):
+            return self._object(value)
+        if not value:
+            return [self._skips.add("unknown_shape", "[]")]
+        events: list[Event] = []
+        for item in value:  # one level only: a list in the list is not a chunk
+            events.extend(self._object(item))
+        return events
+
+    def _object(self, value: Any) -> list[Event]:
         if not isinstance(value, dict):
-            return [self._warning(f"skipped JSON that is not an object: {json.dumps(value)}")]
+            return [self._skips.add("not_object", json_text(value))]
         if "error" in value:
             return self.error(value["error"])
         if not any(k in value for k in ("candidates", "usageMetadata", "promptFeedback")):
-            return [self._warning(f"skipped JSON of an unknown shape: {json.dumps(value)}")]
+            return [self._skips.add("unknown_shape", json_text(value))]
         return self._chunk(value)
 
     def error(self, error: Any) -> list[Event]:
@@ -170,7 +184,7 @@ class GeminiTranslator:
         code: int | None = None
         status = message = ""
         if isinstance(error, dict):
-            code = _int(error.get("code")) or None
+            code = count0(error.get("code")) or None
             status = _str(error.get("status"))
             message = _str(error.get("message"))
         elif isinstance(error, str):
@@ -179,12 +193,13 @@ class GeminiTranslator:
         text = "Gemini sent an error"
         if label:
             text += f" ({label})"
-        text += f": {message}" if message else f": {json.dumps(error)}"
+        text += f": {message}" if message else f": {json_text(error)}"
         retryable = (code is not None and code in RETRYABLE_STATUS) or (
             status in _RETRYABLE_STATUS_NAMES
         )
+        http_status = code if code is not None and 100 <= code <= 599 else None
         return [
-            StreamError(one_line(redact(text, self._secrets)), retryable, code),
+            StreamError(one_line(redact(text, self._secrets)), retryable, http_status),
             Finish("error"),
         ]
 
@@ -301,16 +316,19 @@ class _RawJSONCollector:
 
     def __init__(self) -> None:
         self._lines: list[str] = []
+        self._size = 0
         self._depth = 0
         self._in_string = False
         self._escape = False
 
     def add(self, line: str) -> tuple[str, str] | None:
         """``("json", text)`` when a value is complete, ``("junk", line)`` for a line that
-        cannot start one, ``None`` while a value is still open."""
+        cannot start one, ``("unfinished", text)`` for a value grown too long to be one,
+        ``None`` while a value is still open."""
         if not self._lines and not line.lstrip().startswith(("{", "[")):
             return ("junk", line)
         self._lines.append(line)
+        self._size += len(line)
         for char in line:
             if self._in_string:
                 if self._escape:
@@ -328,79 +346,74 @@ class _RawJSONCollector:
                 if self._depth <= 0:
                     break  # anything after the value on this line is ignored by the decode
         if self._depth > 0:
+            if self._size > MAX_LINE_BYTES:
+                return ("unfinished", self.take())
             return None
         return ("json", self.take())
 
     def take(self) -> str:
         text = "\n".join(self._lines)
         self._lines.clear()
+        self._size = 0
         self._depth = 0
         self._in_string = self._escape = False
         return text
 
 
-class GeminiParser:
+class GeminiParser(SSEStreamParser):
     """SSE decoder plus translator, watching the lines the decoder ignored for raw JSON."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = SSEDecoder()
-        self.translator = GeminiTranslator(secrets)
-        self._secrets = secrets
+        super().__init__(secrets)
+        self.translator: GeminiTranslator = GeminiTranslator(secrets, self.skips)
         self._raw = _RawJSONCollector()
-        self._raw_seen = 0  # lines of decoder.ignored_lines already looked at
 
-    def feed(self, chunk: bytes) -> list[Event]:
+    def _feed(self, chunk: bytes) -> list[Event]:
         frames = self.decoder.feed(chunk)
-        if len(frames) == 1 and len(self.decoder.ignored_lines) == self._raw_seen:
-            return self.translator.feed(frames[0])
-        events: list[Event] = []
-        for frame in frames:
-            events.extend(self.translator.feed(frame))
+        if len(frames) == 1 and not self.decoder.ignored_lines:
+            frame = frames[0]
+            if not (frame.invalid_utf8 or frame.oversized):
+                return self.translator.feed(frame)
+        events = self._translate(frames)
         self._raw_lines(events)
         return events
 
-    def close(self) -> list[Event]:
+    def _drain(self) -> list[Event]:
         # A last event that lost its blank line still counts, as in google-genai: Gemini's
         # final chunk carries the finish reason, and a proxy may drop the trailing CRLF.
-        events: list[Event] = []
-        for frame in [*self.decoder.feed(b"\n\n"), *self.decoder.flush()]:
-            events.extend(self.translator.feed(frame))
+        events = self._translate([*self.decoder.feed(b"\n\n"), *self.decoder.flush()])
         self._raw_lines(events)
         leftover = self._raw.take()
         if leftover.strip():
             events.extend(self._unfinished_raw(leftover))
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
         return events
 
+    def _leftovers(self) -> list[Event]:
+        return []  # the lines that were not SSE were each read as they came
+
     def _raw_lines(self, events: list[Event]) -> None:
-        lines = self.decoder.ignored_lines
-        while self._raw_seen < len(lines):
-            line = lines[self._raw_seen]
-            self._raw_seen += 1
+        for line in self.decoder.take_ignored():
             found = self._raw.add(line)
             if found is None:
                 continue
             kind, text = found
             if kind == "junk":
-                events.append(self._warning(f"skipped a stream line that is not SSE: {text}"))
+                events.append(self.skips.add("not_sse", text))
+                continue
+            if kind == "unfinished":
+                events.append(self.skips.add("unfinished_json", text))
                 continue
             try:
-                value, _ = json.JSONDecoder().raw_decode(text.strip())
+                value, _ = raw_decode(text.strip())
             except ValueError:
-                events.append(self._warning(f"skipped text outside data lines: {text}"))
+                events.append(self.skips.add("not_json", text))
                 continue
             events.extend(self.translator.feed_object(value))
 
     def _unfinished_raw(self, text: str) -> list[Event]:
         """The body ended inside a raw JSON value: an error cut short is still an error."""
         if '"error"' not in text:
-            return [self._warning(f"skipped unfinished JSON outside data lines: {text}")]
+            return [self.skips.add("unfinished_json", text)]
         code = re.search(r'"code"\s*:\s*(\d{3})', text)
         status = re.search(r'"status"\s*:\s*"([A-Z_]+)"', text)
         message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
@@ -414,8 +427,5 @@ class GeminiParser:
         except ValueError:
             error["message"] = message.group(1) if message else ""
         if not error["message"]:
-            error["message"] = f"(cut off) {text}"
+            error["message"] = f"(cut off) {snippet(text, self.secrets, 200)}"
         return self.translator.error(error)
-
-    def _warning(self, message: str) -> StreamWarning:
-        return StreamWarning(one_line(redact(message, self._secrets), 120))

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from chatterm.catalog import model_info
-from chatterm.decode.ndjson import NDJSONDecoder
+from chatterm.decode.ndjson import NDJSONDecoder, NDJSONLine
 from chatterm.errors import ChattermError
 from chatterm.events import (
     Conversation,
@@ -31,7 +31,6 @@ from chatterm.events import (
     FinishReason,
     ReasoningDelta,
     StreamError,
-    StreamWarning,
     TextDelta,
     Usage,
     UsageUpdate,
@@ -44,6 +43,14 @@ from chatterm.providers.base import (
     one_line,
     redact,
     requested_effort,
+)
+from chatterm.providers.parsing import (
+    MAX_NANOSECONDS,
+    GuardedParser,
+    SkipTally,
+    count0,
+    json_text,
+    loads,
 )
 from chatterm.urls import host_of
 
@@ -61,11 +68,9 @@ _FINISH: dict[str, FinishReason] = {
     "unload": "stop",
     "": "stop",
 }
+# Keys every line of Ollama's stream has one of: a body with none is something else.
+_KEYS = ("message", "done", "error", "model", "created_at")
 _NOT_FOUND_MODEL = re.compile(r"model ['\"]?([^'\"\s]+)['\"]? not found")
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def takes_think_levels(model: str) -> bool:
@@ -119,11 +124,11 @@ def usage_from_ollama(raw: Mapping[str, Any]) -> Usage:
     Every metric is omitted when zero (``prompt_eval_count`` when the prompt came from the
     KV cache), so each defaults to 0. Durations are nanoseconds.
     """
-    output = _int(raw.get("eval_count"))
-    duration = _int(raw.get("eval_duration"))
+    output = count0(raw.get("eval_count"))
+    duration = count0(raw.get("eval_duration"), MAX_NANOSECONDS)
     speed = output / duration * 1e9 if output > 0 and duration > 0 else None
     return Usage(
-        input_tokens=_int(raw.get("prompt_eval_count")),
+        input_tokens=count0(raw.get("prompt_eval_count")),
         output_tokens=output,
         server_tokens_per_s=speed,
     )
@@ -132,21 +137,25 @@ def usage_from_ollama(raw: Mapping[str, Any]) -> Usage:
 class OllamaChatTranslator:
     """Turns ``/api/chat`` NDJSON lines into normalized events."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._done = False
         self._failed = False
         self._tool_calls = False
+        self.recognized = False  # a line was an object of Ollama's (with a key it sends)
 
     def feed(self, line: str) -> list[Event]:
         if self._done or self._failed or not line.strip():
             return []
         try:
-            data = json.loads(line)
+            data = loads(line)
         except ValueError:
-            return [self._warning(f"skipped a stream line that is not JSON: {line}")]
+            return [self._skips.add("not_json", line)]
         if not isinstance(data, dict):
-            return [self._warning(f"skipped a stream line that is not an object: {line}")]
+            return [self._skips.add("not_object", line)]
+        if not self.recognized:
+            self.recognized = any(key in data for key in _KEYS)
         if data.get("error"):
             return self._error(data)
         events: list[Event] = []
@@ -173,7 +182,7 @@ class OllamaChatTranslator:
                 finish = "tool_calls"
             events.append(Finish(finish))
         elif not isinstance(message, dict) and done is not False:
-            events.append(self._warning(f"skipped a stream line of unknown shape: {line}"))
+            events.append(self._skips.add("unknown_shape", line))
         return events
 
     def close(self) -> list[Event]:
@@ -187,43 +196,45 @@ class OllamaChatTranslator:
             Finish("interrupted"),
         ]
 
-    def _warning(self, message: str) -> StreamWarning:
-        return StreamWarning(one_line(redact(message, self._secrets), 120))
-
     def _error(self, data: dict[str, Any]) -> list[Event]:
         self._failed = True
-        message = message_from_error_object(data) or str(data.get("error"))
+        message = message_from_error_object(data) or json_text(data.get("error"))
         return [
             StreamError(one_line(redact(f"error from Ollama: {message}", self._secrets))),
             Finish("error"),
         ]
 
 
-class OllamaChatParser:
+class OllamaChatParser(GuardedParser):
     """NDJSON decoder plus translator: response body bytes in, events out."""
 
+    stream_kind = "a stream of JSON lines"
+    stream_types = ("ndjson", "json")
+
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = NDJSONDecoder()
-        self.translator = OllamaChatTranslator(secrets)
+        super().__init__(secrets)
+        self.decoder: NDJSONDecoder = NDJSONDecoder()
+        self.translator = OllamaChatTranslator(secrets, self.skips)
 
-    def feed(self, chunk: bytes) -> list[Event]:
+    def _feed(self, chunk: bytes) -> list[Event]:
+        return self._translate(self.decoder.feed_lines(chunk))
+
+    def _drain(self) -> list[Event]:
+        return self._translate(self.decoder.flush_lines())
+
+    def _translate(self, lines: list[NDJSONLine]) -> list[Event]:
         events: list[Event] = []
-        for line in self.decoder.feed(chunk):
-            events.extend(self.translator.feed(line))
+        for line in lines:
+            events.extend(self.translator.feed(line.text))
+            if line.invalid_utf8 or line.oversized:
+                events.extend(self._bad_lines(line.invalid_utf8, line.oversized))
         return events
 
-    def close(self) -> list[Event]:
-        events: list[Event] = []
-        for line in self.decoder.flush():
-            events.extend(self.translator.feed(line))
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
-        return events
+    def _framed(self) -> bool:
+        return self.translator.recognized
+
+    def _end(self) -> list[Event]:
+        return self.translator.close()
 
 
 class OllamaProvider(Provider):
@@ -346,7 +357,7 @@ async def list_installed_models(
         raise ChattermError(redact(message + (f": {detail}" if detail else ""), secrets))
     try:
         data: Any = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ChattermError(
             f"{base_url}/api/tags did not answer JSON; is OLLAMA_HOST an Ollama server?"
         ) from None

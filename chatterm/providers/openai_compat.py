@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from chatterm.catalog import model_info
-from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
     Event,
@@ -26,7 +26,6 @@ from chatterm.events import (
     ReasoningDelta,
     ReasoningEffort,
     StreamError,
-    StreamWarning,
     TextDelta,
     Usage,
     UsageUpdate,
@@ -40,6 +39,14 @@ from chatterm.providers.base import (
     one_line,
     redact,
     requested_effort,
+)
+from chatterm.providers.parsing import (
+    SkipTally,
+    SSEStreamParser,
+    count0,
+    json_object,
+    loads,
+    usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 
@@ -117,42 +124,42 @@ def openai_effort(values: tuple[str, ...], level: ReasoningEffort) -> str | None
 
 def usage_from_openai(raw: Mapping[str, Any]) -> Usage:
     """Normalize a Chat Completions ``usage`` object, including the servers' variations."""
-    prompt = _int(raw.get("prompt_tokens"))
-    completion = _int(raw.get("completion_tokens"))
+    prompt = count0(raw.get("prompt_tokens"))
+    completion = count0(raw.get("completion_tokens"))
     prompt_details = raw.get("prompt_tokens_details") or {}
     completion_details = raw.get("completion_tokens_details") or {}
     if not isinstance(prompt_details, dict):
         prompt_details = {}
     if not isinstance(completion_details, dict):
         completion_details = {}
-    reasoning = _int(completion_details.get("reasoning_tokens"))
-    total = _int(raw.get("total_tokens"))
+    reasoning = count0(completion_details.get("reasoning_tokens"))
+    total = count0(raw.get("total_tokens"))
     # xAI counts reasoning outside completion_tokens; OpenAI counts it inside.
     output = (
         completion + reasoning
         if reasoning and prompt + completion + reasoning == total
         else completion
     )
-    cached = _int(prompt_details.get("cached_tokens")) or _int(raw.get("prompt_cache_hit_tokens"))
-    cost = raw.get("cost")
+    cached = count0(prompt_details.get("cached_tokens")) or count0(
+        raw.get("prompt_cache_hit_tokens")
+    )
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
         reasoning_tokens=reasoning,
         cached_input_tokens=cached,
-        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
-        cost_usd=float(cost)
-        if isinstance(cost, int | float) and not isinstance(cost, bool)
-        else None,
+        cache_write_tokens=count0(prompt_details.get("cache_write_tokens")),
+        cost_usd=usd(raw.get("cost")),
     )
 
 
 class ChatCompletionsTranslator:
     """Turns Chat Completions SSE events into normalized events (choice 0 only)."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._think = ThinkTagSplitter()
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._finish: FinishReason | None = None
         self._done = False
         self._failed = False
@@ -167,11 +174,17 @@ class ChatCompletionsTranslator:
         if not data.strip():
             return []
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError:
-            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+            return [self._skips.add("not_json", data)]
         if not isinstance(chunk, dict):
-            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+            return [self._skips.add("not_object", data)]
+        return self.feed_object(chunk)
+
+    def feed_object(self, chunk: dict[str, Any]) -> list[Event]:
+        """One chunk, already parsed."""
+        if self._done:
+            return []
         if self._failed:
             # After an error only the usage still counts (OpenRouter sends its cost there).
             usage = chunk.get("usage")
@@ -188,9 +201,6 @@ class ChatCompletionsTranslator:
         if isinstance(usage, dict):
             events.append(UsageUpdate(usage_from_openai(usage)))
         return events
-
-    def _warning(self, message: str) -> StreamWarning:
-        return StreamWarning(one_line(redact(message, self._secrets), 120))
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
         delta = choice.get("delta")
@@ -277,62 +287,37 @@ def _reasoning_text(delta: dict[str, Any]) -> str:
     return ""
 
 
-class ChatCompletionsParser:
+class ChatCompletionsParser(SSEStreamParser):
     """SSE decoder plus translator: response body bytes in, events out."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = SSEDecoder()
-        self.translator = ChatCompletionsTranslator(secrets)
+        super().__init__(secrets)
+        self.translator: ChatCompletionsTranslator = ChatCompletionsTranslator(secrets, self.skips)
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        frames = self.decoder.feed(chunk)
-        if len(frames) == 1:
-            return self.translator.feed(frames[0])
-        events: list[Event] = []
-        for frame in frames:
-            events.extend(self.translator.feed(frame))
-        return events
-
-    def close(self) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.flush():
-            events.extend(self.translator.feed(frame))
-        if self.decoder.ignored_lines:
-            events.extend(self._error_outside_data())
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
-        return events
-
-    def _error_outside_data(self) -> list[Event]:
+    def _outside_data(self, lines: list[str]) -> list[Event]:
         """An error the server wrote outside ``data:`` lines (old llama.cpp builds sent
-        ``error: {...}``; some proxies answer 200 with a bare JSON error object)."""
-        lines = self.decoder.ignored_lines
+        ``error: {...}``; some proxies answer 200 with a bare JSON error object), or a
+        whole completion from a server that does not stream."""
         for line in lines:
             if line.startswith("error:"):
-                found = _json_object(line[len("error:") :])
+                found = json_object(line[len("error:") :])
                 if found is not None:
-                    return self.translator.feed(_error_frame(found.get("error", found)))
-        found = _json_object("\n".join(lines))
-        if found is not None and "error" in found:
-            return self.translator.feed(_error_frame(found["error"]))
-        return []
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _error_frame(error: Any) -> SSEEvent:
-    return SSEEvent(json.dumps({"error": error}))
+                    return self.translator.feed_object({"error": found.get("error", found)})
+        found = json_object("\n".join(lines))
+        if found is None:
+            return []
+        if "error" in found:
+            return self.translator.feed_object({"error": found["error"]})
+        choices = found.get("choices")
+        if self.decoder.dispatched or not isinstance(choices, list):
+            return []
+        # A completion sent whole: each choice's message is the one and only delta.
+        as_deltas = [
+            {**choice, "delta": choice.get("message")}
+            for choice in choices
+            if isinstance(choice, dict)
+        ]
+        return self.translator.feed_object({"choices": as_deltas, "usage": found.get("usage")})
 
 
 class OpenAICompatProvider(Provider):

@@ -9,13 +9,12 @@ finish reason come from the terminal event (``response.completed`` / ``.incomple
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from chatterm.catalog import model_info
-from chatterm.decode.sse import SSEDecoder, SSEEvent
+from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
     Event,
@@ -23,7 +22,6 @@ from chatterm.events import (
     FinishReason,
     ReasoningDelta,
     StreamError,
-    StreamWarning,
     TextDelta,
     Usage,
     UsageUpdate,
@@ -35,6 +33,7 @@ from chatterm.providers.openai_compat import (
     openai_effort,
     openai_effort_values,
 )
+from chatterm.providers.parsing import SkipTally, SSEStreamParser, count0, json_object, loads
 
 KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}
@@ -57,10 +56,6 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -70,11 +65,11 @@ def usage_from_responses(raw: Mapping[str, Any]) -> Usage:
     input_details = _dict(raw.get("input_tokens_details"))
     output_details = _dict(raw.get("output_tokens_details"))
     return Usage(
-        input_tokens=_int(raw.get("input_tokens")),
-        output_tokens=_int(raw.get("output_tokens")),
-        reasoning_tokens=_int(output_details.get("reasoning_tokens")),
-        cached_input_tokens=_int(input_details.get("cached_tokens")),
-        cache_write_tokens=_int(input_details.get("cache_write_tokens")),
+        input_tokens=count0(raw.get("input_tokens")),
+        output_tokens=count0(raw.get("output_tokens")),
+        reasoning_tokens=count0(output_details.get("reasoning_tokens")),
+        cached_input_tokens=count0(input_details.get("cached_tokens")),
+        cache_write_tokens=count0(input_details.get("cache_write_tokens")),
     )
 
 
@@ -92,8 +87,9 @@ def _error_text(error: Mapping[str, Any]) -> tuple[str, str]:
 class ResponsesTranslator:
     """Turns Responses API SSE events into normalized events."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._secrets = secrets
+        self._skips = skips or SkipTally(secrets)
         self._ended = False
         self._tool_calls = False
         self._reasoning_key: tuple[Any, ...] | None = None
@@ -107,16 +103,22 @@ class ResponsesTranslator:
         if not data.strip() or data.startswith("[DONE]"):
             return []
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except ValueError:
-            return [self._warning(f"skipped a stream line that is not JSON: {data}")]
+            return [self._skips.add("not_json", data)]
         if not isinstance(payload, dict):
-            return [self._warning(f"skipped a stream line that is not an object: {data}")]
+            return [self._skips.add("not_object", data)]
+        return self.feed_object(payload, frame.event)
+
+    def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:
+        """One event's data, already parsed; ``event`` is its SSE event type."""
+        if self._ended:
+            return []
         kind = payload.get("type")
         if not isinstance(kind, str):
             if payload.get("error"):  # a proxy's Chat-Completions-style error envelope
                 return self._stream_error(_dict(payload["error"]) or payload)
-            kind = frame.event
+            kind = event
         if kind in _TEXT_DELTAS:
             delta = payload.get("delta")
             return [TextDelta(delta)] if isinstance(delta, str) and delta else []
@@ -216,48 +218,20 @@ class ResponsesTranslator:
             Finish("error"),
         ]
 
-    def _warning(self, message: str) -> StreamWarning:
-        return StreamWarning(one_line(redact(message, self._secrets), 120))
 
-
-class ResponsesParser:
+class ResponsesParser(SSEStreamParser):
     """SSE decoder plus translator: response body bytes in, events out."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.decoder = SSEDecoder()
-        self.translator = ResponsesTranslator(secrets)
+        super().__init__(secrets)
+        self.translator: ResponsesTranslator = ResponsesTranslator(secrets, self.skips)
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.feed(chunk):
-            events.extend(self.translator.feed(frame))
-        return events
-
-    def close(self) -> list[Event]:
-        events: list[Event] = []
-        for frame in self.decoder.flush():
-            events.extend(self.translator.feed(frame))
-        if self.decoder.ignored_lines:
-            # A proxy may answer 200 with a bare JSON error instead of SSE.
-            found = _json_object("\n".join(self.decoder.ignored_lines))
-            if found is not None and found.get("error"):
-                events.extend(self.translator.feed(SSEEvent(json.dumps(found))))
-        if self.decoder.invalid_utf8_lines:
-            events.append(
-                StreamWarning(
-                    f"{self.decoder.invalid_utf8_lines} stream line(s) were not valid UTF-8"
-                )
-            )
-        events.extend(self.translator.close())
-        return events
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    def _outside_data(self, lines: list[str]) -> list[Event]:
+        # A proxy may answer 200 with a bare JSON error instead of SSE.
+        found = json_object("\n".join(lines))
+        if found is not None and found.get("error"):
+            return self.translator.feed_object(found)
+        return []
 
 
 class OpenAIResponsesProvider(OpenAICompatProvider):

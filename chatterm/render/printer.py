@@ -17,6 +17,7 @@ from chatterm.events import (
     Event,
     Finish,
     ReasoningDelta,
+    Retrying,
     Started,
     StreamError,
     StreamWarning,
@@ -25,6 +26,7 @@ from chatterm.events import (
 )
 from chatterm.render.safe_text import SafeFeed, safe_text
 from chatterm.render.stats import format_stats
+from chatterm.retry import format_wait
 
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 _DIM = "\x1b[2m"
@@ -98,6 +100,10 @@ class PlainPrinter:
                 line = f"error: {safe_text(message)}"
                 self.err.write((f"{_RED}{line}{_RESET}" if self.color else line) + "\n")
                 self.err.flush()
+            case Retrying():
+                # Before the first token, so nothing is open on stdout: one line on stderr.
+                self.err.write(self._dim(retry_line(event)) + "\n")
+                self.err.flush()
             case Started() | UsageUpdate() | Finish() | StreamWarning():
                 pass
             case _:
@@ -109,6 +115,13 @@ class PlainPrinter:
             self._write("\n")
         self._write(f"── {format_stats(reply)} ──\n", dim=True)
         self.out.flush()
+
+
+def retry_line(event: Retrying) -> str:
+    """``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``, safe for a terminal."""
+    wait = format_wait(event.delay_s)
+    reason = safe_text(event.reason)
+    return f"retrying in {wait}: {reason} (retry {event.retry} of {event.max_retries})"
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -149,6 +162,16 @@ class JsonLinesPrinter:
                 self.record({"type": "answer_was_reasoning"})
             case StreamError(message=message, retryable=retryable):
                 self.record({"type": "error", "message": message, "retryable": retryable})
+            case Retrying(retry=retry, max_retries=max_retries, delay_s=delay_s, reason=reason):
+                self.record(
+                    {
+                        "type": "retrying",
+                        "retry": retry,
+                        "max_retries": max_retries,
+                        "delay_s": round(delay_s, 3),
+                        "reason": reason,
+                    }
+                )
             case Started() | UsageUpdate() | Finish() | StreamWarning():
                 pass
             case _:

@@ -4,8 +4,11 @@ Model output is data: an ESC, a C1 control or a BEL must not reach the terminal,
 could move the cursor, set the title, write the clipboard (OSC 52) or fake a paste. Each
 control character is replaced by its visible Unicode "control picture" (ESC becomes ␛),
 so nothing is hidden from the reader and nothing is obeyed by the terminal. Newline and tab
-are kept. Rich markup is not a concern here: callers build ``rich.text.Text`` objects, which
-never parse markup.
+are kept. The Unicode line and paragraph separators (U+2028, U+2029) become newlines: they
+are line breaks to the writer, while terminals disagree on their width (Rich counts zero
+cells, some terminals one), which would shift everything after them on the screen. Rich
+markup is not a concern here: callers build ``rich.text.Text`` objects, which never parse
+markup.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import re
 
 # C0 controls except TAB and LF, DEL, and the C1 range (0x80-0x9F), which some terminals
-# obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line. The
+# line and paragraph separators become newlines.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _picture(match: re.Match[str]) -> str:
     code = ord(match.group())
+    if code in (0x2028, 0x2029):
+        return "\n"
     if code < 0x20:
         return chr(0x2400 + code)  # ␀ … ␟
     if code == 0x7F:

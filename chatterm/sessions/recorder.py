@@ -25,6 +25,7 @@ from chatterm.events import (
     Event,
     Finish,
     ReasoningDelta,
+    Retrying,
     Started,
     StreamError,
     StreamWarning,
@@ -230,6 +231,8 @@ class TurnRecorder:
                 self.turn.error = event
             case Finish() | StreamWarning():
                 pass  # the consolidated reply carries them
+            case Retrying():
+                pass  # a notice while waiting: the turn records the reply, not the attempts
             case _:
                 assert_never(event)
         if self._last_save is None:

@@ -28,7 +28,9 @@ Choosing what it says
 Each request gets one :class:`~chatterm.testing.scenario.Scenario` (reply script, framing,
 faults), taken from, in order:
 
-1. :meth:`FakeServer.queue` — scenarios queued for the next requests, one each (multi-turn);
+1. :meth:`FakeServer.queue` — scenarios queued for the next requests, one each (multi-turn,
+   or failures before a retry: ``queue(Scenario.http_error(503))`` fails the next request
+   only, and the one after it gets the default);
 2. the request header ``X-Fake-Scenario: NAME[,NAME…]``;
 3. a model-name suffix ``MODEL@NAME[,NAME…]`` (``gemini-2.5-flash@error-mid``,
    ``qwen3@slow,drop``); the suffix is removed before the model is echoed;
@@ -47,6 +49,8 @@ Named presets (combine them left to right; each sets a few Scenario fields):
 ``http-429`` ``http-503`` ``http-529``  that status with ``retry-after: 3`` (plus
                   ``retry-after-ms`` on OpenAI and Anthropic routes)
 ``hang-up``       read the request, then close without answering
+``html-200``      HTTP 200 with an HTML login page (a captive portal) instead of the stream
+``empty-200``     HTTP 200 with an empty body
 ``no-reasoning``  ``no-usage``  ``length``  a reply without reasoning / usage / cut at the limit
 ``awkward``       every write cut inside a UTF-8 character, a line, or a CRLF
 ``bytewise``      one byte per write;  ``crlf``  CRLF line ends;  ``keepalive``  comments
@@ -57,10 +61,12 @@ byte), ``write_delay_s`` (per write), ``drop_after_bytes`` / ``drop_mid`` (abrup
 ``error``/``response.failed``, Anthropic ``event: error``, Gemini raw JSON without
 ``data:``, Ollama ``{"error"}`` line), ``status`` + ``retry_after`` (HTTP error in the
 format's envelope), ``garbage_after`` (a line that is not JSON), ``truncate_after``,
-``stall_after``, ``hang_up``; and framings: ``split`` (per event, whole, ``awkward``,
-byte-wise, fixed sizes, explicit cuts), ``line_ending``, ``bom``, gzip/deflate, chunked /
-Content-Length / close-delimited bodies. Fault positions are wire events (an int) or script
-pieces (``after_answer(3)``), the latter meaning the same place in every format.
+``stall_after``, ``hang_up``, ``body`` (a 200 with exactly these bytes instead of the
+stream) and ``content_type`` (the 200's Content-Type); and framings: ``split`` (per event,
+whole, ``awkward``, byte-wise, fixed sizes, explicit cuts), ``line_ending``, ``bom``,
+gzip/deflate, chunked / Content-Length / close-delimited bodies. Fault positions are wire
+events (an int) or script pieces (``after_answer(3)``), the latter meaning the same place in
+every format.
 
 Running it by hand::
 
@@ -76,7 +82,9 @@ With chunked framing (the default) each write is one HTTP chunk, and an HTTP/1.1
 parser never merges two chunks, so the client reads the body in pieces at least as fine as
 the scenario's writes. Every request is recorded (:class:`RecordedRequest`) with its headers
 and body, the format that answered it, and events telling when the server finished answering
-and whether it saw the client close the connection.
+and whether it saw the client close the connection (``client_closed``: noticed at once
+during a stall and during the ``headers_delay_s`` / ``write_delay_s`` pauses, so a test can
+check that a cancelled client really hung up).
 """
 
 from __future__ import annotations

@@ -35,6 +35,15 @@ DEFAULT_ANSWER = (
     "| char | bytes |\n|---|---:|\n| é | 2 |\n| 🚀 | 4 |"
 )
 
+#: What a hotel or airport network answers in place of any HTTPS-less request.
+CAPTIVE_PORTAL_PAGE = (
+    b'<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+    b"<title>Hotel Guest Wi-Fi &mdash; Sign in</title>\n</head>\n<body>\n"
+    b"<h1>Welcome!</h1>\n<p>Accept the terms of use to continue.</p>\n"
+    b'<form method="post" action="/login"><button>Connect</button></form>\n'
+    b"</body>\n</html>\n"
+)
+
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
 
 
@@ -143,6 +152,9 @@ class Scenario:
     garbage_after: Point | None = None  # a line that is not JSON
     raw_after: tuple[Point, str] | None = None  # raw text (not SSE) at that point
     hang_up: bool = False  # read the request, then close without any response
+    body: bytes | None = None  # a 200 answered with exactly this body instead of the stream
+    #                            (a captive portal's page, a proxy's, nothing at all)
+    content_type: str | None = None  # the 200 response's Content-Type, instead of the format's
     api_key: str | None = None  # when set, any other key is refused as the API refuses it
 
     def but(self, **changes: Any) -> Scenario:
@@ -271,6 +283,11 @@ PRESETS: dict[str, tuple[str, Mapping[str, Any]]] = {
         {"status": 529, "retry_after": 3.0},
     ),
     "hang-up": ("read the request, then close without answering", {"hang_up": True}),
+    "html-200": (
+        "HTTP 200 with an HTML login page (text/html) instead of the stream",
+        {"body": CAPTIVE_PORTAL_PAGE, "content_type": "text/html; charset=utf-8"},
+    ),
+    "empty-200": ("HTTP 200 with an empty body", {"body": b""}),
     "no-reasoning": ("an answer without reasoning", {"reasoning": ""}),
     "no-usage": ("no usage reported", {"usage_chunk": False}),
     "length": ("the reply stops at the token limit", {"finish_reason": "length"}),

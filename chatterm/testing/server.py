@@ -87,6 +87,7 @@ class RecordedRequest:
     #: set when the server has written its whole response (or given up on the client)
     finished: threading.Event = field(default_factory=threading.Event)
     #: set when the server saw the client close the connection before the response ended
+    #: (at once while it pauses or stalls; otherwise at the next write)
     client_closed: threading.Event = field(default_factory=threading.Event)
     #: body bytes written (HTTP chunk framing excluded)
     bytes_sent: int = 0
@@ -160,6 +161,25 @@ class _Connection:
             self.sock.sendall(data)
         except OSError:
             return False
+        return True
+
+    def closed_within(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less: True as soon as the peer closes the connection (or
+        the server stops), False when the time is up with the connection still open."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            readable, _, _ = select.select([self.sock], [], [], min(_POLL_S, remaining))
+            if readable:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    return True
+                self.buffer += data  # an early next request: keep it for read_until
         return True
 
     def wait_for_close(self) -> bool:
@@ -439,7 +459,7 @@ class FakeServer:
         record.scenario = scenario
         if scenario.hang_up:
             return False
-        if scenario.headers_delay_s and self._stop.wait(scenario.headers_delay_s):
+        if scenario.headers_delay_s and self._pause(conn, record, scenario.headers_delay_s):
             return False
         refusal = fmt.check(scenario, request)
         if refusal is None and scenario.status != 200:
@@ -463,7 +483,20 @@ class FakeServer:
                 refusal = fmt.check_body(request)
         if refusal is not None:
             return self._refuse(conn, record, fmt, scenario, refusal, request)
+        if scenario.body is not None:
+            content_type = scenario.content_type or fmt.content_type
+            extra = fmt.response_headers(scenario)
+            return self._send_simple(conn, record, 200, scenario.body, content_type, extra)
         return self._send_stream(conn, record, fmt, scenario, fmt.render(scenario, request))
+
+    def _pause(self, conn: _Connection, record: RecordedRequest, seconds: float) -> bool:
+        """Wait before the next write; True (stop answering) if the client hung up in the
+        meantime, which is then recorded, or the server is stopping."""
+        if not conn.closed_within(seconds):
+            return False
+        if not self._stop.is_set():
+            record.client_closed.set()
+        return True
 
     def _refuse(
         self,
@@ -517,7 +550,7 @@ class FakeServer:
             extra += "connection: close\r\n"  # the body ends when the connection does
         head = (
             "HTTP/1.1 200 OK\r\n"
-            f"content-type: {fmt.content_type}\r\n"
+            f"content-type: {scenario.content_type or fmt.content_type}\r\n"
             f"{extra}"
             "cache-control: no-cache\r\n"
             "x-request-id: req_fake\r\n\r\n"
@@ -527,7 +560,7 @@ class FakeServer:
             record.client_closed.set()
             return False
         for piece in pieces:
-            if scenario.write_delay_s and self._stop.wait(scenario.write_delay_s):
+            if scenario.write_delay_s and self._pause(conn, record, scenario.write_delay_s):
                 return False
             chunk_header = f"{len(piece):x}\r\n".encode() if chunked else b""
             if budget is not None and len(piece) >= budget:

@@ -26,13 +26,20 @@ from chatterm.stream import Clock, make_client
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
-from chatterm.tui.keymap import checked_keymap
+from chatterm.tui.keymap import checked_keymap, restore_alt_digits
 from chatterm.tui.memory import app_ended, app_started, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.session_keeper import SessionKeeper
-from chatterm.tui.themes import load_themes, pick_theme, theme_folders
+from chatterm.tui.themes import (
+    ThemeFailure,
+    bundled_themes_dir,
+    load_themes,
+    pick_theme,
+    stylesheet_problem,
+    theme_folders,
+)
 
 NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
@@ -98,6 +105,7 @@ class ChatApp(App[None]):
         self.export_dir = export_dir
         self.discover_models = discover_models
         self.problems: list[str] = []  # shown once, when the app starts
+        restore_alt_digits()  # so alt+1…alt+9 reach the favourites in every terminal
         self.keymap, problems = checked_keymap(settings.keys)
         self.problems.extend(problems)
         self._use_themes(theme_folders)
@@ -119,8 +127,21 @@ class ChatApp(App[None]):
 
     def _use_themes(self, folders: Iterable[Path] | None) -> None:
         """Register every theme and start on the remembered one, else the config's."""
-        themes, failures = load_themes(theme_folders() if folders is None else folders)
+        folders = list(theme_folders() if folders is None else folders)
+        bundled = [f for f in folders if f == bundled_themes_dir()]
+        trusted, failures = load_themes(bundled)  # tested with the app's stylesheets
+        themes, more_failures = load_themes([f for f in folders if f not in bundled])
+        failures += more_failures
+        defaults = self.get_theme_variable_defaults()
+        for theme in trusted:
+            self.register_theme(theme)
         for theme in themes:
+            # A user's theme is tried against the stylesheets first: one that cannot be
+            # applied would stop the app when chosen.
+            problem = stylesheet_problem(theme, defaults)
+            if problem is not None:
+                failures.append(ThemeFailure(Path(f"theme {theme.name!r}"), problem))
+                continue
             self.register_theme(theme)
         if failures:
             self.problems.append(

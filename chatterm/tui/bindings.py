@@ -9,13 +9,14 @@ themselves (ctrl+s/ctrl+q flow control, ctrl+z suspend, ctrl+c interrupt, ctrl+b
 tmux prefix; ctrl+m, ctrl+i and ctrl+h arrive as enter, tab and backspace).
 Newline is ctrl+j (a plain line feed, reported the same by every terminal) and also
 shift+enter where the terminal reports it (the kitty keyboard protocol).
-ctrl+l (new chat), ctrl+o (sessions) and f5 (replay) are bound by none of Textual's
-widgets (TextArea's f5 "select word" is commented out in Textual 8.2). The other chat keys
-are ctrl+t and function keys no TextArea binds (f2, f3, f4, f8, f9, f12: f6 and f7 select a
-line and everything, f1, f10 and f11 are often taken by the terminal for help, its menu or
-full screen) and alt+1…alt+9 (the favourite models; they arrive as ESC 1…9, which every
-terminal sends when Alt is a meta key, as it is by default everywhere but macOS Terminal,
-where "Use Option as Meta key" turns it on).
+ctrl+l (new chat), ctrl+o (sessions), ctrl+g (retry) and f5 (replay) are bound by none
+of Textual's widgets (TextArea's f5 "select word" is commented out in Textual 8.2); ctrl+g
+is BEL, which terminals pass through. The other chat keys are ctrl+t and function keys no
+TextArea binds (f2, f3, f4, f8, f9, f12: f6 and f7 select a line and everything, f1, f10
+and f11 are often taken by the terminal for help, its menu or full screen) and alt+1…alt+9
+(the favourite models; they arrive as ESC 1…9, which every terminal sends when Alt is a
+meta key, as it is by default everywhere but macOS Terminal, where "Use Option as Meta
+key" turns it on).
 
 The prompt's bindings are deliberately not ``priority``: priority bindings run as soon as
 the app reads the key, before the prompt has inserted the characters typed just before
@@ -51,6 +52,14 @@ CANCEL = Binding(
     "Cancel",
     id="chat.cancel",
     tooltip="Stop the reply in flight; what arrived is kept.",
+)
+RETRY = Binding(
+    "ctrl+g",
+    "retry",
+    "Retry",
+    id="chat.retry",
+    show=False,  # the footer is full at 120 columns; the stats bar says it when it applies
+    tooltip="Send the last prompt again: the reply was cancelled, cut off or failed.",
 )
 TOGGLE_REASONING = Binding(
     "ctrl+r",
@@ -261,6 +270,7 @@ DIALOG_CANCEL = Binding(
 PROMPT_BINDINGS = [SEND, NEWLINE]
 CHAT_BINDINGS = [
     CANCEL,
+    RETRY,
     TOGGLE_REASONING,
     NEXT_MODEL,
     PICK_MODEL,

@@ -18,7 +18,9 @@ given one), never over an existing file: ``-1``, ``-2``, … are added instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +78,13 @@ def write_new(session: Session, folder: Path) -> Path:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # never leave half an export behind
+            raise
         return path
 
 
@@ -167,14 +174,26 @@ class TranscriptActions(Screen[None]):
         if session is None or not session.turns:
             self.notify("Nothing to export yet.", markup=False, timeout=3)
             return
-        folder = self.export_dir or Path.cwd()
-        try:
-            path = write_new(session, folder)
-        except OSError as error:
-            self.notify(
-                safe_text(f"Cannot export to {folder}: {error.strerror or error}"),
-                severity="error",
-                markup=False,
-            )
+        first = self.export_dir or Path.cwd()
+        # A full or read-only disk must not trap the chat: try the home and temp folders.
+        folders = list(dict.fromkeys([first, Path.home(), Path(tempfile.gettempdir())]))
+        failed: str | None = None
+        for folder in folders:
+            try:
+                path = write_new(session, folder)
+            except OSError as error:
+                failed = failed or f"Cannot export to {folder}: {error.strerror or error}"
+                continue
+            where = f"Exported to {path}"
+            if failed is not None:
+                where = f"{failed}; exported to {path} instead"
+            self.notify(safe_text(where), markup=False, timeout=8)
             return
-        self.notify(safe_text(f"Exported to {path}"), markup=False, timeout=6)
+        self.notify(
+            safe_text(
+                f"{failed}. The chat stays open: free some space and press F12 again, or "
+                "copy each answer with F8."
+            ),
+            severity="error",
+            markup=False,
+        )

@@ -7,22 +7,79 @@ found here, once, before the app starts, and reported in one notification each:
 - an id that no binding has: left out; the message lists the valid ids;
 - a key that two actions of one screen now share (Textual would keep one of them
   silently): the message names the key, the screen and both ids;
-- a chat key that the prompt uses for editing (ctrl+a, ctrl+e, ctrl+k, …): the prompt
-  has the focus and takes it first, so the action would never run.
+- a chat key that the prompt uses for editing (ctrl+a, ctrl+e, ctrl+k, …) or types (a
+  printable character): the prompt has the focus and takes it first, so the action would
+  never run;
+- a key name Textual does not know (``"Ctrl+G"`` is read as ``ctrl+g``; ``"contrl+g"`` is
+  reported).
+
+:func:`restore_alt_digits` undoes one of Textual's key translations so that alt+1…alt+9
+reach the favourite bindings (see its docstring).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 
-from textual.keys import _normalize_key_list
+from textual.keys import Keys, _normalize_key_list
 from textual.widgets import TextArea
 
 from chatterm.tui.bindings import SCOPES, binding_ids
 
+_ALT_DIGITS = tuple(f"\x1b{digit}" for digit in "123456789")
+# Textual's parser emits ``Key(member.value)`` for each enum member in a table entry.
+_AltDigit = Enum(
+    "_AltDigit",
+    [
+        ("ALT_1", "alt+1"),
+        ("ALT_2", "alt+2"),
+        ("ALT_3", "alt+3"),
+        ("ALT_4", "alt+4"),
+        ("ALT_5", "alt+5"),
+        ("ALT_6", "alt+6"),
+        ("ALT_7", "alt+7"),
+        ("ALT_8", "alt+8"),
+        ("ALT_9", "alt+9"),
+    ],
+)
+
+
+def restore_alt_digits() -> None:
+    """Make ESC 1…ESC 9 arrive as alt+1…alt+9 again.
+
+    Textual 8.2 turns those sequences into the characters macOS types for Option+1…9
+    (¡ ™ £ ¢ ∞ § ¶ • ª), a workaround for WezTerm on macOS. Every other terminal sends
+    ESC+digit for Alt+digit, so the favourite keys would never fire and junk would be
+    typed into the prompt instead. This edits Textual's private sequence table (the only
+    place the translation lives): each entry becomes the key alt+N, delivered at once
+    (a missing entry would also read as alt+N, but only after the escape delay). A test
+    feeds the raw bytes through the parser.
+    """
+    from textual import _ansi_sequences
+
+    table: dict[str, object] = _ansi_sequences.ANSI_SEQUENCES_KEYS  # type: ignore[assignment]
+    for sequence, key in zip(_ALT_DIGITS, _AltDigit, strict=True):
+        table[sequence] = (key,)
+
 
 def _keys(value: str) -> list[str]:
-    return [key for key in _normalize_key_list(value).split(",") if key]
+    # Key names are lower case in Textual; README tables write them as people do (Ctrl+G).
+    return [key.strip() for key in _normalize_key_list(value.lower()).split(",") if key.strip()]
+
+
+def _unknown_key(key: str) -> bool:
+    """True if Textual cannot produce ``key``: modifiers must be known and the rest a key
+    name or a single character."""
+    *modifiers, name = key.split("+")
+    if any(modifier not in _MODIFIERS for modifier in modifiers) or not name:
+        return True
+    return len(name) > 1 and name not in _KEY_NAMES
+
+
+def _printable(key: str) -> bool:
+    *modifiers, name = key.split("+")
+    return not modifiers and (len(name) == 1 or name in _PRINTABLE_NAMES)
 
 
 def _editing_keys() -> set[str]:
@@ -37,8 +94,21 @@ def _editing_keys() -> set[str]:
 def checked_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The usable part of ``keys``, and the problems (one line each)."""
     valid = binding_ids()
-    keymap = {binding_id: value for binding_id, value in keys.items() if binding_id in valid}
+    keymap = {
+        binding_id: ",".join(_keys(value))
+        for binding_id, value in keys.items()
+        if binding_id in valid
+    }
     problems: list[str] = []
+    for binding_id, value in list(keymap.items()):
+        unknown_keys = [key for key in _keys(value) if _unknown_key(key)]
+        if unknown_keys or not value:
+            problems.append(
+                f"[keys] in config.toml: {binding_id} = {keys[binding_id]!r:.40}: "
+                f"{', '.join(unknown_keys) or 'no key'} is not a key name (ignored); write "
+                'keys as Textual names them, e.g. "ctrl+g", "f6", "alt+x"'
+            )
+            del keymap[binding_id]
     unknown = [binding_id for binding_id in keys if binding_id not in valid]
     if unknown:
         names = ", ".join(repr(binding_id) for binding_id in unknown)
@@ -62,10 +132,57 @@ def checked_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     editing = _editing_keys()
     chat_ids = {binding.id for binding in SCOPES["chat"]}
     for binding_id, value in keymap.items():
-        taken = [key for key in _keys(value) if key in editing]
+        taken = [key for key in _keys(value) if key in editing or _printable(key)]
         if binding_id in chat_ids and not binding_id.startswith("prompt.") and taken:
             problems.append(
                 f"[keys] in config.toml: {', '.join(taken)} (for {binding_id}) edits the "
                 "prompt, which takes it first; choose another key"
             )
     return keymap, problems
+
+
+_MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+_PRINTABLE_NAMES = frozenset({"space"})
+# Textual's key names: its Keys enum plus the names it gives punctuation (from unicode
+# names) and function keys up to f24.
+_KEY_NAMES = frozenset(
+    {key.value.rsplit("+", 1)[-1] for key in Keys}
+    | {"enter", "tab", "backspace", "escape", "delete", "insert", "home", "end"}
+    | {"up", "down", "left", "right", "pageup", "pagedown"}
+    | {f"f{n}" for n in range(1, 25)}
+    | {
+        "space",
+        "exclamation_mark",
+        "quotation_mark",
+        "number_sign",
+        "dollar_sign",
+        "percent_sign",
+        "ampersand",
+        "apostrophe",
+        "left_parenthesis",
+        "right_parenthesis",
+        "asterisk",
+        "plus",
+        "comma",
+        "minus",
+        "full_stop",
+        "solidus",
+        "colon",
+        "semicolon",
+        "less_than_sign",
+        "equals_sign",
+        "greater_than_sign",
+        "question_mark",
+        "commercial_at",
+        "left_square_bracket",
+        "reverse_solidus",
+        "right_square_bracket",
+        "circumflex_accent",
+        "low_line",
+        "grave_accent",
+        "left_curly_bracket",
+        "vertical_line",
+        "right_curly_bracket",
+        "tilde",
+    }
+)

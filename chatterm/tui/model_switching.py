@@ -72,7 +72,9 @@ class ModelSwitching(Screen[None]):
         else:
             if announce:
                 self.notify(f"model: {safe_text(self.model_ref)}", markup=False, timeout=2)
-            if self.remembered is not None:
+            # Only a model the user chose is remembered: the one chatterm started on by
+            # itself (the demo, before a key was set) must not outlive its reason.
+            if announce and self.remembered is not None:
                 self.remembered.update(last_model=self.model_ref)
         self.refresh_bindings()  # the effort key is offered for some models only
         self._model_selected()
@@ -129,10 +131,8 @@ class ModelSwitching(Screen[None]):
         self._step_model(-1)
 
     def favourites(self) -> tuple[str, ...]:
-        """The models on alt+1…alt+9: the config's, else the remembered ones."""
-        if self.settings.favourites or self.remembered is None:
-            return self.settings.favourites
-        return self.remembered.state.favourites[:9]
+        """The models on alt+1…alt+9: ``favourites`` in the config."""
+        return self.settings.favourites
 
     def action_favourite(self, number: int) -> None:
         favourites = self.favourites()

@@ -5,15 +5,20 @@ half second (:meth:`Remembered.flush`, on its save-check clock) and once more as
 so stepping through ten models writes one file, not ten. A state file that cannot be read
 or written is reported once per run (:meth:`Remembered.take_problem`): the app keeps
 working with what it has in memory.
+
+A state file that exists but cannot be used (damaged, empty, unreadable, or written by
+another version of chatterm) is never written over: this run's choices stay in memory, and the
+report says how to have them remembered again (fix or remove the file).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from chatterm.state import load_state, save_state
+from chatterm.state import load_state, save_state, state_file
 
 
 class Remembered:
@@ -26,6 +31,14 @@ class Remembered:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.state, problem = load_state(path)
+        file = path or state_file()
+        if problem is None and _is_empty(file):
+            # chatterm never writes an empty state: a file cut short (a crash, a full disk).
+            problem = f"{file} is empty; starting afresh"
+        # A file there that could not be used is the user's to fix: never written over.
+        self.read_only = problem is not None and os.path.lexists(file)
+        if problem and self.read_only:
+            problem = kept_as_is(problem)
         self._problems: list[str] = [problem] if problem else []
         self._dirty = False
         self._save_failed = False
@@ -39,7 +52,7 @@ class Remembered:
 
     def flush(self) -> None:
         """Write the state if it changed since the last write."""
-        if not self._dirty:
+        if not self._dirty or self.read_only:
             return
         self._dirty = False
         problem = save_state(self.state, self.path)
@@ -54,3 +67,19 @@ class Remembered:
         problem = "\n".join(self._problems)
         self._problems.clear()
         return problem
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def kept_as_is(problem: str) -> str:
+    """The load problem, saying that the file is left alone."""
+    problem = problem.rstrip(". ")
+    return (
+        f"{problem}. It is left as it is: choices made now are not remembered until it is "
+        "fixed or removed."
+    )

@@ -10,14 +10,16 @@ Colours are theme variables (``$text-error``), resolved when the line is drawn.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from textual.content import Content
 
 from chatterm.accumulate import Reply
-from chatterm.events import Usage
+from chatterm.events import Retrying, Usage
 from chatterm.render.safe_text import safe_text
 from chatterm.render.stats import format_ms, reply_figures, session_cost
+from chatterm.retry import format_wait
 
 __all__ = [
     "error_line",
@@ -26,6 +28,8 @@ __all__ = [
     "live_bar",
     "replay_bar",
     "reply_line",
+    "retry_bar",
+    "retry_notice",
     "session_cost",
 ]
 
@@ -70,6 +74,28 @@ def final_bar(reply: Reply) -> Content:
         # The message leads, in place of the bare "error" figure: it is what to read.
         parts = [error, *(part for part in parts if part != ("error", ERROR_STYLE))]
     return _join(parts)
+
+
+def retry_notice(notice: Retrying, remaining_s: float | None = None) -> str:
+    """``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``; with ``remaining_s``,
+    the whole seconds left (a countdown), else the wait as announced."""
+    if remaining_s is None:
+        wait = format_wait(notice.delay_s)
+    else:
+        wait = f"{max(0, math.ceil(remaining_s))} s"
+    reason = " ".join(safe_text(notice.reason).split())
+    return f"retrying in {wait}: {reason} (retry {notice.retry} of {notice.max_retries})"
+
+
+def retry_bar(model: str, elapsed_s: float, notice: Retrying, remaining_s: float) -> Content:
+    """The stats bar while a failed request waits to be sent again, and then while the
+    retry waits for its first token."""
+    if remaining_s > 0:
+        state = ("↻ " + retry_notice(notice, remaining_s), WARNING_STYLE)
+    else:
+        reason = " ".join(safe_text(notice.reason).split())
+        state = (f"↻ retry {notice.retry} of {notice.max_retries} after {reason}", WARNING_STYLE)
+    return _join([state, safe_text(model), format_ms(elapsed_s * 1000), ("Esc cancels", "dim")])
 
 
 def live_bar(model: str, elapsed_s: float, usage: Usage) -> Content:

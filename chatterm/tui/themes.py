@@ -120,6 +120,8 @@ def read_theme(path: Path) -> Theme:
         raise ThemeError("not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ThemeError(f"invalid TOML ({exc})") from None
+    except (RecursionError, ValueError):
+        raise ThemeError("not a theme (nested too deeply, or a number too long)") from None
     return parse_theme(data)
 
 
@@ -168,12 +170,52 @@ def _color(key: str, value: object) -> str:
     if not isinstance(value, str):
         raise ThemeError(f'{key} must be a colour string such as "#4EA1F3" or "ansi_blue"')
     try:
-        Color.parse(value)
+        color = Color.parse(value)
     except ColorParseError:
         raise ThemeError(
             f"{key} = {value!r} is not a colour (use #RRGGBB, rgb(…), a name or ansi_…)"
         ) from None
+    if key in _OPAQUE and color.a < 1:
+        # Textual derives shades from these; a see-through one breaks its stylesheet.
+        raise ThemeError(f"{key} = {value!r} must be opaque (no transparency)")
     return value
+
+
+_OPAQUE = frozenset({"background", "surface", "panel"})
+
+
+def stylesheet_problem(theme: Theme, base_variables: dict[str, str]) -> str | None:
+    """Why Textual's and chatterm's stylesheets cannot be built with ``theme`` (one line),
+    or None. Checking the colours alone misses variables the stylesheets need (an ANSI
+    theme without ``ansi-background``): a theme that fails here would stop the app when
+    applied, so it is skipped instead. ``base_variables`` are the app's defaults
+    (``App.get_theme_variable_defaults()``). About 80 ms: run for user themes only.
+    """
+    from textual.app import App
+    from textual.css.stylesheet import Stylesheet
+    from textual.widget import Widget
+
+    variables = {**base_variables, **theme.to_color_system().generate(), **theme.variables}
+    sheet = Stylesheet(variables=variables)
+    classes: list[type] = [App]
+    pending: list[type] = [Widget]
+    while pending:  # every widget class imported so far, and so every DEFAULT_CSS in use
+        subclass: type
+        for subclass in pending.pop().__subclasses__():
+            if subclass not in classes:
+                classes.append(subclass)
+                pending.append(subclass)
+    for cls in classes:
+        css = cls.__dict__.get("DEFAULT_CSS")
+        if isinstance(css, str) and css.strip():
+            sheet.add_source(css, read_from=(cls.__module__, cls.__name__), is_default_css=True)
+    own = Path(__file__).with_name("chatterm.tcss")
+    sheet.add_source(own.read_text(encoding="utf-8"), read_from=(str(own), ""))
+    try:
+        sheet.parse()
+    except Exception as exc:  # noqa: BLE001 - any failure means "do not apply this theme"
+        return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    return None
 
 
 @cache
@@ -194,7 +236,11 @@ def _variables(value: object) -> dict[str, str]:
             raise ThemeError(f"variables.{key} must be a string")
         if key.endswith("-style"):
             flags = item.split()
-            if not flags or any(flag not in VALID_STYLE_FLAGS for flag in flags):
+            if (
+                not flags
+                or any(flag not in VALID_STYLE_FLAGS for flag in flags)
+                or flags[-1] == "not"  # "not" negates the flag after it
+            ):
                 raise ThemeError(
                     f"variables.{key} = {item!r}: use {', '.join(sorted(VALID_STYLE_FLAGS))}"
                 )

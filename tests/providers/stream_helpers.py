@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chatterm.accumulate import Reply, ReplyAccumulator
-from chatterm.events import Event, Started
+from chatterm.events import Event, Finish, Started, StreamError, StreamWarning
 from chatterm.providers.base import StreamParser
+
+#: What every parser says about one line of invalid UTF-8 (the line itself is kept).
+INVALID_UTF8 = StreamWarning(
+    "a stream line was not valid UTF-8; its bad bytes are shown as \ufffd", "invalid_utf8"
+)
+#: What every parser says about an empty 200 body.
+EMPTY_BODY = [
+    StreamError("the server answered 200 with an empty body; no reply arrived", retryable=True),
+    Finish("interrupted"),
+]
 
 
 def run_parser(parser: StreamParser, chunks: Iterable[bytes]) -> list[Event]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import fold_events, run_parser
+from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
 from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
@@ -431,15 +431,15 @@ class TestErrors:
         assert [type(e) for e in events[1:3]] == [StreamWarning, StreamWarning]
         assert events[3:] == [TextDelta("b"), Finish("stop")]
 
-    def test_empty_body_is_interrupted(self) -> None:
-        assert parse([b""]) == INTERRUPTED
+    def test_empty_body_is_interrupted_and_says_so(self) -> None:
+        assert parse([b""]) == EMPTY_BODY
 
     def test_invalid_utf8_is_a_warning(self) -> None:
         body = b'data: {"name":"output","content":"a\xffb","final":true}\n\n'
         assert parse([body]) == [
             TextDelta("a\ufffdb"),
             Finish("stop"),
-            StreamWarning("1 stream line(s) were not valid UTF-8"),
+            INVALID_UTF8,
         ]
 
     def test_warnings_are_redacted(self) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from stream_helpers import fold_events, run_parser
+from stream_helpers import EMPTY_BODY, fold_events, run_parser
 
 from chatterm.accumulate import Reply
+from chatterm.config import NetworkSettings
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -566,8 +567,8 @@ class TestFinish:
         )
         assert reply.error is not None and reply.error.retryable
 
-    def test_empty_body_is_interrupted(self) -> None:
-        assert parse([b""]) == INTERRUPTED
+    def test_empty_body_is_interrupted_and_says_so(self) -> None:
+        assert parse([b""]) == EMPTY_BODY
 
     def test_truncated_mid_chunk(self) -> None:
         body = TRANSCRIPT_A[: TRANSCRIPT_A.index(b" greater.")]
@@ -773,7 +774,8 @@ class TestGarbage:
     def test_unfinished_raw_json_at_eof_is_a_warning(self) -> None:
         body = sse(chunk(part("x"), finish="STOP")) + b'{\n  "note": "bye'
         events = parse([body])
-        assert isinstance(events[1], StreamWarning) and "unfinished" in events[1].message
+        assert isinstance(events[1], StreamWarning) and events[1].kind == "unfinished_json"
+        assert '{ "note": "bye' in events[1].message
         assert events[-1] == Finish("stop")
 
     def test_body_without_alt_sse_is_still_read(self) -> None:
@@ -1086,7 +1088,13 @@ async def _run(handler: Any, env: dict[str, str] | None = None) -> list[Event]:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         return [
             timed.event
-            async for timed in stream_reply(client, target, CONVERSATION, clock=lambda: 0.0)
+            async for timed in stream_reply(
+                client,
+                target,
+                CONVERSATION,
+                clock=lambda: 0.0,
+                network=NetworkSettings(max_retries=0),  # retries have tests of their own
+            )
         ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stream_helpers import fold_events, run_parser
+from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
 from chatterm.accumulate import Reply
 from chatterm.errors import ChattermError
@@ -341,7 +341,11 @@ class TestErrorsAndGarbage:
         assert events[4:] == [TextDelta("b"), Finish("stop")]
         reply = fold(events)
         assert (reply.text, reply.finish_reason, reply.error) == ("ab", "stop", None)
-        assert len(reply.warnings) == 3
+        # One entry per kind, however many lines: the first one's start is shown.
+        assert reply.warnings == (
+            "skipped a stream line that is not JSON: {not json",
+            "skipped 2 stream lines that were JSON but not objects; the first: [1, 2]",
+        )
 
     def test_blank_lines_are_skipped(self) -> None:
         assert translate("", "   ", close=False) == []
@@ -357,8 +361,8 @@ class TestErrorsAndGarbage:
         )
         assert reply.error is not None and reply.error.retryable
 
-    def test_empty_body_is_interrupted(self) -> None:
-        assert parse([b""]) == INTERRUPTED
+    def test_empty_body_is_interrupted_and_says_so(self) -> None:
+        assert parse([b""]) == EMPTY_BODY
 
     def test_cut_inside_the_done_line_is_interrupted(self) -> None:
         body = TRANSCRIPT_A[: TRANSCRIPT_A.rindex(b'"eval_count"')]
@@ -373,7 +377,7 @@ class TestErrorsAndGarbage:
         assert events == [
             TextDelta("a\ufffdb"),
             Finish("stop"),
-            StreamWarning("1 stream line(s) were not valid UTF-8"),
+            INVALID_UTF8,
         ]
 
     def test_warning_never_carries_the_key(self) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import fold_events, run_parser
+from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
 from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
@@ -695,8 +695,8 @@ class TestErrorsAndEnds:
         events = translate(chunk({"content": "<thi"}))
         assert events == [TextDelta("<thi"), *INTERRUPTED]
 
-    def test_empty_body_is_interrupted(self) -> None:
-        assert parse([b""]) == INTERRUPTED
+    def test_empty_body_is_interrupted_and_says_so(self) -> None:
+        assert parse([b""]) == EMPTY_BODY
 
     def test_done_is_not_json_and_ends_the_stream(self) -> None:
         events = translate(
@@ -739,7 +739,7 @@ class TestParser:
         )
         events = parse([body])
         assert events[:2] == [TextDelta("a\ufffdb"), Finish("stop")]
-        assert events[2:] == [StreamWarning("1 stream line(s) were not valid UTF-8")]
+        assert events[2:] == [INVALID_UTF8]
 
     def test_u2028_in_content_survives(self) -> None:
         payload = json.dumps(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import fold_events, run_parser
+from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
 from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
@@ -610,14 +610,14 @@ class TestErrors:
         assert events[3:] == [TextDelta("b"), Finish("stop")]
         assert fold(events).text == "ab"
 
-    def test_empty_body_is_interrupted(self) -> None:
-        assert parse([b""]) == INTERRUPTED
+    def test_empty_body_is_interrupted_and_says_so(self) -> None:
+        assert parse([b""]) == EMPTY_BODY
 
     def test_invalid_utf8_is_a_warning(self) -> None:
         body = b'data: {"type":"response.output_text.delta","delta":"a\xffb"}\n\n'
         assert parse([body]) == [
             TextDelta("a\ufffdb"),
-            StreamWarning("1 stream line(s) were not valid UTF-8"),
+            INVALID_UTF8,
             *INTERRUPTED,
         ]
 

@@ -30,7 +30,7 @@ from tui_helpers import (
 )
 
 from chatterm.accumulate import ReplyAccumulator, estimate_tokens
-from chatterm.config import Settings
+from chatterm.config import NetworkSettings, Settings
 from chatterm.events import Message
 from chatterm.providers.demo import demo_answer
 from chatterm.providers.registry import ResolvedModel
@@ -100,7 +100,7 @@ async def test_escape_keeps_the_partial_answer_marked_cancelled() -> None:
         assert turn.has_class("-cancelled")
         assert rendered(turn.status).startswith("cancelled · TTFT")
         assert rendered(screen.stats).startswith("cancelled · TTFT")
-        assert rendered(screen.stats).endswith("\nsession $0")
+        assert rendered(screen.stats).endswith("\nCtrl+G retries  session $0")
         assert "About “Explain Python generators”" in segment_text(turn)
         # The partial answer is history: the next prompt continues from it.
         assert screen.history[-1] == Message("assistant", reply.text)
@@ -223,7 +223,9 @@ async def test_http_500_is_one_line_in_the_turn() -> None:
         error = {"error": {"message": "the server\nfell over", "type": "server_error"}}
         return httpx.Response(500, json=error)
 
-    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    one_attempt = Settings(network=NetworkSettings(max_retries=0))  # see test_retry_tui.py
+    factory = routed_factory(handler)
+    app = ChatApp(one_attempt, "openai:test", env=OPENAI_ENV, client_factory=factory)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "hello")
         await finish_reply(pilot)

@@ -73,19 +73,19 @@ def test_config_keys_reach_the_settings() -> None:
 
 
 async def test_a_remapped_key_triggers_the_action_and_the_old_one_does_not() -> None:
-    settings = Settings(model_cycle=CYCLE, keys={"chat.next_model": "ctrl+g"})
+    settings = Settings(model_cycle=CYCLE, keys={"chat.next_model": "ctrl+f"})
     app = ChatApp(settings, "demo", env={})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert screen.model_ref == "demo"
-        await pilot.press("ctrl+g")
+        await pilot.press("ctrl+f")
         await pilot.pause()
         assert screen.model_ref == "demo:fast"
-        assert "ctrl+g" in app.screen.active_bindings
+        assert "ctrl+f" in app.screen.active_bindings
         welcome = " ".join(rendered(screen.query_one("#welcome")).split())
-        assert "Ctrl+G switches model" in welcome
+        assert "Ctrl+F switches model" in welcome
         assert not any("keys" in text for text in toasts(app))
 
 
@@ -125,3 +125,25 @@ async def test_a_clash_is_reported_once() -> None:
         clashes = [text for text in toasts(app) if "ctrl+n is bound to" in text]
         assert len(clashes) == 1
         assert "chat.copy_answer" in clashes[0] and "chat.next_model" in clashes[0]
+
+
+def test_alt_digits_from_a_real_terminal_reach_the_favourites() -> None:
+    from textual._xterm_parser import XTermParser
+
+    from chatterm.tui.keymap import restore_alt_digits
+
+    restore_alt_digits()
+    keys = [event.key for event in XTermParser().feed("\x1b1\x1b5\x1b9") if hasattr(event, "key")]
+    assert keys == ["alt+1", "alt+5", "alt+9"]
+    typed = [event.key for event in XTermParser().feed("£") if hasattr(event, "key")]
+    assert typed == ["pound_sign"]  # a typed £ stays a character
+
+
+def test_key_values_are_read_as_people_write_them_and_nonsense_is_reported() -> None:
+    keymap, problems = checked_keymap(
+        {"chat.copy_answer": "Ctrl+G", "chat.export": "contrl+x", "chat.pick_theme": "x"}
+    )
+    assert keymap["chat.copy_answer"] == "ctrl+g"
+    assert "chat.export" not in keymap
+    assert any("contrl+x is not a key name" in problem for problem in problems)
+    assert any("x (for chat.pick_theme) edits the prompt" in problem for problem in problems)

@@ -57,7 +57,7 @@ async def test_choices_are_remembered_across_runs() -> None:
         assert screen.sub_title == "model: local:gpt-oss-20b · effort medium"
 
 
-async def test_a_damaged_state_file_is_reported_once_and_replaced() -> None:
+async def test_a_damaged_state_file_is_reported_once_and_never_replaced() -> None:
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("theme = [oops")
@@ -66,10 +66,18 @@ async def test_a_damaged_state_file_is_reported_once_and_replaced() -> None:
         await pilot.pause(0.6)  # a save check goes by
         reports = [text for text in toasts(app) if "state.toml" in text]
         assert len(reports) == 1 and "damaged" in reports[0]
+        assert "left as it is" in reports[0] and "fixed or removed" in reports[0]
         app.theme = "chatterm-light"
         await pilot.pause(0.6)
         assert len([text for text in toasts(app) if "state.toml" in text]) == 1
-    assert load_state()[0].theme == "chatterm-light"
+        assert app.theme == "chatterm-light"  # the choice holds for this run
+    assert path.read_text() == "theme = [oops"  # the user's file, to fix or remove
+    path.unlink()
+    app = ChatApp(SETTINGS, "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = "chatterm-light"
+        await pilot.pause(0.6)
+    assert load_state()[0].theme == "chatterm-light"  # remembered again once it is gone
 
 
 def test_a_state_that_cannot_be_saved_is_reported_once(tmp_path: Path) -> None:
@@ -92,3 +100,11 @@ async def test_the_starting_theme_is_not_a_choice_to_remember() -> None:
         await pilot.pause(0.6)  # a save check goes by
         assert app.theme == "chatterm-light"
     assert load_state()[0].theme is None  # a later change to config.toml still applies
+
+
+async def test_the_model_chatterm_started_on_by_itself_is_not_remembered() -> None:
+    app = ChatApp(SETTINGS, "demo", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    state, _ = load_state()
+    assert state.last_model is None  # a key set later must win over this start

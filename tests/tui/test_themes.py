@@ -124,3 +124,30 @@ async def test_an_unknown_theme_in_the_config_is_reported() -> None:
         assert app.theme == DEFAULT_THEME
         (report,) = [text for text in toasts(app) if "solarised" in text]
         assert "chatterm-light" in report
+
+
+async def test_a_user_theme_that_would_break_the_stylesheet_is_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "themes"
+    folder.mkdir()
+    (folder / "ansi-half.toml").write_text(
+        'name = "ansi-half"\nansi = true\nprimary = "ansi_blue"\n'
+    )
+    (folder / "linky.toml").write_text(
+        'name = "linky"\nprimary = "#112233"\n[variables]\n"link-style" = "not"\n'
+    )
+    (folder / "clear.toml").write_text(
+        'name = "clear"\nprimary = "#112233"\nbackground = "transparent"\n'
+    )
+    (folder / "deep.toml").write_text("a = " + "[" * 3000 + "]" * 3000 + "\n")
+    (folder / "fine.toml").write_text('name = "fine"\nprimary = "#112233"\n')
+    settings = Settings(theme="ansi-half")
+    app = ChatApp(settings, "demo", env={}, theme_folders=[bundled_themes_dir(), folder])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        assert "fine" in app.available_themes
+        for broken in ("ansi-half", "linky", "clear"):
+            assert broken not in app.available_themes
+        assert app.theme != "ansi-half"
+        app.theme = "fine"
+        await pilot.pause()
+        assert app.is_running

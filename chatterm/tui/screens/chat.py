@@ -5,7 +5,13 @@ Data flow for one reply: the prompt posts ``Submitted``; the screen mounts a
 an exclusive worker that iterates :meth:`chatterm.stream.ReplyStream.events` and only
 *queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
 what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
-kept on screen and in the history, marked cancelled.
+kept on screen and in the session, marked cancelled.
+
+A reply that ended cancelled, interrupted or in an error can be sent again with the retry
+key (:meth:`ChatScreen.action_retry`): a new turn with the same prompt, on the current
+model. The failed turn stays on screen and in the session file, but it is no longer sent
+as context (:func:`sent_history`): the model sees the conversation as if the retried
+reply were the first.
 
 However the worker ends (done, failed, cancelled, even cancelled before it ever ran),
 :meth:`ChatScreen._end_when_done` waits for it and then ends the turn, in one place:
@@ -21,8 +27,9 @@ recorded and continues in the same file.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -37,16 +44,27 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.accumulate import estimate_tokens
 from chatterm.config import Settings
-from chatterm.events import Conversation, Finish, Message, ReasoningEffort, StreamError, Usage
+from chatterm.events import (
+    CLEAN_FINISHES,
+    Conversation,
+    Finish,
+    Message,
+    ReasoningDelta,
+    ReasoningEffort,
+    Retrying,
+    StreamError,
+    TextDelta,
+    Usage,
+)
 from chatterm.pricing import Cost, warm_up_prices
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel
 from chatterm.render.safe_text import safe_text
-from chatterm.sessions.model import Session
+from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
-from chatterm.stream import Clock, ReplyStream
-from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, key_label
+from chatterm.stream import Clock, ReplyStream, Sleep
+from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.clipboard import TranscriptActions
 from chatterm.tui.memory import freeze_survivors, settle_memory
@@ -80,6 +98,30 @@ class LiveReply:
     recorder: TurnRecorder
     frames: int = 0
     ended: bool = False
+    #: the last retry notice and when it came, until the first token arrives
+    retrying: tuple[float, Retrying] | None = None
+
+
+def sent_history(turns: Sequence[Turn]) -> list[Message]:
+    """What the next prompt follows: every prompt, and every answer with text, except a
+    reply that failed (cancelled, interrupted, error) and was then retried: the turn after
+    it has the same prompt, and the model should see that prompt once, with the answer
+    that was retried for."""
+    messages: list[Message] = []
+    for index, turn in enumerate(turns):
+        later = turns[index + 1] if index + 1 < len(turns) else None
+        failed = turn.finish_reason not in CLEAN_FINISHES
+        if failed and later is not None and later.prompt == turn.prompt:
+            continue
+        messages.append(Message("user", turn.prompt))
+        if turn.answer:
+            messages.append(Message("assistant", turn.answer))
+    return messages
+
+
+def can_retry(turn: Turn) -> bool:
+    """A reply that ended without finishing (not one still streaming)."""
+    return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
 class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
@@ -125,6 +167,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.keymap = keymap or {}
         self.reasoning_collapsed = not reasoning_shown
         self.live: LiveReply | None = None
+        self.sleep: Sleep = asyncio.sleep  # the wait between attempts (tests make it instant)
         self._worker: Worker[None] | None = None
         self._frame_timer: Timer | None = None
 
@@ -156,8 +199,10 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
 
     @property
     def history(self) -> list[Message]:
-        """What the next prompt follows: the session's prompts and answers."""
-        return self.keeper.history()
+        """What the next prompt follows: the session's prompts and answers (a failed
+        reply that was retried left out, see :func:`sent_history`)."""
+        session = self.keeper.session
+        return sent_history(session.turns) if session is not None else []
 
     @property
     def costs(self) -> list[Cost | None]:
@@ -208,27 +253,35 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         event.prompt.clear()
         await self.send(text)
 
-    def conversation_for(self, prompt: str, target: ResolvedModel) -> Conversation:
-        """The full history (answers without reasoning) and the new message."""
+    def conversation_for(
+        self, prompt: str, target: ResolvedModel, history: Sequence[Message] | None = None
+    ) -> Conversation:
+        """The history (the full one by default; answers without reasoning) and the new
+        message."""
         model_config = self.settings.model_settings.get(target.ref)
         reasoning, effort = self.conversation_effort()
+        if history is None:
+            history = self.history
         return Conversation(
-            messages=(*self.history, Message("user", prompt)),
+            messages=(*history, Message("user", prompt)),
             system=self.keeper.system,
             reasoning=reasoning,
             effort=effort,
             max_tokens=model_config.max_tokens if model_config is not None else None,
         )
 
-    async def send(self, prompt: str) -> None:
-        """Start a turn: show the message and stream the reply from the current model."""
+    async def send(self, prompt: str, history: Sequence[Message] | None = None) -> None:
+        """Start a turn: show the message and stream the reply from the current model,
+        after ``history`` (by default the whole conversation)."""
         target = self.target
         assert target is not None
         turn = TurnView(prompt, target.ref, reasoning_collapsed=self.reasoning_collapsed)
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
-        conversation = self.conversation_for(prompt, target)
-        stream = ReplyStream(target, conversation, self.settings, clock=self._clock)
+        conversation = self.conversation_for(prompt, target, history)
+        stream = ReplyStream(
+            target, conversation, self.settings, clock=self._clock, sleep=self.sleep
+        )
         # The session (and its file) begins with its first prompt, saved at once.
         recorder = self.keeper.begin_turn(prompt, target.ref)
         live = self.live = LiveReply(turn, stream, recorder)
@@ -246,12 +299,22 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
             # Made off the event loop the first time (a bad proxy setting fails here).
             client = await self._clients.get(target)
             stream = ReplyStream(
-                target, conversation, self.settings, client=client, clock=self._clock
+                target,
+                conversation,
+                self.settings,
+                client=client,
+                clock=self._clock,
+                sleep=self.sleep,
             )
             live.stream = stream
             async for timed in stream.events():
-                live.turn.push(timed.event)
-                live.recorder.event(timed.at, timed.event)
+                event = timed.event
+                live.turn.push(event)
+                live.recorder.event(timed.at, event)
+                if isinstance(event, Retrying):
+                    live.retrying = (timed.at, event)
+                elif live.retrying is not None and isinstance(event, ReasoningDelta | TextDelta):
+                    live.retrying = None
         except Exception as exc:  # a failure stream_reply did not foresee: one line, no traceback
             now = self._clock()
             message = one_line(f"{type(exc).__name__}: {exc}")
@@ -286,7 +349,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         if not self.is_attached:
             return  # the app is closing
         live.turn.finish(reply)
-        self.stats.show_final(reply, self.costs)
+        self.stats.show_final(reply, self.costs, self._retry_hint())
         if self._frame_timer is not None:
             self._frame_timer.pause()
         self.refresh_bindings()
@@ -324,7 +387,41 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_reply":
             return True if self.live is not None else None
+        if action == "retry":
+            # Offered (by the palette and the stats bar's hint) only when there is something
+            # to retry.
+            return self.live is None and self._failed_turn() is not None
         return self.model_action_allowed(action)
+
+    # -- retrying ---------------------------------------------------------------------
+
+    def _failed_turn(self) -> Turn | None:
+        """The session's last turn, if its reply ended without finishing."""
+        session = self.keeper.session
+        if session is None or not session.turns or not can_retry(session.turns[-1]):
+            return None
+        return session.turns[-1]
+
+    def _retry_hint(self) -> str | None:
+        if self._failed_turn() is None:
+            return None
+        return f"{key_label(RETRY, self.keymap)} retries"
+
+    async def action_retry(self) -> None:
+        """Send the last prompt again, as a new turn on the current model, after the
+        conversation before it (the failed reply is not sent)."""
+        if self._busy():
+            return
+        failed = self._failed_turn()
+        if failed is None:
+            self.notify("Nothing to retry: the last reply finished.", markup=False, timeout=3)
+            return
+        if self.target is None or self.model_problem:
+            self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
+            return
+        session = self.keeper.session
+        assert session is not None
+        await self.send(failed.prompt, sent_history(session.turns[:-1]))
 
     def session_to_export(self) -> Session | None:
         return self.keeper.session
@@ -381,7 +478,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
             view.show_recorded(turn.to_reply())
         self.conversation.scroll_end(animate=False)
         self._adopt_model(session)
-        self.stats.show_final(session.turns[-1].to_reply(), self.costs)
+        self.stats.show_final(session.turns[-1].to_reply(), self.costs, self._retry_hint())
+        self.refresh_bindings()
 
     # -- the frame clock --------------------------------------------------------------
 
@@ -397,8 +495,14 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         if live.frames % FREEZE_EVERY_FRAMES == 0:
             freeze_survivors()
         accumulator = live.stream.accumulator
+        now = self._clock()
         started = accumulator.started_at
-        elapsed = self._clock() - started if started is not None else 0.0
+        elapsed = now - started if started is not None else 0.0
+        if live.retrying is not None:
+            at, notice = live.retrying
+            remaining = at + notice.delay_s - now
+            self.stats.show_retrying(live.stream.target.ref, elapsed, notice, remaining, self.costs)
+            return
         # What the server reported, else an estimate from what arrived (as the reply's
         # own estimate is made), without building the whole reply every frame.
         usage = accumulator.usage or Usage(

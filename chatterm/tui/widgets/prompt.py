@@ -1,4 +1,10 @@
-"""The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline."""
+"""The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline.
+
+Pasted text is taken as the user sees it: line ends become newlines and every other
+control character its visible picture (``safe_text``), since a TextArea draws its text
+as is and a paste (from a web page, a log with colours) may carry escape sequences that
+would otherwise reach the terminal. What is shown is what is sent.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
+from chatterm.render.safe_text import safe_text
 from chatterm.tui.bindings import PROMPT_BINDINGS
 
 PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"
@@ -67,9 +74,18 @@ class PromptArea(TextArea):
             if active is not None and active.node is self:
                 event.prevent_default()
 
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.text = pasted_text(event.text)
+        await super()._on_paste(event)
+
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))
 
     def action_newline(self) -> None:
         start, end = self.selection
         self.replace("\n", start, end, maintain_selection_offset=False)
+
+
+def pasted_text(text: str) -> str:
+    """A paste as the prompt takes it: CRLF and CR are newlines, other controls visible."""
+    return safe_text(text.replace("\r\n", "\n").replace("\r", "\n"))

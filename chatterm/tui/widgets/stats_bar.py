@@ -3,7 +3,9 @@
 While a reply streams it shows the elapsed time and a live token count (updated on the
 frame clock, never per token); when the reply ends, its TTFT, time to first answer
 token, duration, tokens, speed and cost, with any error first. The session cost sits at
-the right end, where a narrow terminal cannot cut it off.
+the right end, where a narrow terminal cannot cut it off, after the retry key when the
+last reply did not finish (``Ctrl+G retries``). While a failed request waits to be sent
+again, the bar counts down to the retry.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from chatterm.accumulate import Reply
-from chatterm.events import Usage
+from chatterm.events import Retrying, Usage
 from chatterm.pricing import Cost
-from chatterm.tui.stats import final_bar, idle_bar, live_bar, replay_bar, session_cost
+from chatterm.tui.stats import (
+    final_bar,
+    idle_bar,
+    live_bar,
+    replay_bar,
+    retry_bar,
+    session_cost,
+)
 
 
 class StatsBar(Widget):
@@ -52,13 +61,19 @@ class StatsBar(Widget):
         yield Static(id="stats-reply")
         yield Static(id="stats-session")
 
-    def _show(self, reply: Content, costs: Sequence[Cost | None]) -> None:
+    def _show(self, reply: Content, costs: Sequence[Cost | None], hint: str | None = None) -> None:
         self.query_one("#stats-reply", Static).update(reply)
         session = session_cost(costs) if costs else ""
+        # Content, not str: a str would be read as markup.
+        right = Content.assemble(
+            *([(hint, "$text-warning")] if hint else []),
+            "  " if hint and session else "",
+            session,
+        )
         part = self.query_one("#stats-session", Static)
-        part.update(Content(session))  # Content, not str: a str would be read as markup
+        part.update(right)
         # Sized by hand: ``width: auto`` measures a nowrap line by its widest word.
-        part.styles.width = cell_len(session) + 2 if session else 0
+        part.styles.width = cell_len(right.plain) + 2 if right.plain else 0
 
     def show_idle(self, model: str, costs: Sequence[Cost | None]) -> None:
         self._show(idle_bar(model), costs)
@@ -68,8 +83,20 @@ class StatsBar(Widget):
     ) -> None:
         self._show(live_bar(model, elapsed_s, usage), costs)
 
-    def show_final(self, reply: Reply, costs: Sequence[Cost | None]) -> None:
-        self._show(final_bar(reply), costs)
+    def show_retrying(
+        self,
+        model: str,
+        elapsed_s: float,
+        notice: Retrying,
+        remaining_s: float,
+        costs: Sequence[Cost | None],
+    ) -> None:
+        self._show(retry_bar(model, elapsed_s, notice, remaining_s), costs)
+
+    def show_final(
+        self, reply: Reply, costs: Sequence[Cost | None], hint: str | None = None
+    ) -> None:
+        self._show(final_bar(reply), costs, hint)
 
     def show_replay(self, model: str, index: int, turns: int, costs: Sequence[Cost | None]) -> None:
         self._show(replay_bar(model, index, turns), costs)

@@ -2,6 +2,8 @@
 
 A turn shows the message as plain text, the model that answers, a collapsible reasoning
 pane, the answer as Markdown and, once the reply ends, its stats line and any error.
+While a failed request waits to be sent again, a line under the model says why and when
+(``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``), until the first token.
 
 The network side only calls :meth:`TurnView.push` (an append to a list); the screen's
 frame clock calls :meth:`TurnView.flush`, which applies everything pending in one
@@ -24,6 +26,7 @@ from chatterm.events import (
     Event,
     Finish,
     ReasoningDelta,
+    Retrying,
     Started,
     StreamError,
     StreamWarning,
@@ -31,7 +34,7 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.render.safe_text import SafeFeed, safe_text
-from chatterm.tui.stats import error_line, reply_line
+from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 
@@ -63,6 +66,13 @@ class TurnView(Widget):
             color: $text-muted;
             display: none;
         }
+        & > .turn-notice {
+            color: $text-warning;
+            display: none;
+        }
+        &.-retrying > .turn-notice {
+            display: block;
+        }
         &.-ended > .turn-status {
             display: block;
         }
@@ -83,6 +93,7 @@ class TurnView(Widget):
         self.reasoning = ReasoningPane(collapsed=reasoning_collapsed)
         self.answer = AnswerPane()
         self.status = Static("", classes="turn-status")
+        self.notice = Static("", classes="turn-notice")
         self.reply: Reply | None = None
         self.streamed_chars = 0  # reasoning and answer received, for a live token estimate
         self._pending: list[Event] = []
@@ -92,6 +103,7 @@ class TurnView(Widget):
     def compose(self) -> ComposeResult:
         yield Static(Text(safe_text(self.prompt)), classes="user-message")
         yield Static(Text(safe_text(self.model)), classes="model-label")
+        yield self.notice
         yield self.reasoning
         yield self.answer
         yield self.status
@@ -119,6 +131,9 @@ class TurnView(Widget):
                     reasoning.append(piece)
                 case TextDelta(text=piece):
                     answer.append(piece)
+                case Retrying():
+                    self.notice.update(Content(retry_notice(event)))
+                    self.add_class("-retrying")
                 case AnswerWasReasoning():
                     self._apply(reasoning, answer)
                     reasoning, answer = [], []
@@ -132,6 +147,8 @@ class TurnView(Widget):
         self._apply(reasoning, answer)
 
     def _apply(self, reasoning: list[str], answer: list[str]) -> None:
+        if reasoning or answer:
+            self.remove_class("-retrying")  # the retry worked: the reply is under way
         if reasoning:
             self.reasoning.append(self._reasoning_feed.feed("".join(reasoning)))
         if answer:
@@ -156,5 +173,6 @@ class TurnView(Widget):
             lines.append(error)
         self.status.update(Content("\n").join(lines))
         self.add_class("-ended")
+        self.remove_class("-retrying")  # the error line says how many retries went before
         self.set_class(reply.finish_reason == "cancelled", "-cancelled")
         self.set_class(reply.error is not None, "-error")
