@@ -1,35 +1,101 @@
-"""chatterm benchmarks: prints numbers, asserts nothing.
+"""chatterm benchmarks: prints numbers and the targets they are held to, asserts nothing.
 
-    python bench/run.py            # full run
-    python bench/run.py --quick    # under a minute
+    python bench/run.py            # the full run (a few minutes)
+    python bench/run.py --quick    # under a minute: fewer runs, one of each TUI run
     python bench/run.py --json     # one JSON object with every figure
 
-Each figure is the median of several runs; comparisons are ratios measured in the same run.
+Each figure is the median of several runs (one run per TUI figure with --quick), and every
+comparison is a ratio of two things measured in the same run. Processes started here get
+a fresh CHATTERM_HOME (no config, state, sessions or API key) and a private bytecode cache
+(PYTHONPYCACHEPREFIX, warmed by an untimed run), so start-up times are those of an
+installed chatterm, whatever PYTHONDONTWRITEBYTECODE says.
 
-Figures so far:
-- decode_chunks_s: Chat Completions SSE chunks per second through chatterm's decoder and
-  translator (bytes in, normalized events out), 20,000-chunk stream in 1 KiB reads.
-- decode_vs_openai_sdk: that rate divided by the official openai SDK's rate on the same bytes
-  (``chat.completions.create(stream=True)`` over an in-memory transport), if it is installed.
-- cli_help_ms: wall time of ``chatterm --help`` as a new process.
-- ask_demo_ms: wall time of ``chatterm ask -m demo:fast`` as a new process.
+The figures:
+
+- render_tps_{1k,5k,10k,50k}: the real TUI (ChatApp under App.run_test, 120x40, headless,
+  each frame turned into terminal output as for a real terminal) on ``demo:fast`` streaming
+  an answer of that many tokens of realistic Markdown (paragraphs, lists, fenced code,
+  tables; bench/answer.py) after a tenth as much reasoning, one token per SSE chunk:
+  tokens streamed / seconds from Enter until the final screen is complete (the turn's
+  ``finish()`` ran and the screen then painted with nothing left to do). One process per
+  run (bench/tui_stream.py).
+- render_flatness: render_tps_50k / render_tps_5k.
+- render_peak_rss_mb: the peak RSS of the process that streamed the 50k answer (the whole
+  process: Python, Textual, the app, the reply and the bench's 10 MB of SSE bytes).
+- lag_after_last_ms, frame_p95_ms, frame_cost_ratio: a 20k-token answer (plus 2k of
+  reasoning) paced at 3,000 tokens/s. Lag: from the last token leaving the server to the
+  final screen. Frame gaps: between frames painted while tokens arrive, 95th percentile.
+  Frame cost: event-loop time per tick of the frame clock (applying text, layout, render,
+  output), median around 1k answer tokens and over the last 1k; the ratio is last / first.
+- decode_chunks_s, decode_vs_openai_sdk: Chat Completions SSE chunks per second through
+  chatterm's decoder and translator (bytes in, events out; 20,000 chunks in 1 KiB reads),
+  and that over the official openai SDK's rate on the same bytes (in-memory transport).
+- startup_ms: process start to the first frame of the chat screen (`chatterm` with no
+  key, run headless; bench/startup_probe.py); startup_ratio: that over the same for a
+  minimal Textual app with a Header, a Markdown, an Input and a Footer.
+- cli_help_ms: wall time of ``chatterm --help`` as a new process; ask_demo_ms the same for
+  ``chatterm ask -m demo:fast --json hi``.
+- session_open_ms: SessionStore.load of a 2,000-turn JSON session (turns of a few hundred
+  tokens with timelines recorded at up to 60 entries/s; bench/sessions_bench.py);
+  session_open_toml_ms the same session as TOML (full run).
+- session_list_ms: SessionStore.list of 10,000 sessions, index in place;
+  session_list_cold_ms without the index (full run).
+- session_open_tui_200_ms (full run): the chat screen opening a 200-turn session (as the
+  sessions screen's Enter does) until it is painted.
+- checkpoint_cpu_share: in the 50k render run, CPU time spent saving the session
+  (checkpoints, encoding, the writer thread's commits) / the process's CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from chatterm.providers.openai_compat import ChatCompletionsParser  # noqa: E402
+
+# name: (target, "min" if higher is better, "max" if lower is better)
+TARGETS: dict[str, tuple[float, str]] = {
+    "render_tps_50k": (20_000, "min"),
+    "render_flatness": (0.8, "min"),
+    "render_peak_rss_mb": (100, "max"),
+    "lag_after_last_ms": (100, "max"),
+    "frame_p95_ms": (33, "max"),
+    "frame_cost_ratio": (2, "max"),
+    "decode_vs_openai_sdk": (10, "min"),
+    "startup_ms": (500, "max"),
+    "startup_ratio": (1.2, "max"),
+    "cli_help_ms": (150, "max"),
+    "session_open_ms": (300, "max"),
+    "session_list_ms": (200, "max"),
+    "checkpoint_cpu_share": (0.05, "max"),
+}
+RENDER_SIZES = (1_000, 5_000, 10_000, 50_000)
+PACED_TOKENS = 20_000
+PACED_RATE = 3_000
+TUI_OPEN_TURNS = 200  # 2,000 would take most of a minute (about 20 ms a turn)
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+# -- decoding -------------------------------------------------------------------------------
 
 
 def chat_stream(chunks: int) -> bytes:
@@ -57,10 +123,6 @@ def chat_stream(chunks: int) -> bytes:
 
 def reads(data: bytes, size: int = 1024) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
-
-
-def median_of(runs: int, measure: Callable[[], float]) -> float:
-    return statistics.median(measure() for _ in range(runs))
 
 
 def bench_decode(chunks: int, runs: int) -> dict[str, float]:
@@ -99,37 +161,246 @@ def bench_decode(chunks: int, runs: int) -> dict[str, float]:
                 pass
             return chunks / (time.perf_counter() - start)
 
-    sdk = median_of(runs, sdk_rate)
+    # Interleaved, so that a machine that slows down mid-run slows both alike.
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(runs):
+        ours.append(chatterm_rate())
+        theirs.append(sdk_rate())
+    figures["decode_chunks_s"] = round(statistics.median(ours))
+    sdk = statistics.median(theirs)
     figures["openai_sdk_chunks_s"] = round(sdk)
     figures["decode_vs_openai_sdk"] = round(figures["decode_chunks_s"] / sdk, 1)
     return figures
 
 
-def bench_process(args: list[str], runs: int) -> float:
-    def once() -> float:
+# -- child processes ------------------------------------------------------------------------
+
+
+class Children:
+    """Runs bench scripts and chatterm in fresh processes with a clean environment."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.endswith("_API_KEY")
+            and key not in ("PYTHONDONTWRITEBYTECODE", "NO_COLOR", "OPENAI_BASE_URL")
+        }
+        env.update(
+            PYTHONPYCACHEPREFIX=str(scratch / "pycache"),
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+        )
+        self.env = env
+
+    def home(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix="home-", dir=self.scratch))
+
+    def run(self, args: list[str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env, CHATTERM_HOME=str(self.home()))
+        done = subprocess.run(
+            [sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout
+        )
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done
+
+    def json(self, script: str, *args: str) -> dict[str, Any]:
+        done = self.run([str(BENCH / script), *args])
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def wall_ms(self, args: list[str]) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "chatterm", *args], capture_output=True, check=True)
+        self.run(args)
         return (time.perf_counter() - start) * 1000
 
-    return round(median_of(runs, once), 1)
+    def first_frame_ms(self, app: str) -> float:
+        started = time.monotonic()
+        done = self.run([str(BENCH / "startup_probe.py"), app])
+        return (float(done.stdout.strip().splitlines()[-1]) - started) * 1000
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="chatterm-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# -- the TUI --------------------------------------------------------------------------------
+
+
+def bench_render(children: Children, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    by_size: dict[int, list[dict[str, Any]]] = {size: [] for size in RENDER_SIZES}
+    for run in range(runs):
+        for size in RENDER_SIZES:  # interleaved, so a busy moment does not hit one size only
+            result = children.json("tui_stream.py", "--tokens", str(size))
+            by_size[size].append(result)
+            log(f"render {size:>6} tokens, run {run + 1}: {result['tokens_s']:,.0f} tok/s")
+    for size, results in by_size.items():
+        figures[f"render_tps_{size // 1000}k"] = round(
+            statistics.median(r["tokens_s"] for r in results)
+        )
+    figures["render_flatness"] = round(figures["render_tps_50k"] / figures["render_tps_5k"], 2)
+    biggest = by_size[max(RENDER_SIZES)]
+    figures["render_peak_rss_mb"] = statistics.median(r["peak_rss_mb"] for r in biggest)
+    figures["checkpoint_cpu_share"] = round(
+        statistics.median(r["checkpoint_cpu_share"] for r in biggest), 4
+    )
+    return figures
+
+
+def bench_paced(children: Children, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    results = []
+    for run in range(runs):
+        result = children.json(
+            "tui_stream.py", "--tokens", str(PACED_TOKENS), "--rate", str(PACED_RATE)
+        )
+        results.append(result)
+        log(
+            f"paced run {run + 1}: lag {result['lag_after_last_ms']} ms, "
+            f"frame p95 {result['frame_p95_ms']} ms, cost ratio {result['frame_cost_ratio']}"
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    return {
+        "lag_after_last_ms": round(median("lag_after_last_ms"), 1),
+        "frame_p95_ms": round(median("frame_p95_ms"), 1),
+        "frame_p50_ms": round(median("frame_p50_ms"), 1),
+        "frame_cost_ratio": round(median("frame_cost_ratio"), 2),
+        "frame_cost_1k_ms": round(median("frame_cost_1k_ms"), 2),
+        "frame_cost_20k_ms": round(median("frame_cost_end_ms"), 2),
+        "paced_peak_rss_mb": median("peak_rss_mb"),
+    }
+
+
+def bench_startup(children: Children, runs: int) -> dict[str, Any]:
+    children.first_frame_ms("chatterm")  # untimed: fills the bytecode cache
+    children.first_frame_ms("minimal")
+    children.wall_ms(["-m", "chatterm", "--help"])
+    ours: list[float] = []
+    minimal: list[float] = []
+    ratios: list[float] = []
+    for _ in range(runs):  # interleaved: each ratio compares two neighbouring runs
+        ours.append(children.first_frame_ms("chatterm"))
+        minimal.append(children.first_frame_ms("minimal"))
+        ratios.append(ours[-1] / minimal[-1])
+    help_ms = [children.wall_ms(["-m", "chatterm", "--help"]) for _ in range(runs)]
+    ask = ["-m", "chatterm", "ask", "-m", "demo:fast", "--json", "hi"]
+    ask_ms = [children.wall_ms(ask) for _ in range(runs)]
+    return {
+        "startup_ms": round(statistics.median(ours), 1),
+        "startup_minimal_ms": round(statistics.median(minimal), 1),
+        "startup_ratio": round(statistics.median(ratios), 2),
+        "cli_help_ms": round(statistics.median(help_ms), 1),
+        "ask_demo_ms": round(statistics.median(ask_ms), 1),
+    }
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        load = "load unknown"
+    try:
+        from importlib.metadata import version
+
+        textual = f"Textual {version('textual')}"
+    except Exception:  # noqa: BLE001 - only a label
+        textual = "Textual ?"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, {textual}, {load}"
+    )
+
+
+def verdict(name: str, value: float) -> str:
+    if name not in TARGETS:
+        return ""
+    target, kind = TARGETS[name]
+    met = value >= target if kind == "min" else value <= target
+    return ("met" if met else "MISSED") + f" ({'≥' if kind == 'min' else '≤'} {target:g})"
+
+
+def table(figures: dict[str, Any]) -> str:
+    width = max(map(len, figures))
+    lines = []
+    for name, value in figures.items():
+        shown = f"{value:,}" if isinstance(value, int | float) else str(value)
+        lines.append(f"{name:<{width}}  {shown:>12}  {verdict(name, value)}".rstrip())
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, smaller inputs")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--only", help="comma-separated parts: decode,startup,render,paced,sessions"
+    )
     options = parser.parse_args()
-    runs = 3 if options.quick else 7
-    figures: dict[str, float] = {}
-    figures.update(bench_decode(5_000 if options.quick else 20_000, runs))
-    figures["cli_help_ms"] = bench_process(["--help"], runs)
-    figures["ask_demo_ms"] = bench_process(["ask", "-m", "demo:fast", "--json", "hi"], runs)
+    quick = options.quick
+    runs = 3 if quick else 7
+    tui_runs = 1 if quick else 3
+    parts = set((options.only or "decode,startup,render,paced,sessions").split(","))
+    began = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - began:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    figures: dict[str, Any] = {}
+    with scratch_dir() as scratch:
+        children = Children(scratch)
+        if "render" in parts:
+            figures.update(bench_render(children, tui_runs, log))
+        if "paced" in parts:
+            figures.update(bench_paced(children, tui_runs, log))
+        if "decode" in parts:
+            figures.update(bench_decode(5_000 if quick else 20_000, runs))
+            log("decode done")
+        if "startup" in parts:
+            figures.update(bench_startup(children, runs))
+            log("startup done")
+        if "sessions" in parts:
+            formats = "json" if quick else "json,toml"
+            figures.update(
+                children.json(
+                    "sessions_bench.py", "open", "--runs", str(runs), "--formats", formats
+                )
+            )
+            log("session open done")
+            extra = [] if quick else ["--cold"]
+            figures.update(children.json("sessions_bench.py", "list", "--runs", str(runs), *extra))
+            log("session list done")
+            if not quick:
+                turns = str(TUI_OPEN_TURNS)
+                figures.update(children.json("sessions_bench.py", "tui", "--turns", turns))
+                log("session open in the TUI done")
+    ordered = {name: figures[name] for name in TARGETS if name in figures}
+    ordered.update((name, value) for name, value in figures.items() if name not in ordered)
     if options.json:
-        print(json.dumps(figures))
+        print(json.dumps(ordered))
         return
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value:>12,}")
+    print(f"chatterm bench{' --quick' if quick else ''}: {machine()}")
+    print(table(ordered))
 
 
 if __name__ == "__main__":

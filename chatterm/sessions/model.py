@@ -5,6 +5,9 @@ about the reply to it (model, reasoning, answer, finish reason, usage, metrics, 
 error) plus its *timeline*: the deltas as they arrived, coalesced to at most one entry per
 ~16 ms frame, each ``(offset_ms, kind, text)`` with the offset counted from the request.
 The timeline is what replay plays back; the reasoning and answer are what resume sends.
+A turn read from a file makes its timeline into entries when it is first used (see
+:class:`_PendingTimeline`); reading, setting and comparing ``Turn.timeline`` work as for
+any field.
 
 :func:`session_to_data` / :func:`session_from_data` convert to and from plain dicts of
 str/int/float/bool/list/dict, with no ``None`` anywhere (TOML has no null: a missing key
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeGuard, cast
@@ -98,6 +102,81 @@ class Turn:
         self.cost = reply.cost
         self.error = reply.error
         self.warnings = reply.warnings
+
+
+TimelineLoader = Callable[[], list[list[Any]]]  # gives checked [offset_ms, kind, text] lists
+
+
+class _PendingTimeline:
+    """A timeline read from a file and checked, not yet made into entries.
+
+    A 2,000-turn session holds about half a million timeline entries, which only replay
+    needs: making them took most of the time it took to open the session. They are made
+    the first time the turn's ``timeline`` is used.
+    """
+
+    __slots__ = ("load", "_lists")
+
+    def __init__(self, load: TimelineLoader) -> None:
+        self.load = load
+        self._lists: list[list[Any]] | None = None
+
+    def lists(self) -> list[list[Any]]:
+        if self._lists is None:
+            self._lists = self.load()
+        return self._lists
+
+    def entries(self) -> list[TimelineEntry]:
+        return [TimelineEntry(int(offset), kind, text) for offset, kind, text in self.lists()]
+
+
+class _LazyTimeline:
+    """``Turn.timeline``: the slot's own descriptor, except that a pending timeline is
+    made into entries (and kept) when first read. Setting it works as before."""
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, turn: Turn | None, owner: type | None = None) -> Any:
+        if turn is None:
+            return self.slot
+        value = self.slot.__get__(turn, owner)
+        if type(value) is _PendingTimeline:
+            value = value.entries()
+            self.slot.__set__(turn, value)
+        return value
+
+    def __set__(self, turn: Turn, value: list[TimelineEntry]) -> None:
+        self.slot.__set__(turn, value)
+
+    def __delete__(self, turn: Turn) -> None:
+        self.slot.__delete__(turn)
+
+
+_TIMELINE_SLOT = vars(Turn)["timeline"]
+# setattr: mypy would see the assignment as a change of the field's type.
+setattr(Turn, "timeline", _LazyTimeline(_TIMELINE_SLOT))  # noqa: B010
+
+
+def set_pending_timeline(turn: Turn, load: TimelineLoader) -> None:
+    """Give ``turn`` a timeline that ``load`` produces when the turn's timeline is first
+    used; ``load`` must give entries already checked."""
+    _TIMELINE_SLOT.__set__(turn, _PendingTimeline(load))
+
+
+def pending_timeline(turn: Turn) -> TimelineLoader | None:
+    """The loader of the turn's timeline, if it has not been made into entries yet."""
+    value = _TIMELINE_SLOT.__get__(turn, Turn)
+    return value.load if type(value) is _PendingTimeline else None
+
+
+def timeline_data(turn: Turn) -> list[list[Any]]:
+    """The turn's timeline as ``[offset_ms, kind, text]`` lists (a pending one is not made
+    into entries for this)."""
+    value = _TIMELINE_SLOT.__get__(turn, Turn)
+    if type(value) is _PendingTimeline:
+        return [[int(offset), kind, text] for offset, kind, text in value.lists()]
+    return [[entry.offset_ms, entry.kind, entry.text] for entry in value]
 
 
 @dataclass(slots=True)
@@ -189,7 +268,7 @@ def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, A
     return data
 
 
-def turn_to_data(turn: Turn) -> dict[str, Any]:
+def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "prompt": turn.prompt,
         "model": turn.model,
@@ -232,7 +311,8 @@ def turn_to_data(turn: Turn) -> dict[str, Any]:
         )
     if turn.warnings:
         data["warnings"] = list(turn.warnings)
-    data["timeline"] = [[e.offset_ms, e.kind, e.text] for e in turn.timeline]
+    if with_timeline:
+        data["timeline"] = timeline_data(turn)
     return data
 
 
@@ -240,9 +320,16 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def session_from_data(data: object) -> Session:
+def session_from_data(data: object, *, timelines: Sequence[TimelineLoader] = ()) -> Session:
     """Build a session from parsed JSON or TOML; :class:`SessionFormatError` says what is
-    wrong, :class:`FutureSessionError` if a newer chatterm wrote it."""
+    wrong, :class:`FutureSessionError` if a newer chatterm wrote it.
+
+    Args:
+        data: the parsed document.
+        timelines: for the codec, which reads timelines apart: a turn whose timeline is
+            the whole number ``i`` gets its timeline from ``timelines[i]`` (checked
+            already, made into entries when first used).
+    """
     doc = _Reader(data, "the document")
     version = doc.table().get("chatterm_session")
     if isinstance(version, bool) or not isinstance(version, int):
@@ -262,7 +349,8 @@ def session_from_data(data: object) -> Session:
     if not isinstance(end, dict) or end.get("turns") != len(turn_list):
         raise SessionFormatError("the file ends early (it was cut short); the end is missing")
     turns = [
-        _turn_from_data(_Reader(item, f"turns[{index}]")) for index, item in enumerate(turn_list)
+        _turn_from_data(_Reader(item, f"turns[{index}]"), timelines)
+        for index, item in enumerate(turn_list)
     ]
     return Session(
         id=session_id,
@@ -275,7 +363,7 @@ def session_from_data(data: object) -> Session:
     )
 
 
-def _turn_from_data(turn: _Reader) -> Turn:
+def _turn_from_data(turn: _Reader, timelines: Sequence[TimelineLoader] = ()) -> Turn:
     fields = turn.table()
     finish = turn.string("finish_reason", "streaming")
     if finish != "streaming" and finish not in FINISH_REASONS:
@@ -302,20 +390,15 @@ def _turn_from_data(turn: _Reader) -> Turn:
             retryable=error_data.boolean("retryable", False),
             status=None if status is None else int(status),
         )
-    timeline: list[TimelineEntry] = []
-    for index, item in enumerate(turn.list("timeline", [])):
-        where = f"{turn.where}.timeline[{index}]"
-        if not (
-            isinstance(item, list)
-            and len(item) == 3
-            and _finite(item[0])
-            and 0 <= item[0] <= _MAX_NUMBER
-            and item[1] in TIMELINE_KINDS
-            and isinstance(item[2], str)
-        ):
-            raise SessionFormatError(f"{where} must be [offset_ms, kind, text]")
-        timeline.append(TimelineEntry(int(item[0]), item[1], item[2]))
-    return Turn(
+    pending = fields.get("timeline")
+    if type(pending) is int and 0 <= pending < len(timelines):
+        load: TimelineLoader | None = timelines[pending]
+        items: list[Any] = []
+    else:
+        load = None
+        items = turn.list("timeline", [])
+        _check_timeline(items, turn.where)
+    result = Turn(
         prompt=turn.string("prompt"),
         model=turn.string("model"),
         started=turn.string("started", ""),
@@ -344,8 +427,48 @@ def _turn_from_data(turn: _Reader) -> Turn:
             turn.child_string(item, f"warnings[{i}]")
             for i, item in enumerate(turn.list("warnings", []))
         ),
-        timeline=timeline,
+        timeline=[TimelineEntry(int(offset), kind, text) for offset, kind, text in items],
     )
+    if load is not None:
+        set_pending_timeline(result, load)
+    return result
+
+
+_KINDS = frozenset(TIMELINE_KINDS)
+
+
+def _check_timeline(items: list[Any], where: str) -> None:
+    """Every item must be ``[offset_ms, kind, text]``; the error names the first that is
+    not. Checked a column at a time (the per-item loop only runs to find the culprit):
+    half a million entries took most of a second one by one."""
+    if not items:
+        return
+    ok = set(map(type, items)) == {list} and set(map(len, items)) == {3}
+    if ok:
+        offsets, kinds, texts = zip(*items, strict=True)
+        types = set(map(type, offsets))
+        ok = (
+            types <= {int, float}
+            and (float not in types or all(map(math.isfinite, offsets)))
+            and 0 <= min(offsets)
+            and max(offsets) <= _MAX_NUMBER
+            and set(map(type, kinds)) == {str}
+            and set(kinds) <= _KINDS
+            and set(map(type, texts)) == {str}
+        )
+    if ok:
+        return
+    for index, item in enumerate(items):
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and _finite(item[0])
+            and 0 <= item[0] <= _MAX_NUMBER
+            and item[1] in TIMELINE_KINDS
+            and isinstance(item[2], str)
+        ):
+            raise SessionFormatError(f"{where}.timeline[{index}] must be [offset_ms, kind, text]")
+    raise AssertionError("a timeline failed the column checks but no item did")
 
 
 _MISSING = object()
@@ -370,7 +493,8 @@ class _Reader:
         return self.value
 
     def _get(self, key: str, default: object) -> object:
-        value = self.table().get(key, _MISSING)
+        table = self.value if type(self.value) is dict else self.table()
+        value = table.get(key, _MISSING)
         if value is _MISSING:
             if default is _MISSING:
                 raise SessionFormatError(f"{self.where} has no {key!r}")

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary, ref
 
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Static
 
 from chatterm.tui.markdown_look import MarkdownLook, ThemedMarkdown, markdown_look
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
@@ -46,8 +47,46 @@ REWRAP_TICK_S = 1 / 30  # then a slice of re-rendering this often ...
 REWRAP_SLICE_S = 0.008  # ... of at most about this long (one segment may overrun it)
 
 
-class MarkdownSegment(Static):
-    """The live segment: Markdown source drawn with the theme's look, redrawn per frame."""
+RenderKey = tuple[int, MarkdownLook]  # what lines were rendered for: width and look
+
+
+class Line(list[Segment]):
+    """A rendered line: its segments, as a ``Strip`` holds them, without the strip's
+    seven caches (which, with the strips derived from a line once drawn kept in them,
+    came to about 15 MB for a 50,000-token answer). Lines on screen are made into strips
+    as they are drawn."""
+
+    __slots__ = ()
+
+    @property
+    def cell_length(self) -> int:
+        return Segment.get_line_length(self)
+
+
+Lines = list[Line]
+
+
+def render_markdown(app: App[Any], source: str, key: RenderKey) -> Lines:
+    """Markdown source as lines for a width and a look (without padding)."""
+    width, look = key
+    options = app.console_options.update(width=width, highlight=False)
+    lines = app.console.render_lines(ThemedMarkdown(source, look), options, pad=False)
+    return [Line(line) for line in lines]
+
+
+def draw(line: list[Segment], width: int, style: Style) -> Strip:
+    """A rendered line as a widget draws it: in its style, ``width`` cells wide."""
+    return Strip(line).apply_style(style).crop_extend(0, width, style)
+
+
+class MarkdownSegment(Widget):
+    """The live segment: Markdown source drawn with the theme's look, redrawn per frame.
+
+    Rendered once per change of source (or width, or look), however often Textual asks
+    for its height and its lines in between: a ``Static`` holding the renderable rendered
+    it for its height and again for its lines, so the Markdown of every frame was parsed
+    and laid out twice.
+    """
 
     DEFAULT_CSS = """
     MarkdownSegment {
@@ -59,24 +98,57 @@ class MarkdownSegment(Static):
     def __init__(self, source: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.source = source
-
-    def on_mount(self) -> None:
-        self.set_source(self.source)
+        self.display = bool(source)
+        self._lines: Lines = []
+        self._key: RenderKey | None = None  # what ``_lines`` were rendered for
+        self._look: MarkdownLook | None = None  # given with the source, else the app's
 
     def set_source(self, source: str, look: MarkdownLook | None = None) -> None:
+        was_shown = self.display and self._key is not None
+        height = len(self._lines)
         self.source = source
+        self._look = look
+        self._key = None
+        width = self.size.width
+        if source and was_shown and width:
+            # Drawn before at this width: render now, and lay the screen out again only
+            # if the height changed. At the pace of a real model most frames add a few
+            # words to the last line, and a repaint of this widget is all they need
+            # (a layout moves and redraws everything on screen).
+            self.refresh(layout=len(self._lines_for(width)) != height)
+            return
         self.display = bool(source)
-        if source:
-            self.update(ThemedMarkdown(source, look or markdown_look(self.app)))
+        self.refresh(layout=True)
 
+    def _lines_for(self, width: int) -> Lines:
+        key = (max(1, width), self._look or markdown_look(self.app))
+        if key != self._key:
+            self._key = key
+            self._lines = render_markdown(self.app, self.source, key) if self.source else []
+        return self._lines
 
-RenderKey = tuple[int, MarkdownLook]  # what lines were rendered for: width and look
+    def rendered_as(self, source: str) -> tuple[RenderKey, Lines] | None:
+        """The lines last rendered, and what for, if they were rendered from ``source``."""
+        if self._key is None or source != self.source:
+            return None
+        return self._key, self._lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines_for(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.rich_style
+        lines = self._lines_for(width)
+        if y >= len(lines):
+            return Strip.blank(width, style)
+        return draw(lines[y], width, style)
 
 
 @dataclass(eq=False, slots=True)
 class _Segment:
     source: str
-    lines: list[Strip] | None = None  # rendered, without the gap after the segment
+    lines: Lines | None = None  # rendered, without the gap after the segment
     key: RenderKey | None = None  # what ``lines`` were rendered for
 
 
@@ -101,6 +173,7 @@ class FrozenMarkdown(Widget):
         self._heights: list[int] = []  # lines each segment takes, the gap after it included
         self._starts: list[int] = []  # the first line of each segment, the first _valid right
         self._valid = 0
+        self._unrendered = 0  # segments before this one have been rendered (for some key)
         self._key: RenderKey | None = None  # what segments are rendered for now
         self._finished = False
 
@@ -109,7 +182,7 @@ class FrozenMarkdown(Widget):
         return [segment.source for segment in self._segments]
 
     @property
-    def rendered(self) -> list[list[Strip] | None]:
+    def rendered(self) -> list[Lines | None]:
         """Each segment's rendered lines (None before it is first rendered)."""
         return [segment.lines for segment in self._segments]
 
@@ -122,10 +195,21 @@ class FrozenMarkdown(Widget):
     def line_count(self) -> int:
         return self._total()
 
-    def add(self, source: str) -> None:
-        """Freeze one more segment."""
-        self._segments.append(_Segment(source))
+    def add(self, source: str, rendered: tuple[RenderKey, Lines] | None = None) -> None:
+        """Freeze one more segment.
+
+        Args:
+            source: its Markdown.
+            rendered: its lines if they are at hand (the live segment drew this very
+                source), and what they were rendered for.
+        """
+        segment = _Segment(source)
+        if rendered is not None:
+            segment.key, segment.lines = rendered
+        self._segments.append(segment)
         self._heights.append(0)
+        if segment.lines is not None:
+            self._set_height(len(self._segments) - 1)
         self.refresh(layout=True)
 
     def replace_from(self, index: int, sources: list[str], *, finished: bool = False) -> None:
@@ -141,6 +225,7 @@ class FrozenMarkdown(Widget):
         del self._heights[index:]
         self._segments.extend(_Segment(source) for source in sources)
         self._heights.extend(0 for _ in sources)
+        self._unrendered = min(self._unrendered, index)
         self._finished = finished
         if index:  # the segment that was last may not be now, or now be followed by a gap
             self._set_height(index - 1)
@@ -169,12 +254,7 @@ class FrozenMarkdown(Widget):
         """Render a segment for the current key; True if its height changed."""
         assert self._key is not None
         segment = self._segments[index]
-        width, look = self._key
-        options = self.app.console_options.update(width=width, highlight=False)
-        lines = self.app.console.render_lines(
-            ThemedMarkdown(segment.source, look), options, pad=False
-        )
-        segment.lines = [Strip(line) for line in lines]
+        segment.lines = render_markdown(self.app, segment.source, self._key)
         segment.key = self._key
         return self._set_height(index)
 
@@ -203,9 +283,13 @@ class FrozenMarkdown(Widget):
             self._key = key
             if self.stale:
                 _rewrapper(self.app).add(self)
-        for index, segment in enumerate(self._segments):
-            if segment.lines is None:
+        # Only segments added since the last call can be new (this runs for every line
+        # drawn, so it must not walk the whole answer).
+        segments = self._segments
+        for index in range(self._unrendered, len(segments)):
+            if segments[index].lines is None:
                 self._render_segment(index)
+        self._unrendered = len(segments)
         return self._total()
 
     def rewrap_some(self, deadline: float) -> bool:
@@ -233,8 +317,7 @@ class FrozenMarkdown(Widget):
             if segment.key == self._key:
                 lines = segment.lines or []
                 offset = y - self._starts[index]
-                strip = lines[offset] if offset < len(lines) else Strip.blank(0)
-                return strip.apply_style(style).crop_extend(0, width, style)
+                return draw(lines[offset] if offset < len(lines) else [], width, style)
             # On screen, so needed now: render it, and lay out again if its height changed.
             if self._render_segment(index):
                 self.refresh(layout=True)
@@ -304,6 +387,9 @@ class AnswerPane(Widget):
         self.live = MarkdownSegment()
         self._splitter = SegmentSplitter()
         self._parts: list[str] = []
+        # The frozen segments are exactly what the splitter cut from the text appended
+        # (not so after finish(), which freezes the tail as well).
+        self._streamed = True
 
     def compose(self) -> ComposeResult:
         yield self.frozen
@@ -330,7 +416,8 @@ class AnswerPane(Widget):
             return
         self._parts.append(text)
         for source in self._splitter.feed(text):
-            self.frozen.add(source)
+            # A segment that ends where a frame did was drawn live as it is: keep its lines.
+            self.frozen.add(source, self.live.rendered_as(source))
         self.live.set_source(self._splitter.tail)
 
     def finish(self, text: str | None = None) -> None:
@@ -343,11 +430,22 @@ class AnswerPane(Widget):
         Args:
             text: the final answer (already made safe); by default what was appended.
         """
-        if text is None:
+        if text is None or text == self.text:
             text = self.text
-        elif text != self.text:
+            if self._streamed:
+                # The frozen segments are the splitter's, and splitting goes the same
+                # incrementally as at once: only the tail needs splitting (the whole of a
+                # long answer took tens of milliseconds, after the last token).
+                max_lines, fence_lines = self._splitter.max_lines, self._splitter.max_fence_lines
+                sources = [
+                    *self.frozen.sources,
+                    *split_all(self._splitter.tail, max_lines, fence_lines),
+                ]
+            else:
+                sources = self._split(text)
+        else:
             self._parts = [text]
-        sources = split_all(text, self._splitter.max_lines, self._splitter.max_fence_lines)
+            sources = self._split(text)
         frozen = self.frozen.sources
         keep = 0
         while keep < min(len(frozen), len(sources)) and frozen[keep] == sources[keep]:
@@ -355,6 +453,10 @@ class AnswerPane(Widget):
         self.frozen.replace_from(keep, sources[keep:], finished=True)
         self.live.set_source("")
         self._splitter = SegmentSplitter(self._splitter.max_lines, self._splitter.max_fence_lines)
+        self._streamed = False
+
+    def _split(self, text: str) -> list[str]:
+        return split_all(text, self._splitter.max_lines, self._splitter.max_fence_lines)
 
     def reset(self) -> None:
         """Forget the answer (its text turned out to be reasoning)."""
@@ -362,6 +464,7 @@ class AnswerPane(Widget):
         self.live.set_source("")
         self._parts = []
         self._splitter = SegmentSplitter(self._splitter.max_lines, self._splitter.max_fence_lines)
+        self._streamed = True
 
     def _theme_changed(self) -> None:
         self.frozen.restyle()
