@@ -20,17 +20,16 @@ Retries and timeouts (``[network]`` in the config, :class:`~chatterm.config.Netw
   (TTFT, duration) include the waits: they are what the user lived through.
 - Timeouts: connecting (``connect_timeout``, httpx's own), then the longest silence
   before the first token (``first_token_timeout``) and between pieces of the body once
-  tokens flow (``idle_timeout``). The last two are timed here (:class:`_Silence`), not by
-  httpx, whose read timeout is one value for every read: a reasoning model may be silent
-  far longer before its first token than between two tokens. Each ends with a message
-  naming the value and the key that sets it. A silent server is not retried: the user
-  has already waited that long once.
+  tokens flow (``idle_timeout``). The last two are timed by
+  :class:`~chatterm.silence.Silence`, not by httpx, whose read timeout is one value for
+  every read: a reasoning model may be silent far longer before its first token than
+  between two tokens. Each ends with a message naming the value and the key that sets
+  it. A silent server is not retried: the user has already waited that long once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
@@ -65,6 +64,13 @@ from chatterm.retry import (
     retryable_status,
     server_wait,
     status_reason,
+)
+from chatterm.silence import Silence, SilenceTimeout
+from chatterm.transport_errors import (
+    host_of_request,
+    retryable_transport,
+    transport_error,
+    transport_reason,
 )
 
 WRITE_TIMEOUT_S = 30.0  # sending the request body (a long prompt over a slow link)
@@ -150,77 +156,6 @@ async def stream_reply(
         request = provider.build_request(target.model, conversation)  # worked the first time
 
 
-class _Silence:
-    """A watchdog on the waits for the server: if one lasts ``seconds``, the task is
-    cancelled and the wait raises :class:`_Timeout` instead.
-
-    ``asyncio.timeout`` around every read would do the same, but it schedules a timer per
-    chunk, and a cancelled timer stays in the loop's heap until its time comes, holding
-    the task's context (for a TUI worker: the reply, its stream and its turn) for up to
-    the timeout: minutes. Here one timer, in an empty context, is re-armed only when it
-    fires early, so a chunk costs a clock reading.
-    """
-
-    def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._deadline = 0.0
-        self._waiting = False
-        self._handle: asyncio.TimerHandle | None = None
-        self._fired = False
-
-    def start(self, seconds: float) -> None:
-        """A wait begins: it may last ``seconds``."""
-        self._deadline = self._loop.time() + seconds
-        self._waiting = True
-        if self._handle is not None and self._handle.when() > self._deadline:
-            self._handle.cancel()  # a shorter limit than the one armed
-            self._handle = None
-        if self._handle is None:
-            self._arm()
-
-    def pause(self) -> None:
-        """The wait is over (the timer stays armed for the next one)."""
-        self._waiting = False
-
-    def stop(self) -> None:
-        self._waiting = False
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-    def timed_out(self) -> bool:
-        """Whether the ``CancelledError`` being handled is this watchdog's doing (and
-        not also the consumer's, which then wins)."""
-        return self._fired and self._task.uncancel() == 0
-
-    def _arm(self) -> None:
-        self._handle = self._loop.call_at(
-            self._deadline, self._check, context=contextvars.Context()
-        )
-
-    def _check(self) -> None:
-        self._handle = None
-        if not self._waiting:
-            return  # between waits: the next one arms the timer again
-        if self._loop.time() < self._deadline:
-            self._arm()
-        else:
-            self._fired = True
-            self._task.cancel()
-
-
-class _Timeout(Exception):
-    """The server was silent for longer than a ``[network]`` timeout allows (the first
-    token's, or the idle one)."""
-
-    def __init__(self, first_token: bool) -> None:
-        super().__init__()
-        self.first_token = first_token
-
-
 @dataclass(frozen=True, slots=True)
 class _Failure:
     """A failed attempt's last events, and what a retry notice would say about them."""
@@ -270,10 +205,10 @@ class _Attempt:
             response = await self._send()
         except httpx.HTTPError as exc:
             now = clock()
-            error = _transport_error(exc, request, self.secrets, network, connected=False)
+            error = transport_error(exc, request, self.secrets, network, connected=False)
             events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
-            failure = _Failure(events, _transport_reason(exc, request))
-            for timed in self._fail(failure, retryable=_retryable_transport(exc)):
+            failure = _Failure(events, transport_reason(exc, request))
+            for timed in self._fail(failure, retryable=retryable_transport(exc)):
                 yield timed
             return
         if response is None:
@@ -294,7 +229,7 @@ class _Attempt:
 
     async def _send(self) -> httpx.Response | None:
         """The response's head, or None if the server said nothing for too long."""
-        silence = _Silence()
+        silence = Silence()
         silence.start(self.network.first_token_timeout)
         try:
             return await self.client.send(self.request, stream=True)
@@ -307,7 +242,7 @@ class _Attempt:
 
     async def _http_error(self, response: httpx.Response) -> list[TimedEvent]:
         provider, status = self.provider, response.status_code
-        body = await _read_limited(response, _Silence(), self.network.idle_timeout)
+        body = await _read_limited(response, Silence(), self.network.idle_timeout)
         message = provider.describe_http_error(status, body)
         if response.is_redirect:
             # httpx does not follow redirects for a POST; the base URL should not need it.
@@ -328,7 +263,7 @@ class _Attempt:
         parser = self.provider.new_parser()
         parser.content_type = response.headers.get("content-type", "")
         chunks = response.aiter_bytes()
-        silence = _Silence()
+        silence = Silence()
         try:
             while True:
                 first = self._held is not None
@@ -337,7 +272,7 @@ class _Attempt:
                     chunk = await anext(chunks, None)
                 except asyncio.CancelledError:
                     if silence.timed_out():
-                        raise _Timeout(first_token=first) from None
+                        raise SilenceTimeout(first_token=first) from None
                     raise
                 silence.pause()
                 if chunk is None:
@@ -347,7 +282,7 @@ class _Attempt:
                     yield timed
                 if self.retry_in is not None:
                     return
-        except (httpx.HTTPError, _Timeout) as exc:  # dropped, silent, broken gzip
+        except (httpx.HTTPError, SilenceTimeout) as exc:  # dropped, silent, broken gzip
             silence.stop()
             for timed in self._cut_short(exc, parser.close()):
                 yield timed
@@ -361,14 +296,16 @@ class _Attempt:
             for timed in self._release():  # a reply without a single token
                 yield timed
 
-    def _cut_short(self, exc: httpx.HTTPError | _Timeout, tail: list[Event]) -> list[TimedEvent]:
+    def _cut_short(
+        self, exc: httpx.HTTPError | SilenceTimeout, tail: list[Event]
+    ) -> list[TimedEvent]:
         """The events to pass on when the body stopped coming: dropped or silent."""
         now = self.clock()
-        if isinstance(exc, _Timeout):
+        if isinstance(exc, SilenceTimeout):
             error = self._timeout_error(exc.first_token)
         else:
-            error = _transport_error(exc, self.request, self.secrets, self.network, connected=True)
-        if self._held is not None and isinstance(exc, _Timeout):
+            error = transport_error(exc, self.request, self.secrets, self.network, connected=True)
+        if self._held is not None and isinstance(exc, SilenceTimeout):
             # Silent before the first token: not a reply cut short, no reply at all.
             kept = [e for e in tail if isinstance(e, StreamWarning)]
             tail = [*kept, error, Finish("error")]
@@ -380,7 +317,7 @@ class _Attempt:
         if self._held is None:
             return events
         failure = _Failure(events, "the connection dropped before the first token")
-        retryable = not isinstance(exc, _Timeout) and _retryable_transport(exc)
+        retryable = not isinstance(exc, SilenceTimeout) and retryable_transport(exc)
         return self._fail(failure, retryable=retryable)
 
     def _sort(self, events: list[TimedEvent]) -> list[TimedEvent]:
@@ -433,7 +370,7 @@ class _Attempt:
         return held
 
     def _timeout_error(self, first_token: bool) -> StreamError:
-        host = _host(self.request)
+        host = host_of_request(self.request)
         if first_token:
             seconds = format_wait(self.network.first_token_timeout)
             message = (
@@ -453,7 +390,7 @@ def _is_token(event: Event) -> bool:
     return isinstance(event, ReasoningDelta | TextDelta) and bool(event.text)
 
 
-async def _read_limited(response: httpx.Response, silence: _Silence, timeout_s: float) -> bytes:
+async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: float) -> bytes:
     """The start of an error body; what arrived of it if the server goes quiet."""
     parts: list[bytes] = []
     size = 0
@@ -475,63 +412,6 @@ async def _read_limited(response: httpx.Response, silence: _Silence, timeout_s: 
     finally:
         silence.stop()
     return b"".join(parts)
-
-
-def _host(request: httpx.Request) -> str:
-    host = request.url.host or "the server"
-    if request.url.port:
-        host = f"{host}:{request.url.port}"
-    return host
-
-
-def _retryable_transport(exc: httpx.HTTPError) -> bool:
-    """Failures of the connection, not of what was sent: worth another try."""
-    return isinstance(exc, httpx.NetworkError | httpx.TimeoutException | httpx.RemoteProtocolError)
-
-
-def _transport_reason(exc: httpx.HTTPError, request: httpx.Request) -> str:
-    host = _host(request)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"timed out connecting to {host}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"{host} closed the connection without answering"
-    return f"request to {host} failed"
-
-
-def _transport_error(
-    exc: httpx.HTTPError,
-    request: httpx.Request,
-    secrets: tuple[str, ...],
-    network: NetworkSettings,
-    *,
-    connected: bool,
-) -> StreamError:
-    host = _host(request)
-    reason = one_line(str(exc) or type(exc).__name__, 160)
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        message = (
-            f"timed out connecting to {host} after {format_wait(network.connect_timeout)} "
-            "(network.connect_timeout); check the address or your network"
-        )
-    elif isinstance(exc, httpx.ReadTimeout):  # only with a read timeout set by hand
-        message = (
-            f"{host} sent nothing for too long; the reply so far is kept"
-            if connected
-            else f"{host} did not answer in time; try again, or check the server"
-        )
-    elif isinstance(exc, httpx.ConnectError):
-        message = f"cannot connect to {host} ({reason}); is the server running?"
-    elif isinstance(exc, httpx.UnsupportedProtocol):
-        message = f"cannot send to {request.url.scheme}:// addresses; the base URL needs http(s)"
-    elif isinstance(exc, httpx.DecodingError):
-        message = f"{host} sent a body that could not be decoded ({reason})"
-    elif connected:
-        message = f"the connection to {host} dropped mid-reply ({reason}); the reply so far is kept"
-    else:
-        message = f"request to {host} failed ({reason})"
-    return StreamError(redact(message, secrets), retryable=True)
 
 
 def price_reply(reply: Reply, target: ResolvedModel, settings: Settings) -> Reply:

@@ -36,7 +36,8 @@ from chatterm.sessions.model import (
 
 SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
-# Only ever inside strings (keys are chatterm's own), where \uXXXX means the same in both.
+# Only ever inside strings (keys are chatterm's own), where a \u escape of four hex
+# digits means the same in both formats.
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
