@@ -170,6 +170,12 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def output_stream(stdout: TextIO | None) -> TextIO | None:
+    """Where a command writes: ``stdout`` when given (tests), else ``sys.stdout``; None when
+    that is closed (``chatterm … >&-``), which the caller reports with :func:`fail`."""
+    return stdout or sys.stdout
+
+
 def wants_color(stream: TextIO, env: Mapping[str, str]) -> bool:
     """Colour only on a terminal, and not when ``NO_COLOR`` is set or ``TERM=dumb``."""
     return stream.isatty() and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
