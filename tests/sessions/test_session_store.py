@@ -359,6 +359,10 @@ def _index_entries(folder: Path) -> dict:  # type: ignore[type-arg]
         ("file_name", "20261121-100000-ffff.json"),
         ("id", "20261121-100000-ffff"),
         ("title", None),
+        ("cost_usd", float("nan")),
+        ("cost_estimated", 1),
+        ("transient", 0),
+        ("problem", 0),
     ],
 )
 def test_a_damaged_index_value_is_never_trusted(tmp_path: Path, field: str, value: object) -> None:
@@ -370,6 +374,26 @@ def test_a_damaged_index_value_is_never_trusted(tmp_path: Path, field: str, valu
     record[3 + data["fields"].index(field)] = value
     (tmp_path / INDEX_NAME).write_text(json.dumps(data))
     assert store.list() == expected
+
+
+def test_an_intact_index_lists_without_opening_a_session_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SessionStore(tmp_path)
+    for n in range(3):
+        store.save(full_session(session_id=f"20261121-10000{n}-aaaa"))
+    expected = store.list()
+    opened: list[str] = []
+    real_read = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.name != INDEX_NAME:
+            opened.append(self.name)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    assert store.list() == expected
+    assert opened == []
 
 
 def test_an_entry_that_claims_another_file_is_reread(tmp_path: Path) -> None:
