@@ -57,12 +57,27 @@ class StatsBar(Widget):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # What each part shows, to skip updates that change nothing: the live bar is
+        # redrawn every frame while a reply streams.
+        self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
+
     def compose(self) -> ComposeResult:
         yield Static(id="stats-reply")
         yield Static(id="stats-session")
 
+    def _changed(self, part: str, content: Content) -> bool:
+        key = (content.plain, tuple(content.spans))  # Content's == compares the text only
+        if self._shown.get(part) == key:
+            return False
+        self._shown[part] = key
+        return True
+
     def _show(self, reply: Content, costs: Sequence[Cost | None], hint: str | None = None) -> None:
-        self.query_one("#stats-reply", Static).update(reply)
+        if self._changed("reply", reply):
+            # A fixed-size line: no layout pass, which would cost a frame's worth of time.
+            self.query_one("#stats-reply", Static).update(reply, layout=False)
         session = session_cost(costs) if costs else ""
         # Content, not str: a str would be read as markup.
         right = Content.assemble(
@@ -70,6 +85,8 @@ class StatsBar(Widget):
             "  " if hint and session else "",
             session,
         )
+        if not self._changed("session", right):
+            return
         part = self.query_one("#stats-session", Static)
         part.update(right)
         # Sized by hand: ``width: auto`` measures a nowrap line by its widest word.
