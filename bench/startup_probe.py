@@ -5,9 +5,9 @@
 
 bench/run.py notes ``time.monotonic()`` before starting this process and subtracts it from
 the time printed (the same clock system-wide), so the figure runs from process start to
-the first frame. ``chatterm`` goes through the command line (``chatterm.cli.main``: the
-config, the model, then the TUI's import) with the app run headless at 120x40 and no API
-key (so on the demo model); its first frame is the first one of the chat screen.
+the first frame. ``chatterm`` goes through the command's entry point (``chatterm.launch``,
+then the config, the model and the TUI's import) with the app run headless at 120x40 and
+no API key (so on the demo model); its first frame is the first one of the chat screen.
 Headless Textual skips turning a frame into terminal output: the probe does it anyway, for
 both apps, so the first frame costs what it would on a terminal.
 """
@@ -77,9 +77,10 @@ def minimal() -> None:
 def chatterm() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     install("ChatScreen")
-    from chatterm.cli import main
+    sys.argv[1:] = []
+    from chatterm.launch import main  # the `chatterm` script's entry point
 
-    main([])
+    main()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """``python -m chatterm``."""
 
-from chatterm.cli import main
+from chatterm.launch import main
 
 raise SystemExit(main())

@@ -22,15 +22,15 @@ from chatterm.accumulate import Reply
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ChattermError, ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Message
+from chatterm.launch import resume_collector
 from chatterm.providers.base import redact
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
-from chatterm.render.printer import JsonLinesPrinter, PlainPrinter, Sink
 from chatterm.render.safe_text import safe_text
 from chatterm.state import load_state
-from chatterm.stream import ReplyStream
 
 if TYPE_CHECKING:
     from chatterm.cli_sessions import AskRecording, AskSession
+    from chatterm.render.printer import Sink
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--session before a command opens the TUI on a session, it does not go with "
             f"`{args.command}`" + (hint if args.command == "ask" else "")
         )
+    if args.command not in (None, "tui"):
+        resume_collector()  # paused for the TUI's start-up only (see chatterm.launch)
     try:
         if args.command == "ask":
             return ask_command(args)
@@ -302,6 +304,8 @@ def ask_command(
         effort=effort,
         max_tokens=model_config.max_tokens if model_config else None,
     )
+    from chatterm.render.printer import JsonLinesPrinter, PlainPrinter  # only `ask` prints
+
     sink: Sink
     if args.json:
         sink = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
@@ -342,6 +346,8 @@ async def _stream_to(
 ) -> Reply:
     """Stream the reply into ``sink`` (and the session, when recording) and return it; the
     caller writes the sink's end. The recording is finished however the stream ends."""
+    from chatterm.stream import ReplyStream  # httpx with it: the TUI's start-up skips both
+
     stream = ReplyStream(target, conversation, settings)
     if recording is not None:
         recording.start_ticker()

@@ -15,7 +15,6 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 DEFAULT_MAX_RETRIES = 2
 MAX_SERVER_WAIT_S = 60.0  # a longer Retry-After is not worth holding the user for
@@ -125,6 +124,8 @@ def server_wait(headers: Mapping[str, str], *, now: datetime | None = None) -> f
         pass
     else:
         return seconds if 0 <= seconds < float("inf") else None
+    from email.utils import parsedate_to_datetime  # rare (an HTTP date), and slow to import
+
     try:
         when = parsedate_to_datetime(after)
     except (TypeError, ValueError, IndexError):

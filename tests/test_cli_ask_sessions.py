@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chatterm import cli
+from chatterm import stream
 from chatterm.cli import main
 from chatterm.events import TimedEvent
 from chatterm.render.safe_text import safe_text
@@ -263,7 +263,7 @@ def test_a_save_failure_while_streaming_warns_but_keeps_the_reply(
             async for timed in super().events():
                 yield timed
 
-    monkeypatch.setattr(cli, "ReplyStream", FolderGoesAway)
+    monkeypatch.setattr(stream, "ReplyStream", FolderGoesAway)  # the one `ask` imports
     code, out, err = ask(capsys, "--save", "--json", "-m", MODEL, "hi")
     assert code == 1
     done = done_of(out)

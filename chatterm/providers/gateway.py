@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEEvent
@@ -53,6 +51,9 @@ from chatterm.providers.parsing import (
     loads,
     usd,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 # Where the system prompt goes: the seed shows ``parameters`` as the place for generation
 # settings (``{"enable_thinking": true}``) and no dedicated field for instructions.
@@ -390,6 +391,8 @@ class GatewayProvider(Provider):
         return body
 
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
         body = self.request_body(model, conversation)
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         if self._api_key:

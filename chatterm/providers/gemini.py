@@ -9,10 +9,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from chatterm.catalog import model_info
 from chatterm.events import (
@@ -28,6 +26,9 @@ from chatterm.providers.base import (
     requested_effort,
 )
 from chatterm.providers.gemini_stream import GeminiParser
+
+if TYPE_CHECKING:
+    import httpx
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -141,6 +142,8 @@ class GeminiProvider(Provider):
         return body
 
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         if self._api_key:
             headers["x-goog-api-key"] = self._api_key  # never in the URL: URLs get logged

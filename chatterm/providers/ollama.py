@@ -16,10 +16,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from chatterm.catalog import model_info
 from chatterm.decode.ndjson import NDJSONDecoder, NDJSONLine
@@ -53,6 +51,9 @@ from chatterm.providers.parsing import (
     loads,
 )
 from chatterm.urls import host_of
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_PORT = 11434
 DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -287,6 +288,8 @@ class OllamaProvider(Provider):
         return body
 
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
         self._last_model = model
         headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
         if self._api_key:
@@ -338,6 +341,8 @@ async def list_installed_models(
     ``host`` is an ``OLLAMA_HOST`` value or a base URL. Every failure is a
     :class:`ChattermError` with one line naming the address and the likely fix.
     """
+    import httpx  # imported when first needed: it costs start-up ~15 ms
+
     base_url = parse_ollama_host(host)
     secrets = (api_key,) if api_key else ()
     headers = {"Accept": "application/json"}

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
@@ -19,10 +19,10 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from chatterm.config import Settings
+from chatterm.launch import resume_collector
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionError, SessionStore
-from chatterm.stream import Clock, make_client
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
@@ -30,7 +30,6 @@ from chatterm.tui.keymap import checked_keymap, restore_alt_digits
 from chatterm.tui.memory import app_ended, app_started, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
-from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.session_keeper import SessionKeeper
 from chatterm.tui.themes import (
     ThemeFailure,
@@ -41,10 +40,22 @@ from chatterm.tui.themes import (
     theme_folders,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
+    from chatterm.providers.registry import ResolvedModel
+    from chatterm.stream import Clock
+
 NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
 SAVE_CHECK_S = 0.5  # how often a failed save (on the writer's thread) is looked for
 SAVE_ERROR_TIMEOUT_S = 10.0
+
+
+def _make_client(target: ResolvedModel) -> httpx.AsyncClient:
+    from chatterm.stream import make_client  # with httpx: after the first frame
+
+    return make_client(target)
 
 
 class ChatApp(App[None]):
@@ -112,7 +123,7 @@ class ChatApp(App[None]):
         self.model_ref = model_ref
         self.notice = notice
         self.env = env
-        self.clients = ClientPool(client_factory or make_client)
+        self.clients = ClientPool(client_factory or _make_client)
         self.clock: Clock = clock or time.monotonic
         store = SessionStore(new_format=settings.session_format)
         self.keeper = SessionKeeper(store, system=settings.system_prompt)
@@ -164,6 +175,8 @@ class ChatApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         if self.replay is not None:
+            from chatterm.tui.screens.replay import ReplayScreen  # only for `chatterm replay`
+
             return ReplayScreen(self.replay, speed=self.replay_speed, clock=self.clock)
         state = self.remembered.state
         self.chat_screen = ChatScreen(
@@ -188,6 +201,10 @@ class ChatApp(App[None]):
         if isinstance(screen, ChatScreen):
             yield from screen_commands(screen, self.keymap)
 
+    def _after_first_frame(self) -> None:
+        settle_memory()
+        resume_collector()  # paused by the command for start-up (see chatterm.launch)
+
     def on_mount(self) -> None:
         app_started()
         if self.keymap:
@@ -197,7 +214,7 @@ class ChatApp(App[None]):
                 vars(self)["COMMAND_PALETTE_BINDING"] = palette.split(",")[0].strip()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(SAVE_CHECK_S, self._report_save_error)
-        self.call_after_refresh(settle_memory)
+        self.call_after_refresh(self._after_first_frame)
         for problem in self.problems:
             self.notify(
                 safe_text(problem),

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import Context
-
-import httpx
+from typing import TYPE_CHECKING
 
 from chatterm.providers.registry import ResolvedModel
 
-ClientFactory = Callable[[ResolvedModel], httpx.AsyncClient]
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported by the factory, when the first reply needs a client (start-up skips it).
+ClientFactory = Callable[[ResolvedModel], "httpx.AsyncClient"]
 ClientKey = tuple[str, str, str]
 
 
@@ -76,6 +79,6 @@ class ClientPool:
         clients = [*self._clients.values(), *made]
         self._clients = {}
         await asyncio.gather(
-            *(client.aclose() for client in clients if isinstance(client, httpx.AsyncClient)),
+            *(client.aclose() for client in clients if not isinstance(client, BaseException)),
             return_exceptions=True,
         )

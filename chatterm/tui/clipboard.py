@@ -29,7 +29,6 @@ from textual.geometry import Region
 from textual.screen import Screen
 
 from chatterm.render.safe_text import safe_text
-from chatterm.sessions.export import export_session
 from chatterm.sessions.model import Session
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.turn import TurnView
@@ -71,6 +70,8 @@ def write_new(session: Session, folder: Path) -> Path:
     Raises OSError. The file is created exclusively: a file that appeared meanwhile is
     never written over (the next suffix is tried).
     """
+    from chatterm.sessions.export import export_session  # F12 only: start-up skips it
+
     data = export_session(session, "md")
     while True:
         path = export_path(folder, f"chatterm-{session.id}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -20,11 +20,12 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.style import Style
 
-from chatterm.discovery import cached_discovery
-from chatterm.model_catalogue import CatalogueEntry, catalogue
 from chatterm.render.safe_text import safe_text
 from chatterm.tui.bindings import CHAT_BINDINGS, key_label
 from chatterm.tui.model_switching import ModelSwitching
+
+if TYPE_CHECKING:
+    from chatterm.model_catalogue import CatalogueEntry
 
 # Palette titles by binding id; a binding not named here (the favourites, the theme
 # picker: Textual's own "Theme" command does that) is not listed as an action.
@@ -78,6 +79,10 @@ class ModelsAndThemes(Provider):
             settings, env = screen.settings, screen.env
 
             def listing() -> list[CatalogueEntry]:
+                # Imported when the palette first opens: start-up does without them.
+                from chatterm.discovery import cached_discovery
+                from chatterm.model_catalogue import catalogue
+
                 found = cached_discovery(settings, env)
                 return catalogue(settings, env, found.models, with_prices=False)
 

@@ -29,7 +29,6 @@ from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_mode
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.tui.remembered import Remembered
-from chatterm.tui.screens.model_picker import ModelPickerScreen
 
 CONFIG_HINT = 'favourites = ["openai:gpt-5-mini", "demo"] in config.toml'
 
@@ -147,6 +146,10 @@ class ModelSwitching(Screen[None]):
         self._select_model(favourites[number - 1], announce=True)
 
     def action_pick_model(self) -> None:
+        from chatterm.tui.screens.model_picker import (
+            ModelPickerScreen,  # imported when first opened: start-up does without it
+        )
+
         picker = ModelPickerScreen(
             self.settings,
             self.env,

@@ -29,6 +29,7 @@ from tui_helpers import (
     wait_for,
 )
 
+from chatterm import stream as stream_module
 from chatterm.accumulate import ReplyAccumulator, estimate_tokens
 from chatterm.config import NetworkSettings, Settings
 from chatterm.events import Message
@@ -408,7 +409,7 @@ async def test_one_client_per_provider_for_the_whole_session(
             super().__init__(*args, **kwargs)
             replies.append(weakref.ref(self))
 
-    monkeypatch.setattr(chat_module, "ReplyStream", TrackedStream)
+    monkeypatch.setattr(stream_module, "ReplyStream", TrackedStream)  # the one chat imports
     settled: list[int] = []
 
     def counting_settle() -> None:

@@ -32,7 +32,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -56,22 +56,19 @@ from chatterm.events import (
     TextDelta,
     Usage,
 )
-from chatterm.pricing import Cost, warm_up_prices
+from chatterm.pricing import Cost
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
-from chatterm.stream import Clock, ReplyStream, Sleep
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.clipboard import TranscriptActions
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.model_switching import ModelSwitching
 from chatterm.tui.remembered import Remembered
-from chatterm.tui.screens.replay import ReplayScreen
-from chatterm.tui.screens.sessions import SessionsScreen
 from chatterm.tui.session_keeper import SessionKeeper
 from chatterm.tui.widgets.conversation import ConversationView, welcome
 from chatterm.tui.widgets.prompt import PromptArea
@@ -79,9 +76,22 @@ from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
 
+if TYPE_CHECKING:
+    from chatterm.stream import Clock, ReplyStream, Sleep
+
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
+
+
+def warm_up() -> None:
+    """Import what the first reply needs, off the event loop and after the first frame:
+    the price table (~160 ms), and httpx with the streaming pipeline (~20 ms), which the
+    start-up leaves out to paint sooner."""
+    import chatterm.stream  # noqa: F401
+    from chatterm.pricing import warm_up_prices
+
+    warm_up_prices()
 
 
 @dataclass(eq=False)
@@ -216,9 +226,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
-        # The price table takes ~160 ms to import: load it now, off the event loop, rather
-        # than at the end of the first reply.
-        self.run_worker(warm_up_prices, thread=True, exit_on_error=False)
+        self.call_after_refresh(self.run_worker, warm_up, thread=True, exit_on_error=False)
         if self.keeper.session is not None:  # opened on a session (``chatterm -s ID``)
             await self.show_session()
 
@@ -279,6 +287,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target, history)
+        from chatterm.stream import ReplyStream  # warmed up after the first frame
+
         stream = ReplyStream(
             target, conversation, self.settings, clock=self._clock, sleep=self.sleep
         )
@@ -298,6 +308,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         try:
             # Made off the event loop the first time (a bad proxy setting fails here).
             client = await self._clients.get(target)
+            from chatterm.stream import ReplyStream
+
             stream = ReplyStream(
                 target,
                 conversation,
@@ -436,6 +448,10 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.notify("New chat.", markup=False, timeout=2)
 
     def action_sessions(self) -> None:
+        from chatterm.tui.screens.sessions import (
+            SessionsScreen,  # imported when first opened: start-up does without it
+        )
+
         if not self._busy():
             self.app.push_screen(SessionsScreen(self.keeper, self._clock), self._sessions_closed)
 
@@ -446,6 +462,10 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         if session is None or not session.turns:
             self.notify("Nothing to replay yet.", markup=False, timeout=3)
             return
+        from chatterm.tui.screens.replay import (
+            ReplayScreen,  # imported when first opened: start-up does without it
+        )
+
         self.app.push_screen(ReplayScreen(session, clock=self._clock))
 
     async def _sessions_closed(self, ref: str | None) -> None:
