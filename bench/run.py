@@ -41,7 +41,8 @@ The figures:
 - session_list_ms: SessionStore.list of 10,000 sessions, index in place;
   session_list_cold_ms without the index (full run).
 - session_open_tui_200_ms (full run): the chat screen opening a 200-turn session (as the
-  sessions screen's Enter does) until it is painted.
+  sessions screen's Enter does) until it is painted, on its latest turns (the earlier
+  ones are mounted when scrolled to).
 - checkpoint_cpu_share: in the 50k render run, CPU time spent saving the session
   (checkpoints, encoding, the writer thread's commits) / the process's CPU time.
 """

@@ -41,11 +41,12 @@ from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.tui.app import ChatApp
 from chatterm.tui.bindings import ALL_BINDINGS
-from chatterm.tui.screens.chat import ChatScreen
+from chatterm.tui.screens.chat import TURNS_SHOWN, ChatScreen
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.screens.sessions import SessionsScreen, row_cells
 from chatterm.tui.stats import reply_line
+from chatterm.tui.widgets.conversation import EarlierTurns
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 
@@ -616,6 +617,45 @@ async def test_a_session_whose_model_cannot_be_used_keeps_the_current_model() ->
         await wait_for(pilot, lambda: len(screen.turns) == 1)
         assert screen.sub_title == "model: demo:fast"
         assert any("ANTHROPIC_API_KEY" in text and "demo:fast" in text for text in toasts(app))
+
+
+async def test_a_long_session_opens_on_its_latest_turns_and_shows_the_rest_on_demand() -> None:
+    turns = [make_turn(f"question {n}", f"Answer {n}.", model="demo") for n in range(45)]
+    saved("20261106-090000-eeee", "Long", turns, "2026-11-06T09:00:00.000Z")
+    app = ChatApp(Settings(), "demo:fast", env={}, session_ref="20261106")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await wait_for(pilot, lambda: len(screen.turns) == TURNS_SHOWN)
+        prompts = [rendered(view.query_one(".user-message")) for view in screen.turns]
+        assert "question 25" in prompts[0] and "question 44" in prompts[-1]
+        earlier = screen.earlier_turns
+        assert earlier.display and rendered(earlier).startswith("↑ 25 earlier turns")
+        view = screen.conversation
+        assert view.scroll_y == view.max_scroll_y > 0  # on the latest turn
+
+        # Scrolled to the top: the batch before appears above, and the view stays on
+        # the turn it showed.
+        first_shown = screen.turns[0]
+        offset_at_top = first_shown.virtual_region.y  # where it is with the view at the top
+        view.scroll_home(animate=False)
+        await wait_for(pilot, lambda: len(screen.turns) == 2 * TURNS_SHOWN)
+        await pilot.pause()
+        assert "question 5" in rendered(screen.turns[0].query_one(".user-message"))
+        assert view.scroll_y > 0
+        assert first_shown.virtual_region.y - view.scroll_y == offset_at_top
+        assert rendered(earlier).startswith("↑ 5 earlier turns")
+
+        # Or the line is clicked.
+        view.scroll_to_widget(earlier, animate=False, top=True)
+        await pilot.pause()
+        assert view.scroll_y > 0 and len(screen.turns) == 2 * TURNS_SHOWN
+        await pilot.click(EarlierTurns)
+        await wait_for(pilot, lambda: len(screen.turns) == 45)
+        assert not earlier.display
+        assert [t.content for t in screen.history if t.role == "user"][:2] == [
+            "question 0",
+            "question 1",
+        ]
 
 
 async def test_a_session_that_cannot_be_loaded_is_a_notice_and_a_new_chat() -> None:

@@ -22,7 +22,8 @@ Every chat is a session (:class:`~chatterm.tui.session_keeper.SessionKeeper`): e
 is recorded as it streams (the worker feeds the recorder, the frame clock checkpoints it,
 ``_end_reply`` records how it ended), and the history sent and the session cost shown
 come from the session's turns. A session opened from disk is shown turn by turn as
-recorded and continues in the same file.
+recorded (its latest turns; earlier ones a batch at a time when scrolled to) and continues
+in the same file.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.model_switching import ModelSwitching
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.session_keeper import SessionKeeper
-from chatterm.tui.widgets.conversation import ConversationView, welcome
+from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.stats_bar import StatsBar
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
+TURNS_SHOWN = 20  # an opened session shows its latest turns; earlier ones a batch at a time
 
 
 def warm_up() -> None:
@@ -180,6 +182,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.sleep: Sleep = asyncio.sleep  # the wait between attempts (tests make it instant)
         self._worker: Worker[None] | None = None
         self._frame_timer: Timer | None = None
+        self._earlier: list[Turn] = []  # the open session's turns not mounted yet, oldest first
 
     # -- layout -----------------------------------------------------------------------
 
@@ -187,6 +190,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         yield Header(show_clock=False)
         with ConversationView(id="conversation"):
             yield Static(welcome(self.notice, self.keymap), id="welcome")
+            yield EarlierTurns()
         yield PromptArea(id="prompt")
         yield StatsBar(id="stats")
         yield Footer()
@@ -194,6 +198,10 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     @property
     def conversation(self) -> ConversationView:
         return self.query_one("#conversation", ConversationView)
+
+    @property
+    def earlier_turns(self) -> EarlierTurns:
+        return self.query_one(EarlierTurns)
 
     @property
     def prompt(self) -> PromptArea:
@@ -223,6 +231,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.title = "chatterm"
         self._select_model(self.model_ref, announce=False)
         self.conversation.anchor()
+        self.earlier_turns.set_count(0)
+        self.watch(self.conversation, "scroll_y", self._scrolled, init=False)
         self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
@@ -488,18 +498,48 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         """Show the open session's turns as recorded (none for a new chat)."""
         await self.conversation.query(TurnView).remove()
         session = self.keeper.session
+        self._earlier = []
+        self.earlier_turns.set_count(0)
         if session is None or not session.turns:
             self.stats.show_idle(self.model_ref, self.costs)
             return
-        collapsed = self.reasoning_collapsed
-        views = [TurnView(t.prompt, t.model, reasoning_collapsed=collapsed) for t in session.turns]
-        await self.conversation.mount_all(views)
-        for view, turn in zip(views, session.turns, strict=True):
-            view.show_recorded(turn.to_reply())
+        # Mounting costs ~20 ms a turn: a long session opens on its latest turns.
+        self._earlier = session.turns[:-TURNS_SHOWN]
+        await self._mount_recorded(session.turns[-TURNS_SHOWN:])
+        self.earlier_turns.set_count(len(self._earlier))
         self.conversation.scroll_end(animate=False)
         self._adopt_model(session)
         self.stats.show_final(session.turns[-1].to_reply(), self.costs, self._retry_hint())
         self.refresh_bindings()
+
+    async def _mount_recorded(self, turns: Sequence[Turn]) -> None:
+        """Show recorded turns above those shown (below the earlier-turns line)."""
+        collapsed = self.reasoning_collapsed
+        views = [TurnView(t.prompt, t.model, reasoning_collapsed=collapsed) for t in turns]
+        await self.conversation.mount_all(views, after=self.earlier_turns)
+        for view, turn in zip(views, turns, strict=True):
+            view.show_recorded(turn.to_reply())
+
+    def _scrolled(self, scroll_y: float) -> None:
+        if scroll_y <= 0 and self._earlier:
+            self.call_later(self.show_earlier_turns)
+
+    @on(EarlierTurns.Wanted)
+    async def show_earlier_turns(self) -> None:
+        """Show the batch of earlier turns above the first one shown, where the view
+        stays on what it showed."""
+        if not self._earlier:
+            return
+        batch, self._earlier = self._earlier[-TURNS_SHOWN:], self._earlier[:-TURNS_SHOWN]
+        view = self.conversation
+        height, scroll_y = view.virtual_size.height, view.scroll_y
+        self.earlier_turns.set_count(len(self._earlier))
+        await self._mount_recorded(batch)
+
+        def keep_place() -> None:
+            view.scroll_to(y=scroll_y + view.virtual_size.height - height, animate=False)
+
+        self.call_after_refresh(keep_place)
 
     # -- the frame clock --------------------------------------------------------------
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from textual import events
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
 
 from chatterm.render.safe_text import safe_text
 from chatterm.tui.bindings import (
@@ -34,12 +37,38 @@ class ConversationView(VerticalScroll):
         padding: 1 1 0 1;
         scrollbar-gutter: stable;
     }
-    ConversationView > #welcome {
+    ConversationView > #welcome, ConversationView > EarlierTurns {
         padding: 0 1;
         margin: 0 0 1 0;
         color: $text-muted;
     }
     """
+
+
+class EarlierTurns(Static):
+    """Stands for the turns of an opened session not shown yet, above the ones that are.
+
+    Mounting a turn costs ~20 ms, so a long session opens on its latest turns; the
+    earlier ones are shown a batch at a time when the view is scrolled to the top or
+    this line is clicked.
+    """
+
+    class Wanted(Message):
+        """Show another batch of earlier turns."""
+
+    def __init__(self) -> None:
+        super().__init__(id="earlier-turns")
+        self.count = 0
+
+    def set_count(self, count: int) -> None:
+        self.count = count
+        self.display = count > 0
+        noun = "turn" if count == 1 else "turns"
+        self.update(Content(f"↑ {count} earlier {noun}: scroll up or click to show them"))
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Wanted())
 
 
 def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Content:
