@@ -237,7 +237,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
         self.call_after_refresh(self.run_worker, warm_up, thread=True, exit_on_error=False)
-        if self.keeper.session is not None:  # opened on a session (``chatterm -s ID``)
+        if self.keeper.session is not None:  # opened on a session (``chatterm --session ID``)
             await self.show_session()
 
     # -- models (the rest is ModelSwitching's) ------------------------------------------
