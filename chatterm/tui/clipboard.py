@@ -9,7 +9,8 @@ it (macOS Terminal). What is copied is the text as shown: control characters mad
 focus), so it is the code block at the bottom of what is in view: the last code block of
 the lowest turn on screen that has one. Pressing the key again, before anything scrolls or
 a new turn arrives, steps to the code block before it (back through earlier turns, then
-round to the newest again), so any block can be reached without leaving the prompt.
+round to the newest again), so any block of the turns shown can be reached without leaving
+the prompt (a long session opened from disk shows its earlier turns when scrolled up).
 
 Export writes the open session as Markdown (:func:`chatterm.sessions.export.export_session`)
 to ``chatterm-<session id>.md`` in the export folder (the current folder unless the app was

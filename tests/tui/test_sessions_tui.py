@@ -658,6 +658,37 @@ async def test_a_long_session_opens_on_its_latest_turns_and_shows_the_rest_on_de
         ]
 
 
+async def test_opening_another_session_after_earlier_turns_shows_only_its_turns() -> None:
+    for second, tag in enumerate("ab"):
+        turns = [make_turn(f"{tag} question {n}", f"{tag} {n}.", model="demo") for n in range(45)]
+        saved(f"20261106-09000{second}-eeee", tag, turns, f"2026-11-06T09:00:0{second}.000Z")
+    app = ChatApp(Settings(), "demo:fast", env={}, session_ref="20261106-090000")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await wait_for(pilot, lambda: len(screen.turns) == TURNS_SHOWN)
+        screen.conversation.scroll_home(animate=False)
+        await wait_for(pilot, lambda: len(screen.turns) == 2 * TURNS_SHOWN)
+        # Removing A's turns scrolls to the top: that must not bring A's earlier ones back.
+        listing = await open_sessions(pilot, rows=2)
+        assert "b" in table_rows(listing)[0]  # the newest first
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen and screen.keeper.session.title == "b")
+        await pilot.pause(0.2)
+        prompts = [rendered(view.query_one(".user-message")) for view in screen.turns]
+        assert len(prompts) == TURNS_SHOWN and all("b question" in p for p in prompts)
+        assert rendered(screen.earlier_turns).startswith("↑ 25 earlier turns")
+
+
+async def test_earlier_turns_that_fit_on_screen_are_shown_without_scrolling() -> None:
+    turns = [make_turn(f"q{n}", "a", model="demo") for n in range(25)]
+    saved("20261106-090000-ffff", "Short turns", turns, "2026-11-06T09:00:00.000Z")
+    app = ChatApp(Settings(), "demo:fast", env={}, session_ref="20261106")
+    async with app.run_test(size=(100, 250)) as pilot:  # all 25 fit: nothing to scroll
+        screen = chat(app)
+        await wait_for(pilot, lambda: len(screen.turns) == 25)
+        assert not screen.earlier_turns.display
+
+
 async def test_a_session_that_cannot_be_loaded_is_a_notice_and_a_new_chat() -> None:
     app = ChatApp(Settings(), "demo:fast", env={}, session_ref="nope")
     async with app.run_test(size=SIZE, notifications=True) as pilot:

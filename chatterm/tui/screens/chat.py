@@ -183,6 +183,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self._worker: Worker[None] | None = None
         self._frame_timer: Timer | None = None
         self._earlier: list[Turn] = []  # the open session's turns not mounted yet, oldest first
+        self._shown_sessions = 0  # counts show_session calls, for batches mounted meanwhile
 
     # -- layout -----------------------------------------------------------------------
 
@@ -496,10 +497,13 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
 
     async def show_session(self) -> None:
         """Show the open session's turns as recorded (none for a new chat)."""
+        # Forget the earlier turns first: removing the views scrolls to the top, which
+        # would show the previous session's.
+        self._earlier = []
+        self._shown_sessions += 1
+        self.earlier_turns.set_count(0)
         await self.conversation.query(TurnView).remove()
         session = self.keeper.session
-        self._earlier = []
-        self.earlier_turns.set_count(0)
         if session is None or not session.turns:
             self.stats.show_idle(self.model_ref, self.costs)
             return
@@ -508,6 +512,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         await self._mount_recorded(session.turns[-TURNS_SHOWN:])
         self.earlier_turns.set_count(len(self._earlier))
         self.conversation.scroll_end(animate=False)
+        self.call_after_refresh(self._fill_view)
         self._adopt_model(session)
         self.stats.show_final(session.turns[-1].to_reply(), self.costs, self._retry_hint())
         self.refresh_bindings()
@@ -524,6 +529,11 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         if scroll_y <= 0 and self._earlier:
             self.call_later(self.show_earlier_turns)
 
+    def _fill_view(self) -> None:
+        """Turns that fit without scrolling leave nothing to scroll up with: show more."""
+        if self._earlier and not self.conversation.max_scroll_y:
+            self.call_later(self.show_earlier_turns)
+
     @on(EarlierTurns.Wanted)
     async def show_earlier_turns(self) -> None:
         """Show the batch of earlier turns above the first one shown, where the view
@@ -533,11 +543,15 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         batch, self._earlier = self._earlier[-TURNS_SHOWN:], self._earlier[:-TURNS_SHOWN]
         view = self.conversation
         height, scroll_y = view.virtual_size.height, view.scroll_y
+        shown = self._shown_sessions
         self.earlier_turns.set_count(len(self._earlier))
         await self._mount_recorded(batch)
+        if shown != self._shown_sessions:
+            return  # another session (or a new chat) was shown meanwhile: it removed these
 
         def keep_place() -> None:
             view.scroll_to(y=scroll_y + view.virtual_size.height - height, animate=False)
+            self._fill_view()
 
         self.call_after_refresh(keep_place)
 
