@@ -207,7 +207,8 @@ async def _open_in_tui(turns: int) -> float:
     from chatterm.config import Settings
     from chatterm.sessions.store import sessions_dir
     from chatterm.tui.app import ChatApp
-    from chatterm.tui.screens.chat import TURNS_SHOWN, ChatScreen
+    from chatterm.tui.screens.chat import ChatScreen
+    from chatterm.tui.widgets.conversation import TURNS_SHOWN
 
     session = TurnMaker().session(turns)
     folder = sessions_dir()

@@ -41,12 +41,12 @@ from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.tui.app import ChatApp
 from chatterm.tui.bindings import ALL_BINDINGS
-from chatterm.tui.screens.chat import TURNS_SHOWN, ChatScreen
+from chatterm.tui.screens.chat import ChatScreen
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.screens.sessions import SessionsScreen, row_cells
 from chatterm.tui.stats import reply_line
-from chatterm.tui.widgets.conversation import EarlierTurns
+from chatterm.tui.widgets.conversation import TURNS_SHOWN, EarlierTurns
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 

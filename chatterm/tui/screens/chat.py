@@ -22,8 +22,8 @@ Every chat is a session (:class:`~chatterm.tui.session_keeper.SessionKeeper`): e
 is recorded as it streams (the worker feeds the recorder, the frame clock checkpoints it,
 ``_end_reply`` records how it ended), and the history sent and the session cost shown
 come from the session's turns. A session opened from disk is shown turn by turn as
-recorded (its latest turns; earlier ones a batch at a time when scrolled to) and continues
-in the same file.
+recorded (its latest turns first, see :mod:`chatterm.tui.widgets.conversation`) and
+continues in the same file.
 """
 
 from __future__ import annotations
@@ -83,7 +83,6 @@ if TYPE_CHECKING:
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
-TURNS_SHOWN = 20  # an opened session shows its latest turns; earlier ones a batch at a time
 
 
 def warm_up() -> None:
@@ -182,8 +181,6 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.sleep: Sleep = asyncio.sleep  # the wait between attempts (tests make it instant)
         self._worker: Worker[None] | None = None
         self._frame_timer: Timer | None = None
-        self._earlier: list[Turn] = []  # the open session's turns not mounted yet, oldest first
-        self._shown_sessions = 0  # counts show_session calls, for batches mounted meanwhile
 
     # -- layout -----------------------------------------------------------------------
 
@@ -202,7 +199,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
 
     @property
     def earlier_turns(self) -> EarlierTurns:
-        return self.query_one(EarlierTurns)
+        return self.conversation.earlier_turns
 
     @property
     def prompt(self) -> PromptArea:
@@ -232,8 +229,6 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.title = "chatterm"
         self._select_model(self.model_ref, announce=False)
         self.conversation.anchor()
-        self.earlier_turns.set_count(0)
-        self.watch(self.conversation, "scroll_y", self._scrolled, init=False)
         self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
@@ -497,63 +492,15 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
 
     async def show_session(self) -> None:
         """Show the open session's turns as recorded (none for a new chat)."""
-        # Forget the earlier turns first: removing the views scrolls to the top, which
-        # would show the previous session's.
-        self._earlier = []
-        self._shown_sessions += 1
-        self.earlier_turns.set_count(0)
-        await self.conversation.query(TurnView).remove()
         session = self.keeper.session
-        if session is None or not session.turns:
+        turns = session.turns if session is not None else []
+        await self.conversation.show_recorded(turns, reasoning_collapsed=self.reasoning_collapsed)
+        if session is None or not turns:
             self.stats.show_idle(self.model_ref, self.costs)
             return
-        # Mounting costs ~20 ms a turn: a long session opens on its latest turns.
-        self._earlier = session.turns[:-TURNS_SHOWN]
-        await self._mount_recorded(session.turns[-TURNS_SHOWN:])
-        self.earlier_turns.set_count(len(self._earlier))
-        self.conversation.scroll_end(animate=False)
-        self.call_after_refresh(self._fill_view)
         self._adopt_model(session)
-        self.stats.show_final(session.turns[-1].to_reply(), self.costs, self._retry_hint())
+        self.stats.show_final(turns[-1].to_reply(), self.costs, self._retry_hint())
         self.refresh_bindings()
-
-    async def _mount_recorded(self, turns: Sequence[Turn]) -> None:
-        """Show recorded turns above those shown (below the earlier-turns line)."""
-        collapsed = self.reasoning_collapsed
-        views = [TurnView(t.prompt, t.model, reasoning_collapsed=collapsed) for t in turns]
-        await self.conversation.mount_all(views, after=self.earlier_turns)
-        for view, turn in zip(views, turns, strict=True):
-            view.show_recorded(turn.to_reply())
-
-    def _scrolled(self, scroll_y: float) -> None:
-        if scroll_y <= 0 and self._earlier:
-            self.call_later(self.show_earlier_turns)
-
-    def _fill_view(self) -> None:
-        """Turns that fit without scrolling leave nothing to scroll up with: show more."""
-        if self._earlier and not self.conversation.max_scroll_y:
-            self.call_later(self.show_earlier_turns)
-
-    @on(EarlierTurns.Wanted)
-    async def show_earlier_turns(self) -> None:
-        """Show the batch of earlier turns above the first one shown, where the view
-        stays on what it showed."""
-        if not self._earlier:
-            return
-        batch, self._earlier = self._earlier[-TURNS_SHOWN:], self._earlier[:-TURNS_SHOWN]
-        view = self.conversation
-        height, scroll_y = view.virtual_size.height, view.scroll_y
-        shown = self._shown_sessions
-        self.earlier_turns.set_count(len(self._earlier))
-        await self._mount_recorded(batch)
-        if shown != self._shown_sessions:
-            return  # another session (or a new chat) was shown meanwhile: it removed these
-
-        def keep_place() -> None:
-            view.scroll_to(y=scroll_y + view.virtual_size.height - height, animate=False)
-            self._fill_view()
-
-        self.call_after_refresh(keep_place)
 
     # -- the frame clock --------------------------------------------------------------
 

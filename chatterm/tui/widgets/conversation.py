@@ -1,16 +1,24 @@
-"""The scrolling conversation, shared by the chat and the replay, and its welcome text."""
+"""The scrolling conversation, shared by the chat and the replay, and its welcome text.
+
+A recorded conversation (a session opened from disk) is shown on its latest turns:
+mounting a turn costs ~20 ms, so a 200-turn session took seconds to open. The earlier
+turns wait behind a line that says how many there are, and a batch of them is mounted
+above the others whenever the view is scrolled to the top (or the line is clicked), the
+view staying on what it showed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from textual import events
+from textual import events, on
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
 from chatterm.render.safe_text import safe_text
+from chatterm.sessions.model import Turn
 from chatterm.tui.bindings import (
     CANCEL,
     COMMAND_PALETTE,
@@ -26,6 +34,37 @@ from chatterm.tui.bindings import (
     TOGGLE_REASONING,
     key_label,
 )
+from chatterm.tui.widgets.reasoning_pane import ReasoningPane
+from chatterm.tui.widgets.turn import TurnView
+
+TURNS_SHOWN = 20  # a recorded conversation shows its latest turns; earlier ones a batch at a time
+
+
+class EarlierTurns(Static):
+    """Stands for the turns of an opened session not shown yet, above the ones that are.
+
+    Mounting a turn costs ~20 ms, so a long session opens on its latest turns; the
+    earlier ones are shown a batch at a time when the view is scrolled to the top or
+    this line is clicked.
+    """
+
+    class Wanted(Message):
+        """Show another batch of earlier turns."""
+
+    def __init__(self) -> None:
+        super().__init__(id="earlier-turns")
+        self.count = 0
+        self.display = False
+
+    def set_count(self, count: int) -> None:
+        self.count = count
+        self.display = count > 0
+        noun = "turn" if count == 1 else "turns"
+        self.update(Content(f"↑ {count} earlier {noun}: scroll up or click to show them"))
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Wanted())
 
 
 class ConversationView(VerticalScroll):
@@ -44,31 +83,76 @@ class ConversationView(VerticalScroll):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._earlier: list[Turn] = []  # recorded turns not mounted yet, oldest first
+        self._shown = 0  # counts show_recorded calls, for batches mounted meanwhile
 
-class EarlierTurns(Static):
-    """Stands for the turns of an opened session not shown yet, above the ones that are.
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._scrolled, init=False)
 
-    Mounting a turn costs ~20 ms, so a long session opens on its latest turns; the
-    earlier ones are shown a batch at a time when the view is scrolled to the top or
-    this line is clicked.
-    """
+    @property
+    def earlier_turns(self) -> EarlierTurns:
+        """The line standing for the turns not shown yet (the screen composes it)."""
+        return self.query_one(EarlierTurns)
 
-    class Wanted(Message):
-        """Show another batch of earlier turns."""
+    async def show_recorded(self, turns: Sequence[Turn], *, reasoning_collapsed: bool) -> None:
+        """Show these recorded turns instead of any turn shown: the latest at once, the
+        earlier ones on demand."""
+        # Forget the earlier turns first: removing the views scrolls to the top, which
+        # would show the previous ones.
+        self._earlier = []
+        self._shown += 1
+        self.earlier_turns.set_count(0)
+        await self.query(TurnView).remove()
+        if not turns:
+            return
+        self._earlier = list(turns[:-TURNS_SHOWN])
+        await self._mount_recorded(turns[-TURNS_SHOWN:], reasoning_collapsed)
+        self.earlier_turns.set_count(len(self._earlier))
+        self.scroll_end(animate=False)
+        self.call_after_refresh(self._fill_view)
 
-    def __init__(self) -> None:
-        super().__init__(id="earlier-turns")
-        self.count = 0
+    async def _mount_recorded(self, turns: Sequence[Turn], reasoning_collapsed: bool) -> None:
+        """Mount turns above those shown (below the earlier-turns line)."""
+        views = [
+            TurnView(turn.prompt, turn.model, reasoning_collapsed=reasoning_collapsed)
+            for turn in turns
+        ]
+        await self.mount_all(views, after=self.earlier_turns)
+        for view, turn in zip(views, turns, strict=True):
+            view.show_recorded(turn.to_reply())
 
-    def set_count(self, count: int) -> None:
-        self.count = count
-        self.display = count > 0
-        noun = "turn" if count == 1 else "turns"
-        self.update(Content(f"↑ {count} earlier {noun}: scroll up or click to show them"))
+    def _scrolled(self, scroll_y: float) -> None:
+        if scroll_y <= 0 and self._earlier:
+            self.call_later(self.show_earlier_turns)
 
-    def on_click(self, event: events.Click) -> None:
-        event.stop()
-        self.post_message(self.Wanted())
+    def _fill_view(self) -> None:
+        """Turns that fit without scrolling leave nothing to scroll up with: show more."""
+        if self._earlier and not self.max_scroll_y:
+            self.call_later(self.show_earlier_turns)
+
+    @on(EarlierTurns.Wanted)
+    async def show_earlier_turns(self) -> None:
+        """Mount the batch of earlier turns above the first one shown, where the view
+        stays on what it showed."""
+        if not self._earlier:
+            return
+        batch, self._earlier = self._earlier[-TURNS_SHOWN:], self._earlier[:-TURNS_SHOWN]
+        height, scroll_y = self.virtual_size.height, self.scroll_y
+        shown = self._shown
+        self.earlier_turns.set_count(len(self._earlier))
+        # Reasoning folded as on the turns shown (Ctrl+R folds them all alike).
+        collapsed = self.query(ReasoningPane).first().collapsed
+        await self._mount_recorded(batch, collapsed)
+        if shown != self._shown:
+            return  # other turns were shown meanwhile: they removed these
+
+        def keep_place() -> None:
+            self.scroll_to(y=scroll_y + self.virtual_size.height - height, animate=False)
+            self._fill_view()
+
+        self.call_after_refresh(keep_place)
 
 
 def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Content:
