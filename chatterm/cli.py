@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command not in (None, "tui"):
         resume_collector()  # paused for the TUI's start-up only (see chatterm.launch)
+        if sys.stdout is None and args.command != "ask":  # `ask` says so in its own words
+            return fail("stdout is closed; nowhere to write")  # `chatterm … >&-`
     try:
         if args.command == "ask":
             return ask_command(args)
@@ -170,12 +172,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     if sys.stderr is not None:
         sys.stderr.write(f"chatterm: {safe_text(message)}\n")
     return code
-
-
-def output_stream(stdout: TextIO | None) -> TextIO | None:
-    """Where a command writes: ``stdout`` when given (tests), else ``sys.stdout``; None when
-    that is closed (``chatterm … >&-``), which the caller reports with :func:`fail`."""
-    return stdout or sys.stdout
 
 
 def wants_color(stream: TextIO, env: Mapping[str, str]) -> bool:

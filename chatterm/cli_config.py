@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tomli_w
 
 from chatterm import paths, state
-from chatterm.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, output_stream
+from chatterm.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.files import atomic_write
@@ -146,9 +147,7 @@ def config_command(
     stdout: TextIO | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    out = output_stream(stdout)
-    if out is None:
-        return fail("stdout is closed; nowhere to write")
+    out = stdout or sys.stdout  # cli.main has checked that it is open
     env = os.environ if env is None else env
     command = args.config_command or "show"
     if command == "path":

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from chatterm.cli import EXIT_OK, fail, output_stream
+from chatterm.cli import EXIT_OK, fail
 from chatterm.config import load_settings
 from chatterm.errors import ConfigError
 from chatterm.render.printer import json_line
@@ -61,9 +61,7 @@ def models_command(
     env: Mapping[str, str] | None = None,
     client_factory: ClientFactory | None = None,
 ) -> int:
-    out = output_stream(stdout)
-    if out is None:
-        return fail("stdout is closed; nowhere to write")
+    out = stdout or sys.stdout  # cli.main has checked that it is open
     err = stderr or sys.stderr
     env = os.environ if env is None else env
     try:

@@ -13,10 +13,11 @@ import argparse
 import asyncio
 import math
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from chatterm.cli import EXIT_FAILED, EXIT_OK, fail, output_stream, wants_color
+from chatterm.cli import EXIT_FAILED, EXIT_OK, fail, wants_color
 from chatterm.cli_sessions import CommandFailed, dim, load_session, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
@@ -65,9 +66,7 @@ def replay_command(
     stdout: TextIO | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    out = output_stream(stdout)
-    if out is None:
-        return fail("stdout is closed; nowhere to write")
+    out = stdout or sys.stdout  # cli.main has checked that it is open
     env = os.environ if env is None else env
     try:
         _, session = load_session(SessionStore(), args.session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chatterm.accumulate import Reply
-from chatterm.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, output_stream, wants_color
+from chatterm.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, wants_color
 from chatterm.events import Event, Message, ReasoningDelta, TextDelta
 from chatterm.files import atomic_write
 from chatterm.pricing import format_usd
@@ -88,9 +89,7 @@ def sessions_command(
     stdout: TextIO | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    out = output_stream(stdout)
-    if out is None:
-        return fail("stdout is closed; nowhere to write")
+    out = stdout or sys.stdout  # cli.main has checked that it is open
     env = os.environ if env is None else env
     store = SessionStore()
     command = args.sessions_command or "list"

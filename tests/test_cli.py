@@ -99,3 +99,15 @@ def test_the_tui_opens_on_the_model_it_was_left_on(monkeypatch: pytest.MonkeyPat
     assert cli.remembered_model(settings) is None
     save_state(AppState(last_model="nosuch:model"))
     assert cli.remembered_model(settings) is None
+
+
+@pytest.mark.parametrize("command", ["sessions list", "models --offline", "config path"])
+def test_a_closed_stdout_is_one_line_not_a_traceback(command: str) -> None:
+    result = subprocess.run(
+        ["bash", "-c", f'"$0" -m chatterm {command} >&-', sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "chatterm: stdout is closed; nowhere to write\n"
