@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from chatterm.cli import EXIT_FAILED, EXIT_OK, fail, wants_color
-from chatterm.cli_sessions import CommandFailed, dim, load_session, write_prompt
+from chatterm.cli_sessions import CommandFailed, load_session, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
-from chatterm.render.printer import JsonLinesPrinter, PlainPrinter
+from chatterm.render.printer import JsonLinesPrinter, PlainPrinter, dim
 from chatterm.sessions.model import Session
 from chatterm.sessions.replay import ReplayControl, Sleep, TurnEnded, TurnStarted, replay_session
 from chatterm.sessions.store import SessionStore

@@ -23,7 +23,7 @@ from chatterm.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, wants_color
 from chatterm.events import Event, Message, ReasoningDelta, TextDelta
 from chatterm.files import atomic_write
 from chatterm.pricing import format_usd
-from chatterm.render.printer import PlainPrinter, json_line
+from chatterm.render.printer import PlainPrinter, dim, json_line
 from chatterm.render.safe_text import safe_text
 from chatterm.render.stats import session_cost
 from chatterm.sessions.codec import SessionFormat
@@ -35,8 +35,6 @@ from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
 
 TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 MODELS_WIDTH = 40
-_DIM = "\x1b[2m"
-_RESET = "\x1b[0m"
 
 
 class CommandFailed(Exception):
@@ -143,10 +141,6 @@ def local_time(iso: str) -> str:
         return when.astimezone().strftime("%Y-%m-%d %H:%M")
     except (ValueError, OverflowError, OSError):
         return one_line(iso[:16])
-
-
-def dim(text: str, color: bool) -> str:
-    return f"{_DIM}{text}{_RESET}" if color else text
 
 
 # -- list -------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -48,6 +47,7 @@ from chatterm.providers.ollama import (
     list_installed_models,
     parse_ollama_host,
 )
+from chatterm.urls import host_of
 
 CACHE_TTL_S = 600.0  # how long a server's list is used without asking again
 DEFAULT_TIMEOUT_S = 2.0  # per server; servers are asked concurrently
@@ -111,7 +111,7 @@ def discovery_targets(settings: Settings, env: Mapping[str, str] | None = None) 
     else:
         targets.append(Target("ollama", "ollama", ollama_url, quiet_when_down=not host.strip()))
     openai_url = (env.get("OPENAI_BASE_URL") or "").strip().rstrip("/")
-    if openai_url and _host(openai_url) != _OPENAI_HOST:
+    if openai_url and host_of(openai_url) != _OPENAI_HOST:
         targets.append(Target("openai", "openai", openai_url, env.get("OPENAI_API_KEY") or None))
     for name in sorted(settings.providers):
         provider = settings.providers[name]
@@ -120,13 +120,6 @@ def discovery_targets(settings: Settings, env: Mapping[str, str] | None = None) 
         key = env.get(provider.api_key_env) if provider.api_key_env else None
         targets.append(Target(name, "openai", provider.base_url.rstrip("/"), key or None))
     return targets
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 async def list_openai_models(

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from chatterm.catalog import COMMON_MODELS, ModelInfo, guess_model_info, is_known, model_info
 from chatterm.config import Settings
@@ -30,6 +29,7 @@ from chatterm.providers.base import one_line
 from chatterm.providers.ollama import KEY_ENV as OLLAMA_KEY_ENV
 from chatterm.providers.ollama import is_cloud_host, parse_ollama_host
 from chatterm.providers.registry import BUILTIN, DEMO_MODELS, known_providers, resolve_model
+from chatterm.urls import host_of
 
 Source = Literal["builtin", "config", "discovered"]
 PriceSource = Literal["config", "price_table", "local", "unknown"]
@@ -123,7 +123,7 @@ def _provider_kind(provider: str, settings: Settings) -> str | None:
     """The catalogue kind whose facts apply to ``provider``'s models; None: guess by name."""
     if provider in settings.providers:
         custom = settings.providers[provider]
-        host = _host(custom.base_url)
+        host = host_of(custom.base_url)
         if custom.kind == "openai" and (
             host == _DEEPSEEK_HOST or host.endswith("." + _DEEPSEEK_HOST)
         ):
@@ -132,13 +132,6 @@ def _provider_kind(provider: str, settings: Settings) -> str | None:
     if provider in ("openai", "openai-responses"):
         return "openai"
     return provider if provider in BUILTIN else None
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:  # "http://[::1": not a URL a request could go to either
-        return ""
 
 
 def _facts(provider: str, model: str, settings: Settings) -> ModelInfo:

@@ -8,7 +8,6 @@ when ``NO_COLOR`` is unset. JSON Lines keep the exact text, escaped as JSON.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Protocol, TextIO, assert_never
 
 from chatterm.accumulate import Reply
@@ -24,14 +23,18 @@ from chatterm.events import (
     TextDelta,
     UsageUpdate,
 )
-from chatterm.render.safe_text import SafeFeed, safe_text
+from chatterm.render.safe_text import SafeFeed, escape_unsafe_in_strings, safe_text
 from chatterm.render.stats import format_stats
 from chatterm.retry import format_wait
 
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 _DIM = "\x1b[2m"
 _RED = "\x1b[31m"
 _RESET = "\x1b[0m"
+
+
+def dim(text: str, color: bool) -> str:
+    """``text`` in the terminal's dim style when ``color``, else as it is."""
+    return f"{_DIM}{text}{_RESET}" if color else text
 
 
 class Sink(Protocol):
@@ -75,7 +78,7 @@ class PlainPrinter:
         self._section = section
 
     def _dim(self, text: str) -> str:
-        return f"{_DIM}{text}{_RESET}" if self.color else text
+        return dim(text, self.color)
 
     def event(self, event: Event) -> None:
         match event:
@@ -126,10 +129,7 @@ def retry_line(event: Retrying) -> str:
 
 def json_line(record: dict[str, Any]) -> str:
     """``record`` as one line of JSON (no newline), safe to put on a terminal."""
-    line = json.dumps(record, ensure_ascii=False)
-    # JSON may carry these raw, but a C1 control can act as a terminal escape (U+009B
-    # is an 8-bit CSI) and U+2028/U+2029 split lines for str.splitlines() readers.
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+    return escape_unsafe_in_strings(json.dumps(record, ensure_ascii=False))
 
 
 class JsonLinesPrinter:

@@ -59,3 +59,15 @@ class SafeFeed:
     def flush(self) -> str:
         text, self._held = self._held, ""
         return safe_text(text)
+
+
+# Serialized JSON and TOML may carry these raw inside strings, but a C1 control can act as
+# a terminal escape (U+009B is an 8-bit CSI) and U+2028/U+2029 split lines for
+# str.splitlines() readers. A \u escape of four hex digits means the same in both formats.
+_RAW_IN_STRINGS = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def escape_unsafe_in_strings(serialized: str) -> str:
+    """JSON or TOML text with every DEL, C1 control, U+2028 and U+2029 as a \\u escape;
+    only for text where they can occur inside strings alone (not in keys or syntax)."""
+    return _RAW_IN_STRINGS.sub(lambda m: f"\\u{ord(m.group()):04x}", serialized)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from chatterm.render.safe_text import escape_unsafe_in_strings
 from chatterm.sessions.model import (
     Session,
     SessionFormatError,
@@ -36,9 +37,6 @@ from chatterm.sessions.model import (
 
 SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
-# Only ever inside strings (keys are chatterm's own), where a \u escape of four hex
-# digits means the same in both formats.
-_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
 def utf8_bytes(text: str) -> bytes:
@@ -50,10 +48,6 @@ def utf8_bytes(text: str) -> bytes:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_unsafe(text: str) -> str:
-    return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def encode(session: Session, fmt: SessionFormat) -> bytes:
@@ -84,11 +78,11 @@ class SessionEncoder:
         if fmt == "toml":
             if not turns:
                 data["turns"] = []  # an empty array is a plain value, not a table
-            head = _escape_unsafe(tomli_w.dumps(data))
+            head = escape_unsafe_in_strings(tomli_w.dumps(data))
             text = "\n".join([head, *turns, tomli_w.dumps({"end": end})])
         else:
             head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without "\n}"
-            head = _escape_unsafe(head)
+            head = escape_unsafe_in_strings(head)
             body = ",\n  ".join(turns)
             turns_json = f"[\n  {body}\n ]" if turns else "[]"
             end_json = json.dumps(end, ensure_ascii=False, indent=1).replace("\n", "\n ")
@@ -104,11 +98,11 @@ class SessionEncoder:
             # Read from a file of this format and not used since: written back as read.
             text = array.spliced(turn_to_data(turn, with_timeline=False))
         elif fmt == "toml":
-            text = _escape_unsafe(tomli_w.dumps({"turns": [turn_to_data(turn)]}))
+            text = escape_unsafe_in_strings(tomli_w.dumps({"turns": [turn_to_data(turn)]}))
         else:
             text = _json_turn(turn_to_data(turn))
             # Nested two levels deep; JSON strings hold no raw newlines, so this is safe.
-            text = _escape_unsafe(text.replace("\n", "\n  "))
+            text = escape_unsafe_in_strings(text.replace("\n", "\n  "))
         if not turn.in_progress:
             self._finished[id(turn)] = (turn, fmt, text)
         return text
@@ -246,9 +240,9 @@ class _Array:
         array as its timeline (which holds no character that needs escaping)."""
         if self.fmt == "json":
             head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]  # without "\n}"
-            head = _escape_unsafe(f'{head},\n "timeline": ['.replace("\n", "\n  "))
+            head = escape_unsafe_in_strings(f'{head},\n "timeline": ['.replace("\n", "\n  "))
             return f"{head}{self.text}\n   ]\n  }}"
-        text = _escape_unsafe(tomli_w.dumps({"turns": [{**data, "timeline": 0}]}))
+        text = escape_unsafe_in_strings(tomli_w.dumps({"turns": [{**data, "timeline": 0}]}))
         return text.replace("\ntimeline = 0\n", f"\ntimeline = [{self.text}\n]\n", 1)
 
 
