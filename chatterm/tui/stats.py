@@ -87,7 +87,9 @@ def retry_notice(notice: Retrying, remaining_s: float | None = None) -> str:
     return f"retrying in {wait}: {reason} (retry {notice.retry} of {notice.max_retries})"
 
 
-def retry_bar(model: str, elapsed_s: float, notice: Retrying, remaining_s: float) -> Content:
+def retry_bar(
+    model: str, elapsed_s: float, notice: Retrying, remaining_s: float, cancel_key: str = "Esc"
+) -> Content:
     """The stats bar while a failed request waits to be sent again, and then while the
     retry waits for its first token."""
     if remaining_s > 0:
@@ -95,10 +97,11 @@ def retry_bar(model: str, elapsed_s: float, notice: Retrying, remaining_s: float
     else:
         reason = " ".join(safe_text(notice.reason).split())
         state = (f"↻ retry {notice.retry} of {notice.max_retries} after {reason}", WARNING_STYLE)
-    return _join([state, safe_text(model), format_ms(elapsed_s * 1000), ("Esc cancels", "dim")])
+    elapsed = format_ms(elapsed_s * 1000)
+    return _join([state, safe_text(model), elapsed, (f"{safe_text(cancel_key)} cancels", "dim")])
 
 
-def live_bar(model: str, elapsed_s: float, usage: Usage) -> Content:
+def live_bar(model: str, elapsed_s: float, usage: Usage, cancel_key: str = "Esc") -> Content:
     """The stats bar while a reply streams: model, elapsed time and tokens so far."""
     tokens = f"{usage.output_tokens:,} tokens" + (" est." if usage.estimated else "")
     return _join(
@@ -107,7 +110,7 @@ def live_bar(model: str, elapsed_s: float, usage: Usage) -> Content:
             safe_text(model),
             format_ms(elapsed_s * 1000),
             tokens,
-            ("Esc cancels", "dim"),
+            (f"{safe_text(cancel_key)} cancels", "dim"),
         ]
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.widgets._toast import Toast
-from tui_helpers import SIZE, chat, rendered
+from tui_helpers import SIZE, chat, rendered, wait_for
 
 from chatterm.config import Settings, parse_settings
 from chatterm.tui.app import ChatApp
@@ -87,6 +87,21 @@ async def test_a_remapped_key_triggers_the_action_and_the_old_one_does_not() -> 
         welcome = " ".join(rendered(screen.query_one("#welcome")).split())
         assert "Ctrl+F switches model" in welcome
         assert not any("keys" in text for text in toasts(app))
+
+
+async def test_a_remapped_cancel_key_is_the_one_the_screen_names() -> None:
+    app = ChatApp(Settings(keys={"chat.cancel": "ctrl+x"}), "demo", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = chat(app)
+        await pilot.press("h", "i", "enter")
+        await wait_for(pilot, lambda: "cancels" in rendered(screen.stats))
+        assert "Ctrl+X cancels" in rendered(screen.stats)
+        await pilot.press("ctrl+l")  # a new chat must wait for the reply
+        await pilot.pause()
+        assert any("Ctrl+X cancels it" in text for text in toasts(app))
+        await pilot.press("ctrl+x")
+        await pilot.app.workers.wait_for_complete()
+        assert screen.live is None
 
 
 async def test_the_prompt_keys_and_the_palette_can_be_remapped() -> None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
@@ -230,6 +230,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self._select_model(self.model_ref, announce=False)
         self.conversation.anchor()
         self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
+        self.stats.cancel_key = self.key_of(CANCEL)
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
         self.call_after_refresh(self.run_worker, warm_up, thread=True, exit_on_error=False)
@@ -385,12 +386,16 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
 
+    def key_of(self, binding: Binding) -> str:
+        """The key that does ``binding``'s action, as the ``[keys]`` config has it."""
+        return key_label(binding, self.keymap)
+
     def _busy(self) -> bool:
         """True (and says so) while a reply streams: it must end before anything else."""
         if self.live is None:
             return False
         self.notify(
-            f"A reply is streaming: {key_label(CANCEL)} cancels it.",
+            f"A reply is streaming: {self.key_of(CANCEL)} cancels it.",
             severity="warning",
             markup=False,
             timeout=3,
@@ -423,7 +428,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     def _retry_hint(self) -> str | None:
         if self._failed_turn() is None:
             return None
-        return f"{key_label(RETRY, self.keymap)} retries"
+        return f"{self.key_of(RETRY)} retries"
 
     async def action_retry(self) -> None:
         """Send the last prompt again, as a new turn on the current model, after the

@@ -62,6 +62,7 @@ class StatsBar(Widget):
         # What each part shows, to skip updates that change nothing: the live bar is
         # redrawn every frame while a reply streams.
         self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
+        self.cancel_key = "Esc"  # as the keymap names the cancel key (the screen sets it)
 
     def compose(self) -> ComposeResult:
         yield Static(id="stats-reply")
@@ -98,7 +99,7 @@ class StatsBar(Widget):
     def show_live(
         self, model: str, elapsed_s: float, usage: Usage, costs: Sequence[Cost | None]
     ) -> None:
-        self._show(live_bar(model, elapsed_s, usage), costs)
+        self._show(live_bar(model, elapsed_s, usage, self.cancel_key), costs)
 
     def show_retrying(
         self,
@@ -108,7 +109,7 @@ class StatsBar(Widget):
         remaining_s: float,
         costs: Sequence[Cost | None],
     ) -> None:
-        self._show(retry_bar(model, elapsed_s, notice, remaining_s), costs)
+        self._show(retry_bar(model, elapsed_s, notice, remaining_s, self.cancel_key), costs)
 
     def show_final(
         self, reply: Reply, costs: Sequence[Cost | None], hint: str | None = None
