@@ -639,9 +639,8 @@ async def test_a_long_session_opens_on_its_latest_turns_and_shows_the_rest_on_de
         offset_at_top = first_shown.virtual_region.y  # where it is with the view at the top
         view.scroll_home(animate=False)
         await wait_for(pilot, lambda: len(screen.turns) == 2 * TURNS_SHOWN)
-        await pilot.pause()
+        await wait_for(pilot, lambda: view.scroll_y > 0)  # put back once laid out
         assert "question 5" in rendered(screen.turns[0].query_one(".user-message"))
-        assert view.scroll_y > 0
         assert first_shown.virtual_region.y - view.scroll_y == offset_at_top
         assert rendered(earlier).startswith("↑ 5 earlier turns")
 
