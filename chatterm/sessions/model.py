@@ -27,7 +27,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeGuard, cast
 
 from chatterm.accumulate import Reply
-from chatterm.events import FINISH_REASONS, FinishReason, Message, StreamError, Usage
+from chatterm.events import (
+    CLEAN_FINISHES,
+    FINISH_REASONS,
+    FinishReason,
+    Message,
+    StreamError,
+    Usage,
+)
 from chatterm.metrics import Metrics
 from chatterm.pricing import Cost, CostSource
 
@@ -197,14 +204,8 @@ class Session:
         return list(dict.fromkeys(turn.model for turn in self.turns))
 
     def history(self) -> tuple[Message, ...]:
-        """The messages to send to continue the conversation: every prompt, and every
-        answer that has text (reasoning is not sent back)."""
-        messages: list[Message] = []
-        for turn in self.turns:
-            messages.append(Message("user", turn.prompt))
-            if turn.answer:
-                messages.append(Message("assistant", turn.answer))
-        return tuple(messages)
+        """The messages to send to continue the conversation (see :func:`history_of`)."""
+        return history_of(self.turns)
 
     def costs(self) -> list[Cost | None]:
         return [turn.cost for turn in self.turns]
@@ -543,3 +544,20 @@ class _Reader:
         if not isinstance(value, bool):
             raise SessionFormatError(f"{self.where}.{key} must be true or false")
         return value
+
+
+def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
+    """What a prompt after ``turns`` follows: every prompt, and every answer that has text
+    (reasoning is not sent back), except a reply that failed (cancelled, interrupted,
+    error) and was then retried: the turn after it has the same prompt, and the model
+    should see that prompt once, with the answer that was retried for."""
+    messages: list[Message] = []
+    for index, turn in enumerate(turns):
+        later = turns[index + 1] if index + 1 < len(turns) else None
+        failed = turn.finish_reason not in CLEAN_FINISHES
+        if failed and later is not None and later.prompt == turn.prompt:
+            continue
+        messages.append(Message("user", turn.prompt))
+        if turn.answer:
+            messages.append(Message("assistant", turn.answer))
+    return tuple(messages)

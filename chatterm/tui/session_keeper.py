@@ -45,7 +45,7 @@ class SessionKeeper:
         return self.session.system if self.session is not None else self.default_system
 
     def history(self) -> list[Message]:
-        """Every prompt, and every answer with text, in order."""
+        """What the next prompt follows (see :func:`chatterm.sessions.model.history_of`)."""
         return list(self.session.history()) if self.session is not None else []
 
     def costs(self) -> list[Cost | None]:

@@ -13,6 +13,7 @@ from chatterm.sessions.model import (
     SCHEMA_VERSION,
     FutureSessionError,
     SessionFormatError,
+    history_of,
     is_valid_id,
     new_session,
     new_session_id,
@@ -53,6 +54,27 @@ def test_history_sends_prompts_and_answers_but_not_reasoning_or_empty_answers() 
         Message("assistant", "answer 0"),
         Message("user", "question 1"),
     )
+
+
+def test_a_failed_reply_that_was_retried_is_not_sent_again() -> None:
+    session = full_session(turns=3)
+    session.turns[1].finish_reason = "cancelled"
+    session.turns[1].answer = "half an"
+    session.turns[2].prompt = session.turns[1].prompt  # the retry
+    assert session.history() == (
+        Message("user", "question 0"),
+        Message("assistant", "answer 0"),
+        Message("user", "question 1"),
+        Message("assistant", "answer 2"),
+    )
+    # Not retried (another prompt followed), or the last turn: kept as it is.
+    session.turns[2].prompt = "something else"
+    assert Message("assistant", "half an") in session.history()
+    assert session.history()[-2:] == (
+        Message("user", "something else"),
+        Message("assistant", "answer 2"),
+    )
+    assert history_of(session.turns[:2])[-1] == Message("assistant", "half an")
 
 
 def test_models_are_listed_in_order_of_first_use() -> None:

@@ -10,8 +10,8 @@ kept on screen and in the session, marked cancelled.
 A reply that ended cancelled, interrupted or in an error can be sent again with the retry
 key (:meth:`ChatScreen.action_retry`): a new turn with the same prompt, on the current
 model. The failed turn stays on screen and in the session file, but it is no longer sent
-as context (:func:`sent_history`): the model sees the conversation as if the retried
-reply were the first.
+as context (:func:`chatterm.sessions.model.history_of`): the model sees the conversation
+as if the retried reply were the first.
 
 However the worker ends (done, failed, cancelled, even cancelled before it ever ran),
 :meth:`ChatScreen._end_when_done` waits for it and then ends the turn, in one place:
@@ -61,7 +61,7 @@ from chatterm.pricing import Cost
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel
 from chatterm.render.safe_text import safe_text
-from chatterm.sessions.model import Session, Turn
+from chatterm.sessions.model import Session, Turn, history_of
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
@@ -111,23 +111,6 @@ class LiveReply:
     ended: bool = False
     #: the last retry notice and when it came, until the first token arrives
     retrying: tuple[float, Retrying] | None = None
-
-
-def sent_history(turns: Sequence[Turn]) -> list[Message]:
-    """What the next prompt follows: every prompt, and every answer with text, except a
-    reply that failed (cancelled, interrupted, error) and was then retried: the turn after
-    it has the same prompt, and the model should see that prompt once, with the answer
-    that was retried for."""
-    messages: list[Message] = []
-    for index, turn in enumerate(turns):
-        later = turns[index + 1] if index + 1 < len(turns) else None
-        failed = turn.finish_reason not in CLEAN_FINISHES
-        if failed and later is not None and later.prompt == turn.prompt:
-            continue
-        messages.append(Message("user", turn.prompt))
-        if turn.answer:
-            messages.append(Message("assistant", turn.answer))
-    return messages
 
 
 def can_retry(turn: Turn) -> bool:
@@ -216,9 +199,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     @property
     def history(self) -> list[Message]:
         """What the next prompt follows: the session's prompts and answers (a failed
-        reply that was retried left out, see :func:`sent_history`)."""
-        session = self.keeper.session
-        return sent_history(session.turns) if session is not None else []
+        reply that was retried left out, see :func:`~chatterm.sessions.model.history_of`)."""
+        return self.keeper.history()
 
     @property
     def costs(self) -> list[Cost | None]:
@@ -444,7 +426,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
             return
         session = self.keeper.session
         assert session is not None
-        await self.send(failed.prompt, sent_history(session.turns[:-1]))
+        await self.send(failed.prompt, history_of(session.turns[:-1]))
 
     def session_to_export(self) -> Session | None:
         return self.keeper.session
