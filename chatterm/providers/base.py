@@ -17,8 +17,6 @@ from chatterm.pricing import PriceSpec
 if TYPE_CHECKING:
     import httpx
 
-# Status codes worth sending again after a pause: timeouts, conflicts, rate limits, overload.
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Keys by their shape or by the name they are given, for text whose keys are not known

@@ -35,7 +35,6 @@ from chatterm.events import (
 )
 from chatterm.pricing import PriceSpec
 from chatterm.providers.base import (
-    RETRYABLE_STATUS,
     Provider,
     mend,
     message_from_error_object,
@@ -51,6 +50,7 @@ from chatterm.providers.parsing import (
     loads,
     usd,
 )
+from chatterm.retry import retryable_status
 
 if TYPE_CHECKING:
     import httpx
@@ -237,7 +237,9 @@ class GatewayTranslator:
         self._ended = True
         message = _error_message(chunk) or "the gateway sent an error"
         status = _status(chunk)
-        retryable = chunk.get("retryable") is True or (status in RETRYABLE_STATUS)
+        retryable = chunk.get("retryable") is True or (
+            status is not None and retryable_status(status)
+        )
         return [
             StreamError(
                 one_line(redact(f"error from the gateway: {message}", self._secrets)),

@@ -61,7 +61,6 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.providers.base import (
-    RETRYABLE_STATUS,
     one_line,
     redact,
 )
@@ -74,6 +73,7 @@ from chatterm.providers.parsing import (
     raw_decode,
     snippet,
 )
+from chatterm.retry import retryable_status
 
 _CONTENT_FILTER = frozenset(
     {
@@ -194,7 +194,7 @@ class GeminiTranslator:
         if label:
             text += f" ({label})"
         text += f": {message}" if message else f": {json_text(error)}"
-        retryable = (code is not None and code in RETRYABLE_STATUS) or (
+        retryable = (code is not None and retryable_status(code)) or (
             status in _RETRYABLE_STATUS_NAMES
         )
         http_status = code if code is not None and 100 <= code <= 599 else None

@@ -30,7 +30,6 @@ from chatterm.events import (
 )
 from chatterm.pricing import PriceSpec, is_local_url
 from chatterm.providers.base import (
-    RETRYABLE_STATUS,
     Provider,
     StreamParser,
     message_from_error_object,
@@ -47,6 +46,7 @@ from chatterm.providers.parsing import (
     usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
+from chatterm.retry import retryable_status
 
 if TYPE_CHECKING:
     import httpx
@@ -264,7 +264,7 @@ def _retryable_error(chunk: dict[str, Any]) -> bool:
     if not isinstance(error, dict):
         return False
     code = error.get("code")
-    if isinstance(code, int) and not isinstance(code, bool) and code in RETRYABLE_STATUS:
+    if isinstance(code, int) and not isinstance(code, bool) and retryable_status(code):
         return True
     return (
         error.get("type") in _RETRYABLE_ERROR_TYPES or error.get("code") in _RETRYABLE_ERROR_TYPES
