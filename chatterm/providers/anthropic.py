@@ -41,7 +41,13 @@ from chatterm.providers.base import (
     redact,
     requested_effort,
 )
-from chatterm.providers.parsing import SkipTally, SSEStreamParser, count, json_object, loads
+from chatterm.providers.parsing import (
+    SkipTally,
+    SSEStreamParser,
+    count,
+    json_object,
+    object_or_skip,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -115,12 +121,9 @@ class MessagesTranslator:
         data = frame.data
         if not data.strip():
             return []
-        try:
-            payload = loads(data)
-        except ValueError:
-            return [self._skips.add("not_json", data)]
-        if not isinstance(payload, dict):
-            return [self._skips.add("not_object", data)]
+        payload = object_or_skip(data)
+        if isinstance(payload, str):
+            return [self._skips.add(payload, data)]
         return self.feed_object(payload, frame.event)
 
     def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:

@@ -48,6 +48,7 @@ from chatterm.providers.parsing import (
     json_object,
     json_text,
     loads,
+    object_or_skip,
     usd,
 )
 from chatterm.retry import retryable_status
@@ -159,16 +160,11 @@ class GatewayTranslator:
         data = frame.data
         if not data.strip() or data.startswith("[DONE]"):
             return []
-        try:
-            chunk = loads(data)
-        except ValueError:
-            if frame.event == "error":
+        chunk = object_or_skip(data)
+        if isinstance(chunk, str):
+            if frame.event == "error":  # an error event's text need not be JSON
                 return self._error({"error": data})
-            return [self._skips.add("not_json", data)]
-        if not isinstance(chunk, dict):
-            if frame.event == "error":
-                return self._error({"error": data})
-            return [self._skips.add("not_object", data)]
+            return [self._skips.add(chunk, data)]
         return self.feed_object(chunk, frame.event)
 
     def feed_object(self, chunk: dict[str, Any], event: str = "message") -> list[Event]:

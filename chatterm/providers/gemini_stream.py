@@ -69,7 +69,7 @@ from chatterm.providers.parsing import (
     SSEStreamParser,
     count0,
     json_text,
-    loads,
+    object_or_skip,
     raw_decode,
     snippet,
 )
@@ -145,12 +145,9 @@ class GeminiTranslator:
         data = frame.data
         if not data.strip():
             return []
-        try:
-            value = loads(data)
-        except ValueError:
-            return [self._skips.add("not_json", data)]
-        if not isinstance(value, dict):
-            return [self._skips.add("not_object", data)]
+        value = object_or_skip(data)
+        if isinstance(value, str):
+            return [self._skips.add(value, data)]
         return self.feed_object(value)
 
     def feed_object(self, value: Any) -> list[Event]:

@@ -48,7 +48,7 @@ from chatterm.providers.parsing import (
     SkipTally,
     count0,
     json_text,
-    loads,
+    object_or_skip,
 )
 from chatterm.urls import host_of
 
@@ -149,12 +149,9 @@ class OllamaChatTranslator:
     def feed(self, line: str) -> list[Event]:
         if self._done or self._failed or not line.strip():
             return []
-        try:
-            data = loads(line)
-        except ValueError:
-            return [self._skips.add("not_json", line)]
-        if not isinstance(data, dict):
-            return [self._skips.add("not_object", line)]
+        data = object_or_skip(line)
+        if isinstance(data, str):
+            return [self._skips.add(data, line)]
         if not self.recognized:
             self.recognized = any(key in data for key in _KEYS)
         if data.get("error"):

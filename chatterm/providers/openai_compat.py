@@ -42,7 +42,7 @@ from chatterm.providers.parsing import (
     SSEStreamParser,
     count0,
     json_object,
-    loads,
+    object_or_skip,
     usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
@@ -174,12 +174,9 @@ class ChatCompletionsTranslator:
             return []
         if not data.strip():
             return []
-        try:
-            chunk = loads(data)
-        except ValueError:
-            return [self._skips.add("not_json", data)]
-        if not isinstance(chunk, dict):
-            return [self._skips.add("not_object", data)]
+        chunk = object_or_skip(data)
+        if isinstance(chunk, str):
+            return [self._skips.add(chunk, data)]
         return self.feed_object(chunk)
 
     def feed_object(self, chunk: dict[str, Any]) -> list[Event]:

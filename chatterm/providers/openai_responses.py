@@ -33,7 +33,13 @@ from chatterm.providers.openai_compat import (
     openai_effort,
     openai_effort_values,
 )
-from chatterm.providers.parsing import SkipTally, SSEStreamParser, count0, json_object, loads
+from chatterm.providers.parsing import (
+    SkipTally,
+    SSEStreamParser,
+    count0,
+    json_object,
+    object_or_skip,
+)
 
 KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}
@@ -102,12 +108,9 @@ class ResponsesTranslator:
         data = frame.data
         if not data.strip() or data.startswith("[DONE]"):
             return []
-        try:
-            payload = loads(data)
-        except ValueError:
-            return [self._skips.add("not_json", data)]
-        if not isinstance(payload, dict):
-            return [self._skips.add("not_object", data)]
+        payload = object_or_skip(data)
+        if isinstance(payload, str):
+            return [self._skips.add(payload, data)]
         return self.feed_object(payload, frame.event)
 
     def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:

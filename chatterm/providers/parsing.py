@@ -32,7 +32,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from chatterm.decode.sse import MAX_LINE_BYTES, SSEDecoder, SSEEvent
 from chatterm.events import (
@@ -496,6 +496,15 @@ def json_text(value: Any, limit: int = 1000) -> str:
         return json.dumps(value, ensure_ascii=False)[:limit]
     except (ValueError, TypeError, RecursionError):
         return type(value).__name__
+
+
+def object_or_skip(text: str) -> dict[str, Any] | Literal["not_json", "not_object"]:
+    """``text`` as a JSON object, or the kind of skip it is (for :class:`SkipTally`)."""
+    try:
+        data = loads(text)
+    except ValueError:
+        return "not_json"
+    return data if isinstance(data, dict) else "not_object"
 
 
 def json_object(text: str) -> dict[str, Any] | None:
