@@ -24,12 +24,11 @@ from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.coordinate import Coordinate
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
@@ -39,6 +38,7 @@ from chatterm.discovery import cached_discovery, discover
 from chatterm.model_catalogue import CatalogueEntry, catalogue
 from chatterm.render.safe_text import safe_text
 from chatterm.tui.bindings import PICKER_BINDINGS
+from chatterm.tui.screens.filtered_table import FilteredTable
 
 COLUMNS = (  # with a cell's padding, 94 columns: the box is 100 wide
     ("mark", "", 2),
@@ -49,12 +49,6 @@ COLUMNS = (  # with a cell's padding, 94 columns: the box is 100 wide
     ("output", "Out $/M", 7),
     ("key", "Key", 10),
 )
-_TABLE_KEYS = {
-    "up": "cursor_up",
-    "down": "cursor_down",
-    "pageup": "page_up",
-    "pagedown": "page_down",
-}
 
 
 def price_text(usd: float | None, entry: CatalogueEntry) -> str:
@@ -95,7 +89,8 @@ def row_cells(entry: CatalogueEntry, mark: str) -> list[Text]:
     ]
 
 
-class ModelPickerScreen(ModalScreen[str | None]):
+# ModalScreen first: Textual gathers default CSS along the chain of first bases only.
+class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
     """Pick a model; dismissed with its reference, or None.
 
     Args:
@@ -105,6 +100,9 @@ class ModelPickerScreen(ModalScreen[str | None]):
         favourites: the models on alt+1…alt+9 (marked with their number).
         discover: ask servers whose cached list of models is stale, in the background.
     """
+
+    TABLE_ID = "picker-table"
+    FILTER_ID = "picker-filter"
 
     BINDINGS: ClassVar[list[BindingType]] = [*PICKER_BINDINGS]
 
@@ -160,14 +158,6 @@ class ModelPickerScreen(ModalScreen[str | None]):
             yield Input(placeholder="Filter models (fuzzy)", id="picker-filter")
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             yield Static(Content(""), id="picker-status")
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#picker-table", DataTable)
-
-    @property
-    def filter_input(self) -> Input:
-        return self.query_one("#picker-filter", Input)
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -232,11 +222,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self._show_status()
 
     def highlighted(self) -> CatalogueEntry | None:
-        table = self.table
-        if not table.row_count or not self.shown:
-            return None
-        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
-        return next((e for e in self.shown if e.ref == row_key.value), None)
+        ref = self.highlighted_key()
+        return next((e for e in self.shown if e.ref == ref), None) if ref is not None else None
 
     def highlighted_ref(self) -> str | None:
         entry = self.highlighted()
@@ -265,13 +252,6 @@ class ModelPickerScreen(ModalScreen[str | None]):
     @on(Input.Changed, "#picker-filter")
     def _filter_changed(self) -> None:
         self._fill()  # the best match first, highlighted
-
-    @on(events.Key)
-    def _table_keys(self, event: events.Key) -> None:
-        # The filter keeps the focus; the arrows and page keys move the table's cursor.
-        if event.key in _TABLE_KEYS and self.focused is self.filter_input:
-            event.stop()
-            getattr(self.table, f"action_{_TABLE_KEYS[event.key]}")()
 
     # -- actions ----------------------------------------------------------------------
 

@@ -21,12 +21,10 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.content import Content
-from textual.coordinate import Coordinate
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
@@ -38,19 +36,13 @@ from chatterm.sessions.replay import Clock
 from chatterm.sessions.store import SessionError
 from chatterm.tui.bindings import SESSIONS_BINDINGS
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
+from chatterm.tui.screens.filtered_table import FilteredTable
 from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.session_keeper import SessionKeeper
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
 NUMBER_COLUMNS = (("turns", "Turns", 5), ("cost", "Cost", 12))
-# Keys the filter passes on to the table, and the table's action for each.
-_TABLE_KEYS = {
-    "up": "cursor_up",
-    "down": "cursor_down",
-    "pageup": "page_up",
-    "pagedown": "page_down",
-}
 
 
 def local_time(stamp: str) -> str:
@@ -97,7 +89,7 @@ def _blank(count: int) -> list[Text]:
     return [Text("") for _ in range(count)]
 
 
-class SessionsScreen(Screen[str | None]):
+class SessionsScreen(FilteredTable[str | None]):
     """The saved chats of ``keeper``'s store, newest first.
 
     Args:
@@ -105,6 +97,9 @@ class SessionsScreen(Screen[str | None]):
             through it, so the chat stays consistent).
         clock: monotonic seconds, for a replay started from here.
     """
+
+    TABLE_ID = "sessions"
+    FILTER_ID = "filter"
 
     BINDINGS: ClassVar[list[BindingType]] = [*SESSIONS_BINDINGS]
 
@@ -144,14 +139,6 @@ class SessionsScreen(Screen[str | None]):
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static(Content("Reading the sessions…"), id="sessions-status")
         yield Footer()
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#sessions", DataTable)
-
-    @property
-    def filter_input(self) -> Input:
-        return self.query_one("#filter", Input)
 
     def on_mount(self) -> None:
         self.title = "chatterm"
@@ -236,19 +223,9 @@ class SessionsScreen(Screen[str | None]):
             self._filter_timer.stop()
         self._filter_timer = self.set_timer(FILTER_DELAY_S, self._fill)
 
-    @on(events.Key)
-    def _table_keys(self, event: events.Key) -> None:
-        # The filter keeps the focus; the arrows and page keys move the table's cursor.
-        if event.key in _TABLE_KEYS and self.focused is self.filter_input:
-            event.stop()
-            getattr(self.table, f"action_{_TABLE_KEYS[event.key]}")()
-
     def highlighted(self) -> SessionSummary | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
-        return self._by_file.get(str(row_key.value))
+        key = self.highlighted_key()
+        return self._by_file.get(key) if key is not None else None
 
     def _ref(self, summary: SessionSummary) -> str:
         return str(self.keeper.store.folder / summary.file_name)
