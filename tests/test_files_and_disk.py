@@ -35,7 +35,7 @@ from chatterm.sessions.model import new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.state import state_file
 from chatterm.tui.app import ChatApp
-from tests.tui.tui_helpers import SIZE, chat, finish_reply, send
+from tests.tui.tui_helpers import SIZE, SaveChecks, chat, finish_reply, send
 
 SESSION_ID = "20261121-100000-abcdef"
 GOOD_THEME = b'name = "mine"\nprimary = "#4EA1F3"\n'
@@ -127,6 +127,7 @@ class TuiRun:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.toasts: list[str] = []
         self.app: ChatApp | None = None
+        self.checks = SaveChecks(monkeypatch)
         monkeypatch.setattr("chatterm.tui.app.run_tui", self.run)
 
     def run(
@@ -142,11 +143,12 @@ class TuiRun:
 
         async def drive() -> None:
             async with app.run_test(size=SIZE, notifications=True) as pilot:
-                await pilot.pause(0.6)  # a save check goes by
+                await self.checks.next(pilot)  # what was found at start is reported
                 await send(pilot, "hello")
                 await finish_reply(pilot)
                 app.theme = "chatterm-high-contrast"  # something to remember
-                await pilot.pause(0.6)
+                await self.checks.next(pilot)
+                await pilot.pause()  # the toasts it raised are shown
                 self.toasts = toasts(app)
                 assert chat(app).turns[-1].reply is not None
 
@@ -320,13 +322,14 @@ async def test_disk_fails_mid_chat(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     disk = BrokenDisk(monkeypatch, paths.data_dir(), fault)
+    checks = SaveChecks(monkeypatch)
     app = ChatApp(Settings(), "demo:fast", env={}, export_dir=elsewhere, discover_models=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "first question")
         await finish_reply(pilot)
-        await pilot.pause(0.6)
         keeper = app.keeper
         assert keeper.session is not None
+        keeper.writer.wait()  # the first reply is on disk
         [saved] = sessions_dir().glob("2*.json")
         before = saved.read_bytes()
 
@@ -334,7 +337,10 @@ async def test_disk_fails_mid_chat(
         await send(pilot, "second question")
         await finish_reply(pilot)
         app.theme = "chatterm-light"  # state.toml cannot be written either
-        await pilot.pause(1.2)
+        keeper.writer.wait()  # the second reply's saves have been tried (and refused)
+        await checks.next(pilot)  # and reported
+        await checks.next(pilot)  # a later check says nothing more
+        await pilot.pause()  # the toasts are shown
         assert disk.refused
         notes = toasts(app)
         [note] = [n for n in notes if "Not saved" in n or "cannot save the session" in n]
@@ -358,7 +364,9 @@ async def test_disk_fails_mid_chat(
         disk.broken = False  # space freed: the next save catches up
         await send(pilot, "third question")
         await finish_reply(pilot)
-        await pilot.pause(0.6)
+        keeper.writer.wait()
+        third = json.loads(saved.read_bytes())
+        assert [turn["prompt"] for turn in third["turns"]][-1] == "third question"
     document = json.loads(saved.read_bytes())
     prompts = [turn["prompt"] for turn in document["turns"]]
     assert prompts == ["first question", "second question", "third question"]

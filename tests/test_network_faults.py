@@ -47,21 +47,11 @@ from tests.fake_provider.server import (
     render_frames,
 )
 from tests.test_cli_ask import MODEL, PROMPT, Ask, ask, ask_env
+from tests.waiting import FakeSleep
 
 SAFETY_TIMEOUT_S = 60.0  # a safety net against hangs only; no test depends on timing
 CONVERSATION = Conversation((Message("user", PROMPT),))
 BASE = Scenario()
-
-
-class FakeSleep:
-    """Records every wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)
 
 
 def network(**changes: float) -> Settings:

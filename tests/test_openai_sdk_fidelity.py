@@ -33,6 +33,7 @@ from tests.fake_provider.server import (
     mid_frame_offset,
     render_frames,
 )
+from tests.waiting import FakeSleep
 
 SAFETY_TIMEOUT_S = 60.0
 PROMPT = "Tell me about naïve text handling"
@@ -91,7 +92,7 @@ async def sdk_reply(server: FakeServer) -> SdkResult:
 
 async def chatterm_reply(target: ResolvedModel) -> Reply:
     conversation = Conversation((Message("user", PROMPT),), system=SYSTEM)
-    stream = ReplyStream(target, conversation, Settings())
+    stream = ReplyStream(target, conversation, Settings(), sleep=FakeSleep())  # retries at once
     async with asyncio.timeout(SAFETY_TIMEOUT_S):
         async for _ in stream.events():
             pass

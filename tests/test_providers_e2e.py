@@ -31,6 +31,7 @@ from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.stream import ReplyStream
 from chatterm.testing.formats.gateway import gateway_cost
 from tests.fake_provider.server import FakeServer, RecordedRequest, Scenario, after_answer
+from tests.waiting import FakeSleep
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY_TIMEOUT_S = 60.0
@@ -307,9 +308,13 @@ def test_body_ending_before_the_terminal_event_is_interrupted(
 
 
 async def reply_of(
-    target: ResolvedModel, conversation: Conversation, settings: Settings
+    target: ResolvedModel,
+    conversation: Conversation,
+    settings: Settings,
+    sleep: FakeSleep | None = None,
 ) -> tuple[Reply, list[Any]]:
-    stream = ReplyStream(target, conversation, settings)
+    """The reply and its events; retries wait on ``sleep`` (default: waits nothing)."""
+    stream = ReplyStream(target, conversation, settings, sleep=sleep or FakeSleep())
     events: list[Any] = []
     async with asyncio.timeout(SAFETY_TIMEOUT_S):
         async for timed in stream.events():
@@ -342,9 +347,11 @@ async def test_http_429_is_a_retryable_error_with_the_servers_message(
     fake_server: FakeServer, provider: str
 ) -> None:
     serve(fake_server, provider, Scenario.http_error(429, "slow down, e2e"))
+    sleep = FakeSleep()
     reply, _ = await reply_of(
-        resolve(fake_server, provider), one_question(), settings_for(fake_server)
+        resolve(fake_server, provider), one_question(), settings_for(fake_server), sleep
     )
+    assert len(fake_server.requests) == 1 + len(sleep.waits) == 3  # two retries, then give up
     assert reply.finish_reason == "error"
     assert reply.error is not None
     assert reply.error.status == 429 and reply.error.retryable

@@ -57,8 +57,8 @@ from tests.tui.tui_helpers import (
     send,
     sse_body,
     sse_response,
-    wait_for,
 )
+from tests.waiting import settle, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ESC = "\x1b"
@@ -107,6 +107,12 @@ def assert_inert(text: str, *, allow_own_sgr: bool = False) -> None:
     if allow_own_sgr:
         text = _OWN_SGR.sub("", text)
     assert not unsafe(text), f"reached the terminal: {unsafe(text)} in {text[:400]!r}"
+
+
+def is_shown(text: str) -> bool:
+    """Whether all of the hostile text is there to read (see :func:`assert_shown`)."""
+    flat = " ".join(text.split())
+    return all(piece in flat for piece in (*MARKUP_SHOWN, *PICTURES))
 
 
 def assert_shown(text: str) -> None:
@@ -566,7 +572,7 @@ async def test_tui_while_streaming() -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "hi")
         await wait_for(pilot, lambda: stream.sent == 2 and "XYZ" in chat(app).turns[0].answer.text)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: is_shown(screen_text(app)), what="the hostile text drawn")
         assert_shown(screen_text(app))
         await pilot.press("escape")
         await finish_reply(pilot)
@@ -680,7 +686,10 @@ async def test_tui_opened_session_and_replay(hostile_sessions: Path) -> None:
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         await pilot.press("s")
-        await pilot.pause(0.2)
+        replay = app.screen
+        assert isinstance(replay, ReplayScreen)
+        await wait_for(pilot, lambda: replay.done)
+        await settle(pilot)
         screen_text(app)
 
 
@@ -688,9 +697,7 @@ async def test_tui_replay_title(hostile_sessions: Path) -> None:
     session = SessionStore().load("20261121-100000")
     app = ChatApp(Settings(), "demo", env={}, replay=session, replay_speed=0)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause(0.2)
-        shown = screen_text(app)
-        assert "[bold red]loud[/]" in " ".join(shown.split())
+        await wait_for(pilot, lambda: "[bold red]loud[/]" in " ".join(screen_text(app).split()))
 
 
 async def test_tui_model_picker_with_hostile_discovered_names(home: Path) -> None:
@@ -716,15 +723,14 @@ async def test_tui_model_picker_with_hostile_discovered_names(home: Path) -> Non
         assert isinstance(picker, ModelPickerScreen)
         await wait_for(pilot, lambda: not picker.refreshing)
         await pilot.press(*"fat")
-        await pilot.pause(0.2)
-        shown = screen_text(app)
-        assert "[bold]fat[/bold]" in shown
+        await wait_for(pilot, lambda: "[bold]fat[/bold]" in screen_text(app))
         for text in ("qwen", "newline", "loud"):
             await pilot.press(*["backspace"] * 10, *text)
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: picker.filter_input.value == text)  # noqa: B023
+            await settle(pilot)
             screen_text(app)
             await pilot.press("enter")  # select it: a switch, or a notification
-            await pilot.pause(0.2)
+            await settle(pilot)
             screen_text(app)
             if not isinstance(app.screen, ModelPickerScreen):
                 break
@@ -744,9 +750,7 @@ async def test_tui_copy_and_palette() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"loud")
-        await pilot.pause(0.5)
-        shown = screen_text(app)
-        assert "[bold red]loud[/]" in shown
+        await wait_for(pilot, lambda: "[bold red]loud[/]" in screen_text(app))
 
 
 async def test_tui_theme_file_names_in_the_notification(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ from tui_helpers import (
     sse_body,
     sse_response,
     type_text,
-    wait_for,
 )
 
 from chatterm import stream as stream_module
@@ -42,6 +41,7 @@ from chatterm.tui.memory import settle_memory
 from chatterm.tui.screens import chat as chat_module
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.turn import TurnView
+from tests.waiting import wait_for
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 

@@ -13,13 +13,13 @@ from tui_helpers import (
     SIZE,
     chat,
     finish_reply,
+    palette_hits,
     rendered,
     routed_factory,
     send,
     sse_body,
     sse_response,
     type_text,
-    wait_for,
 )
 
 from chatterm.config import ProviderConfig, Settings
@@ -28,6 +28,7 @@ from chatterm.providers.demo import demo_answer
 from chatterm.tui.app import ChatApp
 from chatterm.tui.commands import ModelsAndThemes
 from chatterm.tui.screens.model_picker import ModelPickerScreen
+from tests.waiting import wait_for
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 LOCAL = ProviderConfig(name="local", base_url="http://127.0.0.1:9/v1")
@@ -196,14 +197,14 @@ async def test_palette_lists_actions_models_and_themes() -> None:
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await type_text(pilot, "Theme: chatterm-light")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_hits(app)[:1] == ["Theme: chatterm-light"])
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.theme == "chatterm-light")
         await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await type_text(pilot, "Model: openai:gpt-5-mini")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_hits(app)[:1] == ["Model: openai:gpt-5-mini"])
         await pilot.press("enter")
         await wait_for(pilot, lambda: chat(app).model_ref == "openai:gpt-5-mini")
 

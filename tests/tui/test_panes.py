@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.strip import Strip
-from tui_helpers import rendered, wait_for
+from tui_helpers import rendered
 
 from chatterm.tui.markdown_look import (
     ThemedMarkdown,
@@ -16,6 +16,7 @@ from chatterm.tui.markdown_look import (
 from chatterm.tui.segments import split_all
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningLog
+from tests.waiting import wait_for
 
 
 class LogApp(App[None]):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets._toast import Toast
-from tui_helpers import SIZE, chat
+from tui_helpers import SIZE, SaveChecks, chat
 
 from chatterm.config import ProviderConfig, Settings
 from chatterm.state import AppState, load_state, state_file
 from chatterm.tui.app import ChatApp
 from chatterm.tui.remembered import Remembered
+from tests.waiting import wait_for
 
 LOCAL = ProviderConfig(name="local", base_url="http://127.0.0.1:9/v1")
 SETTINGS = Settings(
@@ -57,26 +59,32 @@ async def test_choices_are_remembered_across_runs() -> None:
         assert screen.sub_title == "model: local:gpt-oss-20b · effort medium"
 
 
-async def test_a_damaged_state_file_is_reported_once_and_never_replaced() -> None:
+async def test_a_damaged_state_file_is_reported_once_and_never_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("theme = [oops")
+    checks = SaveChecks(monkeypatch)
     app = ChatApp(SETTINGS, "demo", env={})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause(0.6)  # a save check goes by
+        await wait_for(pilot, lambda: any("state.toml" in text for text in toasts(app)))
         reports = [text for text in toasts(app) if "state.toml" in text]
         assert len(reports) == 1 and "damaged" in reports[0]
         assert "left as it is" in reports[0] and "fixed or removed" in reports[0]
         app.theme = "chatterm-light"
-        await pilot.pause(0.6)
+        await checks.next(pilot)
+        await pilot.pause()
         assert len([text for text in toasts(app) if "state.toml" in text]) == 1
         assert app.theme == "chatterm-light"  # the choice holds for this run
+        assert path.read_text() == "theme = [oops"  # checked after a save was due
     assert path.read_text() == "theme = [oops"  # the user's file, to fix or remove
     path.unlink()
     app = ChatApp(SETTINGS, "demo", env={})
     async with app.run_test(size=SIZE) as pilot:
         app.theme = "chatterm-light"
-        await pilot.pause(0.6)
+        await checks.next(pilot)
+        assert load_state()[0].theme == "chatterm-light"  # saved on the clock, not at exit
     assert load_state()[0].theme == "chatterm-light"  # remembered again once it is gone
 
 
@@ -94,10 +102,13 @@ def test_a_state_that_cannot_be_saved_is_reported_once(tmp_path: Path) -> None:
     assert remembered.state.theme == "chatterm-dark"  # still remembered in memory
 
 
-async def test_the_starting_theme_is_not_a_choice_to_remember() -> None:
+async def test_the_starting_theme_is_not_a_choice_to_remember(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks = SaveChecks(monkeypatch)
     app = ChatApp(Settings(theme="chatterm-light"), "demo", env={})
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.6)  # a save check goes by
+        await checks.next(pilot)
         assert app.theme == "chatterm-light"
     assert load_state()[0].theme is None  # a later change to config.toml still applies
 

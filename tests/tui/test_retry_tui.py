@@ -18,7 +18,6 @@ from tui_helpers import (
     send,
     sse_body,
     sse_response,
-    wait_for,
 )
 
 from chatterm.config import Settings
@@ -28,6 +27,7 @@ from chatterm.tui.app import ChatApp
 from chatterm.tui.widgets.turn import TurnView
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario
+from tests.waiting import wait_for
 
 SAFETY_TIMEOUT_S = 60.0  # a safety net against hangs only; no test depends on timing
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}

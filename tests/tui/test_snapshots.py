@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import SIZE, SteppingClock, chat, send, stepped_demo_factory, wait_for
+from tui_helpers import SIZE, SteppingClock, chat, send, stepped_demo_factory
 
 from chatterm.config import Settings
 from chatterm.pricing import Cost
@@ -24,6 +24,7 @@ from chatterm.sessions.store import SessionStore
 from chatterm.tui.app import ChatApp
 from chatterm.tui.screens.model_picker import ModelPickerScreen
 from chatterm.tui.screens.sessions import SessionsScreen
+from tests.waiting import wait_for
 
 pytest.importorskip("pytest_textual_snapshot")
 

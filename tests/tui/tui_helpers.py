@@ -1,4 +1,4 @@
-"""Helpers for the TUI tests: fake servers, a stepping clock, screen text, waiting."""
+"""Helpers for the TUI tests: fake servers, a stepping clock, screen text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from typing import Any
 
 import httpx
+import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -17,6 +18,7 @@ from chatterm.providers.registry import ResolvedModel
 from chatterm.stream import make_client
 from chatterm.tui.app import ChatApp
 from chatterm.tui.screens.chat import ChatScreen
+from tests.waiting import wait_for
 
 SIZE = (120, 40)
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
@@ -175,15 +177,6 @@ async def send(pilot: Pilot[Any], text: str) -> None:
     await pilot.press("enter")
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], steps: int = 1500) -> None:
-    """Pause until ``condition`` holds (bounded, so a broken app fails instead of hanging)."""
-    for _ in range(steps):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition never held")
-
-
 async def finish_reply(pilot: Pilot[Any]) -> None:
     """Wait for the reply in flight and the frame after it."""
     await pilot.app.workers.wait_for_complete()
@@ -192,3 +185,37 @@ async def finish_reply(pilot: Pilot[Any]) -> None:
 
 def lines_of(text: str) -> Iterator[str]:
     return (line for line in text.splitlines() if line.strip())
+
+
+class SaveChecks:
+    """Counts the app's save checks (the clock that saves what it remembers and reports a
+    failed save), so a test waits for the next check instead of for half a second.
+
+    Create it before the app mounts: the clock is set up then.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, every_s: float = 0.05) -> None:
+        self.count = 0
+        check = ChatApp._report_save_error
+        monkeypatch.setattr("chatterm.tui.app.SAVE_CHECK_S", every_s)  # the same clock, faster
+
+        def counted(app: ChatApp) -> None:
+            check(app)
+            self.count += 1
+
+        monkeypatch.setattr(ChatApp, "_report_save_error", counted)
+
+    async def next(self, pilot: Pilot[Any]) -> None:
+        """Wait until a save check has run after this call."""
+        target = self.count + 1
+        await wait_for(pilot, lambda: self.count >= target, what="a save check")
+
+
+def palette_hits(app: ChatApp) -> list[str]:
+    """The command palette's hits as listed, best first (none while it is not open)."""
+    from textual.command import CommandList, CommandPalette
+
+    palette = app.screen
+    if not isinstance(palette, CommandPalette):
+        return []
+    return [option.hit.text or "" for option in palette.query_one(CommandList).options]
