@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import compileall
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["tests.fake_provider.fixtures"]
+
+PACKAGE = Path(__file__).resolve().parent.parent / "chatterm"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile chatterm's bytecode once, before any worker starts: the many tests that run
+    ``python -m chatterm`` as a process then load it as an installed copy would, instead
+    of compiling every module again in each process (PYTHONDONTWRITEBYTECODE, set on some
+    machines, stops Python from keeping what it compiles)."""
+    if not hasattr(config, "workerinput"):  # pytest-xdist's workers skip it
+        compileall.compile_dir(PACKAGE, quiet=1)
+
 
 _PROVIDER_ENV = (
     "OPENAI_API_KEY",

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from textual import events
 from textual.geometry import Region
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -168,8 +170,26 @@ def rendered(widget: Widget) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def key_event(character: str) -> events.Key:
+    """The key event a terminal reports for one typed character (a line break is Ctrl+J,
+    chatterm's newline key), named as :meth:`Pilot.press` names it."""
+    if character == "\n":
+        return events.Key("ctrl+j", None)
+    if character == " ":
+        return events.Key("space", " ")
+    name = character if character.isalnum() else _character_to_key(character)
+    return events.Key(name, character if character.isprintable() else None)
+
+
 async def type_text(pilot: Pilot[Any], text: str) -> None:
-    await pilot.press(*[{" ": "space", "\n": "ctrl+j"}.get(c, c) for c in text])
+    """Type ``text`` as a fast typist or ``tmux send-keys`` does: every key is queued at
+    once, in order, and the app handles them as they come (Pilot.press waits about 0.1 s
+    after each key; the order is the same, since the prompt's keys are not priority
+    bindings). Then wait until the app has handled them all."""
+    for character in text:
+        pilot.app.post_message(key_event(character))
+    await pilot.pause()
+    await pilot.pause()  # the keys reached the focused widget in the first pass
 
 
 async def send(pilot: Pilot[Any], text: str) -> None:
