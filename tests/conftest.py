@@ -7,8 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["tests.fake_provider.fixtures"]
+
+# No wall-clock limits on examples: on a loaded machine an example is slower, not wrong.
+settings.register_profile("chatterm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("chatterm")
 
 PACKAGE = Path(__file__).resolve().parent.parent / "chatterm"
 

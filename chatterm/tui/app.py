@@ -27,7 +27,7 @@ from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
 from chatterm.tui.keymap import checked_keymap, restore_alt_digits
-from chatterm.tui.memory import app_ended, app_started, settle_memory
+from chatterm.tui.memory import app_ended, app_started, settle_after_start
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
 from chatterm.tui.session_keeper import SessionKeeper
@@ -202,7 +202,7 @@ class ChatApp(App[None]):
             yield from screen_commands(screen, self.keymap)
 
     def _after_first_frame(self) -> None:
-        settle_memory()
+        settle_after_start()
         resume_collector()  # paused by the command for start-up (see chatterm.launch)
 
     def on_mount(self) -> None:
