@@ -47,6 +47,7 @@ from chatterm.providers.ollama import (
     list_installed_models,
     parse_ollama_host,
 )
+from chatterm.tls import tls_context
 from chatterm.urls import host_of
 
 CACHE_TTL_S = 600.0  # how long a server's list is used without asking again
@@ -192,7 +193,10 @@ async def _fetch(
 
 def _default_client(timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout), follow_redirects=False, event_hooks=debuglog.log_hooks()
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        event_hooks=debuglog.log_hooks(),
+        verify=tls_context(),
     )
 
 

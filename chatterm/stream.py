@@ -66,6 +66,7 @@ from chatterm.retry import (
     status_reason,
 )
 from chatterm.silence import Silence, SilenceTimeout
+from chatterm.tls import tls_context
 from chatterm.transport_errors import (
     host_of_request,
     retryable_transport,
@@ -106,7 +107,7 @@ def make_client(
     hooks = debuglog.log_hooks()  # empty unless CHATTERM_LOG is set
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=timeout, event_hooks=hooks)
-    return httpx.AsyncClient(timeout=timeout, event_hooks=hooks)
+    return httpx.AsyncClient(timeout=timeout, event_hooks=hooks, verify=tls_context())
 
 
 async def stream_reply(

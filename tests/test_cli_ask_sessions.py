@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,13 @@ from chatterm import stream
 from chatterm.cli import main
 from chatterm.events import TimedEvent
 from chatterm.render.safe_text import safe_text
-from chatterm.sessions.model import Session
+from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.store import SessionStore
 from chatterm.stream import ReplyStream
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario
 from tests.test_cli_ask import ask_env
+from tests.waiting import wait_until
 
 MODEL = "openai:test-model"
 SAFETY_TIMEOUT_S = 60.0
@@ -321,17 +321,21 @@ def test_ctrl_c_during_a_stall_saves_the_reply_as_cancelled(
             record = json.loads(line)
             if record["type"] == "text":
                 printed.append(record["text"])
+
         # While the stream is quiet, the ticker still saves what arrived.
-        deadline = time.monotonic() + SAFETY_TIMEOUT_S
-        while True:
+        def checkpointed() -> Turn | None:
             summaries = SessionStore().list()
             if summaries and summaries[0].turns == 1:
                 turn = SessionStore().load(summaries[0].id).turns[0]
                 if turn.answer == "".join(printed):
-                    break
-            assert time.monotonic() < deadline, "the stalled reply was never checkpointed"
-            time.sleep(0.05)
-        assert turn.in_progress and turn.to_reply().finish_reason == "interrupted"
+                    return turn
+            return None
+
+        wait_until(lambda: checkpointed() is not None, what="the stalled reply checkpointed")
+        turn = checkpointed()
+        assert (
+            turn is not None and turn.in_progress and turn.to_reply().finish_reason == "interrupted"
+        )
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=SAFETY_TIMEOUT_S)
     finally:

@@ -56,6 +56,7 @@ from chatterm.stream import ReplyStream
 from chatterm.testing.fakeserver import FakeServer, render
 from chatterm.testing.frames import index_after
 from chatterm.testing.scenario import CAPTIVE_PORTAL_PAGE, Scenario, after_answer
+from chatterm.tls import tls_context
 from tests.fake_provider.fixtures import API_KEY
 from tests.test_providers_e2e import PROVIDERS, TARGETS, resolve, settings_for
 
@@ -682,7 +683,7 @@ def test_ask_plain_a_lone_surrogate_does_not_crash_the_terminal_output(
 async def _reply_over_the_network(server: FakeServer, provider: str) -> Reply:
     target = resolve(server, provider)
     conversation = Conversation((Message("user", "hi"),))
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=tls_context()) as client:
         stream = ReplyStream(target, conversation, settings_for(server), client=client)
         async for _ in stream.events():
             pass

@@ -37,6 +37,7 @@ from chatterm.events import (
 from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.sessions.store import SessionStore
 from chatterm.stream import ReplyStream, stream_reply
+from chatterm.tls import tls_context
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import (
     FakeServer,
@@ -140,7 +141,7 @@ async def test_503_without_retry_after_backs_off_with_jitter(
         Scenario.http_error(503, plain="upstream connect error"),
     )
     sleep = FakeSleep()
-    async with httpx.AsyncClient() as client, asyncio.timeout(SAFETY_TIMEOUT_S):
+    async with httpx.AsyncClient(verify=tls_context()) as client, asyncio.timeout(SAFETY_TIMEOUT_S):
         events = [
             timed
             async for timed in stream_reply(
@@ -245,7 +246,10 @@ async def test_connection_refused_is_retried_then_says_so_clearly() -> None:
     port = unused.getsockname()[1]
     sleep = FakeSleep()
     with unused:
-        async with httpx.AsyncClient() as client, asyncio.timeout(SAFETY_TIMEOUT_S):
+        async with (
+            httpx.AsyncClient(verify=tls_context()) as client,
+            asyncio.timeout(SAFETY_TIMEOUT_S),
+        ):
             events = [
                 t
                 async for t in stream_reply(

@@ -39,6 +39,7 @@ from chatterm.cli_models import models_command
 from chatterm.config import Settings
 from chatterm.providers.base import error_detail, redact
 from chatterm.sessions.store import sessions_dir
+from chatterm.tls import tls_context
 from chatterm.tui.app import ChatApp
 from tests.fake_provider.server import FakeServer, Scenario, after_answer
 from tests.tui.tui_helpers import SIZE, chat, finish_reply, send
@@ -462,7 +463,7 @@ async def test_debug_log_records_requests_redacted(
     )
     hooks = debuglog.log_hooks()
     assert hooks["request"] and hooks["response"]
-    async with httpx.AsyncClient(event_hooks=hooks) as client:
+    async with httpx.AsyncClient(event_hooks=hooks, verify=tls_context()) as client:
         for _ in range(3):
             request = client.build_request(
                 "POST",

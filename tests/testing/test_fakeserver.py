@@ -27,6 +27,7 @@ import pytest
 from chatterm.testing import fakeserver
 from chatterm.testing.formats.gateway import gateway_cost
 from chatterm.testing.frames import index_after, index_of
+from chatterm.tls import tls_context
 from tests.fake_provider.server import (
     DEFAULT_ANSWER,
     DEFAULT_REASONING,
@@ -129,7 +130,7 @@ def send(
     """POST the format's request and read the raw body (no decompression)."""
     default_path, default_body, default_headers = REQUESTS[fmt]
     with (
-        httpx.Client(timeout=timeout) as client,
+        httpx.Client(verify=tls_context(), timeout=timeout) as client,
         client.stream(
             "POST",
             server.base_url + (path or default_path),
@@ -470,7 +471,9 @@ def test_gateway_cost_uses_the_seed_examples_rates() -> None:
 
 
 def test_model_lists(fake_server: FakeServer) -> None:
-    with httpx.Client(base_url=fake_server.base_url, timeout=SAFETY_TIMEOUT_S) as client:
+    with httpx.Client(
+        verify=tls_context(), base_url=fake_server.base_url, timeout=SAFETY_TIMEOUT_S
+    ) as client:
         openai_list = client.get("/v1/models").json()
         anthropic_list = client.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
         gemini_list = client.get("/v1beta/models").json()
@@ -700,7 +703,7 @@ def test_drop_cuts_the_connection_halfway_through_an_event(
     got = bytearray()
     path, body, headers = REQUESTS[fmt]
     with (
-        httpx.Client(timeout=SAFETY_TIMEOUT_S) as client,
+        httpx.Client(verify=tls_context(), timeout=SAFETY_TIMEOUT_S) as client,
         client.stream("POST", fake_server.base_url + path, json=body, headers=headers) as response,
         pytest.raises(httpx.RemoteProtocolError),
     ):
@@ -818,7 +821,7 @@ def test_bytewise_and_gzip_framings(fake_server: FakeServer, fmt: str) -> None:
     assert parse(fmt, sent.body).text == "Ünïcödé 🚀"
     fake_server.scenario = Scenario(content_encoding="gzip")
     path, body, headers = REQUESTS[fmt]
-    with httpx.Client(timeout=SAFETY_TIMEOUT_S) as client:
+    with httpx.Client(verify=tls_context(), timeout=SAFETY_TIMEOUT_S) as client:
         response = client.post(fake_server.base_url + path, json=body, headers=headers)
     assert response.headers["content-encoding"] == "gzip"
     assert parse(fmt, response.content).text == DEFAULT_ANSWER
@@ -850,7 +853,7 @@ def test_stall_keeps_the_connection_open_until_the_client_leaves(
     path, body, headers = REQUESTS["anthropic"]
     got = bytearray()
     with (
-        httpx.Client(timeout=SAFETY_TIMEOUT_S) as client,
+        httpx.Client(verify=tls_context(), timeout=SAFETY_TIMEOUT_S) as client,
         client.stream("POST", fake_server.base_url + path, json=body, headers=headers) as response,
     ):
         chunks = response.iter_raw()  # kept: closing it would close the response
@@ -963,7 +966,7 @@ def test_the_module_runs_prints_its_url_and_serves() -> None:
         assert readable, "the server printed nothing"
         url = process.stdout.readline().strip()  # the first line, once it listens
         assert url.startswith("http://127.0.0.1:"), url
-        with httpx.Client(base_url=url, timeout=SAFETY_TIMEOUT_S) as client:
+        with httpx.Client(verify=tls_context(), base_url=url, timeout=SAFETY_TIMEOUT_S) as client:
             assert client.get("/v1/models").status_code == 200
             _, body, headers = REQUESTS["ollama"]
             reply = client.post("/api/chat", json=body)
@@ -1010,7 +1013,7 @@ def test_ipv6_loopback() -> None:
         pytest.skip("no IPv6 loopback here")
     with server:
         assert server.base_url.startswith("http://[::1]:")
-        with httpx.Client(timeout=SAFETY_TIMEOUT_S) as client:
+        with httpx.Client(verify=tls_context(), timeout=SAFETY_TIMEOUT_S) as client:
             assert client.get(server.base_url + "/api/tags").status_code == 200
 
 
