@@ -1,12 +1,11 @@
 """One TLS context for every HTTP client of the process.
 
 httpx builds a new :class:`ssl.SSLContext` for each client it makes, loading the whole CA
-bundle every time (measured here: ~40 ms a client, nearly all of it the bundle). chatterm
-makes a client per provider in the TUI, one per server when it lists models, and one per
-reply in ``ask`` and the tests; they all verify against the same bundle, so it is loaded
-once (an ``SSLContext`` is safe to share between clients and threads). Built as httpx
-builds it (certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set), on first
-use.
+bundle every time, the slowest part of making a client (README, Development). chatterm
+makes a client per provider in the TUI and one per server when it lists models, and the
+tests make hundreds; they all verify against the same bundle, so it is loaded once (an
+``SSLContext`` is safe to share between clients and threads). Built as httpx builds it
+(certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set), on first use.
 """
 
 from __future__ import annotations

@@ -64,9 +64,8 @@ def settle_after_start() -> None:
     all in the young generations; collecting those is enough. The old generation is what
     the process held before the app began: nothing of start-up's, but in a test process
     the test runner's whole heap, which a full collection would walk at every app start
-    (measured: a tenth to a third of a second each, a third of the suite's time). Garbage
-    that the old generation holds is frozen with the rest and given back when the last
-    app ends."""
+    (README, Development). Garbage that the old generation holds is frozen with the rest
+    and given back when the last app ends."""
     if _running_apps:
         gc.collect(1)
         gc.freeze()
