@@ -246,8 +246,9 @@ async def test_a_dropped_connection_is_a_connection_error(fake_server: FakeServe
     base = Scenario(split="awkward")
     fake_server.scenario = base.but(drop_mid=after_answer(3))
     streamed = Streamed()
-    with pytest.raises(anthropic.APIConnectionError):
+    with pytest.raises(anthropic.APIConnectionError) as raised:
         await sdk_stream(fake_server, streamed)
+    assert not isinstance(raised.value, anthropic.APITimeoutError)  # dropped, not slow
     assert streamed.text == "".join(base.answer_pieces[:3])
 
 

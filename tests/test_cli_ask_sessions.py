@@ -323,19 +323,19 @@ def test_ctrl_c_during_a_stall_saves_the_reply_as_cancelled(
                 printed.append(record["text"])
 
         # While the stream is quiet, the ticker still saves what arrived.
-        def checkpointed() -> Turn | None:
+        found: list[Turn] = []
+
+        def checkpointed() -> bool:
             summaries = SessionStore().list()
             if summaries and summaries[0].turns == 1:
                 turn = SessionStore().load(summaries[0].id).turns[0]
                 if turn.answer == "".join(printed):
-                    return turn
-            return None
+                    found.append(turn)
+            return bool(found)
 
-        wait_until(lambda: checkpointed() is not None, what="the stalled reply checkpointed")
-        turn = checkpointed()
-        assert (
-            turn is not None and turn.in_progress and turn.to_reply().finish_reason == "interrupted"
-        )
+        wait_until(checkpointed, what="the stalled reply checkpointed")
+        turn = found[0]
+        assert turn.in_progress and turn.to_reply().finish_reason == "interrupted"
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=SAFETY_TIMEOUT_S)
     finally:

@@ -3,6 +3,7 @@ pyproject.toml, and what is installed is what it pins."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +24,7 @@ def locked() -> dict[str, tuple[str, set[str]]]:
     for line in LOCK.read_text(encoding="utf-8").splitlines():
         comment = line.strip().removeprefix("#").strip()
         if line.startswith(" "):  # "# via a", or "# via" and then "#   a" lines
-            source = comment.removeprefix("via").strip()
+            source = re.sub(r"^via(\s|$)", "", comment).strip()
             if source:
                 needed_by.add(source if source.startswith("-r ") else canonicalize_name(source))
             continue
@@ -90,3 +91,32 @@ def test_what_is_installed_is_what_the_lock_pins() -> None:
         f"installed vs {LOCK.name}: {wrong}; install with the README's test line "
         "(PIP_CONSTRAINT=requirements/test.lock pip install -e '.[test]')"
     )
+
+
+def test_everything_the_test_extras_pull_in_is_pinned() -> None:
+    """Walks the installed requirements from chatterm[test] down: a dependency that a new
+    release of some package adds would otherwise come in at whatever version is newest."""
+    pins = locked()
+    todo: list[tuple[str, frozenset[str]]] = [("chatterm", frozenset({"test"}))]
+    seen: set[tuple[str, frozenset[str]]] = set(todo)
+    while todo:
+        name, extras = todo.pop()
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is not None and not any(
+                marker.evaluate({"extra": extra}) for extra in (*extras, "")
+            ):
+                continue
+            needed = canonicalize_name(requirement.name)
+            if needed == "chatterm":
+                continue
+            assert needed in pins, (
+                f"{needed} (needed by {name}) is not pinned in {LOCK.name}: regenerate it "
+                "(README, Development)"
+            )
+            key = (needed, frozenset(requirement.extras))
+            if key not in seen:
+                seen.add(key)
+                todo.append(key)
+    assert len(seen) > 20  # the walk went down the tree, not just one level

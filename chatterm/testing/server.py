@@ -251,7 +251,7 @@ class FakeServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> list[RecordedRequest]:
         """The first ``count`` requests, waiting for them to arrive (a safety-net timeout)."""
         deadline = time.monotonic() + timeout
         while len(self.requests) < count:

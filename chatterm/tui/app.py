@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from chatterm.config import Settings
-from chatterm.launch import resume_collector
+from chatterm.launch import pause_collector, resume_collector
 from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionError, SessionStore
@@ -277,4 +277,10 @@ def run_tui(
 def run_replay(settings: Settings, session: Session, speed: float = 1.0) -> None:
     """Replay a saved session in the TUI, with no network; return when the user closes it."""
     model = session.models[-1] if session.models else "demo"
-    ChatApp(settings, model, replay=session, replay_speed=speed).run()
+    # Started as the chat is: collector paused until the first frame (chatterm.launch;
+    # `replay` resumed it after parsing, in case it printed instead).
+    pause_collector()
+    try:
+        ChatApp(settings, model, replay=session, replay_speed=speed).run()
+    finally:
+        resume_collector()

@@ -559,6 +559,7 @@ async def test_view_stays_pinned_to_the_bottom_unless_scrolled_up() -> None:
         await wait_for(pilot, lambda: view.max_scroll_y > at + 3)
         # Pinned, the view follows (a frame behind the growth); let go, it would stay at `at`.
         await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y > at + 3)
+        assert screen.live is not None  # followed while streaming, not scrolled at its end
         await pilot.press("escape")
         await finish_reply(pilot)
         assert turn.reply is not None

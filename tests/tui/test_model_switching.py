@@ -79,8 +79,7 @@ async def test_picker_switches_mid_conversation_and_the_next_turn_has_everything
         table_text = rendered(screen.table)
         assert "openai:gpt-5-mini" in table_text and "0.25" in table_text
         await type_text(pilot, "opentest")
-        await pilot.pause()
-        assert screen.highlighted_ref() == "openai:test"
+        await wait_for(pilot, lambda: screen.highlighted_ref() == "openai:test")
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, ModelPickerScreen))
         chat_screen = chat(app)
@@ -111,8 +110,7 @@ async def test_picking_a_model_without_its_key_explains_and_keeps_the_model() ->
         row = next(e for e in screen.entries if e.ref == "anthropic:claude-sonnet-4-5")
         assert row.key_problem and "ANTHROPIC_API_KEY" in row.key_problem
         await type_text(pilot, "claude-sonnet-4-5")
-        await pilot.pause()
-        assert screen.highlighted_ref() == "anthropic:claude-sonnet-4-5"
+        await wait_for(pilot, lambda: screen.highlighted_ref() == "anthropic:claude-sonnet-4-5")
         assert "missing" in rendered(screen.table)
         assert "ANTHROPIC_API_KEY" in rendered(screen.query_one("#picker-status"))
         await pilot.press("enter")

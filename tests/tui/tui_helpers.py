@@ -171,10 +171,8 @@ def rendered(widget: Widget) -> str:
 
 
 def key_event(character: str) -> events.Key:
-    """The key event a terminal reports for one typed character (a line break is Ctrl+J,
-    chatterm's newline key), named as :meth:`Pilot.press` names it."""
-    if character == "\n":
-        return events.Key("ctrl+j", None)
+    """The key event a terminal reports for one typed character, named as
+    :meth:`Pilot.press` names it."""
     if character == " ":
         return events.Key("space", " ")
     name = character if character.isalnum() else _character_to_key(character)
@@ -182,14 +180,18 @@ def key_event(character: str) -> events.Key:
 
 
 async def type_text(pilot: Pilot[Any], text: str) -> None:
-    """Type ``text`` as a fast typist or ``tmux send-keys`` does: every key is queued at
-    once, in order, and the app handles them as they come (Pilot.press waits about 0.1 s
-    after each key; the order is the same, since the prompt's keys are not priority
-    bindings). Then wait until the app has handled them all."""
-    for character in text:
-        pilot.app.post_message(key_event(character))
-    await pilot.pause()
-    await pilot.pause()  # the keys reached the focused widget in the first pass
+    """Type ``text`` as a fast typist or ``tmux send-keys`` does: the characters of a line
+    are queued at once, in order, and the prompt inserts them as they come (Pilot.press
+    waits about 0.1 s after each key). A line break is Ctrl+J, chatterm's newline key: a
+    binding, which runs only once the key has gone up from the prompt to the screen, so
+    it is pressed on its own, after the characters before it are in."""
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            await pilot.press("ctrl+j")
+        for character in line:
+            pilot.app.post_message(key_event(character))
+        await pilot.pause()
+        await pilot.pause()  # the keys reached the focused widget in the first pass
 
 
 async def send(pilot: Pilot[Any], text: str) -> None:
