@@ -41,7 +41,7 @@ from chatterm.tui.memory import settle_memory
 from chatterm.tui.screens import chat as chat_module
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.turn import TurnView
-from tests.waiting import wait_for
+from tests.waiting import settle, wait_for
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 
@@ -294,6 +294,23 @@ async def test_reasoning_key_hides_and_shows_every_pane() -> None:
         await pilot.pause()
         assert not any(p.collapsed for p in screen.query(ReasoningPane))
         assert pane.log_view.region.height > 0
+
+
+async def test_a_paste_lands_once_with_its_line_ends_as_newlines() -> None:
+    """A bracketed paste (what a terminal sends for Ctrl+Shift+V or tmux paste-buffer -p)
+    is inserted exactly once: the user sends and pays for what they pasted, not twice."""
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await type_text(pilot, "say: ")
+        app.post_message(events.Paste("plain paste one"))  # as the driver posts it
+        await wait_for(pilot, lambda: "paste" in screen.prompt.text)
+        await settle(pilot)
+        assert screen.prompt.text == "say: plain paste one"
+        app.post_message(events.Paste(" two\r\nthree\rfour"))
+        await wait_for(pilot, lambda: "four" in screen.prompt.text)
+        await settle(pilot)
+        assert screen.prompt.text == "say: plain paste one two\nthree\nfour"
 
 
 async def test_newline_key_inserts_a_newline() -> None:

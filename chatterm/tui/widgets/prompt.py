@@ -75,8 +75,9 @@ class PromptArea(TextArea):
                 event.prevent_default()
 
     async def _on_paste(self, event: events.Paste) -> None:
+        # Textual calls each class's handler in turn, this one first: only the text is
+        # changed here, and TextArea's own handler inserts it (once).
         event.text = pasted_text(event.text)
-        await super()._on_paste(event)
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))
