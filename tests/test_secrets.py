@@ -32,12 +32,14 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatterm import debuglog
 from chatterm.cli import main
 from chatterm.cli_models import models_command
 from chatterm.config import Settings
-from chatterm.providers.base import error_detail, redact
+from chatterm.providers.base import error_detail, redact, unusable_key
 from chatterm.sessions.store import sessions_dir
 from chatterm.tls import tls_context
 from chatterm.tui.app import ChatApp
@@ -683,3 +685,45 @@ def test_every_writer_goes_through_files_or_is_listed() -> None:
             if writers.search(code):
                 offenders.append(f"{rel}: {line.strip()}")
     assert not offenders, textwrap.indent("\n".join(offenders), "  ")
+
+
+BAD_KEY_ENDS = {"cr": "\r", "lf": "\n", "crlf": "\r\n", "space": " ", "tab": "\t"}
+
+
+@pytest.mark.parametrize("end", sorted(BAD_KEY_ENDS))
+@pytest.mark.parametrize("setup", SETUPS, ids=[setup.name for setup in SETUPS])
+def test_a_key_with_a_line_break_is_refused_before_any_request(
+    setup: Setup,
+    end: str,
+    fake_server: FakeServer,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key an HTTP library cannot put in a header would make it quote the key in its
+    error; chatterm says which variable is wrong instead, and sends nothing."""
+    bad = Setup(setup.name, setup.model, setup.key + BAD_KEY_ENDS[end])
+    use(bad, fake_server, home, monkeypatch)
+    variable = next(name for name, value in bad.env(fake_server).items() if value == bad.key)
+    for argv in (
+        ("ask", "-m", bad.model, "hi"),
+        ("ask", "--json", "--save", "-m", bad.model, "hi"),
+    ):
+        code, out, err = run_main(capsys, *argv)
+        assert code == 2, (argv, out, err)
+        assert err.count("\n") == 1 and variable in err and "line break" in err, err
+        assert_no_key(out + err, str(argv))
+    assert fake_server.requests == []
+    assert_home_clean(home, written_by_test=("config.toml",))
+
+
+@given(
+    key=st.text(st.characters(codec="ascii"), min_size=1, max_size=40),
+    bad=st.sampled_from(["\r", "\n", " ", "\t", "\0", "\x1b", "\x7f", "\u2028", "é"]),
+    where=st.integers(min_value=0, max_value=40),
+)
+def test_a_key_that_cannot_be_a_header_is_named_never_shown(key: str, bad: str, where: int) -> None:
+    key = key[:where] + bad + key[where:]
+    problem = unusable_key(key, "SOME_API_KEY")
+    assert problem is not None and problem.startswith("SOME_API_KEY has")
+    assert key not in problem and "\n" not in problem

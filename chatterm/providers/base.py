@@ -76,6 +76,25 @@ class StreamParser(Protocol):
         ...
 
 
+def unusable_key(key: str | None, key_env: str | None) -> str | None:
+    """Why a key cannot go into an HTTP header, in one line naming its variable, or None.
+
+    Checked before any request: an HTTP library refusing the header quotes the key in its
+    error (escaped, past the redaction of its plain form). A line break or space usually
+    comes from a file with CRLF line ends or a stray copy."""
+    if not key:
+        return None
+    name = key_env or "the API key"
+    if not key.isascii():
+        return f"{name} has non-ASCII characters; copy the key again"
+    if not key.isprintable() or any(character.isspace() for character in key):
+        return (
+            f"{name} has a space, tab or line break in it (a .env file with CRLF line ends "
+            "adds one); set it again without"
+        )
+    return None
+
+
 class Provider(ABC):
     """One wire format at one address, with its credentials."""
 

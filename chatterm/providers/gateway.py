@@ -40,6 +40,7 @@ from chatterm.providers.base import (
     message_from_error_object,
     one_line,
     redact,
+    unusable_key,
 )
 from chatterm.providers.parsing import (
     SkipTally,
@@ -353,8 +354,8 @@ class GatewayProvider(Provider):
         return split_service_model(self.name, model)
 
     def missing_key(self) -> str | None:
-        if self._api_key and not self._api_key.isascii():
-            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
+        if problem := unusable_key(self._api_key, self._key_env):
+            return problem
         if self._api_key or not self._key_env:
             return None
         return (

@@ -24,6 +24,7 @@ from chatterm.providers.base import (
     one_line,
     redact,
     requested_effort,
+    unusable_key,
 )
 from chatterm.providers.gemini_stream import GeminiParser
 
@@ -169,8 +170,8 @@ class GeminiProvider(Provider):
     # --- keys and errors --------------------------------------------------------------------
 
     def missing_key(self) -> str | None:
-        if self._api_key and not self._api_key.isascii():
-            return f"{self._key_env} has non-ASCII characters; copy the key again"
+        if problem := unusable_key(self._api_key, self._key_env):
+            return problem
         if self._api_key or self._local:
             return None
         return (

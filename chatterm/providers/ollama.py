@@ -41,6 +41,7 @@ from chatterm.providers.base import (
     one_line,
     redact,
     requested_effort,
+    unusable_key,
 )
 from chatterm.providers.parsing import (
     MAX_NANOSECONDS,
@@ -254,8 +255,8 @@ class OllamaProvider(Provider):
     def missing_key(self) -> str | None:
         if not self.cloud:
             return None
-        if self._api_key and not self._api_key.isascii():
-            return f"{KEY_ENV} has non-ASCII characters; copy the key again"
+        if problem := unusable_key(self._api_key, KEY_ENV):
+            return problem
         if self._api_key:
             return None
         return (

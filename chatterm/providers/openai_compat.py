@@ -36,6 +36,7 @@ from chatterm.providers.base import (
     one_line,
     redact,
     requested_effort,
+    unusable_key,
 )
 from chatterm.providers.parsing import (
     SkipTally,
@@ -368,8 +369,8 @@ class OpenAICompatProvider(Provider):
         )
 
     def missing_key(self) -> str | None:
-        if self._api_key and not self._api_key.isascii():
-            return f"{self._key_env or 'the API key'} has non-ASCII characters; copy the key again"
+        if problem := unusable_key(self._api_key, self._key_env):
+            return problem
         if self._api_key or self._key_optional or not self._key_env:
             return None
         return (
