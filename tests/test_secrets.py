@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import io
 import json
 import os
@@ -25,7 +26,8 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -727,3 +729,32 @@ def test_a_key_that_cannot_be_a_header_is_named_never_shown(key: str, bad: str, 
     problem = unusable_key(key, "SOME_API_KEY")
     assert problem is not None and problem.startswith("SOME_API_KEY has")
     assert key not in problem and "\n" not in problem
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "repr": lambda key: repr(key),
+    "bytes-repr": lambda key: repr(key.encode()),
+    "json": lambda key: json.dumps(key),
+    "json-ascii-off": lambda key: json.dumps(key, ensure_ascii=False),
+    "percent": lambda key: urllib.parse.quote(key, safe=""),
+    "form": lambda key: urllib.parse.quote_plus(key),
+    "base64": lambda key: base64.b64encode(key.encode()).decode(),
+    "base64-url": lambda key: base64.urlsafe_b64encode(key.encode()).decode().rstrip("="),
+}
+
+
+@given(
+    key=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=8, max_size=60),
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+)
+def test_a_key_written_escaped_or_encoded_is_redacted(key: str, encoding: str) -> None:
+    written = ENCODINGS[encoding](key)
+    message = redact(f"Illegal header value {written}; x-api-key: {written}", (key,))
+    assert written not in message and key not in message
+
+
+def test_the_header_error_of_a_key_with_a_carriage_return_is_redacted() -> None:
+    key = "sk-ant-api03-main0123456789abcdefghij\r"
+    message = f"Illegal header value {key.encode()!r}"  # as the HTTP library words it
+    shown = redact(message, (key,))
+    assert "abcdefghij" not in shown and "main0123" not in shown, shown

@@ -6,8 +6,11 @@ so each provider is tested by feeding its parser bytes and checking the events.
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import re
+import urllib.parse
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -202,17 +205,41 @@ _HALVES_FROM = 20
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Remove API keys, by value and by shape, from text meant for a person or a file."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    for secret in secrets:
-        if len(secret) >= _HALVES_FROM:
-            middle = len(secret) // 2
-            for half in (secret[:middle], secret[middle:]):
-                text = text.replace(half, "***")
+    for form in _written_forms(tuple(secrets)):
+        text = text.replace(form, "***")
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_keep_name, text)
     return text
+
+
+@functools.lru_cache(maxsize=64)
+def _written_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every way a secret (and each half of a long one) may be written in a message,
+    longest first: as it is, escaped as Python's repr and JSON write it (a library
+    quoting a header value it refused), percent-encoded (a URL) and in base64 (a Basic
+    Authorization header)."""
+    pieces = [secret for secret in secrets if len(secret) >= 4]
+    for secret in secrets:
+        if len(secret) >= _HALVES_FROM:
+            middle = len(secret) // 2
+            pieces += [secret[:middle], secret[middle:]]
+    forms: set[str] = set()
+    for piece in pieces:
+        forms |= {
+            piece,
+            repr(piece)[1:-1],
+            repr(piece.encode("utf-8", "replace"))[2:-1],
+            json.dumps(piece)[1:-1],
+            json.dumps(piece, ensure_ascii=False)[1:-1],
+            urllib.parse.quote(piece, safe=""),
+            urllib.parse.quote_plus(piece, safe=""),
+        }
+    for secret in secrets:
+        if len(secret) >= 4:
+            raw = secret.encode("utf-8", "replace")
+            forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+            forms |= {form.rstrip("=") for form in list(forms) if form.endswith("=")}
+    return tuple(sorted((form for form in forms if len(form) >= 4), key=len, reverse=True))
 
 
 def _keep_name(match: re.Match[str]) -> str:
