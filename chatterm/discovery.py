@@ -48,7 +48,7 @@ from chatterm.providers.ollama import (
     parse_ollama_host,
 )
 from chatterm.tls import tls_context
-from chatterm.urls import host_of
+from chatterm.urls import credentials_of, has_credentials, host_of
 
 CACHE_TTL_S = 600.0  # how long a server's list is used without asking again
 DEFAULT_TIMEOUT_S = 2.0  # per server; servers are asked concurrently
@@ -79,7 +79,8 @@ class Target:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def secrets(self) -> tuple[str, ...]:
-        return (self.api_key,) if self.api_key else ()
+        key = (self.api_key,) if self.api_key else ()
+        return (*key, *credentials_of(self.base_url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,9 @@ async def _fetch(
 ) -> tuple[tuple[str, ...] | None, str | None]:
     """(models, None) or (None, a note, or None when the failure is not worth one)."""
     secrets = target.secrets()
+    if target.api_key and has_credentials(target.base_url):
+        where = "OPENAI_BASE_URL" if target.provider == "openai" else "its base URL"
+        return None, f"{target.provider}: {where} has a user name or password and a key: not asked"
     try:
         names = await asyncio.wait_for(_ask(client, target), timeout)
     except TimeoutError:

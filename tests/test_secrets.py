@@ -41,6 +41,7 @@ from chatterm import debuglog
 from chatterm.cli import main
 from chatterm.cli_models import models_command
 from chatterm.config import Settings
+from chatterm.discovery import discover
 from chatterm.providers.base import error_detail, redact, unusable_key
 from chatterm.sessions.store import sessions_dir
 from chatterm.tls import tls_context
@@ -720,7 +721,7 @@ def test_a_key_with_a_line_break_is_refused_before_any_request(
 
 
 @given(
-    key=st.text(st.characters(codec="ascii"), min_size=1, max_size=40),
+    key=st.text(st.characters(codec="ascii"), min_size=8, max_size=40),
     bad=st.sampled_from(["\r", "\n", " ", "\t", "\0", "\x1b", "\x7f", "\u2028", "é"]),
     where=st.integers(min_value=0, max_value=40),
 )
@@ -758,3 +759,77 @@ def test_the_header_error_of_a_key_with_a_carriage_return_is_redacted() -> None:
     message = f"Illegal header value {key.encode()!r}"  # as the HTTP library words it
     shown = redact(message, (key,))
     assert "abcdefghij" not in shown and "main0123" not in shown, shown
+
+
+PASSWORD = "hunter2-basic-pw"
+
+
+def test_credentials_in_a_base_url_never_replace_a_key_unannounced(
+    fake_server: FakeServer,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """httpx turns user:pass@ into a Basic Authorization header in place of the key: with a
+    key set too, chatterm refuses, naming both, and sends nothing."""
+    at = fake_server.base_url.replace("http://", f"http://me:{PASSWORD}@")
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    builtins = (
+        ("OPENAI_BASE_URL", "OPENAI_API_KEY", "openai:test-model"),
+        ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "anthropic:x"),
+    )
+    for variable, key_env, model in builtins:
+        monkeypatch.setenv(variable, f"{at}/v1")
+        code, out, err = run_main(capsys, "ask", "-m", model, "hi")
+        assert code == 2, (out, err)
+        assert err.startswith(f"chatterm: {variable} has a user name or password in it"), err
+        assert f"and {key_env} is set" in err
+        assert PASSWORD not in out + err
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("EVIL_KEY", CUSTOM_KEY)
+    (home / "config.toml").write_text(
+        f'[providers.evil]\nbase_url = "{at}/v1"\napi_key_env = "EVIL_KEY"\n'
+    )
+    code, out, err = run_main(capsys, "ask", "-m", "evil:test-model", "hi")
+    assert code == 2 and "[providers.evil] base_url has a user name or password" in err, err
+    assert PASSWORD not in out + err
+    assert fake_server.requests == []
+
+
+def test_credentials_of_a_keyless_server_are_a_secret(
+    fake_server: FakeServer,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server behind Basic auth and no key (a LAN box): the URL's credentials are used,
+    and a server that echoes them back shows none of them."""
+    at = fake_server.base_url.replace("http://", f"http://me:{PASSWORD}@")
+    basic = base64.b64encode(f"me:{PASSWORD}".encode()).decode()
+    fake_server.scenario = Scenario.http_error(
+        401, f"bad Authorization: Basic {basic} ({PASSWORD})"
+    )
+    (home / "config.toml").write_text(f'[providers.lan]\nbase_url = "{at}/v1"\n')
+    code, out, err = run_main(capsys, "ask", "--json", "--save", "-m", "lan:test-model", "hi")
+    assert code == 1 and "HTTP 401" in out, (out, err)
+    [request] = fake_server.requests
+    assert ("authorization", f"Basic {basic}") in [(k.lower(), v) for k, v in request.headers]
+    written = [p.read_text() for p in files_under(home) if p.is_file() and p.name != "config.toml"]
+    assert written  # the session was saved
+    for where in (out, err, *written):
+        assert PASSWORD not in where and basic not in where
+
+
+async def test_model_listing_does_not_ask_a_server_whose_url_has_credentials_and_a_key(
+    fake_server: FakeServer, home: Path
+) -> None:
+    at = fake_server.base_url.replace("http://", f"http://me:{PASSWORD}@")
+    env = {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": f"{at}/v1",
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+    }
+    found = await discover(Settings(), env, refresh=True, timeout=5)
+    assert "has a user name or password" in found.notes["openai"]
+    assert PASSWORD not in found.notes["openai"]
+    assert fake_server.requests == []

@@ -49,6 +49,7 @@ from chatterm.providers.parsing import (
     json_object,
     object_or_skip,
 )
+from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -443,7 +444,8 @@ class AnthropicProvider(Provider):
         )
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
+        key = (self._api_key,) if self._api_key else ()
+        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         info = model_info("anthropic", model)

@@ -53,6 +53,7 @@ from chatterm.providers.parsing import (
     usd,
 )
 from chatterm.retry import retryable_status
+from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -364,7 +365,8 @@ class GatewayProvider(Provider):
         )
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
+        key = (self._api_key,) if self._api_key else ()
+        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         service, model_name = self.split_model(model)

@@ -27,6 +27,7 @@ from chatterm.providers.base import (
     unusable_key,
 )
 from chatterm.providers.gemini_stream import GeminiParser
+from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -180,7 +181,8 @@ class GeminiProvider(Provider):
         )
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
+        key = (self._api_key,) if self._api_key else ()
+        return (*key, *credentials_of(self.base_url))
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """``{"error": {"code", "message", "status", "details"}}``, sometimes in a list.

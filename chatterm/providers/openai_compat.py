@@ -48,6 +48,7 @@ from chatterm.providers.parsing import (
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 from chatterm.retry import retryable_status
+from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -379,7 +380,8 @@ class OpenAICompatProvider(Provider):
         )
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
+        key = (self._api_key,) if self._api_key else ()
+        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         messages: list[dict[str, str]] = []

@@ -20,6 +20,7 @@ from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.providers.openai_responses import OpenAIResponsesProvider
+from chatterm.urls import credentials_beside_key, has_credentials
 
 DEMO_MODELS = ("demo", "demo:fast")
 OPENAI_DEFAULT_MODELS = ("openai:gpt-5-mini", "openai:gpt-5", "openai:gpt-4.1-mini")
@@ -71,6 +72,16 @@ class ResolvedModel:
     model: str  # the name sent to the server
 
 
+# Where each built-in provider's address comes from, to name it in a message.
+_URL_VARIABLES = {
+    "openai": "OPENAI_BASE_URL",
+    "openai-responses": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "gemini": "GEMINI_BASE_URL",
+    "ollama": "OLLAMA_HOST",
+}
+
+
 def resolve_model(
     ref: str, settings: Settings, env: Mapping[str, str] | None = None
 ) -> ResolvedModel:
@@ -95,6 +106,9 @@ def resolve_model(
     if prefix in settings.providers:
         custom = settings.providers[prefix]
         key = env.get(custom.api_key_env) if custom.api_key_env else None
+        if key and custom.api_key_env and has_credentials(custom.base_url):
+            where = f"[providers.{custom.name}] base_url"
+            raise ConfigError(credentials_beside_key(where, custom.api_key_env))
         if custom.kind == "gateway":
             gateway = GatewayProvider(custom.name, custom.base_url, key or None, custom.api_key_env)
             gateway.split_model(name)  # NAME:MODEL without SERVICE/ is a usage error
@@ -109,7 +123,12 @@ def resolve_model(
         return ResolvedModel(ref, provider, name)
     builtin = BUILTIN.get(prefix)
     if builtin is not None:
-        return ResolvedModel(ref, builtin.make(env, name), name)
+        provider = builtin.make(env, name)
+        keys = [variable for variable in builtin.key_envs if env.get(variable)]
+        if keys and has_credentials(getattr(provider, "base_url", "")):
+            where = _URL_VARIABLES.get(prefix, "the base URL")
+            raise ConfigError(credentials_beside_key(where, keys[0]))
+        return ResolvedModel(ref, provider, name)
     raise ConfigError(
         f"unknown provider {prefix!r} in model {ref!r}; use one of "
         f"{', '.join(known_providers(settings))}, or add [providers.{prefix}] "
