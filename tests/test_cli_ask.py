@@ -379,7 +379,7 @@ def test_json_ctrl_c_during_a_stall_is_cancelled(fake_server: FakeServer, home: 
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=ask_env(home, fake_server),
+        env={**ask_env(home, fake_server), "PYTHONFAULTHANDLER": "1"},
         cwd=home,
     )
     try:
@@ -393,7 +393,13 @@ def test_json_ctrl_c_during_a_stall_is_cancelled(fake_server: FakeServer, home: 
             texts += json.loads(line)["type"] == "text"
         [request] = fake_server.requests
         process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=SAFETY_TIMEOUT_S)
+        try:
+            rest, err = process.communicate(timeout=SAFETY_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            # Seen once in many runs, not reproduced: have the child say where it waits.
+            process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, stacks = process.communicate(timeout=SAFETY_TIMEOUT_S)
+            raise AssertionError("no exit after Ctrl+C:\n" + stacks.decode()) from None
     finally:
         if process.poll() is None:
             process.kill()
