@@ -162,9 +162,10 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
     providers: dict[str, ProviderConfig] = {}
     for name, table in check.table(data.get("providers", {}), "providers").items():
         key = f"providers.{name}"
-        if not _PROVIDER_NAME.match(name):
+        if not _PROVIDER_NAME.fullmatch(name):
+            shown = f"providers.{name}" if name.isprintable() else f"providers.{name!r}"
             raise ConfigError(
-                f"{where}: [{key}]: provider names use lower-case letters, digits, - and _"
+                f"{where}: [{shown}]: provider names use lower-case letters, digits, - and _"
             )
         table = check.table(table, key)
         check.no_unknown(table, {"base_url", "api_key_env", "local", "kind"}, key)
@@ -336,7 +337,7 @@ class _Checker:
         """The name of an environment variable; a key pasted here is refused without
         being repeated (the message must not carry it)."""
         name = self.optional_string(value, key)
-        if name is not None and not _VARIABLE.match(name):
+        if name is not None and not _VARIABLE.fullmatch(name):
             raise ConfigError(
                 f"{self.where}: {key} names the environment variable that holds the key "
                 '(e.g. "GROQ_API_KEY"), not the key itself; put the key in that variable'

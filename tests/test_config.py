@@ -335,6 +335,14 @@ class TestHostileValues:
         assert "names the environment variable" in message
         assert secret not in message
 
+    def test_names_that_end_in_a_line_break_are_refused(self, tmp_path: Path) -> None:
+        """A final line break slips past a `$` anchor; it would reach file names, CSS
+        classes and the terminal."""
+        message = config_error(tmp_path, '[providers."lan\\n"]\nbase_url = "http://h/v1"\n')
+        assert "provider names use lower-case letters" in message
+        text = '[providers.lan]\nbase_url = "http://h/v1"\napi_key_env = "LAN_KEY\\n"\n'
+        assert "names the environment variable" in config_error(tmp_path, text)
+
     @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
     def test_prices_must_be_finite(self, tmp_path: Path, value: str) -> None:
         text = f'[models."a:b"]\ninput_per_mtok = {value}\noutput_per_mtok = 1\n'

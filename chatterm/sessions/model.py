@@ -226,7 +226,7 @@ def new_session_id(now: datetime | None = None) -> str:
 
 def is_valid_id(session_id: str) -> bool:
     """Ids become file names: letters, digits, ``-`` and ``_`` only."""
-    return bool(_ID.match(session_id))
+    return bool(_ID.fullmatch(session_id))  # `$` alone would let a final line break in
 
 
 def new_session(*, system: str | None = None, session_id: str | None = None) -> Session:

@@ -134,7 +134,7 @@ def parse_theme(data: dict[str, Any]) -> Theme:
         if key not in known:
             raise ThemeError(f"unknown key {key!r}; use {', '.join(sorted(known))}")
     name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ThemeError(
             'name must be lower-case letters, digits, - and _ (e.g. name = "my-theme")'
         )

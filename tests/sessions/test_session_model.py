@@ -42,7 +42,7 @@ def test_ids_sort_by_creation_time_and_are_file_names() -> None:
     session_id = new_session_id()
     assert is_valid_id(session_id)
     assert len(session_id.split("-")) == 3
-    for bad in ("", "../etc/passwd", "a/b", ".hidden", "x" * 81, "a b"):
+    for bad in ("", "../etc/passwd", "a/b", ".hidden", "x" * 81, "a b", f"{session_id}\n"):
         assert not is_valid_id(bad)
 
 

@@ -71,6 +71,7 @@ def test_parse_theme_rejects_what_is_wrong() -> None:
         ({**good, "primry": "#fff"}, "unknown key 'primry'"),
         ({"primary": "#fff"}, "name must be"),
         ({**good, "name": "Has Space"}, "name must be"),
+        ({**good, "name": "mine\n"}, "name must be"),  # a final line break too
         ({"name": "mine"}, "primary is required"),
         ({**good, "background": "#12345"}, "background = '#12345' is not a colour"),
         ({**good, "dark": "yes"}, "dark must be true or false"),
