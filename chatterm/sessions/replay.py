@@ -33,18 +33,30 @@ from chatterm.sessions.model import Session, Turn
 
 POLL_S = 0.05
 TURN_GAP_S = 0.6  # between turns, at speed 1: time to read the next prompt
+MAX_GAP_S = 600.0  # the longest wait replayed: chatterm's own default first-token limit
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
 def turn_events(turn: Turn) -> list[TimedEvent]:
-    """The turn's events, stamped in seconds from the request, ending with its finish."""
+    """The turn's events, stamped in seconds from the request, ending with its finish.
+
+    Played as recorded, but for a gap longer than ``MAX_GAP_S`` (played as that long) and
+    an offset earlier than the one before it (played at once): a damaged or hand-made
+    file must not hold a replay for years, or play it backwards."""
     events: list[TimedEvent] = [TimedEvent(0.0, Started(turn.model))]
-    last = 0.0
+    recorded = played = 0.0
+
+    def step(offset_s: float) -> float:
+        nonlocal recorded, played
+        if offset_s > recorded:
+            played += min(offset_s - recorded, MAX_GAP_S)
+            recorded = offset_s
+        return played
+
     for entry in turn.timeline:
-        at = entry.offset_ms / 1000
-        last = max(last, at)
+        at = step(entry.offset_ms / 1000)
         event: Event
         if entry.kind == "reasoning":
             event = ReasoningDelta(entry.text)
@@ -53,7 +65,7 @@ def turn_events(turn: Turn) -> list[TimedEvent]:
         else:
             event = AnswerWasReasoning()
         events.append(TimedEvent(at, event))
-    end = max(last, (turn.metrics.duration_ms or 0.0) / 1000)
+    end = step((turn.metrics.duration_ms or 0.0) / 1000)
     events.append(TimedEvent(end, UsageUpdate(turn.usage)))
     if turn.error is not None:
         events.append(TimedEvent(end, turn.error))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from session_factory import full_session
 
@@ -21,6 +23,7 @@ from chatterm.events import (
 from chatterm.sessions.model import Session, TimelineEntry, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.replay import (
+    MAX_GAP_S,
     TURN_GAP_S,
     ReplayControl,
     ReplayItem,
@@ -195,3 +198,21 @@ async def test_a_recorded_stream_replays_to_the_same_reply(tmp_path: object) -> 
     # The timing comes back too, to within the recorder's one-frame coalescing.
     assert again.metrics.ttft_ms == pytest.approx(original.metrics.ttft_ms, abs=1)
     assert again.metrics.duration_ms == pytest.approx(original.metrics.duration_ms, abs=1)
+
+
+def test_huge_and_backward_offsets_play_within_bounds() -> None:
+    """A damaged or hand-made file: a gap of ~31,000 years plays as MAX_GAP_S, an offset
+    earlier than the one before plays at once; gaps within the limit stay as recorded."""
+    turn = full_session(1).turns[0]
+    turn.timeline = [
+        TimelineEntry(0, "reasoning", "a"),
+        TimelineEntry(1_000, "reasoning", "b"),
+        TimelineEntry(10**15, "answer", "c"),
+        TimelineEntry(500, "answer", "d"),
+        TimelineEntry(10**15 + 2_000, "answer", "e"),
+    ]
+    turn.metrics = dataclasses.replace(turn.metrics, duration_ms=10.0**16)
+    stamps = [timed.at for timed in turn_events(turn)]
+    assert stamps == [0.0, 0.0, 1.0, 1.0 + MAX_GAP_S, 1.0 + MAX_GAP_S, 3.0 + MAX_GAP_S] + [
+        3.0 + 2 * MAX_GAP_S
+    ] * (len(stamps) - 6)
