@@ -20,7 +20,7 @@ from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.providers.openai_responses import OpenAIResponsesProvider
-from chatterm.urls import credentials_beside_key, has_credentials
+from chatterm.urls import credentials_beside_key, credentials_of, has_credentials
 
 DEMO_MODELS = ("demo", "demo:fast")
 OPENAI_DEFAULT_MODELS = ("openai:gpt-5-mini", "openai:gpt-5", "openai:gpt-4.1-mini")
@@ -125,9 +125,10 @@ def resolve_model(
     if builtin is not None:
         provider = builtin.make(env, name)
         keys = [variable for variable in builtin.key_envs if env.get(variable)]
-        if keys and has_credentials(getattr(provider, "base_url", "")):
+        in_url = credentials_of(getattr(provider, "base_url", ""))
+        if in_url and len(provider.secrets()) > len(in_url):  # a key is sent as well
             where = _URL_VARIABLES.get(prefix, "the base URL")
-            raise ConfigError(credentials_beside_key(where, keys[0]))
+            raise ConfigError(credentials_beside_key(where, keys[0] if keys else "a key"))
         return ResolvedModel(ref, provider, name)
     raise ConfigError(
         f"unknown provider {prefix!r} in model {ref!r}; use one of "
