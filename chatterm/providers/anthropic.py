@@ -49,7 +49,6 @@ from chatterm.providers.parsing import (
     json_object,
     object_or_skip,
 )
-from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -442,10 +441,6 @@ class AnthropicProvider(Provider):
             f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
             "or pick another model (demo works offline)"
         )
-
-    def secrets(self) -> tuple[str, ...]:
-        key = (self._api_key,) if self._api_key else ()
-        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         info = model_info("anthropic", model)

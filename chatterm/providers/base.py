@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chatterm.events import Conversation, Event, ReasoningEffort
 from chatterm.pricing import PriceSpec
+from chatterm.urls import credentials_of, has_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -103,6 +104,9 @@ class Provider(ABC):
 
     #: name used before the colon in model references (``openai``, ``demo``, a config name)
     name: str
+    #: where requests go (a user name or password in it is sent as Basic auth by httpx)
+    base_url: str = ""
+    _api_key: str | None = None
 
     @abstractmethod
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request: ...
@@ -122,8 +126,15 @@ class Provider(ABC):
         return None
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in a message (the API key)."""
-        return ()
+        """Values that must never appear in a message: the API key, and the credentials a
+        base URL carries."""
+        key = (self._api_key,) if self._api_key else ()
+        return (*key, *credentials_of(self.base_url))
+
+    def url_credentials_beside_key(self) -> bool:
+        """Whether the base URL's credentials would replace the key this provider sends
+        (httpx turns ``user:pass@`` into a Basic Authorization header)."""
+        return bool(self._api_key) and has_credentials(self.base_url)
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """One line for a non-2xx response, carrying the provider's own message."""

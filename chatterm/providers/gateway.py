@@ -53,7 +53,6 @@ from chatterm.providers.parsing import (
     usd,
 )
 from chatterm.retry import retryable_status
-from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -363,10 +362,6 @@ class GatewayProvider(Provider):
             f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models "
             "(it is sent as X-API-Key)"
         )
-
-    def secrets(self) -> tuple[str, ...]:
-        key = (self._api_key,) if self._api_key else ()
-        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         service, model_name = self.split_model(model)

@@ -27,7 +27,6 @@ from chatterm.providers.base import (
     unusable_key,
 )
 from chatterm.providers.gemini_stream import GeminiParser
-from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -179,10 +178,6 @@ class GeminiProvider(Provider):
             f"{KEY_ENV} is not set: export {KEY_ENV}=… (or {ALT_KEY_ENV}) to use {self.name} "
             "models, or pick another model (demo works offline)"
         )
-
-    def secrets(self) -> tuple[str, ...]:
-        key = (self._api_key,) if self._api_key else ()
-        return (*key, *credentials_of(self.base_url))
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """``{"error": {"code", "message", "status", "details"}}``, sometimes in a list.

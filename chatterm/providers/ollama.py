@@ -51,7 +51,7 @@ from chatterm.providers.parsing import (
     json_text,
     object_or_skip,
 )
-from chatterm.urls import credentials_of, host_of
+from chatterm.urls import host_of
 
 if TYPE_CHECKING:
     import httpx
@@ -263,10 +263,6 @@ class OllamaProvider(Provider):
             f"{KEY_ENV} is not set: export {KEY_ENV}=… to use ollama.com, "
             "or unset OLLAMA_HOST to use the local server"
         )
-
-    def secrets(self) -> tuple[str, ...]:
-        key = (self._api_key,) if self._api_key else ()
-        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         messages: list[dict[str, str]] = []

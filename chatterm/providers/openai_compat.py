@@ -48,7 +48,6 @@ from chatterm.providers.parsing import (
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 from chatterm.retry import retryable_status
-from chatterm.urls import credentials_of
 
 if TYPE_CHECKING:
     import httpx
@@ -378,10 +377,6 @@ class OpenAICompatProvider(Provider):
             f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
             "or pick another model (demo works offline)"
         )
-
-    def secrets(self) -> tuple[str, ...]:
-        key = (self._api_key,) if self._api_key else ()
-        return (*key, *credentials_of(self.base_url))
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         messages: list[dict[str, str]] = []

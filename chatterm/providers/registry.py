@@ -20,7 +20,7 @@ from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.providers.openai_responses import OpenAIResponsesProvider
-from chatterm.urls import credentials_beside_key, credentials_of, has_credentials
+from chatterm.urls import credentials_beside_key
 
 DEMO_MODELS = ("demo", "demo:fast")
 OPENAI_DEFAULT_MODELS = ("openai:gpt-5-mini", "openai:gpt-5", "openai:gpt-4.1-mini")
@@ -82,6 +82,13 @@ _URL_VARIABLES = {
 }
 
 
+def _checked(provider: Provider, where: str, key_env: str | None) -> Provider:
+    """The provider, unless its base URL's credentials would replace the key it sends."""
+    if provider.url_credentials_beside_key():
+        raise ConfigError(credentials_beside_key(where, key_env or "a key"))
+    return provider
+
+
 def resolve_model(
     ref: str, settings: Settings, env: Mapping[str, str] | None = None
 ) -> ResolvedModel:
@@ -106,13 +113,11 @@ def resolve_model(
     if prefix in settings.providers:
         custom = settings.providers[prefix]
         key = env.get(custom.api_key_env) if custom.api_key_env else None
-        if key and custom.api_key_env and has_credentials(custom.base_url):
-            where = f"[providers.{custom.name}] base_url"
-            raise ConfigError(credentials_beside_key(where, custom.api_key_env))
+        where = f"[providers.{custom.name}] base_url"
         if custom.kind == "gateway":
             gateway = GatewayProvider(custom.name, custom.base_url, key or None, custom.api_key_env)
             gateway.split_model(name)  # NAME:MODEL without SERVICE/ is a usage error
-            return ResolvedModel(ref, gateway, name)
+            return ResolvedModel(ref, _checked(gateway, where, custom.api_key_env), name)
         provider: Provider = OpenAICompatProvider(
             custom.name,
             custom.base_url,
@@ -120,15 +125,12 @@ def resolve_model(
             key_env=custom.api_key_env,
             local=custom.local,
         )
-        return ResolvedModel(ref, provider, name)
+        return ResolvedModel(ref, _checked(provider, where, custom.api_key_env), name)
     builtin = BUILTIN.get(prefix)
     if builtin is not None:
-        provider = builtin.make(env, name)
         keys = [variable for variable in builtin.key_envs if env.get(variable)]
-        in_url = credentials_of(getattr(provider, "base_url", ""))
-        if in_url and len(provider.secrets()) > len(in_url):  # a key is sent as well
-            where = _URL_VARIABLES.get(prefix, "the base URL")
-            raise ConfigError(credentials_beside_key(where, keys[0] if keys else "a key"))
+        where = _URL_VARIABLES.get(prefix, "the base URL")
+        provider = _checked(builtin.make(env, name), where, keys[0] if keys else None)
         return ResolvedModel(ref, provider, name)
     raise ConfigError(
         f"unknown provider {prefix!r} in model {ref!r}; use one of "
