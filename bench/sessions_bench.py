@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from answer import markdown_answer, reasoning_text  # noqa: E402
 
 from chatterm.events import Usage  # noqa: E402
-from chatterm.metrics import Metrics  # noqa: E402
 from chatterm.pricing import Cost  # noqa: E402
 from chatterm.providers.demo import split_tokens  # noqa: E402
+from chatterm.reply.metrics import Metrics  # noqa: E402
 from chatterm.sessions.codec import SessionFormat, encode  # noqa: E402
 from chatterm.sessions.index import list_summaries, summarize  # noqa: E402
 from chatterm.sessions.model import (  # noqa: E402

@@ -29,7 +29,7 @@ import pytest
 from textual.widgets._toast import Toast
 
 from chatterm import paths
-from chatterm.cli import main
+from chatterm.cli.main import main
 from chatterm.config import Settings
 from chatterm.sessions.model import new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
@@ -121,7 +121,7 @@ def toasts(app: ChatApp) -> list[str]:
 
 
 class TuiRun:
-    """``chatterm`` through :func:`chatterm.cli.main`, the app driven by Pilot: start, one
+    """``chatterm`` through :func:`chatterm.cli.main.main`, the app driven by Pilot: start, one
     reply from the offline demo, quit."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 CORE_MODULES = (
-    "chatterm.cli",
-    "chatterm.stream",
+    "chatterm.cli.main",
+    "chatterm.network.stream",
     "chatterm.providers.registry",
-    "chatterm.accumulate",
-    "chatterm.render.printer",
-    "chatterm.render.stats",
+    "chatterm.reply.accumulate",
+    "chatterm.cli.printer",
+    "chatterm.reply.figures",
 )
 
 _PROBE = """
@@ -43,7 +43,7 @@ def test_core_does_not_import_textual() -> None:
 
 def test_core_does_not_import_the_tui_package() -> None:
     loaded = imported_heavy_modules(CORE_MODULES, ("chatterm",))
-    assert "chatterm.stream" in loaded
+    assert "chatterm.network.stream" in loaded
     assert not any(m == "chatterm.tui" or m.startswith("chatterm.tui.") for m in loaded)
 
 
@@ -58,15 +58,15 @@ def test_probe_detects_an_import() -> None:
 
 
 # What the TUI imports before its first frame (bench/run.py's startup_ratio): what only a
-# reply, another screen or an export needs waits until then (see chatterm.launch).
-TUI_START_MODULES = ("chatterm.launch", "chatterm.cli", "chatterm.tui.app")
+# reply, another screen or an export needs waits until then (see chatterm.startup).
+TUI_START_MODULES = ("chatterm.startup", "chatterm.cli.main", "chatterm.tui.app")
 NOT_AT_TUI_START = (
     "httpx",
-    "chatterm.stream",
-    "chatterm.discovery",
-    "chatterm.model_catalogue",
+    "chatterm.network.stream",
+    "chatterm.catalogue.discovery",
+    "chatterm.catalogue.listing",
     "chatterm.sessions.export",
-    "chatterm.render.printer",
+    "chatterm.cli.printer",
     "chatterm.tui.screens.model_picker",
     "chatterm.tui.screens.sessions",
     "chatterm.tui.screens.replay",

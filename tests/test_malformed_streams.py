@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatterm.accumulate import Reply, ReplyAccumulator
+from chatterm.cli.printer import done_record
 from chatterm.decode import sse as sse_module
 from chatterm.decode.ndjson import NDJSONDecoder
 from chatterm.decode.sse import MAX_LINE_BYTES, SSEDecoder
@@ -35,6 +35,8 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
 )
+from chatterm.network.stream import ReplyStream
+from chatterm.network.tls import tls_context
 from chatterm.providers.anthropic import AnthropicProvider, MessagesParser
 from chatterm.providers.base import error_detail
 from chatterm.providers.gateway import GatewayParser, GatewayProvider
@@ -51,12 +53,10 @@ from chatterm.providers.parsing import (
     snippet,
     usd,
 )
-from chatterm.render.printer import done_record
-from chatterm.stream import ReplyStream
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.testing.fakeserver import FakeServer, render
 from chatterm.testing.frames import index_after
 from chatterm.testing.scenario import CAPTIVE_PORTAL_PAGE, Scenario, after_answer
-from chatterm.tls import tls_context
 from tests.fake_provider.fixtures import API_KEY
 from tests.test_providers_e2e import PROVIDERS, TARGETS, resolve, settings_for
 

@@ -20,11 +20,11 @@ from typing import Any
 import openai
 import pytest
 
-from chatterm.accumulate import Reply
 from chatterm.config import Settings
 from chatterm.events import Conversation, Message
+from chatterm.network.stream import ReplyStream
 from chatterm.providers.registry import ResolvedModel
-from chatterm.stream import ReplyStream
+from chatterm.reply.accumulate import Reply
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import (
     FakeServer,

@@ -22,7 +22,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatterm.accumulate import ReplyAccumulator
 from chatterm.decode.sse import SSEDecoder
 from chatterm.events import (
     Event,
@@ -40,6 +39,7 @@ from chatterm.providers.openai_compat import ChatCompletionsParser
 from chatterm.providers.openai_responses import ResponsesParser
 from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser
 from chatterm.providers.think_tags import ThinkTagSplitter
+from chatterm.reply.accumulate import ReplyAccumulator
 from chatterm.testing.fakeserver import render
 from chatterm.testing.frames import awkward_offsets, index_after
 from chatterm.testing.scenario import Scenario, after_answer

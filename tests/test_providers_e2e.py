@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from chatterm.accumulate import Reply
 from chatterm.config import ProviderConfig, Settings
 from chatterm.events import Conversation, Message, StreamWarning
+from chatterm.network.stream import ReplyStream
 from chatterm.providers.registry import ResolvedModel, resolve_model
-from chatterm.stream import ReplyStream
+from chatterm.reply.accumulate import Reply
 from chatterm.testing.formats.gateway import gateway_cost
 from tests.fake_provider.server import FakeServer, RecordedRequest, Scenario, after_answer
 from tests.waiting import FakeSleep

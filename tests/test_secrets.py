@@ -37,14 +37,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatterm import debuglog
-from chatterm.cli import main
-from chatterm.cli_models import models_command
+from chatterm.catalogue.discovery import discover
+from chatterm.cli.main import main
+from chatterm.cli.models import models_command
 from chatterm.config import Settings
-from chatterm.discovery import discover
+from chatterm.network import debuglog
+from chatterm.network.tls import tls_context
 from chatterm.providers.base import error_detail, redact, unusable_key
 from chatterm.sessions.store import sessions_dir
-from chatterm.tls import tls_context
 from chatterm.tui.app import ChatApp
 from tests.fake_provider.server import FakeServer, Scenario, after_answer
 from tests.tui.tui_helpers import SIZE, chat, finish_reply, send
@@ -357,7 +357,8 @@ async def test_tui_shows_and_saves_no_key(
 
 CRASH = """
 import sys
-from chatterm import cli, stream
+from chatterm.cli import main as cli
+from chatterm.network import stream
 
 KEY = {key!r}
 
@@ -670,9 +671,9 @@ def test_every_writer_goes_through_files_or_is_listed() -> None:
     with how it sets the mode)."""
     allowed = {
         "chatterm/files.py",
-        "chatterm/debuglog.py",  # os.open(..., 0o600) in append mode
-        "chatterm/tui/clipboard.py",  # os.open(..., O_EXCL, 0o600)
-        "chatterm/cli.py",  # os.open(os.devnull) only
+        "chatterm/network/debuglog.py",  # os.open(..., 0o600) in append mode
+        "chatterm/tui/transcript_actions.py",  # os.open(..., O_EXCL, 0o600)
+        "chatterm/cli/main.py",  # os.open(os.devnull) only
     }
     writers = re.compile(
         r"write_text\(|write_bytes\(|\bos\.open\(|mkstemp\(|\.mkdir\(|(?<![\w.])(?<!def )open\("

@@ -36,11 +36,11 @@ from textual import events
 from textual.widgets import DataTable
 from textual.widgets._toast import Toast
 
+from chatterm.catalogue.discovery import discover
 from chatterm.config import Settings
-from chatterm.discovery import discover
 from chatterm.events import StreamError, Usage
-from chatterm.metrics import Metrics
 from chatterm.pricing import Cost
+from chatterm.reply.metrics import Metrics
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.tui.app import ChatApp

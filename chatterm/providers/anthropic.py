@@ -16,8 +16,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chatterm.accumulate import estimate_tokens
-from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -42,6 +40,7 @@ from chatterm.providers.base import (
     requested_effort,
     unusable_key,
 )
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
@@ -49,6 +48,7 @@ from chatterm.providers.parsing import (
     json_object,
     object_or_skip,
 )
+from chatterm.reply.accumulate import estimate_tokens
 
 if TYPE_CHECKING:
     import httpx

@@ -1,6 +1,6 @@
 """What every provider is: a request builder and a byte-stream parser, plus error wording.
 
-A provider does no I/O. ``chatterm.stream.stream_reply`` owns the network for all of them,
+A provider does no I/O. ``chatterm.network.stream.stream_reply`` owns the network for all of them,
 so each provider is tested by feeding its parser bytes and checking the events.
 """
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chatterm.catalog import model_info
 from chatterm.events import ReasoningEffort
 from chatterm.providers.anthropic import AnthropicProvider
 from chatterm.providers.base import Provider
 from chatterm.providers.demo import DemoProvider
 from chatterm.providers.gateway import GatewayProvider, has_thinking_switch
 from chatterm.providers.gemini import GeminiProvider
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider, openai_effort_values
 from chatterm.providers.openai_responses import OpenAIResponsesProvider

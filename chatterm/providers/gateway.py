@@ -17,7 +17,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
 from chatterm.events import (
@@ -42,6 +41,7 @@ from chatterm.providers.base import (
     redact,
     unusable_key,
 )
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,

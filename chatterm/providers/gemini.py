@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chatterm.catalog import model_info
 from chatterm.events import (
     Conversation,
     ReasoningEffort,
@@ -27,6 +26,7 @@ from chatterm.providers.base import (
     unusable_key,
 )
 from chatterm.providers.gemini_stream import GeminiParser
+from chatterm.providers.model_facts import model_info
 
 if TYPE_CHECKING:
     import httpx

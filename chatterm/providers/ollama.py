@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chatterm.catalog import model_info
 from chatterm.decode.ndjson import NDJSONDecoder, NDJSONLine
 from chatterm.errors import ChattermError
 from chatterm.events import (
@@ -43,6 +42,7 @@ from chatterm.providers.base import (
     requested_effort,
     unusable_key,
 )
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     MAX_NANOSECONDS,
     GuardedParser,

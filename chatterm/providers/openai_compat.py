@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -38,6 +37,7 @@ from chatterm.providers.base import (
     requested_effort,
     unusable_key,
 )
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,

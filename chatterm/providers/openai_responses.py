@@ -13,7 +13,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from chatterm.catalog import model_info
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -27,6 +26,7 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.providers.base import one_line, redact, requested_effort
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.openai_compat import (
     OPENAI_BASE_URL,
     OpenAICompatProvider,

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from chatterm.catalog import model_info
 from chatterm.config import Settings
 from chatterm.errors import ConfigError
 from chatterm.providers.anthropic import AnthropicProvider
@@ -17,6 +16,7 @@ from chatterm.providers.base import Provider
 from chatterm.providers.demo import DemoProvider
 from chatterm.providers.gateway import GatewayProvider
 from chatterm.providers.gemini import GeminiProvider
+from chatterm.providers.model_facts import model_info
 from chatterm.providers.ollama import OllamaProvider
 from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.providers.openai_responses import OpenAIResponsesProvider

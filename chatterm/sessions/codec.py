@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 import tomli_w
 
-from chatterm.render.safe_text import escape_unsafe_in_strings
 from chatterm.sessions.model import (
     Session,
     SessionFormatError,
@@ -34,6 +33,7 @@ from chatterm.sessions.model import (
     session_to_data,
     turn_to_data,
 )
+from chatterm.text import escape_unsafe_in_strings
 
 SessionFormat = Literal["json", "toml"]
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from chatterm.render.safe_text import safe_text
-from chatterm.render.stats import format_stats, session_cost
+from chatterm.reply.figures import format_stats, session_cost
 from chatterm.sessions.codec import encode, utf8_bytes
 from chatterm.sessions.model import Session
+from chatterm.text import safe_text
 
 ExportFormat = Literal["md", "json", "toml"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("md", "json", "toml")

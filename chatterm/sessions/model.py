@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeGuard, cast
 
-from chatterm.accumulate import Reply
 from chatterm.events import (
     CLEAN_FINISHES,
     FINISH_REASONS,
@@ -35,8 +34,9 @@ from chatterm.events import (
     StreamError,
     Usage,
 )
-from chatterm.metrics import Metrics
 from chatterm.pricing import Cost, CostSource
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.metrics import Metrics
 
 SCHEMA_VERSION = 1
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry

@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import assert_never
 
-from chatterm.accumulate import Reply
 from chatterm.events import (
     AnswerWasReasoning,
     Event,
@@ -32,6 +31,7 @@ from chatterm.events import (
     TextDelta,
     UsageUpdate,
 )
+from chatterm.reply.accumulate import Reply
 from chatterm.sessions.model import (
     FRAME_MS,
     Session,

@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from chatterm.accumulate import Reply
 from chatterm.events import (
     AnswerWasReasoning,
     Event,
@@ -29,6 +28,7 @@ from chatterm.events import (
     TimedEvent,
     UsageUpdate,
 )
+from chatterm.reply.accumulate import Reply
 from chatterm.sessions.model import Session, Turn
 
 POLL_S = 0.05

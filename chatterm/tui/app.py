@@ -19,10 +19,11 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from chatterm.config import Settings
-from chatterm.launch import pause_collector, resume_collector
-from chatterm.render.safe_text import safe_text
+from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionError, SessionStore
+from chatterm.startup import pause_collector, resume_collector
+from chatterm.text import safe_text
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
@@ -30,7 +31,6 @@ from chatterm.tui.keymap import checked_keymap, restore_alt_digits
 from chatterm.tui.memory import app_ended, app_started, settle_after_start
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
-from chatterm.tui.session_keeper import SessionKeeper
 from chatterm.tui.themes import (
     ThemeFailure,
     bundled_themes_dir,
@@ -43,8 +43,8 @@ from chatterm.tui.themes import (
 if TYPE_CHECKING:
     import httpx
 
+    from chatterm.network.stream import Clock
     from chatterm.providers.registry import ResolvedModel
-    from chatterm.stream import Clock
 
 NOTICE_TIMEOUT_S = 5.0  # it stays in the empty view; the toast covers the prompt
 WORKERS_EXIT_TIMEOUT_S = 2.0  # at exit: how long cancelled replies get to close streams
@@ -53,7 +53,7 @@ SAVE_ERROR_TIMEOUT_S = 10.0
 
 
 def _make_client(target: ResolvedModel) -> httpx.AsyncClient:
-    from chatterm.stream import make_client  # with httpx: after the first frame
+    from chatterm.network.stream import make_client  # with httpx: after the first frame
 
     return make_client(target)
 
@@ -203,7 +203,7 @@ class ChatApp(App[None]):
 
     def _after_first_frame(self) -> None:
         settle_after_start()
-        resume_collector()  # paused by the command for start-up (see chatterm.launch)
+        resume_collector()  # paused by the command for start-up (see chatterm.startup)
 
     def on_mount(self) -> None:
         app_started()
@@ -277,7 +277,7 @@ def run_tui(
 def run_replay(settings: Settings, session: Session, speed: float = 1.0) -> None:
     """Replay a saved session in the TUI, with no network; return when the user closes it."""
     model = session.models[-1] if session.models else "demo"
-    # Started as the chat is: collector paused until the first frame (chatterm.launch;
+    # Started as the chat is: collector paused until the first frame (chatterm.startup;
     # `replay` resumed it after parsing, in case it printed instead).
     pause_collector()
     try:

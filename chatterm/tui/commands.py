@@ -20,12 +20,12 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.style import Style
 
-from chatterm.render.safe_text import safe_text
+from chatterm.text import safe_text
 from chatterm.tui.bindings import CHAT_BINDINGS, key_label
 from chatterm.tui.model_switching import ModelSwitching
 
 if TYPE_CHECKING:
-    from chatterm.model_catalogue import CatalogueEntry
+    from chatterm.catalogue.listing import CatalogueEntry
 
 # Palette titles by binding id; a binding not named here (the favourites, the theme
 # picker: Textual's own "Theme" command does that) is not listed as an action.
@@ -80,8 +80,8 @@ class ModelsAndThemes(Provider):
 
             def listing() -> list[CatalogueEntry]:
                 # Imported when the palette first opens: start-up does without them.
-                from chatterm.discovery import cached_discovery
-                from chatterm.model_catalogue import catalogue
+                from chatterm.catalogue.discovery import cached_discovery
+                from chatterm.catalogue.listing import catalogue
 
                 found = cached_discovery(settings, env)
                 return catalogue(settings, env, found.models, with_prices=False)

@@ -60,7 +60,7 @@ def settle_memory() -> None:
 def settle_after_start() -> None:
     """Collect and freeze what the app's start-up made, once its first frame is up.
 
-    Start-up runs with the collector paused (:mod:`chatterm.launch`), so what it made is
+    Start-up runs with the collector paused (:mod:`chatterm.startup`), so what it made is
     all in the young generations; collecting those is enough. The old generation is what
     the process held before the app began: nothing of start-up's, but in a test process
     the test runner's whole heap, which a full collection would walk at every app start

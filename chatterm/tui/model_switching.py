@@ -26,8 +26,8 @@ from chatterm.errors import ConfigError
 from chatterm.events import REASONING_EFFORTS, ReasoningEffort
 from chatterm.providers.effort import effort_fields, kind_of, supports_effort
 from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
-from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
+from chatterm.text import safe_text
 from chatterm.tui.remembered import Remembered
 
 CONFIG_HINT = 'favourites = ["openai:gpt-5-mini", "demo"] in config.toml'

@@ -41,7 +41,7 @@ and re-split only the tail. Pure and synchronous: no Textual here.
 
 from __future__ import annotations
 
-from chatterm.tui.markdown_blocks import WAIT, BlockScanner
+from chatterm.tui.markdown.blocks import WAIT, BlockScanner
 
 SEGMENT_LINES = 20
 FENCE_SPLIT_LINES = 60

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from textual.content import Content
 
-from chatterm.accumulate import Reply
 from chatterm.events import Retrying, Usage
-from chatterm.render.safe_text import safe_text
-from chatterm.render.stats import format_ms, reply_figures, session_cost
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.figures import format_ms, reply_figures, session_cost
 from chatterm.retry import format_wait
+from chatterm.text import safe_text
 
 __all__ = [
     "error_line",

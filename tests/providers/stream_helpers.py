@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chatterm.accumulate import Reply, ReplyAccumulator
 from chatterm.events import Event, Finish, Started, StreamError, StreamWarning
 from chatterm.providers.base import StreamParser
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
 
 #: What every parser says about one line of invalid UTF-8 (the line itself is kept).
 INVALID_UTF8 = StreamWarning(

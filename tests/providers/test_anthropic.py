@@ -14,8 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
-from chatterm.accumulate import Reply
-from chatterm.catalog import ModelInfo
 from chatterm.config import NetworkSettings, Settings
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -30,6 +28,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
+from chatterm.network.stream import ReplyStream
 from chatterm.providers import anthropic as anthropic_module
 from chatterm.providers.anthropic import (
     ANTHROPIC_VERSION,
@@ -43,8 +42,9 @@ from chatterm.providers.anthropic import (
     anthropic_messages,
     thinking_budget,
 )
+from chatterm.providers.model_facts import ModelInfo
 from chatterm.providers.registry import ResolvedModel
-from chatterm.stream import ReplyStream
+from chatterm.reply.accumulate import Reply
 
 KEY = "sk-ant-api03-test-abcdefghijklmnop"
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
-from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
 from chatterm.events import (
@@ -31,6 +30,7 @@ from chatterm.providers.gateway import (
     split_service_model,
     usage_from_gateway,
 )
+from chatterm.reply.accumulate import Reply
 
 
 def sse(*payloads: dict[str, Any]) -> bytes:

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from stream_helpers import EMPTY_BODY, fold_events, run_parser
 
-from chatterm.accumulate import Reply
 from chatterm.config import NetworkSettings
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -26,10 +25,11 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
+from chatterm.network.stream import stream_reply
 from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.gemini_stream import GeminiParser, GeminiTranslator, usage_from_gemini
 from chatterm.providers.registry import ResolvedModel
-from chatterm.stream import stream_reply
+from chatterm.reply.accumulate import Reply
 
 # --- transcripts (own copies of WIRE.md §5.8-5.9 and variations) ---------------------------
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
-from chatterm.accumulate import Reply
 from chatterm.errors import ChattermError
 from chatterm.events import (
     Conversation,
@@ -32,6 +31,7 @@ from chatterm.providers.ollama import (
     parse_ollama_host,
     usage_from_ollama,
 )
+from chatterm.reply.accumulate import Reply
 
 # --- transcripts (own copies of WIRE.md §6.5-6.6) ------------------------------------------
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
-from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -29,6 +28,7 @@ from chatterm.providers.openai_compat import (
     OpenAICompatProvider,
     usage_from_openai,
 )
+from chatterm.reply.accumulate import Reply
 
 # --- transcripts (own copies of WIRE.md §2.12-2.14) ----------------------------------------
 

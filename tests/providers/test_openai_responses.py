@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
 
-from chatterm.accumulate import Reply
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
     Conversation,
@@ -29,6 +28,7 @@ from chatterm.providers.openai_responses import (
     ResponsesTranslator,
     usage_from_responses,
 )
+from chatterm.reply.accumulate import Reply
 
 
 def sse(*payloads: dict[str, Any]) -> bytes:

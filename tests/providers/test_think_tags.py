@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import pytest
 
-from chatterm.accumulate import ReplyAccumulator
 from chatterm.events import AnswerWasReasoning, Event, ReasoningDelta, TextDelta
 from chatterm.providers.think_tags import ThinkTagSplitter
+from chatterm.reply.accumulate import ReplyAccumulator
 
 
 def split(chunks: Iterable[str]) -> list[Event]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chatterm.events import StreamError, Usage
-from chatterm.metrics import Metrics
 from chatterm.pricing import Cost
+from chatterm.reply.metrics import Metrics
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 
 

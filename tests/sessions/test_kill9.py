@@ -17,8 +17,8 @@ from pathlib import Path
 
 from chatterm.sessions.model import Turn
 from chatterm.sessions.store import SessionStore
+from tests.cli.test_cli_ask import ask_env
 from tests.fake_provider.server import FakeServer, Scenario, after_answer
-from tests.test_cli_ask import ask_env
 from tests.waiting import wait_until
 
 MODEL = "openai:test-model"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from chatterm.accumulate import ReplyAccumulator
 from chatterm.events import (
     AnswerWasReasoning,
     Event,
@@ -21,6 +20,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
+from chatterm.reply.accumulate import ReplyAccumulator
 from chatterm.sessions.model import Session, TimelineEntry, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.store import SessionStore

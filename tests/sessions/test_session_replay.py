@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 from session_factory import full_session
 
-from chatterm.accumulate import ReplyAccumulator
 from chatterm.events import (
     AnswerWasReasoning,
     Event,
@@ -20,6 +19,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
+from chatterm.reply.accumulate import ReplyAccumulator
 from chatterm.sessions.model import Session, TimelineEntry, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.replay import (

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import pytest
 
+from chatterm.network.tls import tls_context
 from chatterm.testing import fakeserver
 from chatterm.testing.formats.gateway import gateway_cost
 from chatterm.testing.frames import index_after, index_of
-from chatterm.tls import tls_context
 from tests.fake_provider.server import (
     DEFAULT_ANSWER,
     DEFAULT_REASONING,

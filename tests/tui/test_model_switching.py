@@ -22,8 +22,8 @@ from tui_helpers import (
     type_text,
 )
 
+from chatterm.catalogue.discovery import discover
 from chatterm.config import ProviderConfig, Settings
-from chatterm.discovery import discover
 from chatterm.providers.demo import demo_answer
 from chatterm.tui.app import ChatApp
 from chatterm.tui.commands import ModelsAndThemes

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.strip import Strip
 from tui_helpers import rendered
 
-from chatterm.tui.markdown_look import (
+from chatterm.tui.markdown.look import (
     ThemedMarkdown,
     ansi_look_from_variables,
     look_from_variables,

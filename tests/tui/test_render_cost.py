@@ -1,7 +1,7 @@
 """What a frame costs, counted rather than timed: the answer pane renders Markdown only
 for its live segment (once per change) and for each segment as it freezes (once).
 
-Every Markdown render goes through :class:`~chatterm.tui.markdown_look.ThemedMarkdown`,
+Every Markdown render goes through :class:`~chatterm.tui.markdown.look.ThemedMarkdown`,
 so counting its renders per frame (between two screen updates) shows what a frame
 redraws, however fast or slow the machine is. bench/run.py times the same path.
 """
@@ -21,7 +21,7 @@ from tui_helpers import SIZE, chat, chunk, finish_reply, send
 from chatterm.config import Settings
 from chatterm.providers.registry import ResolvedModel
 from chatterm.tui.app import ChatApp
-from chatterm.tui.markdown_look import ThemedMarkdown
+from chatterm.tui.markdown.look import ThemedMarkdown
 from chatterm.tui.segments import split_all
 from chatterm.tui.widgets.answer_pane import AnswerPane, FrozenMarkdown, MarkdownSegment
 

@@ -31,9 +31,9 @@ from tui_helpers import (
 
 from chatterm.config import Settings
 from chatterm.events import Message, StreamError, Usage
-from chatterm.metrics import Metrics
 from chatterm.pricing import Cost
 from chatterm.providers.demo import demo_answer
+from chatterm.reply.metrics import Metrics
 from chatterm.sessions.codec import encode
 from chatterm.sessions.index import summarize
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
@@ -510,7 +510,7 @@ async def test_number_columns_are_right_aligned_and_an_empty_chat_costs_a_dash()
 
 
 def test_cost_text_matches_the_command_line_for_an_empty_chat() -> None:
-    from chatterm.cli_sessions import cost_cell
+    from chatterm.cli.sessions import cost_cell
 
     session = new_session(session_id="20261101-090000-aaaa")
     summary = summarize(session, "json", "20261101-090000-aaaa.json")

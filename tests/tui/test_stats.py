@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from chatterm.accumulate import Reply
 from chatterm.events import StreamError, Usage
-from chatterm.metrics import Metrics
 from chatterm.pricing import Cost
-from chatterm.render.stats import format_ms, format_stats, format_usage, session_cost
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.figures import format_ms, format_stats, format_usage, session_cost
+from chatterm.reply.metrics import Metrics
 from chatterm.tui.stats import error_line, final_bar, idle_bar, live_bar, reply_line
 
 REPLY = Reply(

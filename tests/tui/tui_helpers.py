@@ -15,9 +15,9 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
 
+from chatterm.network.stream import make_client
 from chatterm.providers.demo import DemoScript
 from chatterm.providers.registry import ResolvedModel
-from chatterm.stream import make_client
 from chatterm.tui.app import ChatApp
 from chatterm.tui.screens.chat import ChatScreen
 from tests.waiting import wait_for

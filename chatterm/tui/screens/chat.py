@@ -2,7 +2,7 @@
 
 Data flow for one reply: the prompt posts ``Submitted``; the screen mounts a
 :class:`~chatterm.tui.widgets.turn.TurnView` and starts :meth:`ChatScreen._run_reply`,
-an exclusive worker that iterates :meth:`chatterm.stream.ReplyStream.events` and only
+an exclusive worker that iterates :meth:`chatterm.network.stream.ReplyStream.events` and only
 *queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
 what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
 kept on screen and in the session, marked cancelled.
@@ -18,7 +18,7 @@ However the worker ends (done, failed, cancelled, even cancelled before it ever 
 :meth:`ChatScreen._end_reply`. The HTTP client comes from the app's
 :class:`~chatterm.tui.clients.ClientPool`, one per provider, kept between turns.
 
-Every chat is a session (:class:`~chatterm.tui.session_keeper.SessionKeeper`): each reply
+Every chat is a session (:class:`~chatterm.sessions.keeper.SessionKeeper`): each reply
 is recorded as it streams (the worker feeds the recorder, the frame clock checkpoints it,
 ``_end_reply`` records how it ended), and the history sent and the session cost shown
 come from the session's turns. A session opened from disk is shown turn by turn as
@@ -43,7 +43,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chatterm.accumulate import estimate_tokens
 from chatterm.config import Settings
 from chatterm.events import (
     CLEAN_FINISHES,
@@ -60,17 +59,18 @@ from chatterm.events import (
 from chatterm.pricing import Cost
 from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel
-from chatterm.render.safe_text import safe_text
+from chatterm.reply.accumulate import estimate_tokens
+from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session, Turn, history_of
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
+from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
-from chatterm.tui.clipboard import TranscriptActions
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.model_switching import ModelSwitching
 from chatterm.tui.remembered import Remembered
-from chatterm.tui.session_keeper import SessionKeeper
+from chatterm.tui.transcript_actions import TranscriptActions
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -78,7 +78,7 @@ from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
-    from chatterm.stream import Clock, ReplyStream, Sleep
+    from chatterm.network.stream import Clock, ReplyStream, Sleep
 
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
@@ -89,7 +89,7 @@ def warm_up() -> None:
     """Import what the first reply needs, off the event loop and after the first frame:
     the price table (~160 ms), and httpx with the streaming pipeline (~20 ms), which the
     start-up leaves out to paint sooner."""
-    import chatterm.stream  # noqa: F401
+    import chatterm.network.stream  # noqa: F401
     from chatterm.pricing import warm_up_prices
 
     warm_up_prices()
@@ -122,7 +122,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.model_switching.ModelSwitching`'s,
-    the copy and export keys :class:`~chatterm.tui.clipboard.TranscriptActions`'.
+    the copy and export keys :class:`~chatterm.tui.transcript_actions.TranscriptActions`'.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
@@ -276,7 +276,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target, history)
-        from chatterm.stream import ReplyStream  # warmed up after the first frame
+        from chatterm.network.stream import ReplyStream  # warmed up after the first frame
 
         stream = ReplyStream(
             target, conversation, self.settings, clock=self._clock, sleep=self.sleep
@@ -297,7 +297,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         try:
             # Made off the event loop the first time (a bad proxy setting fails here).
             client = await self._clients.get(target)
-            from chatterm.stream import ReplyStream
+            from chatterm.network.stream import ReplyStream
 
             stream = ReplyStream(
                 target,

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from chatterm.render.safe_text import safe_text
+from chatterm.text import safe_text
 from chatterm.tui.bindings import CONFIRM_BINDINGS, RENAME_BINDINGS
 
 DIALOG_CSS = """

@@ -1,7 +1,7 @@
 """The model picker: every model chatterm can offer, filtered as you type.
 
-The list is :func:`chatterm.model_catalogue.catalogue`: each provider's common models, the
-models the config names, and the models servers listed (:mod:`chatterm.discovery`). It
+The list is :func:`chatterm.catalogue.listing.catalogue`: each provider's common models, the
+models the config names, and the models servers listed (:mod:`chatterm.catalogue.discovery`). It
 opens at once on what is known without the network (the discovery cache, however old, and
 no prices); the prices are then looked up on a thread and, when a server's cached list is
 stale, the servers are asked again in the background. The list is filled again when either
@@ -33,10 +33,10 @@ from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from chatterm.catalogue.discovery import cached_discovery, discover
+from chatterm.catalogue.listing import CatalogueEntry, catalogue
 from chatterm.config import Settings
-from chatterm.discovery import cached_discovery, discover
-from chatterm.model_catalogue import CatalogueEntry, catalogue
-from chatterm.render.safe_text import safe_text
+from chatterm.text import safe_text
 from chatterm.tui.bindings import PICKER_BINDINGS
 from chatterm.tui.screens.filtered_table import FilteredTable
 

@@ -22,7 +22,6 @@ from textual.widgets import Footer, Header
 
 from chatterm.events import TimedEvent
 from chatterm.pricing import Cost
-from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Session
 from chatterm.sessions.replay import (
     Clock,
@@ -32,6 +31,7 @@ from chatterm.sessions.replay import (
     TurnStarted,
     replay_session,
 )
+from chatterm.text import safe_text
 from chatterm.tui.bindings import REPLAY_BINDINGS
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.stats_bar import StatsBar

@@ -30,15 +30,15 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from chatterm.pricing import format_usd
-from chatterm.render.safe_text import safe_text
 from chatterm.sessions.index import SessionSummary
+from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.replay import Clock
 from chatterm.sessions.store import SessionError
+from chatterm.text import safe_text
 from chatterm.tui.bindings import SESSIONS_BINDINGS
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.filtered_table import FilteredTable
 from chatterm.tui.screens.replay import ReplayScreen
-from chatterm.tui.session_keeper import SessionKeeper
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))

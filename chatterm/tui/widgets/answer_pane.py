@@ -39,7 +39,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from chatterm.tui.markdown_look import MarkdownLook, ThemedMarkdown, markdown_look
+from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown, markdown_look
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
 
 REWRAP_DELAY_S = 0.2  # after the last width change, before re-rendering what is off screen

@@ -17,8 +17,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from chatterm.render.safe_text import safe_text
 from chatterm.sessions.model import Turn
+from chatterm.text import safe_text
 from chatterm.tui.bindings import (
     CANCEL,
     COMMAND_PALETTE,

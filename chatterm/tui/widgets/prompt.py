@@ -16,7 +16,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
-from chatterm.render.safe_text import safe_text
+from chatterm.text import safe_text
 from chatterm.tui.bindings import PROMPT_BINDINGS
 
 PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"

@@ -9,7 +9,7 @@ paragraph as at its start.
 Drawing a line looks it up by bisection, so the cost of a frame does not grow with the
 length of the reasoning (``Static.update(full_text)`` per token fell seconds behind).
 Text is never parsed as markup; callers pass it through
-:func:`chatterm.render.safe_text.safe_text` first.
+:func:`chatterm.text.safe_text` first.
 """
 
 from __future__ import annotations

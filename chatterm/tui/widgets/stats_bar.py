@@ -18,9 +18,9 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from chatterm.accumulate import Reply
 from chatterm.events import Retrying, Usage
 from chatterm.pricing import Cost
+from chatterm.reply.accumulate import Reply
 from chatterm.tui.stats import (
     final_bar,
     idle_bar,

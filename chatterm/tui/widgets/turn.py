@@ -20,7 +20,6 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from chatterm.accumulate import Reply
 from chatterm.events import (
     AnswerWasReasoning,
     Event,
@@ -33,7 +32,8 @@ from chatterm.events import (
     TextDelta,
     UsageUpdate,
 )
-from chatterm.render.safe_text import SafeFeed, safe_text
+from chatterm.reply.accumulate import Reply
+from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane

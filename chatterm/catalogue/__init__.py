@@ -1,0 +1,1 @@
+"""Every model chatterm can offer (``chatterm models``, the picker) and local-server discovery."""

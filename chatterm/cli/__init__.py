@@ -1,0 +1,2 @@
+"""The command line: ``chatterm`` and its sub-commands, and the printers ``ask`` and
+``replay`` write with."""

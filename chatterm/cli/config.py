@@ -1,0 +1,315 @@
+"""``chatterm config path|init|show``: where the config lives, a commented example to start
+from, and the settings in effect.
+
+chatterm never rewrites a ``config.toml`` the user has: ``init`` writes one only where there
+is none (or with ``--force``), and what the app remembers goes to ``state.toml`` instead.
+``show`` never prints a secret: keys are named by their variable, and a key written into a
+``base_url`` (``?key=…``, ``user:password@``) is replaced by ``***``. Exit codes: 0 done,
+1 the file could not be written, 2 bad usage or an invalid config (one line naming the file
+and the key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+import tomli_w
+
+from chatterm import paths, state
+from chatterm.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings
+from chatterm.errors import ConfigError
+from chatterm.files import atomic_write
+from chatterm.providers.base import redact
+from chatterm.providers.registry import default_model, model_cycle
+from chatterm.text import safe_text
+
+# Variables chatterm reads, as `show` reports them: keys only as "set", addresses redacted.
+KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OLLAMA_API_KEY",
+)
+ADDRESS_VARIABLES = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "OLLAMA_HOST")
+
+EXAMPLE_CONFIG = """\
+## chatterm's configuration, written by `chatterm config init`.
+##
+## chatterm only reads this file: what the app remembers between runs (the last model, the
+## theme, reasoning effort and panes) goes to state.toml in the data folder instead
+## (`chatterm config path` prints both). Every key is optional. Lines starting with "# "
+## are examples: delete the "# " to use one. `chatterm config show` prints the settings in
+## effect, and a mistake is reported in one line naming this file and the key.
+
+## The model chatterm starts on, as provider:model. Without it: the first provider whose
+## key is set (OpenAI, then Anthropic, then Gemini), else the offline demo.
+# default_model = "openai:gpt-5-mini"
+
+## The models Ctrl+N steps through, in this order. Without it: the suggested models of the
+## providers whose key is set, then the demo.
+# model_cycle = ["openai:gpt-5-mini", "anthropic:claude-sonnet-4-5", "demo"]
+
+## Up to nine models on alt+1 ... alt+9.
+# favourites = ["openai:gpt-5-mini", "gemini:gemini-2.5-flash"]
+
+## The system prompt of new chats (`chatterm ask --system` replaces it for one request).
+# system_prompt = "Answer concisely."
+
+## How hard reasoning models think: "off", "low", "medium" (the default) or "high". "off"
+## asks them not to reason at all (no thinking budget, Ollama's think: false) and saves
+## tokens. The older switch `reasoning = false` means "off"; set one of the two, not both.
+# reasoning_effort = "medium"
+
+## The format of new session files: "json" (the default) or "toml". Both always load.
+# session_format = "json"
+
+## The TUI's colours: chatterm-dark, chatterm-light, chatterm-high-contrast, chatterm-ansi,
+## one of Textual's themes, or a theme file of your own in themes/ next to this file.
+# theme = "chatterm-dark"
+
+## Retries and timeouts (seconds). A request that fails before the first token (no
+## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
+## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
+## `chatterm ask --retries N` overrides it. first_token_timeout is the longest silence
+## before the first token (a reasoning model may think for minutes before it says
+## anything), idle_timeout the longest silence between two pieces of the reply after it.
+# [network]
+# max_retries = 2
+# connect_timeout = 10
+# first_token_timeout = 600
+# idle_timeout = 120
+
+## Keys for the TUI's actions, by the ids listed in the README ("f2,ctrl+k" for several).
+# [keys]
+# "chat.next_model" = "ctrl+n"
+# "chat.toggle_reasoning" = "ctrl+r"
+
+## Any OpenAI-compatible server, as [providers.NAME]; its models are then NAME:MODEL.
+## base_url is required. api_key_env names the variable holding its key (the key itself
+## never goes in this file). A server on this machine (a loopback base_url) needs no key
+## and costs $0; local = true says the same of a server elsewhere on your network.
+## kind = "gateway" is for a POST /generate/stream gateway (models are NAME:SERVICE/MODEL).
+# [providers.deepseek]
+# base_url = "https://api.deepseek.com/v1"
+# api_key_env = "DEEPSEEK_API_KEY"
+# kind = "openai"
+
+# [providers.lan]
+# base_url = "http://192.168.1.20:8080/v1"
+# local = true
+
+## Per model, by its full name: a price (US dollars per million tokens; give both input
+## and output), the max_tokens sent with each request, and facts the built-in catalogue
+## does not know: whether it takes reasoning parameters and its context window in tokens.
+# [models."openai:gpt-5-mini"]
+# input_per_mtok = 0.25
+# output_per_mtok = 2.0
+# cached_input_per_mtok = 0.025
+# max_tokens = 4096
+# reasoning = true
+# context_window = 400000
+"""
+
+
+def add_config_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    config = commands.add_parser(
+        "config",
+        help="where config.toml is, write an example one, show the settings in effect",
+        description="chatterm reads config.toml and never rewrites it. With no subcommand, "
+        "shows the settings in effect.",
+    )
+    sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    sub.add_parser("path", help="print the paths of config.toml and state.toml")
+    init = sub.add_parser(
+        "init",
+        help="write a commented example config.toml",
+        description="Write a config.toml with every key documented and commented out. An "
+        "existing file is only replaced with --force.",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing config.toml")
+    sub.add_parser(
+        "show", help="print the settings in effect as TOML, secrets redacted, with their source"
+    )
+
+
+def config_command(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    out = stdout or sys.stdout  # cli.main has checked that it is open
+    env = os.environ if env is None else env
+    command = args.config_command or "show"
+    if command == "path":
+        out.write(f"{safe_text(str(paths.config_file()))}\n")
+        out.write(f"{safe_text(str(state.state_file()))}\n")
+        return EXIT_OK
+    if command == "init":
+        return init_config(out, force=args.force)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc))
+    out.write(show_settings(settings, env))
+    return EXIT_OK
+
+
+def init_config(out: TextIO, *, force: bool = False, path: Path | None = None) -> int:
+    path = path or paths.config_file()
+    if path.exists() and not force:
+        return fail(
+            f"{path} already exists; edit it, or replace it with `chatterm config init --force` "
+            "(your changes would be lost)",
+            EXIT_USAGE,
+        )
+    try:
+        atomic_write(path, EXAMPLE_CONFIG.encode("utf-8"))
+    except OSError as exc:
+        return fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
+    out.write(f"wrote {safe_text(str(path))}\n")
+    return EXIT_OK
+
+
+# -- show ---------------------------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """``url`` without secrets: a password in it and ``key=``/``token=`` query values."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            user = parts.username or ""
+            parts = parts._replace(netloc=f"{user}:***@{host}")
+            url = urlunsplit(parts)
+    except ValueError:
+        pass
+    return redact(url)
+
+
+def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
+    """The settings as TOML that reads back to the same settings: values set in the file
+    are written as keys, defaults as comments; every line says where its value came from."""
+    raw = _raw_file(settings.source)
+    lines = ["# chatterm config show: the settings in effect"]
+    if settings.source is not None and raw is not None:
+        lines.append(f"# config file: {settings.source}")
+    else:
+        lines.append(f"# config file: {paths.config_file()} (none: every value is a default)")
+    lines.append(f"# state file:  {state.state_file()} (what the app remembers; not shown)")
+    lines.append("")
+    raw = raw or {}
+    first = _toml_value(default_model(settings, env))
+    cycle = _toml_value(model_cycle(settings, env))
+    scalars: list[tuple[str, Any, str]] = [
+        ("default_model", settings.default_model, f"the first provider with a key: {first}"),
+        ("model_cycle", list(settings.model_cycle), f"providers with a key, demo: {cycle}"),
+        ("favourites", list(settings.favourites), "none"),
+        ("system_prompt", settings.system_prompt, "none"),
+        ("reasoning_effort", settings.reasoning_effort, ""),
+        ("session_format", settings.session_format, ""),
+        ("theme", settings.theme, "the app's default"),
+    ]
+    for key, value, default_note in scalars:
+        from_file = key in raw or (key == "reasoning_effort" and "reasoning" in raw)
+        if from_file and value is not None:
+            source = "file" if key in raw else f"file: reasoning = {_toml_value(raw['reasoning'])}"
+            lines.append(f"{_toml_line(key, value)}  # {source}")
+        elif value is None or value == []:
+            lines.append(f"# {key}: not set ({default_note})  # default")
+        else:
+            lines.append(_comment(_toml_line(key, value)) + "  # default")
+    lines.extend(_tables(settings))
+    lines.append("")
+    lines.append("# environment (keys only as set / not set):")
+    for name in KEY_VARIABLES:
+        lines.append(f"#   {name}: {'set' if env.get(name) else 'not set'}")
+    for name in ADDRESS_VARIABLES:
+        value = env.get(name)
+        lines.append(f"#   {name}: {redact_url(value) if value else 'not set'}")
+    for provider in settings.providers.values():
+        if provider.api_key_env:
+            is_set = "set" if env.get(provider.api_key_env) else "not set"
+            lines.append(f"#   {provider.api_key_env}: {is_set}")
+    text = "\n".join(lines) + "\n"
+    # A key's value, wherever it turns up (pasted into a base_url, say), is never printed.
+    custom = [p.api_key_env for p in settings.providers.values() if p.api_key_env]
+    for name in [*KEY_VARIABLES, *custom]:
+        secret = env.get(name)
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return safe_text(text)
+
+
+def _tables(settings: Settings) -> list[str]:
+    lines: list[str] = []
+    if settings.keys:
+        lines += ["", "[keys]  # file"]
+        lines += [_toml_line(binding, key) for binding, key in settings.keys.items()]
+    for name, provider in settings.providers.items():
+        lines += ["", f"[providers.{name}]  # file", *_provider_lines(provider)]
+    for ref, model in settings.model_settings.items():
+        lines += ["", f"[models.{_toml_key(ref)}]  # file", *_model_lines(model)]
+    return lines
+
+
+def _provider_lines(provider: ProviderConfig) -> list[str]:
+    lines = [_toml_line("base_url", redact_url(provider.base_url))]
+    if provider.api_key_env:
+        lines.append(_toml_line("api_key_env", provider.api_key_env))
+    if provider.local is not None:
+        lines.append(_toml_line("local", provider.local))
+    lines.append(_toml_line("kind", provider.kind))
+    return lines
+
+
+def _model_lines(model: ModelConfig) -> list[str]:
+    values: dict[str, Any] = {}
+    if model.price is not None:
+        values["input_per_mtok"] = model.price.input_per_mtok
+        values["output_per_mtok"] = model.price.output_per_mtok
+        if model.price.cached_input_per_mtok is not None:
+            values["cached_input_per_mtok"] = model.price.cached_input_per_mtok
+    for key in ("max_tokens", "reasoning", "context_window"):
+        if getattr(model, key) is not None:
+            values[key] = getattr(model, key)
+    return [_toml_line(key, value) for key, value in values.items()]
+
+
+def _toml_line(key: str, value: Any) -> str:
+    """``key = value`` on one line, quoted and escaped as tomli-w writes TOML."""
+    return f"{_toml_key(key)} = {_toml_value(value)}"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return tomli_w.dumps({"x": value}).strip().partition(" = ")[2]
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}" for line in text.splitlines())
+
+
+def _toml_key(key: str) -> str:
+    return tomli_w.dumps({key: 0}).strip().rpartition(" = ")[0]
+
+
+def _raw_file(path: Path | None) -> dict[str, Any] | None:
+    """The file's own tables, to tell its values from defaults (it parsed a moment ago)."""
+    if path is None:
+        return None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,138 @@
+"""``chatterm replay SESSION``: a saved conversation streamed again with its original timing.
+
+On a terminal it opens the TUI's replay view; with ``--plain`` (or when stdout is not a
+terminal) the turns go through the same printers as ``chatterm ask``, and ``--json`` gives
+``ask``'s JSON Lines with a ``prompt`` record before each turn. Nothing here touches the
+network. Exit codes: 0 played to the end, 1 stopped with Ctrl+C or an unreadable file, 2 bad
+usage (an unknown id, a negative speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from chatterm.cli.main import EXIT_FAILED, EXIT_OK, fail, wants_color
+from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
+from chatterm.cli.sessions import CommandFailed, load_session, write_prompt
+from chatterm.config import Settings, load_settings
+from chatterm.errors import ConfigError
+from chatterm.sessions.model import Session
+from chatterm.sessions.replay import ReplayControl, Sleep, TurnEnded, TurnStarted, replay_session
+from chatterm.sessions.store import SessionStore
+
+
+def speed_value(text: str) -> float:
+    """``--speed``: a finite number, 0 or more (0 plays everything at once)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if not math.isfinite(speed) or speed < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of 0 or more (1 = as recorded, 0 = at once), not {text!r}"
+        )
+    return speed
+
+
+def add_replay_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="play a saved session again, with its original timing",
+        description="Stream SESSION's replies again as they arrived (no network). On a "
+        "terminal this opens the TUI; --plain prints it as `chatterm ask` does.",
+    )
+    replay.add_argument("session", metavar="SESSION", help="id, unique start of one, or file")
+    replay.add_argument(
+        "--speed",
+        type=speed_value,
+        default=1.0,
+        metavar="X",
+        help="playback speed: 1 as recorded (default), 2 twice as fast, 0 at once",
+    )
+    output = replay.add_mutually_exclusive_group()
+    output.add_argument("--plain", action="store_true", help="print to stdout, not the TUI")
+    output.add_argument("--json", action="store_true", help="JSON Lines, as `ask --json`")
+
+
+def replay_command(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    out = stdout or sys.stdout  # cli.main has checked that it is open
+    env = os.environ if env is None else env
+    try:
+        _, session = load_session(SessionStore(), args.session)
+    except CommandFailed as exc:
+        return fail(str(exc), exc.code)
+    if args.plain or args.json or not out.isatty():
+        return asyncio.run(
+            play(session, out, speed=args.speed, json_lines=args.json, color=wants_color(out, env))
+        )
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        settings = Settings()
+        fail(f"{exc} — replaying with default settings")
+    from chatterm.tui.app import run_replay  # textual costs ~300 ms: only the TUI pays it
+
+    run_replay(settings, session, args.speed)
+    return EXIT_OK
+
+
+async def play(
+    session: Session,
+    out: TextIO,
+    *,
+    speed: float = 1.0,
+    json_lines: bool = False,
+    color: bool = False,
+    control: ReplayControl | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> int:
+    """Print the session's turns as they streamed: each prompt, then its reply through a
+    new printer, ending with the recorded stats. Ctrl+C stops it (exit code 1)."""
+    printer: PlainPrinter | JsonLinesPrinter | None = None
+    try:
+        async for item in replay_session(session, speed=speed, control=control, sleep=sleep):
+            if isinstance(item, TurnStarted):
+                turn = item.turn
+                if json_lines:
+                    printer = JsonLinesPrinter(out)
+                    printer.record(
+                        {
+                            "type": "prompt",
+                            "turn": item.index,
+                            "model": turn.model,
+                            "text": turn.prompt,
+                        }
+                    )
+                else:
+                    if item.index > 0:
+                        out.write("\n")
+                    write_prompt(out, turn, color=color)
+                    out.flush()
+                    printer = PlainPrinter(out, out, color=color)
+            elif isinstance(item, TurnEnded):
+                if printer is not None:
+                    printer.done(item.reply)
+                printer = None
+            elif printer is not None:
+                printer.event(item.event)
+    except asyncio.CancelledError:
+        # Ctrl+C: stop where we are, without a traceback.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        if not json_lines:
+            out.write("\n" + dim("── replay stopped ──", color) + "\n")
+            out.flush()
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,466 @@
+"""``chatterm sessions …`` and the recording behind ``chatterm ask --save / --session``.
+
+Exit codes follow the rest of the command line: 0 done, 1 a session file could not be read
+or written, 2 bad usage (an unknown id, an ambiguous prefix, an export that would overwrite
+a file). Every piece of session text printed for people goes through :func:`safe_text`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from chatterm.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, wants_color
+from chatterm.cli.printer import PlainPrinter, dim, json_line
+from chatterm.events import Event, Message, ReasoningDelta, TextDelta
+from chatterm.files import atomic_write
+from chatterm.pricing import format_usd
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.figures import session_cost
+from chatterm.sessions.codec import SessionFormat
+from chatterm.sessions.export import EXPORT_FORMATS, ExportFormat, export_session
+from chatterm.sessions.index import SessionSummary
+from chatterm.sessions.model import Session, Turn, new_session
+from chatterm.sessions.recorder import SessionWriter, TurnRecorder
+from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
+from chatterm.text import safe_text
+
+TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
+MODELS_WIDTH = 40
+
+
+class CommandFailed(Exception):
+    """A sessions command cannot go on: ``str()`` is the one line, ``code`` the exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    sessions = commands.add_parser(
+        "sessions",
+        help="list, show, rename, delete or export saved sessions",
+        description="Saved conversations. SESSION is an id, a unique start of one, or the "
+        "path of a session file. With no subcommand, lists them.",
+    )
+    sub = sessions.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
+    listing = sub.add_parser("list", help="every session, newest first")
+    listing.add_argument(
+        "--json", action="store_true", help="one JSON object per session (JSON Lines)"
+    )
+    show = sub.add_parser("show", help="print a session's conversation")
+    show.add_argument("session", metavar="SESSION")
+    rename = sub.add_parser("rename", help="give a session a new title")
+    rename.add_argument("session", metavar="SESSION")
+    rename.add_argument("title", metavar="TITLE", nargs="+")
+    delete = sub.add_parser("delete", help="delete a session's file")
+    delete.add_argument("session", metavar="SESSION")
+    export = sub.add_parser(
+        "export",
+        help="write a session as Markdown, JSON or TOML",
+        description="Write SESSION to stdout, or to FILE with -o (never over an existing "
+        "file unless --force, and never into the sessions folder).",
+    )
+    export.add_argument("session", metavar="SESSION")
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="md", help="md (default), json or toml"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (- for stdout)")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def sessions_command(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    out = stdout or sys.stdout  # cli.main has checked that it is open
+    env = os.environ if env is None else env
+    store = SessionStore()
+    command = args.sessions_command or "list"
+    try:
+        if command == "list":
+            return list_sessions(store, out, json_lines=getattr(args, "json", False))
+        if command == "show":
+            return show_session(store, args.session, out, color=wants_color(out, env))
+        if command == "rename":
+            return rename_session(store, args.session, " ".join(args.title), out)
+        if command == "delete":
+            return delete_session(store, args.session, out)
+        return export_command(store, args, out)
+    except CommandFailed as exc:
+        return fail(str(exc), exc.code)
+
+
+def find_session(store: SessionStore, ref: str) -> Path:
+    """The file named by ``ref``; :class:`CommandFailed` with exit code 2 if there is no
+    such session or the prefix is ambiguous, 1 if the sessions folder cannot be read."""
+    try:
+        return store.find(ref)
+    except SessionNotFound as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+    except SessionError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+
+
+def load_session(store: SessionStore, ref: str) -> tuple[Path, Session]:
+    """The file and the session named by ``ref``; :class:`CommandFailed` with exit code 2
+    if there is no such session (or the prefix is ambiguous), 1 if its file is unreadable."""
+    path = find_session(store, ref)
+    try:
+        return path, store.load_path(path)
+    except SessionError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+
+
+def one_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed, control characters made visible."""
+    return safe_text(" ".join(text.split()))
+
+
+def local_time(iso: str) -> str:
+    """``2026-11-21 15:30`` in the local time zone; the text itself if it is not a time
+    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
+    try:
+        when = datetime.fromisoformat(iso)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return one_line(iso[:16])
+
+
+# -- list -------------------------------------------------------------------------------
+
+
+def cost_cell(summary: SessionSummary) -> str:
+    """The session's cost in the words of the stats bar: ``$0.012``, ``~$0.01``,
+    ``$0.004 + unknown``, ``unknown``."""
+    if summary.turns == 0:
+        return "–"
+    if summary.cost_unknown >= summary.turns:
+        return "unknown"
+    text = ("~" if summary.cost_estimated else "") + format_usd(summary.cost_usd)
+    return text + " + unknown" if summary.cost_unknown else text
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_row(summary: SessionSummary) -> list[str]:
+    if summary.problem is not None:
+        problem = f"cannot read {summary.file_name}: {summary.problem}"
+        return [one_line(summary.id), "–", "–", "–", "–", one_line(problem)]
+    return [
+        one_line(summary.id),
+        local_time(summary.updated),
+        str(summary.turns),
+        _cut(one_line(", ".join(summary.models)), MODELS_WIDTH) or "–",
+        cost_cell(summary),
+        one_line(summary.title) or "untitled",
+    ]
+
+
+def list_sessions(store: SessionStore, out: TextIO, *, json_lines: bool = False) -> int:
+    try:
+        summaries = store.list()
+    except SessionError as exc:  # the folder itself cannot be read
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+    if json_lines:
+        for summary in summaries:
+            record: dict[str, Any] = asdict(summary)
+            record["models"] = list(summary.models)
+            record["path"] = str(store.folder / summary.file_name)
+            out.write(json_line(record) + "\n")
+        out.flush()
+        return EXIT_OK
+    if not summaries:
+        out.write(f"no saved sessions yet (they go in {safe_text(str(store.folder))})\n")
+        return EXIT_OK
+    header = ["ID", "UPDATED", "TURNS", "MODELS", "COST", "TITLE"]
+    rows = [summary_row(summary) for summary in summaries]
+    widths = [max(len(row[col]) for row in [header, *rows]) for col in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(widths[col]) if col == 2 else cell.ljust(widths[col])
+            for col, cell in enumerate(row[:-1])
+        ]
+        out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+# -- show -------------------------------------------------------------------------------
+
+
+def write_prompt(out: TextIO, turn: Turn, *, color: bool) -> None:
+    """The user's message under a ``you`` rule, then a rule naming the model that replied."""
+    out.write(dim("── you ──", color) + "\n")
+    prompt = safe_text(turn.prompt).rstrip("\n")
+    out.write(prompt + "\n")
+    out.write(dim(f"── {one_line(turn.model)} ──", color) + "\n")
+
+
+def write_turn(out: TextIO, turn: Turn, *, color: bool) -> None:
+    """One turn as ``chatterm ask`` prints a reply, after its prompt."""
+    write_prompt(out, turn, color=color)
+    printer = PlainPrinter(out, out, color=color)
+    events: list[Event] = []
+    if turn.reasoning:
+        events.append(ReasoningDelta(turn.reasoning))
+    if turn.answer:
+        events.append(TextDelta(turn.answer))
+    if turn.error is not None:
+        events.append(turn.error)
+    for event in events:
+        printer.event(event)
+    printer.done(turn.to_reply())
+
+
+def write_header(out: TextIO, session: Session, *, color: bool) -> None:
+    out.write((one_line(session.title) or "untitled") + "\n")
+    models = ", ".join(session.models) or "no replies"
+    turns = len(session.turns)
+    facts = [
+        session.id,
+        local_time(session.created),
+        f"{turns} turn{'' if turns == 1 else 's'}",
+        models,
+        session_cost(session.costs()),
+    ]
+    out.write(dim(one_line(" · ".join(facts)), color) + "\n")
+    if session.system:
+        out.write(dim("system: ", color) + safe_text(session.system).rstrip("\n") + "\n")
+
+
+def show_session(store: SessionStore, ref: str, out: TextIO, *, color: bool) -> int:
+    _, session = load_session(store, ref)
+    write_header(out, session, color=color)
+    for turn in session.turns:
+        out.write("\n")
+        write_turn(out, turn, color=color)
+    out.flush()
+    return EXIT_OK
+
+
+# -- rename, delete ---------------------------------------------------------------------
+
+
+def rename_session(store: SessionStore, ref: str, title: str, out: TextIO) -> int:
+    title = " ".join(title.split())
+    if not title:
+        raise CommandFailed("the new title is empty", EXIT_USAGE)
+    path, session = load_session(store, ref)
+    session.title = title
+    session.touch()
+    try:
+        saved = store.save(session)
+    except SessionError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+    if _same_file(saved, path):
+        out.write(f"renamed {one_line(session.id)} to {one_line(title)}\n")
+    else:  # a file outside the sessions folder: the store saves a copy in the folder
+        out.write(
+            f"saved a renamed copy as {safe_text(str(saved))} (the file you named is unchanged)\n"
+        )
+    return EXIT_OK
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return one.resolve() == other.resolve()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is in ``folder`` or below it, links resolved."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def delete_session(store: SessionStore, ref: str, out: TextIO) -> int:
+    """Only files in the sessions folder: a path elsewhere is not ours to delete."""
+    path = find_session(store, ref)
+    if path.parent.resolve() != store.folder.resolve():
+        raise CommandFailed(
+            f"{path} is not in the sessions folder ({store.folder}); delete it yourself",
+            EXIT_USAGE,
+        )
+    try:
+        store.delete(str(path))
+    except SessionError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+    out.write(f"deleted session {one_line(path.stem)} ({safe_text(str(path))})\n")
+    return EXIT_OK
+
+
+# -- export -----------------------------------------------------------------------------
+
+
+def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -> int:
+    fmt: ExportFormat = args.format
+    output: str | None = args.output
+    target = None if output in (None, "-") else Path(str(output)).expanduser()
+    if target is not None:
+        # Checked before loading, so a mistake costs nothing.
+        if target.is_dir():
+            raise CommandFailed(f"{target} is a folder; give a file name", EXIT_USAGE)
+        if target.exists() and not args.force:
+            raise CommandFailed(f"{target} already exists; use --force to overwrite it", EXIT_USAGE)
+        if not target.parent.is_dir():
+            raise CommandFailed(f"no folder {target.parent} to write {target.name} in", EXIT_USAGE)
+        if _inside(target, store.folder):  # even with --force: those files are sessions
+            raise CommandFailed(
+                f"{target} is in the sessions folder ({store.folder}); export somewhere else",
+                EXIT_USAGE,
+            )
+    path, session = load_session(store, args.session)
+    if target is not None and target.exists() and _same_file(target, path):
+        raise CommandFailed(
+            f"{target} is the session's own file; export somewhere else", EXIT_USAGE
+        )
+    data = export_session(session, fmt)
+    if target is None:
+        buffer = getattr(out, "buffer", None)
+        out.flush()
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        else:
+            out.write(data.decode("utf-8"))
+            out.flush()
+        return EXIT_OK
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot write {target}: {exc.strerror or type(exc).__name__}", EXIT_FAILED
+        ) from None
+    out.write(f"exported session {one_line(session.id)} to {safe_text(str(target))}\n")
+    return EXIT_OK
+
+
+# -- ask --save / --session -------------------------------------------------------------
+
+
+class AskRecording:
+    """One ``chatterm ask`` reply recorded into a session while it streams.
+
+    Creating it appends the turn and queues the prompt's save; check
+    :meth:`first_save_error` before sending the request, feed it every stamped event, run
+    its ticker while streaming (a quiet stream is still checkpointed), and :meth:`finish`
+    it with the reply however the stream ended. ``error`` is then the save failure, if any.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        session: Session,
+        prompt: str,
+        model: str,
+        *,
+        named: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.session = session
+        self.named = named  # the file ``--session`` named, if any
+        self.writer = SessionWriter(store)
+        self.recorder = TurnRecorder(session, self.writer, prompt, model)
+        self.error: str | None = None
+        self.finished = False
+        self._ticker: asyncio.Task[None] | None = None
+
+    def first_save_error(self) -> str | None:
+        """Wait for the first save (the prompt, queued when the turn began) and return why
+        it failed, if it did: a session that cannot be saved is known before the request
+        is paid for. On a failure the writer is closed."""
+        self.writer.wait()
+        error = self.writer.take_error()
+        if error is not None:
+            self.finished = True
+            self.writer.close()
+        return error
+
+    def saved_line(self) -> str:
+        """What ``ask`` says on stderr once the reply is saved."""
+        line = f"saved as session {one_line(self.session.id)}"
+        try:
+            path = self.store.path_for(self.session)
+        except SessionError:
+            return line
+        if self.named is not None and not _same_file(path, self.named):
+            line += f" in {safe_text(str(path))} (the file you named is unchanged)"
+        return line
+
+    def event(self, at: float, event: Event) -> None:
+        self.recorder.event(at, event)
+
+    def start_ticker(self) -> None:
+        """Call inside the event loop, before streaming."""
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.recorder.tick(time.monotonic())  # the clock ReplyStream stamps events with
+
+    async def finish(self, reply: Reply) -> None:
+        """Record the reply whole and wait until the file is written."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.recorder.finish(reply)
+        self.writer.close()
+        self.error = self.writer.take_error()
+        if self._ticker is not None:
+            await asyncio.wait([self._ticker])  # last: the reply is saved even if cut here
+
+
+class AskSession:
+    """The session ``ask --save`` starts (``ref`` None) or ``ask --session REF`` continues.
+
+    Raises :class:`CommandFailed` if ``ref`` names no session (2) or an unreadable one (1).
+    """
+
+    def __init__(self, ref: str | None, session_format: SessionFormat) -> None:
+        self.store = SessionStore(new_format=session_format)
+        self.path: Path | None = None
+        self.session: Session | None = None
+        if ref is not None:
+            self.path, self.session = load_session(self.store, ref)
+
+    def history(self) -> tuple[Message, ...]:
+        return self.session.history() if self.session is not None else ()
+
+    def system(self, default: str | None) -> str | None:
+        """The session's own system prompt wins over ``--system`` and the config's."""
+        if self.session is not None and self.session.system is not None:
+            return self.session.system
+        return default
+
+    def last_model(self) -> str | None:
+        """The model of the session's last reply, if any."""
+        if self.session is None or not self.session.turns:
+            return None
+        return self.session.turns[-1].model
+
+    def record(self, system: str | None, prompt: str, model: str) -> AskRecording:
+        """Append the turn (a new session gets ``system``) and save the prompt."""
+        session = self.session or new_session(system=system)
+        return AskRecording(self.store, session, prompt, model, named=self.path)

@@ -1,0 +1,481 @@
+"""The one place that does network I/O for every provider.
+
+``stream_reply`` sends the request, turns HTTP and transport failures into
+:class:`StreamError` events carrying the provider's own message, feeds the body through the
+provider's parser, and stamps every event with the monotonic time its bytes arrived. The
+TUI, ``chatterm ask`` and the tests all consume this same generator.
+
+Retries and timeouts (``[network]`` in the config, :class:`~chatterm.config.NetworkSettings`):
+
+- A request that fails *before the first token* (reasoning or answer) is sent again after
+  a pause (:class:`~chatterm.retry.RetryPolicy`: backoff with jitter, or the server's
+  ``retry-after-ms`` / ``Retry-After``), at most ``max_retries`` times: connection errors,
+  a server that hangs up without answering or drops the body before the first token,
+  HTTP 408/409/429/5xx, and a retryable error event at the start of a 200 stream
+  (Anthropic's ``overloaded_error``). Each retry is announced by one :class:`Retrying`
+  event; nothing else of the failed attempt reaches the consumer, because an attempt's
+  events are held back until its first token. After the first token nothing is retried:
+  the user has seen text, and another attempt would be another reply.
+- :class:`Started` is sent once, before the first attempt, so a retried reply's times
+  (TTFT, duration) include the waits: they are what the user lived through.
+- Timeouts: connecting (``connect_timeout``, httpx's own), then the longest silence
+  before the first token (``first_token_timeout``) and between pieces of the body once
+  tokens flow (``idle_timeout``). The last two are timed by
+  :class:`~chatterm.network.silence.Silence`, not by httpx, whose read timeout is one value for
+  every read: a reasoning model may be silent far longer before its first token than
+  between two tokens. Each ends with a message naming the value and the key that sets
+  it. A silent server is not retried: the user has already waited that long once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+
+import httpx
+
+from chatterm.config import NetworkSettings, Settings
+from chatterm.errors import ChattermError
+from chatterm.events import (
+    Conversation,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Retrying,
+    Started,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    TimedEvent,
+)
+from chatterm.network import debuglog
+from chatterm.network.silence import Silence, SilenceTimeout
+from chatterm.network.tls import tls_context
+from chatterm.network.transport_errors import (
+    host_of_request,
+    retryable_transport,
+    transport_error,
+    transport_reason,
+)
+from chatterm.pricing import cost_of
+from chatterm.providers.base import Provider, one_line, redact
+from chatterm.providers.registry import ResolvedModel
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
+from chatterm.retry import (
+    MAX_SERVER_WAIT_S,
+    RetryPolicy,
+    format_wait,
+    retryable_status,
+    server_wait,
+    status_reason,
+)
+
+WRITE_TIMEOUT_S = 30.0  # sending the request body (a long prompt over a slow link)
+_MAX_ERROR_BODY = 64 * 1024
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def request_timeout(network: NetworkSettings) -> httpx.Timeout:
+    """httpx's timeouts for one request: connecting (and waiting for a pooled connection)
+    and writing. Reads are timed by :func:`stream_reply` itself."""
+    return httpx.Timeout(
+        connect=network.connect_timeout,
+        read=None,
+        write=WRITE_TIMEOUT_S,
+        pool=network.connect_timeout,
+    )
+
+
+DEFAULT_TIMEOUT = request_timeout(NetworkSettings())
+
+
+def make_client(
+    target: ResolvedModel, timeout: httpx.Timeout = DEFAULT_TIMEOUT
+) -> httpx.AsyncClient:
+    """An HTTP client for the target's provider (the demo brings its own transport).
+
+    :func:`stream_reply` sets each request's timeouts from the settings, so a client made
+    once and kept (the TUI's) follows the config all the same.
+    """
+    transport = target.provider.transport()
+    hooks = debuglog.log_hooks()  # empty unless CHATTERM_LOG is set
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, timeout=timeout, event_hooks=hooks)
+    return httpx.AsyncClient(timeout=timeout, event_hooks=hooks, verify=tls_context())
+
+
+async def stream_reply(
+    client: httpx.AsyncClient,
+    target: ResolvedModel,
+    conversation: Conversation,
+    *,
+    clock: Clock = time.monotonic,
+    network: NetworkSettings | None = None,
+    sleep: Sleep = asyncio.sleep,
+    rand: Callable[[], float] = random.random,
+) -> AsyncIterator[TimedEvent]:
+    """Yield the reply's events, ending with a :class:`Finish` unless cancelled.
+
+    ``sleep`` waits between attempts and ``rand`` draws the jitter: tests pass their own.
+    """
+    network = network or NetworkSettings()
+    provider = target.provider
+    secrets = provider.secrets()
+    try:
+        request = provider.build_request(target.model, conversation)
+    except ChattermError as exc:
+        yield TimedEvent(clock(), Started(target.ref))
+        yield TimedEvent(clock(), StreamError(redact(one_line(str(exc)), secrets)))
+        yield TimedEvent(clock(), Finish("error"))
+        return
+    except (httpx.InvalidURL, ValueError) as exc:
+        yield TimedEvent(clock(), Started(target.ref))
+        message = f"{provider.name} has an invalid base URL ({one_line(str(exc), 120)}); fix it"
+        yield TimedEvent(clock(), StreamError(redact(message, secrets)))
+        yield TimedEvent(clock(), Finish("error"))
+        return
+    yield TimedEvent(clock(), Started(target.ref))
+    policy = RetryPolicy(max_retries=network.max_retries)
+    retry = 0
+    while True:
+        attempt = _Attempt(client, provider, request, network, policy, retry, clock, rand)
+        async with aclosing(attempt.events()) as events:
+            async for timed in events:
+                yield timed
+        if attempt.retry_in is None:
+            return
+        retry += 1
+        notice = Retrying(retry, network.max_retries, attempt.retry_in, attempt.retry_reason)
+        yield TimedEvent(clock(), notice)
+        await sleep(attempt.retry_in)
+        request = provider.build_request(target.model, conversation)  # worked the first time
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A failed attempt's last events, and what a retry notice would say about them."""
+
+    events: list[TimedEvent]
+    reason: str = ""
+    headers: Mapping[str, str] | None = None
+
+
+class _Attempt:
+    """One request and its response, retried by :func:`stream_reply` when it fails early.
+
+    Events are held back until the first token. If the attempt fails before it in a way
+    worth retrying, and the policy allows another try, :attr:`retry_in` says after how
+    long and none of the held events are passed on; otherwise they are, the error saying
+    how many retries went before it.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        provider: Provider,
+        request: httpx.Request,
+        network: NetworkSettings,
+        policy: RetryPolicy,
+        retry: int,
+        clock: Clock,
+        rand: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.provider = provider
+        self.request = request
+        self.network = network
+        self.policy = policy
+        self.retry = retry
+        self.clock = clock
+        self.rand = rand
+        self.secrets = provider.secrets()
+        self.retry_in: float | None = None
+        self.retry_reason = ""
+        self._held: list[TimedEvent] | None = []  # None once a token has been passed on
+
+    async def events(self) -> AsyncGenerator[TimedEvent, None]:
+        clock, network, request = self.clock, self.network, self.request
+        request.extensions = {**request.extensions, "timeout": request_timeout(network).as_dict()}
+        try:
+            response = await self._send()
+        except httpx.HTTPError as exc:
+            now = clock()
+            error = transport_error(exc, request, self.secrets, network, connected=False)
+            events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
+            failure = _Failure(events, transport_reason(exc, request))
+            for timed in self._fail(failure, retryable=retryable_transport(exc)):
+                yield timed
+            return
+        if response is None:
+            error = self._timeout_error(first_token=True)
+            failure = _Failure([TimedEvent(clock(), error), TimedEvent(clock(), Finish("error"))])
+            for timed in self._fail(failure, retryable=False):
+                yield timed
+            return
+        try:
+            if not response.is_success:
+                for timed in await self._http_error(response):
+                    yield timed
+                return
+            async for timed in self._body(response):
+                yield timed
+        finally:
+            await response.aclose()
+
+    async def _send(self) -> httpx.Response | None:
+        """The response's head, or None if the server said nothing for too long."""
+        silence = Silence()
+        silence.start(self.network.first_token_timeout)
+        try:
+            return await self.client.send(self.request, stream=True)
+        except asyncio.CancelledError:
+            if silence.timed_out():
+                return None
+            raise
+        finally:
+            silence.stop()
+
+    async def _http_error(self, response: httpx.Response) -> list[TimedEvent]:
+        provider, status = self.provider, response.status_code
+        body = await _read_limited(response, Silence(), self.network.idle_timeout)
+        message = provider.describe_http_error(status, body)
+        if response.is_redirect:
+            # httpx does not follow redirects for a POST; the base URL should not need it.
+            location = response.headers.get("location", "elsewhere")
+            message = redact(
+                f"HTTP {status} from {provider.name}: redirected to "
+                f"{one_line(location, 120)}; set the base URL to the final address",
+                self.secrets,
+            )
+        now = self.clock()
+        error = StreamError(message, retryable_status(status), status)
+        events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
+        failure = _Failure(events, status_reason(status), response.headers)
+        return self._fail(failure, retryable=error.retryable)
+
+    async def _body(self, response: httpx.Response) -> AsyncIterator[TimedEvent]:
+        clock, network = self.clock, self.network
+        parser = self.provider.new_parser()
+        parser.content_type = response.headers.get("content-type", "")
+        chunks = response.aiter_bytes()
+        silence = Silence()
+        try:
+            while True:
+                first = self._held is not None
+                silence.start(network.first_token_timeout if first else network.idle_timeout)
+                try:
+                    chunk = await anext(chunks, None)
+                except asyncio.CancelledError:
+                    if silence.timed_out():
+                        raise SilenceTimeout(first_token=first) from None
+                    raise
+                silence.pause()
+                if chunk is None:
+                    break
+                now = clock()
+                for timed in self._sort([TimedEvent(now, e) for e in parser.feed(chunk)]):
+                    yield timed
+                if self.retry_in is not None:
+                    return
+        except (httpx.HTTPError, SilenceTimeout) as exc:  # dropped, silent, broken gzip
+            silence.stop()
+            for timed in self._cut_short(exc, parser.close()):
+                yield timed
+            return
+        finally:
+            silence.stop()
+        now = clock()
+        for timed in self._sort([TimedEvent(now, e) for e in parser.close()]):
+            yield timed
+        if self._held is not None and self.retry_in is None:
+            for timed in self._release():  # a reply without a single token
+                yield timed
+
+    def _cut_short(
+        self, exc: httpx.HTTPError | SilenceTimeout, tail: list[Event]
+    ) -> list[TimedEvent]:
+        """The events to pass on when the body stopped coming: dropped or silent."""
+        now = self.clock()
+        if isinstance(exc, SilenceTimeout):
+            error = self._timeout_error(exc.first_token)
+        else:
+            error = transport_error(exc, self.request, self.secrets, self.network, connected=True)
+        if self._held is not None and isinstance(exc, SilenceTimeout):
+            # Silent before the first token: not a reply cut short, no reply at all.
+            kept = [e for e in tail if isinstance(e, StreamWarning)]
+            tail = [*kept, error, Finish("error")]
+        elif Finish("interrupted") in tail:
+            # The reply was cut short: say why, in place of the parser's vaguer error.
+            # The half line at the cut is not a malformed line: the drop says it all.
+            tail = [error, *(e for e in tail if not isinstance(e, StreamError | StreamWarning))]
+        events = [TimedEvent(now, event) for event in tail]
+        if self._held is None:
+            return events
+        failure = _Failure(events, "the connection dropped before the first token")
+        retryable = not isinstance(exc, SilenceTimeout) and retryable_transport(exc)
+        return self._fail(failure, retryable=retryable)
+
+    def _sort(self, events: list[TimedEvent]) -> list[TimedEvent]:
+        """What to pass on of a batch of events: all of it once a token has gone out.
+        Before that, nothing until the batch brings a token (then everything held too),
+        or an error (then the attempt is made again, or the error passed on)."""
+        if self._held is None:
+            return events
+        for index, timed in enumerate(events):
+            event = timed.event
+            if _is_token(event):
+                return [*self._release(), *events[index:]]
+            if isinstance(event, StreamError):
+                failure = _Failure(events[index:], one_line(event.message, 100))
+                return self._fail(failure, retryable=event.retryable)
+            self._held.append(timed)
+        return []
+
+    def _fail(self, failure: _Failure, *, retryable: bool) -> list[TimedEvent]:
+        """A failure before the first token: no events if the attempt is to be made again
+        (:attr:`retry_in` set), else everything held and the failure's own events, the
+        error saying how many retries went before it (or why there was none)."""
+        held = self._held or []
+        ended = any(isinstance(t.event, Finish) for t in held)  # a finished reply stays so
+        if retryable and not ended:
+            wait = self.policy.wait(self.retry, failure.headers, rand=self.rand)
+            if wait is not None:
+                self.retry_in, self.retry_reason, self._held = wait, failure.reason, []
+                return []
+        notes: list[str] = []
+        asked = server_wait(failure.headers) if retryable and failure.headers else None
+        if asked is not None and asked > MAX_SERVER_WAIT_S and self.retry < self.policy.max_retries:
+            notes.append(f"the server asks to wait {format_wait(asked)}; not retried")
+        if self.retry:
+            notes.append(f"after {self.retry} retr{'y' if self.retry == 1 else 'ies'}")
+        events = failure.events
+        if notes:
+            note = "; ".join(notes)
+            events = [
+                TimedEvent(t.at, replace(t.event, message=f"{t.event.message} ({note})"))
+                if isinstance(t.event, StreamError)
+                else t
+                for t in events
+            ]
+        return [*self._release(), *events]
+
+    def _release(self) -> list[TimedEvent]:
+        """Everything held back; from now on every event goes straight out."""
+        held, self._held = self._held or [], None
+        return held
+
+    def _timeout_error(self, first_token: bool) -> StreamError:
+        host = host_of_request(self.request)
+        if first_token:
+            seconds = format_wait(self.network.first_token_timeout)
+            message = (
+                f"{host} sent nothing for {seconds} before the first token "
+                "(network.first_token_timeout); raise it for models that think long"
+            )
+        else:
+            seconds = format_wait(self.network.idle_timeout)
+            message = (
+                f"{host} went silent for {seconds} mid-reply (network.idle_timeout); "
+                "the reply so far is kept"
+            )
+        return StreamError(redact(message, self.secrets), retryable=True)
+
+
+def _is_token(event: Event) -> bool:
+    return isinstance(event, ReasoningDelta | TextDelta) and bool(event.text)
+
+
+async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: float) -> bytes:
+    """The start of an error body; what arrived of it if the server goes quiet."""
+    parts: list[bytes] = []
+    size = 0
+    chunks = response.aiter_bytes()
+    try:
+        while size < _MAX_ERROR_BODY:
+            silence.start(timeout_s)
+            chunk = await anext(chunks, None)
+            silence.pause()
+            if chunk is None:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+    except httpx.HTTPError:
+        pass  # whatever arrived of the error body is still worth showing
+    except asyncio.CancelledError:
+        if not silence.timed_out():
+            raise
+    finally:
+        silence.stop()
+    return b"".join(parts)
+
+
+def price_reply(reply: Reply, target: ResolvedModel, settings: Settings) -> Reply:
+    """Attach the cost, honouring a ``[models."provider:model"]`` price in the config."""
+    spec = target.provider.price_spec(target.model)
+    model_config = settings.model_settings.get(target.ref)
+    if model_config is not None and model_config.price is not None:
+        spec = replace(spec, override=model_config.price)
+    return reply.with_cost(cost_of(reply.usage, spec))
+
+
+def new_accumulator(target: ResolvedModel, conversation: Conversation) -> ReplyAccumulator:
+    return ReplyAccumulator(target.ref, conversation.prompt_chars)
+
+
+class ReplyStream:
+    """One reply in flight: events for a sink, folded into the consolidated reply.
+
+    Consumers iterate :meth:`events`; if they are cancelled they call :meth:`cancel`; either
+    way :meth:`reply` gives the priced, consolidated reply with whatever arrived.
+    """
+
+    def __init__(
+        self,
+        target: ResolvedModel,
+        conversation: Conversation,
+        settings: Settings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.target = target
+        self.conversation = conversation
+        self.settings = settings
+        self.accumulator = new_accumulator(target, conversation)
+        self._client = client
+        self._clock = clock
+        self._sleep = sleep
+
+    async def events(self) -> AsyncIterator[TimedEvent]:
+        network = self.settings.network
+        client = self._client or make_client(self.target, request_timeout(network))
+        try:
+            async for timed in stream_reply(
+                client,
+                self.target,
+                self.conversation,
+                clock=self._clock,
+                network=network,
+                sleep=self._sleep,
+            ):
+                self.accumulator.add(timed.at, timed.event)
+                yield timed
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    def cancel(self) -> None:
+        self.accumulator.cancel(self._clock())
+
+    def reply(self) -> Reply:
+        if self.accumulator.finish_reason is None:
+            # Ended without a finish event: the consumer stopped early.
+            self.accumulator.cancel(self._clock())
+        return price_reply(self.accumulator.reply(), self.target, self.settings)

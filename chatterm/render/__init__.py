@@ -1,1 +1,0 @@
-"""Sinks for ``chatterm ask`` and ``replay --plain``, and text made safe for a terminal."""

@@ -1,0 +1,184 @@
+"""Fold normalized events into one consolidated reply, the same shape for every provider.
+
+The accumulator is deterministic: no I/O, no clock. Times come from the event stamps, so a
+replayed stream produces the same reply and metrics as the live one did.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import assert_never
+
+from chatterm.events import (
+    AnswerWasReasoning,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    Retrying,
+    Started,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
+from chatterm.pricing import Cost
+from chatterm.reply.metrics import Metrics, compute_metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The consolidated reply: what a non-streamed call would have returned, plus timing."""
+
+    model: str
+    reasoning: str
+    text: str
+    finish_reason: FinishReason | None
+    usage: Usage
+    metrics: Metrics
+    error: StreamError | None = None
+    warnings: tuple[str, ...] = ()
+    cost: Cost | None = None
+
+    def with_cost(self, cost: Cost) -> Reply:
+        return replace(self, cost=cost)
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: the usual rule of thumb for English text and code."""
+    return math.ceil(chars / 4)
+
+
+class ReplyAccumulator:
+    """Folds :class:`~chatterm.events.Event` values into a :class:`Reply`.
+
+    Args:
+        model: the model reference the reply is for (``provider:model``).
+        prompt_chars: size of everything sent, used to estimate input tokens when the
+            server reports no usage.
+    """
+
+    def __init__(self, model: str, prompt_chars: int = 0) -> None:
+        self.model = model
+        self.prompt_chars = prompt_chars
+        self._reasoning: list[str] = []
+        self._text: list[str] = []
+        self._reasoning_chars = 0
+        self._text_chars = 0
+        self.usage: Usage | None = None
+        self.finish_reason: FinishReason | None = None
+        self.error: StreamError | None = None
+        # One entry per kind of warning (or per distinct message without a kind), in the
+        # order they first came; a later warning of a kind replaces its running total.
+        self._warnings: dict[str, str] = {}
+        self.started_at: float | None = None
+        self.first_delta_at: float | None = None
+        self.first_answer_at: float | None = None
+        self.last_delta_at: float | None = None
+        self.ended_at: float | None = None
+
+    @property
+    def reasoning(self) -> str:
+        if len(self._reasoning) > 1:
+            self._reasoning[:] = ["".join(self._reasoning)]
+        return self._reasoning[0] if self._reasoning else ""
+
+    @property
+    def text(self) -> str:
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0] if self._text else ""
+
+    def add(self, at: float, event: Event) -> None:
+        match event:
+            case Started():
+                self.started_at = at
+            case ReasoningDelta(text=piece):
+                if piece:
+                    self._delta_at(at)
+                    self._reasoning.append(piece)
+                    self._reasoning_chars += len(piece)
+            case TextDelta(text=piece):
+                if piece:
+                    self._delta_at(at)
+                    if self.first_answer_at is None:
+                        self.first_answer_at = at
+                    self._text.append(piece)
+                    self._text_chars += len(piece)
+            case AnswerWasReasoning():
+                moved = self.text
+                self._reasoning.append(moved)
+                self._reasoning_chars += len(moved)
+                self._text.clear()
+                self._text_chars = 0
+                self.first_answer_at = None
+            case UsageUpdate(usage=usage):
+                self.usage = usage  # a running total: replace, never add
+            case Finish(reason=reason):
+                if self.finish_reason is None:
+                    self.finish_reason = reason
+                    self.ended_at = at
+            case StreamError():
+                if self.error is None:
+                    self.error = event
+            case StreamWarning(message=message, kind=kind):
+                self._warnings[kind or "\0" + message] = message
+            case Retrying():
+                pass  # the failed attempt left nothing else behind; the times count from Started
+            case _:
+                assert_never(event)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the stream skipped: one line per kind, however many times it happened."""
+        return list(self._warnings.values())
+
+    def _delta_at(self, at: float) -> None:
+        if self.first_delta_at is None:
+            self.first_delta_at = at
+        self.last_delta_at = at
+
+    def cancel(self, at: float) -> None:
+        """The user stopped the reply: keep what arrived, mark it cancelled."""
+        self.add(at, Finish("cancelled"))
+
+    def reply(self, at: float | None = None) -> Reply:
+        """The reply as it stands. ``at`` is the end time when the stream has not finished."""
+        usage = self.usage if self.usage is not None else self._estimated_usage()
+        ended_at = self.ended_at if self.ended_at is not None else at
+        return Reply(
+            model=self.model,
+            reasoning=self.reasoning,
+            text=self.text,
+            finish_reason=self.finish_reason,
+            usage=usage,
+            metrics=compute_metrics(
+                started_at=self.started_at,
+                first_delta_at=self.first_delta_at,
+                first_answer_at=self.first_answer_at,
+                last_delta_at=self.last_delta_at,
+                ended_at=ended_at,
+                output_tokens=self._streamed_tokens(usage),
+            ),
+            error=self.error,
+            warnings=tuple(self.warnings),
+        )
+
+    def _streamed_tokens(self, usage: Usage) -> int:
+        """Output tokens that arrived as deltas: hidden reasoning (OpenAI's o-series and
+        gpt-5 count it but never stream it) is not part of the streaming rate."""
+        if usage.reasoning_tokens and not self._reasoning_chars:
+            return max(usage.output_tokens - usage.reasoning_tokens, 0)
+        return usage.output_tokens
+
+    def _estimated_usage(self) -> Usage:
+        # A request that failed before anything arrived most likely never reached the model.
+        failed_early = self.error is not None and self.first_delta_at is None
+        return Usage(
+            input_tokens=0 if failed_early else estimate_tokens(self.prompt_chars),
+            output_tokens=estimate_tokens(self._text_chars + self._reasoning_chars),
+            reasoning_tokens=estimate_tokens(self._reasoning_chars),
+            estimated=True,
+        )
