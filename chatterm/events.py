@@ -6,6 +6,7 @@ Every provider's wire format is translated into these few frozen dataclasses. Co
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -172,3 +173,8 @@ class Conversation:
     @property
     def prompt_chars(self) -> int:
         return len(self.system or "") + sum(len(m.content) for m in self.messages)
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: the usual rule of thumb for English text and code."""
+    return math.ceil(chars / 4)

@@ -1,4 +1,4 @@
-"""Make model and server text safe to put on a terminal.
+"""Text safe to show and to store: terminal-safe model text, one-line messages, secrets removed.
 
 Model output is data: an ESC, a C1 control or a BEL must not reach the terminal, where it
 could move the cursor, set the title, write the clipboard (OSC 52) or fake a paste. Each
@@ -13,7 +13,12 @@ markup.
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import re
+import urllib.parse
+from datetime import UTC, datetime
 
 # C0 controls except TAB and LF, DEL, and the C1 range (0x80-0x9F), which some terminals
 # obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line. The
@@ -71,3 +76,114 @@ def escape_unsafe_in_strings(serialized: str) -> str:
     """JSON or TOML text with every DEL, C1 control, U+2028 and U+2029 as a \\u escape;
     only for text where they can occur inside strings alone (not in keys or syntax)."""
     return _RAW_IN_STRINGS.sub(lambda m: f"\\u{ord(m.group()):04x}", serialized)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Keys by their shape or by the name they are given, for text whose keys are not known
+# by value (each pattern keeps its groups, the name, and replaces the rest with ***).
+_NOT_AFTER_WORD = r"(?<![A-Za-z0-9])"
+_SECRET_PATTERNS = (
+    # A header or field holding a key, with an optional scheme: "x-api-key: …",
+    # "Authorization: Bearer …", '"api_key": "…"'.
+    re.compile(
+        _NOT_AFTER_WORD + r"((?:proxy-)?authorization|x-api-key|x-goog-api-key|api[_-]?key)"
+        r"([\"']?\s*[:=]\s*[\"']?)(?:(?:Bearer|Basic|Token)\s+)?[^\s\"',;&]+",
+        re.IGNORECASE,
+    ),
+    # A URL parameter or form field: ?key=…, &access_token=…, key%3D… (URL-encoded).
+    re.compile(
+        _NOT_AFTER_WORD + r"((?:api[_-]?key|key|access[_-]?token|token|password|secret)"
+        r"(?:=|%3D))[^&\s\"'#]+",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(Bearer\s+)\S+", re.IGNORECASE),
+    # A password in an address: scheme://user:***@host.
+    re.compile(r"(://[^/\s:@]*:)[^/\s@]+(?=@)"),
+    # Shapes: OpenAI, Anthropic, DeepSeek, OpenRouter (sk-…), Gemini (AIza…), Groq (gsk_…),
+    # xAI (xai-…), Hugging Face (hf_…).
+    re.compile(_NOT_AFTER_WORD + r"(sk-[A-Za-z0-9_-]{2})[A-Za-z0-9_*-]{6,}"),
+    re.compile(_NOT_AFTER_WORD + r"(AIza)[0-9A-Za-z_-]{35}"),
+    re.compile(_NOT_AFTER_WORD + r"(gsk_|xai-|hf_)[A-Za-z0-9]{20,}"),
+)
+
+
+def mend(text: str) -> str:
+    """``text`` with surrogate pairs joined and lone surrogates replaced by U+FFFD.
+
+    ``json.loads`` turns ``"\\ud83d"`` into a lone surrogate, which cannot be encoded as
+    UTF-8: printed or saved as it is, it would raise.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A key this long also has each half removed: a server that echoes part of a key (the
+# start, or the end, "sk-proj-abc…" / "…wxyz4f2a") still gives half of it away.
+_HALVES_FROM = 20
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove API keys, by value and by shape, from text meant for a person or a file."""
+    for form in _written_forms(tuple(secrets)):
+        text = text.replace(form, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_keep_name, text)
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _written_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every way a secret (and each half of a long one) may be written in a message,
+    longest first: as it is, escaped as Python's repr and JSON write it (a library
+    quoting a header value it refused), percent-encoded (a URL) and in base64 (a Basic
+    Authorization header)."""
+    pieces = [secret for secret in secrets if len(secret) >= 4]
+    for secret in secrets:
+        if len(secret) >= _HALVES_FROM:
+            middle = len(secret) // 2
+            pieces += [secret[:middle], secret[middle:]]
+    forms: set[str] = set()
+    for piece in pieces:
+        forms |= {
+            piece,
+            repr(piece)[1:-1],
+            repr(piece.encode("utf-8", "replace"))[2:-1],
+            json.dumps(piece)[1:-1],
+            json.dumps(piece, ensure_ascii=False)[1:-1],
+            urllib.parse.quote(piece, safe=""),
+            urllib.parse.quote_plus(piece, safe=""),
+        }
+    for secret in secrets:
+        if len(secret) >= 4:
+            raw = secret.encode("utf-8", "replace")
+            forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+            forms |= {form.rstrip("=") for form in list(forms) if form.endswith("=")}
+    return tuple(sorted((form for form in forms if len(form) >= 4), key=len, reverse=True))
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    """What a pattern keeps (its groups: the name, a separator), then ``***``."""
+    return "".join(group or "" for group in match.groups()) + "***"
+
+
+def visible_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed, control characters made visible."""
+    return safe_text(" ".join(text.split()))
+
+
+def local_time(stamp: str) -> str:
+    """An ISO 8601 time as local ``YYYY-MM-DD HH:MM``; as written if it is not a time
+    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
+    try:
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return visible_line(stamp[:16])

@@ -43,8 +43,9 @@ from chatterm.cli.models import models_command
 from chatterm.config import Settings
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
-from chatterm.providers.base import error_detail, redact, unusable_key
+from chatterm.providers.base import error_detail, unusable_key
 from chatterm.sessions.store import sessions_dir
+from chatterm.text import redact
 from chatterm.tui.app import ChatApp
 from tests.fake_provider.server import FakeServer, Scenario, after_answer
 from tests.tui.tui_helpers import SIZE, chat, finish_reply, send

@@ -40,7 +40,7 @@ from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
-from chatterm.providers.base import error_detail, one_line, redact
+from chatterm.providers.base import error_detail
 from chatterm.providers.ollama import (
     KEY_ENV as OLLAMA_KEY_ENV,
 )
@@ -49,6 +49,7 @@ from chatterm.providers.ollama import (
     list_installed_models,
     parse_ollama_host,
 )
+from chatterm.text import one_line, redact
 from chatterm.urls import credentials_of, has_credentials, host_of
 
 CACHE_TTL_S = 600.0  # how long a server's list is used without asking again

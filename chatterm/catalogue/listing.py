@@ -25,7 +25,6 @@ from typing import Any, Literal
 from chatterm.config import Settings
 from chatterm.errors import ConfigError
 from chatterm.pricing import PriceSpec
-from chatterm.providers.base import one_line
 from chatterm.providers.model_facts import (
     COMMON_MODELS,
     ModelInfo,
@@ -36,6 +35,7 @@ from chatterm.providers.model_facts import (
 from chatterm.providers.ollama import KEY_ENV as OLLAMA_KEY_ENV
 from chatterm.providers.ollama import is_cloud_host, parse_ollama_host
 from chatterm.providers.registry import BUILTIN, DEMO_MODELS, known_providers, resolve_model
+from chatterm.text import one_line
 from chatterm.urls import host_of
 
 Source = Literal["builtin", "config", "discovered"]

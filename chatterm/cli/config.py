@@ -27,9 +27,8 @@ from chatterm.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.files import atomic_write
-from chatterm.providers.base import redact
 from chatterm.providers.registry import default_model, model_cycle
-from chatterm.text import safe_text
+from chatterm.text import redact, safe_text
 
 # Variables chatterm reads, as `show` reports them: keys only as "set", addresses redacted.
 KEY_VARIABLES = (
@@ -183,7 +182,7 @@ def init_config(out: TextIO, *, force: bool = False, path: Path | None = None) -
 # -- show ---------------------------------------------------------------------------------
 
 
-def redact_url(url: str) -> str:
+def url_for_display(url: str) -> str:
     """``url`` without secrets: a password in it and ``key=``/``token=`` query values."""
     try:
         parts = urlsplit(url)
@@ -236,7 +235,7 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
         lines.append(f"#   {name}: {'set' if env.get(name) else 'not set'}")
     for name in ADDRESS_VARIABLES:
         value = env.get(name)
-        lines.append(f"#   {name}: {redact_url(value) if value else 'not set'}")
+        lines.append(f"#   {name}: {url_for_display(value) if value else 'not set'}")
     for provider in settings.providers.values():
         if provider.api_key_env:
             is_set = "set" if env.get(provider.api_key_env) else "not set"
@@ -264,7 +263,7 @@ def _tables(settings: Settings) -> list[str]:
 
 
 def _provider_lines(provider: ProviderConfig) -> list[str]:
-    lines = [_toml_line("base_url", redact_url(provider.base_url))]
+    lines = [_toml_line("base_url", url_for_display(provider.base_url))]
     if provider.api_key_env:
         lines.append(_toml_line("api_key_env", provider.api_key_env))
     if provider.local is not None:

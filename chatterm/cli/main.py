@@ -21,12 +21,11 @@ from chatterm import __version__
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ChattermError, ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Message
-from chatterm.providers.base import redact
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.reply.accumulate import Reply
 from chatterm.startup import resume_collector
 from chatterm.state import load_state
-from chatterm.text import safe_text
+from chatterm.text import redact, safe_text
 
 if TYPE_CHECKING:
     from chatterm.cli.printer import Sink

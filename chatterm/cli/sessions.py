@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,7 +30,7 @@ from chatterm.sessions.index import SessionSummary
 from chatterm.sessions.model import Session, Turn, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
-from chatterm.text import safe_text
+from chatterm.text import local_time, safe_text, visible_line
 
 TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 MODELS_WIDTH = 40
@@ -126,23 +125,6 @@ def load_session(store: SessionStore, ref: str) -> tuple[Path, Session]:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
 
 
-def one_line(text: str) -> str:
-    """Whitespace (newlines included) collapsed, control characters made visible."""
-    return safe_text(" ".join(text.split()))
-
-
-def local_time(iso: str) -> str:
-    """``2026-11-21 15:30`` in the local time zone; the text itself if it is not a time
-    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
-    try:
-        when = datetime.fromisoformat(iso)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.astimezone().strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return one_line(iso[:16])
-
-
 # -- list -------------------------------------------------------------------------------
 
 
@@ -164,14 +146,14 @@ def _cut(text: str, width: int) -> str:
 def summary_row(summary: SessionSummary) -> list[str]:
     if summary.problem is not None:
         problem = f"cannot read {summary.file_name}: {summary.problem}"
-        return [one_line(summary.id), "–", "–", "–", "–", one_line(problem)]
+        return [visible_line(summary.id), "–", "–", "–", "–", visible_line(problem)]
     return [
-        one_line(summary.id),
+        visible_line(summary.id),
         local_time(summary.updated),
         str(summary.turns),
-        _cut(one_line(", ".join(summary.models)), MODELS_WIDTH) or "–",
+        _cut(visible_line(", ".join(summary.models)), MODELS_WIDTH) or "–",
         cost_cell(summary),
-        one_line(summary.title) or "untitled",
+        visible_line(summary.title) or "untitled",
     ]
 
 
@@ -212,7 +194,7 @@ def write_prompt(out: TextIO, turn: Turn, *, color: bool) -> None:
     out.write(dim("── you ──", color) + "\n")
     prompt = safe_text(turn.prompt).rstrip("\n")
     out.write(prompt + "\n")
-    out.write(dim(f"── {one_line(turn.model)} ──", color) + "\n")
+    out.write(dim(f"── {visible_line(turn.model)} ──", color) + "\n")
 
 
 def write_turn(out: TextIO, turn: Turn, *, color: bool) -> None:
@@ -232,7 +214,7 @@ def write_turn(out: TextIO, turn: Turn, *, color: bool) -> None:
 
 
 def write_header(out: TextIO, session: Session, *, color: bool) -> None:
-    out.write((one_line(session.title) or "untitled") + "\n")
+    out.write((visible_line(session.title) or "untitled") + "\n")
     models = ", ".join(session.models) or "no replies"
     turns = len(session.turns)
     facts = [
@@ -242,7 +224,7 @@ def write_header(out: TextIO, session: Session, *, color: bool) -> None:
         models,
         session_cost(session.costs()),
     ]
-    out.write(dim(one_line(" · ".join(facts)), color) + "\n")
+    out.write(dim(visible_line(" · ".join(facts)), color) + "\n")
     if session.system:
         out.write(dim("system: ", color) + safe_text(session.system).rstrip("\n") + "\n")
 
@@ -272,7 +254,7 @@ def rename_session(store: SessionStore, ref: str, title: str, out: TextIO) -> in
     except SessionError as exc:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
     if _same_file(saved, path):
-        out.write(f"renamed {one_line(session.id)} to {one_line(title)}\n")
+        out.write(f"renamed {visible_line(session.id)} to {visible_line(title)}\n")
     else:  # a file outside the sessions folder: the store saves a copy in the folder
         out.write(
             f"saved a renamed copy as {safe_text(str(saved))} (the file you named is unchanged)\n"
@@ -304,7 +286,7 @@ def delete_session(store: SessionStore, ref: str, out: TextIO) -> int:
         store.delete(str(path))
     except SessionError as exc:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
-    out.write(f"deleted session {one_line(path.stem)} ({safe_text(str(path))})\n")
+    out.write(f"deleted session {visible_line(path.stem)} ({safe_text(str(path))})\n")
     return EXIT_OK
 
 
@@ -350,7 +332,7 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
         raise CommandFailed(
             f"cannot write {target}: {exc.strerror or type(exc).__name__}", EXIT_FAILED
         ) from None
-    out.write(f"exported session {one_line(session.id)} to {safe_text(str(target))}\n")
+    out.write(f"exported session {visible_line(session.id)} to {safe_text(str(target))}\n")
     return EXIT_OK
 
 
@@ -397,7 +379,7 @@ class AskRecording:
 
     def saved_line(self) -> str:
         """What ``ask`` says on stderr once the reply is saved."""
-        line = f"saved as session {one_line(self.session.id)}"
+        line = f"saved as session {visible_line(self.session.id)}"
         try:
             path = self.store.path_for(self.session)
         except SessionError:

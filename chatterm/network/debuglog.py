@@ -43,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from chatterm.files import private_dir
-from chatterm.providers.base import one_line, redact
+from chatterm.text import one_line, redact
 
 LOG_ENV = "CHATTERM_LOG"
 REDACTED = "***"

@@ -62,7 +62,7 @@ from chatterm.network.transport_errors import (
     transport_reason,
 )
 from chatterm.pricing import cost_of
-from chatterm.providers.base import Provider, one_line, redact
+from chatterm.providers.base import Provider
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.retry import (
@@ -73,6 +73,7 @@ from chatterm.retry import (
     server_wait,
     status_reason,
 )
+from chatterm.text import one_line, redact
 
 WRITE_TIMEOUT_S = 30.0  # sending the request body (a long prompt over a slow link)
 _MAX_ERROR_BODY = 64 * 1024

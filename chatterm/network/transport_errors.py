@@ -7,8 +7,8 @@ import httpx
 
 from chatterm.config import NetworkSettings
 from chatterm.events import StreamError
-from chatterm.providers.base import one_line, redact
 from chatterm.retry import format_wait
+from chatterm.text import one_line, redact
 
 
 def host_of_request(request: httpx.Request) -> str:

@@ -30,13 +30,12 @@ from chatterm.events import (
     TextDelta,
     Usage,
     UsageUpdate,
+    estimate_tokens,
 )
 from chatterm.pricing import PriceSpec, is_local_url
 from chatterm.providers.base import (
     Provider,
     message_from_error_object,
-    one_line,
-    redact,
     requested_effort,
     unusable_key,
 )
@@ -48,7 +47,7 @@ from chatterm.providers.parsing import (
     json_object,
     object_or_skip,
 )
-from chatterm.reply.accumulate import estimate_tokens
+from chatterm.text import one_line, redact
 
 if TYPE_CHECKING:
     import httpx

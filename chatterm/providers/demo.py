@@ -16,9 +16,9 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from chatterm.events import estimate_tokens
 from chatterm.pricing import PriceSpec
 from chatterm.providers.openai_compat import OpenAICompatProvider
-from chatterm.reply.accumulate import estimate_tokens
 
 if TYPE_CHECKING:
     import httpx

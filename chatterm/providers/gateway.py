@@ -33,14 +33,7 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import PriceSpec
-from chatterm.providers.base import (
-    Provider,
-    mend,
-    message_from_error_object,
-    one_line,
-    redact,
-    unusable_key,
-)
+from chatterm.providers.base import Provider, message_from_error_object, unusable_key
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -53,6 +46,7 @@ from chatterm.providers.parsing import (
     usd,
 )
 from chatterm.retry import retryable_status
+from chatterm.text import mend, one_line, redact
 
 if TYPE_CHECKING:
     import httpx

@@ -17,16 +17,10 @@ from chatterm.events import (
     ReasoningEffort,
 )
 from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import (
-    Provider,
-    error_detail,
-    one_line,
-    redact,
-    requested_effort,
-    unusable_key,
-)
+from chatterm.providers.base import Provider, error_detail, requested_effort, unusable_key
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.model_facts import model_info
+from chatterm.text import one_line, redact
 
 if TYPE_CHECKING:
     import httpx

@@ -60,10 +60,6 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.base import (
-    one_line,
-    redact,
-)
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
@@ -74,6 +70,7 @@ from chatterm.providers.parsing import (
     snippet,
 )
 from chatterm.retry import retryable_status
+from chatterm.text import one_line, redact
 
 _CONTENT_FILTER = frozenset(
     {

@@ -37,8 +37,6 @@ from chatterm.providers.base import (
     Provider,
     error_detail,
     message_from_error_object,
-    one_line,
-    redact,
     requested_effort,
     unusable_key,
 )
@@ -51,6 +49,7 @@ from chatterm.providers.parsing import (
     json_text,
     object_or_skip,
 )
+from chatterm.text import one_line, redact
 from chatterm.urls import host_of
 
 if TYPE_CHECKING:

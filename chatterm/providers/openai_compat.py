@@ -32,8 +32,6 @@ from chatterm.providers.base import (
     Provider,
     StreamParser,
     message_from_error_object,
-    one_line,
-    redact,
     requested_effort,
     unusable_key,
 )
@@ -48,6 +46,7 @@ from chatterm.providers.parsing import (
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 from chatterm.retry import retryable_status
+from chatterm.text import one_line, redact
 
 if TYPE_CHECKING:
     import httpx

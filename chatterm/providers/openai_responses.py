@@ -25,7 +25,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.base import one_line, redact, requested_effort
+from chatterm.providers.base import requested_effort
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.openai_compat import (
     OPENAI_BASE_URL,
@@ -40,6 +40,7 @@ from chatterm.providers.parsing import (
     json_object,
     object_or_skip,
 )
+from chatterm.text import one_line, redact
 
 KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}

@@ -44,7 +44,7 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
 )
-from chatterm.providers.base import mend, one_line, redact
+from chatterm.text import mend, one_line, redact
 
 #: More tokens than any reply will ever have: a count above it is junk, not a count.
 MAX_COUNT = 10**12

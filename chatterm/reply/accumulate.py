@@ -6,7 +6,6 @@ replayed stream produces the same reply and metrics as the live one did.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import assert_never
 
@@ -23,6 +22,7 @@ from chatterm.events import (
     TextDelta,
     Usage,
     UsageUpdate,
+    estimate_tokens,
 )
 from chatterm.pricing import Cost
 from chatterm.reply.metrics import Metrics, compute_metrics
@@ -44,11 +44,6 @@ class Reply:
 
     def with_cost(self, cost: Cost) -> Reply:
         return replace(self, cost=cost)
-
-
-def estimate_tokens(chars: int) -> int:
-    """About four characters a token: the usual rule of thumb for English text and code."""
-    return math.ceil(chars / 4)
 
 
 class ReplyAccumulator:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatterm.cli.config import EXAMPLE_CONFIG, config_command, redact_url
+from chatterm.cli.config import EXAMPLE_CONFIG, config_command, url_for_display
 from chatterm.cli.main import build_parser, main
 from chatterm.config import Settings, load_settings, parse_settings
 from chatterm.errors import ConfigError
@@ -207,4 +207,4 @@ def test_a_broken_config_is_one_line_and_exit_2(
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
+    assert url_for_display(url) == shown

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from chatterm.cli.main import build_parser, main
-from chatterm.cli.sessions import local_time, sessions_command
+from chatterm.cli.sessions import sessions_command
 from chatterm.events import StreamError, Usage
 from chatterm.pricing import Cost
 from chatterm.reply.figures import format_stats
@@ -29,6 +29,7 @@ from chatterm.reply.metrics import Metrics
 from chatterm.sessions.export import to_markdown
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session, session_to_data
 from chatterm.sessions.store import SessionStore
+from chatterm.text import local_time
 
 HOSTILE = "evil \x1b]52;c;ZXZpbA==\x07 \x1b[2J [bold red]loud[/bold red] \x9b2J end"
 

@@ -18,9 +18,10 @@ from chatterm.events import (
     TimedEvent,
     Usage,
     UsageUpdate,
+    estimate_tokens,
 )
 from chatterm.pricing import Cost
-from chatterm.reply.accumulate import Reply, ReplyAccumulator, estimate_tokens
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.reply.metrics import Metrics
 
 

@@ -55,16 +55,15 @@ from chatterm.events import (
     StreamError,
     TextDelta,
     Usage,
+    estimate_tokens,
 )
 from chatterm.pricing import Cost
-from chatterm.providers.base import one_line, redact
 from chatterm.providers.registry import ResolvedModel
-from chatterm.reply.accumulate import estimate_tokens
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session, Turn, history_of
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
-from chatterm.text import safe_text
+from chatterm.text import one_line, redact, safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory

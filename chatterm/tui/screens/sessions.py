@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -34,7 +33,7 @@ from chatterm.sessions.index import SessionSummary
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.replay import Clock
 from chatterm.sessions.store import SessionError
-from chatterm.text import safe_text
+from chatterm.text import local_time, safe_text
 from chatterm.tui.bindings import SESSIONS_BINDINGS
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.filtered_table import FilteredTable
@@ -43,18 +42,6 @@ from chatterm.tui.screens.replay import ReplayScreen
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
 NUMBER_COLUMNS = (("turns", "Turns", 5), ("cost", "Cost", 12))
-
-
-def local_time(stamp: str) -> str:
-    """An ISO 8601 UTC time as local ``YYYY-MM-DD HH:MM``; as written if it is not a time
-    (or one the local time zone cannot hold, such as year 1 west of Greenwich)."""
-    try:
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.astimezone().strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return safe_text(" ".join(stamp[:16].split()))
 
 
 def cost_text(summary: SessionSummary) -> str:
