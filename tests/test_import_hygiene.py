@@ -5,6 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CORE_MODULES = (
     "chatterm.cli.main",
@@ -78,3 +84,36 @@ def test_the_tui_paints_its_first_frame_without_the_network_stack() -> None:
     loaded = imported_heavy_modules(TUI_START_MODULES, ("httpx", "chatterm", "email"))
     assert "chatterm.tui.app" in loaded  # the probe saw the imports
     assert [m for m in NOT_AT_TUI_START if m in loaded] == []
+
+
+# The lazy imports the layering contract lists as deliberate (pyproject.toml,
+# [tool.importlinter], the "startup" contract's ignore_imports): each must stay lazy, or the
+# exception hides a real import at start-up.
+def _deliberate_lazy_imports() -> list[tuple[str, str]]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pairs: list[tuple[str, str]] = []
+    for contract in pyproject["tool"]["importlinter"]["contracts"]:
+        for line in contract.get("ignore_imports", ()):
+            importer, _, imported = (part.strip() for part in line.partition("->"))
+            if importer.endswith(".*"):
+                package = importer[:-2]
+                folder = ROOT / package.replace(".", "/")
+                pairs += [(f"{package}.{path.stem}", imported) for path in folder.glob("*.py")]
+            else:
+                pairs.append((importer, imported))
+    return sorted(set(pairs))
+
+
+LAZY_IMPORTS = _deliberate_lazy_imports()
+
+
+def test_the_contract_lists_lazy_imports() -> None:
+    assert ("chatterm.tui.app", "chatterm.network.stream") in LAZY_IMPORTS
+    assert ("chatterm.providers.openai_compat", "httpx") in LAZY_IMPORTS
+
+
+@pytest.mark.parametrize(("importer", "imported"), LAZY_IMPORTS)
+def test_a_deliberate_lazy_import_is_lazy(importer: str, imported: str) -> None:
+    top = imported.split(".")[0]
+    loaded = imported_heavy_modules((importer,), (top,))
+    assert imported not in loaded, f"{importer} imports {imported} when it is imported"

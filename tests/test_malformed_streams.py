@@ -35,7 +35,6 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
 )
-from chatterm.network.stream import ReplyStream
 from chatterm.network.tls import tls_context
 from chatterm.providers.anthropic import AnthropicProvider, MessagesParser
 from chatterm.providers.base import error_detail
@@ -54,6 +53,7 @@ from chatterm.providers.parsing import (
     usd,
 )
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
+from chatterm.reply.live import ReplyStream
 from chatterm.testing.fakeserver import FakeServer, render
 from chatterm.testing.frames import index_after
 from chatterm.testing.scenario import CAPTIVE_PORTAL_PAGE, Scenario, after_answer

@@ -22,9 +22,9 @@ import pytest
 
 from chatterm.config import Settings
 from chatterm.events import Conversation, Message
-from chatterm.network.stream import ReplyStream
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.live import ReplyStream
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import (
     FakeServer,

@@ -26,9 +26,9 @@ import pytest
 
 from chatterm.config import ProviderConfig, Settings
 from chatterm.events import Conversation, Message, StreamWarning
-from chatterm.network.stream import ReplyStream
 from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.live import ReplyStream
 from chatterm.testing.formats.gateway import gateway_cost
 from tests.fake_provider.server import FakeServer, RecordedRequest, Scenario, after_answer
 from tests.waiting import FakeSleep

@@ -359,7 +359,7 @@ async def test_tui_shows_and_saves_no_key(
 CRASH = """
 import sys
 from chatterm.cli import main as cli
-from chatterm.network import stream
+from chatterm.reply import live as stream
 
 KEY = {key!r}
 
@@ -673,7 +673,7 @@ def test_every_writer_goes_through_files_or_is_listed() -> None:
     allowed = {
         "chatterm/files.py",
         "chatterm/network/debuglog.py",  # os.open(..., 0o600) in append mode
-        "chatterm/tui/transcript_actions.py",  # os.open(..., O_EXCL, 0o600)
+        "chatterm/tui/screens/chat_transcript.py",  # os.open(..., O_EXCL, 0o600)
         "chatterm/cli/main.py",  # os.open(os.devnull) only
     }
     writers = re.compile(

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tomli_w
 
 from chatterm import paths, state
-from chatterm.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.files import atomic_write
@@ -117,27 +117,6 @@ EXAMPLE_CONFIG = """\
 # reasoning = true
 # context_window = 400000
 """
-
-
-def add_config_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    config = commands.add_parser(
-        "config",
-        help="where config.toml is, write an example one, show the settings in effect",
-        description="chatterm reads config.toml and never rewrites it. With no subcommand, "
-        "shows the settings in effect.",
-    )
-    sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
-    sub.add_parser("path", help="print the paths of config.toml and state.toml")
-    init = sub.add_parser(
-        "init",
-        help="write a commented example config.toml",
-        description="Write a config.toml with every key documented and commented out. An "
-        "existing file is only replaced with --force.",
-    )
-    init.add_argument("--force", action="store_true", help="replace an existing config.toml")
-    sub.add_parser(
-        "show", help="print the settings in effect as TOML, secrets redacted, with their source"
-    )
 
 
 def config_command(

@@ -18,9 +18,9 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from chatterm.cli.main import EXIT_OK, fail
+from chatterm.cli.common import EXIT_OK, fail
 from chatterm.cli.printer import json_line
 from chatterm.config import load_settings
 from chatterm.errors import ConfigError
@@ -33,24 +33,6 @@ if TYPE_CHECKING:
 DISCOVERY_TIMEOUT_S = 2.0
 _HEADERS = ("PROVIDER", "MODEL", "REASONING", "CONTEXT", "IN $/M", "OUT $/M", "KEY", "SOURCE")
 _RIGHT = frozenset({3, 4, 5})  # numbers line up on the right
-
-
-def add_models_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    models = commands.add_parser(
-        "models",
-        help="list models: reasoning, context window, prices, whether the key is set",
-        description="List the common models of each provider, the models named in "
-        "config.toml and the models servers report (Ollama, [providers.NAME], a non-OpenAI "
-        "OPENAI_BASE_URL; cached for 10 minutes). Prices are US dollars per million tokens.",
-    )
-    models.add_argument("--json", action="store_true", help="one JSON object per model")
-    network = models.add_mutually_exclusive_group()
-    network.add_argument(
-        "--refresh", action="store_true", help="ask the servers again, ignoring the cache"
-    )
-    network.add_argument(
-        "--offline", action="store_true", help="no network: use cached server lists only"
-    )
 
 
 def models_command(

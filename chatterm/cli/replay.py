@@ -11,53 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
-from chatterm.cli.main import EXIT_FAILED, EXIT_OK, fail, wants_color
+from chatterm.cli.common import EXIT_FAILED, EXIT_OK, CommandFailed, fail, wants_color
 from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
-from chatterm.cli.sessions import CommandFailed, load_session, write_prompt
+from chatterm.cli.sessions import load_session, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.sessions.model import Session
 from chatterm.sessions.replay import ReplayControl, Sleep, TurnEnded, TurnStarted, replay_session
 from chatterm.sessions.store import SessionStore
-
-
-def speed_value(text: str) -> float:
-    """``--speed``: a finite number, 0 or more (0 plays everything at once)."""
-    try:
-        speed = float(text)
-    except ValueError:
-        speed = math.nan
-    if not math.isfinite(speed) or speed < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a number of 0 or more (1 = as recorded, 0 = at once), not {text!r}"
-        )
-    return speed
-
-
-def add_replay_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    replay = commands.add_parser(
-        "replay",
-        help="play a saved session again, with its original timing",
-        description="Stream SESSION's replies again as they arrived (no network). On a "
-        "terminal this opens the TUI; --plain prints it as `chatterm ask` does.",
-    )
-    replay.add_argument("session", metavar="SESSION", help="id, unique start of one, or file")
-    replay.add_argument(
-        "--speed",
-        type=speed_value,
-        default=1.0,
-        metavar="X",
-        help="playback speed: 1 as recorded (default), 2 twice as fast, 0 at once",
-    )
-    output = replay.add_mutually_exclusive_group()
-    output.add_argument("--plain", action="store_true", help="print to stdout, not the TUI")
-    output.add_argument("--json", action="store_true", help="JSON Lines, as `ask --json`")
 
 
 def replay_command(

@@ -17,15 +17,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from chatterm.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, wants_color
+from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
 from chatterm.cli.printer import PlainPrinter, dim, json_line
 from chatterm.events import Event, Message, ReasoningDelta, TextDelta
 from chatterm.files import atomic_write
 from chatterm.pricing import format_usd
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import session_cost
-from chatterm.sessions.codec import SessionFormat
-from chatterm.sessions.export import EXPORT_FORMATS, ExportFormat, export_session
+from chatterm.sessions.codec import ExportFormat, SessionFormat
+from chatterm.sessions.export import export_session
 from chatterm.sessions.index import SessionSummary
 from chatterm.sessions.model import Session, Turn, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
@@ -36,48 +36,7 @@ TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 MODELS_WIDTH = 40
 
 
-class CommandFailed(Exception):
-    """A sessions command cannot go on: ``str()`` is the one line, ``code`` the exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 # -- the command line ---------------------------------------------------------------------
-
-
-def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    sessions = commands.add_parser(
-        "sessions",
-        help="list, show, rename, delete or export saved sessions",
-        description="Saved conversations. SESSION is an id, a unique start of one, or the "
-        "path of a session file. With no subcommand, lists them.",
-    )
-    sub = sessions.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
-    listing = sub.add_parser("list", help="every session, newest first")
-    listing.add_argument(
-        "--json", action="store_true", help="one JSON object per session (JSON Lines)"
-    )
-    show = sub.add_parser("show", help="print a session's conversation")
-    show.add_argument("session", metavar="SESSION")
-    rename = sub.add_parser("rename", help="give a session a new title")
-    rename.add_argument("session", metavar="SESSION")
-    rename.add_argument("title", metavar="TITLE", nargs="+")
-    delete = sub.add_parser("delete", help="delete a session's file")
-    delete.add_argument("session", metavar="SESSION")
-    export = sub.add_parser(
-        "export",
-        help="write a session as Markdown, JSON or TOML",
-        description="Write SESSION to stdout, or to FILE with -o (never over an existing "
-        "file unless --force, and never into the sessions folder).",
-    )
-    export.add_argument("session", metavar="SESSION")
-    export.add_argument(
-        "--format", choices=EXPORT_FORMATS, default="md", help="md (default), json or toml"
-    )
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (- for stdout)")
-    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
 def sessions_command(

@@ -36,6 +36,9 @@ from chatterm.sessions.model import (
 from chatterm.text import escape_unsafe_in_strings
 
 SessionFormat = Literal["json", "toml"]
+# What a session can be exported as (chatterm.sessions.export): its two file formats, and Markdown.
+ExportFormat = Literal["md", "json", "toml"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("md", "json", "toml")
 FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
 
 

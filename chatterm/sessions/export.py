@@ -10,15 +10,11 @@ closed where its text ends, so no prompt or reply can swallow the rest of the do
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from chatterm.reply.figures import format_stats, session_cost
-from chatterm.sessions.codec import encode, utf8_bytes
+from chatterm.sessions.codec import ExportFormat, encode, utf8_bytes
 from chatterm.sessions.model import Session
 from chatterm.text import safe_text
-
-ExportFormat = Literal["md", "json", "toml"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = ("md", "json", "toml")
 
 _DETAILS_END = re.compile(r"</details\s*>", re.IGNORECASE)
 

@@ -22,7 +22,7 @@ from textual.style import Style
 
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CHAT_BINDINGS, key_label
-from chatterm.tui.model_switching import ModelSwitching
+from chatterm.tui.screens.chat_models import ModelSwitching
 
 if TYPE_CHECKING:
     from chatterm.catalogue.listing import CatalogueEntry

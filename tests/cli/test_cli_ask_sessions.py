@@ -16,8 +16,8 @@ import pytest
 
 from chatterm.cli.main import main
 from chatterm.events import TimedEvent
-from chatterm.network import stream
-from chatterm.network.stream import ReplyStream
+from chatterm.reply import live as stream
+from chatterm.reply.live import ReplyStream
 from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.store import SessionStore
 from chatterm.text import safe_text

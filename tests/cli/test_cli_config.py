@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from chatterm.cli.arguments import build_parser
 from chatterm.cli.config import EXAMPLE_CONFIG, config_command, url_for_display
-from chatterm.cli.main import build_parser, main
+from chatterm.cli.main import main
 from chatterm.config import Settings, load_settings, parse_settings
 from chatterm.errors import ConfigError
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chatterm.cli.main import build_parser, main
+from chatterm.cli.arguments import build_parser
+from chatterm.cli.main import main
 from chatterm.cli.models import format_price, format_tokens, models_command
 
 REQUIRED = {

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chatterm.cli.main import build_parser, main
+from chatterm.cli.arguments import build_parser
+from chatterm.cli.main import main
 from chatterm.cli.printer import done_record
 from chatterm.cli.replay import play, replay_command
 from chatterm.config import Settings

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from chatterm.cli.main import build_parser, main
+from chatterm.cli.arguments import build_parser
+from chatterm.cli.main import main
 from chatterm.cli.sessions import sessions_command
 from chatterm.events import StreamError, Usage
 from chatterm.pricing import Cost

@@ -33,10 +33,11 @@ from chatterm.events import (
     TextDelta,
     TimedEvent,
 )
-from chatterm.network.stream import ReplyStream, stream_reply
+from chatterm.network.stream import stream_reply
 from chatterm.network.tls import tls_context
 from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.live import ReplyStream
 from chatterm.sessions.store import SessionStore
 from tests.cli.test_cli_ask import MODEL, PROMPT, Ask, ask, ask_env
 from tests.fake_provider.fixtures import API_KEY

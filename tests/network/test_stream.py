@@ -8,8 +8,8 @@ import httpx
 
 from chatterm.config import ProviderConfig, Settings
 from chatterm.events import Conversation, Message
-from chatterm.network.stream import ReplyStream
 from chatterm.providers.registry import resolve_model
+from chatterm.reply.live import ReplyStream
 
 CONVERSATION = Conversation((Message("user", "hi"),))
 

@@ -33,10 +33,11 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.network.stream import ReplyStream, make_client, stream_reply
+from chatterm.network.stream import make_client, stream_reply
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.live import ReplyStream
 from chatterm.reply.metrics import Metrics
 from tests.fake_provider.fixtures import API_KEY, fake_model
 from tests.fake_provider.server import (

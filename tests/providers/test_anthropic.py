@@ -28,7 +28,6 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.network.stream import ReplyStream
 from chatterm.providers import anthropic as anthropic_module
 from chatterm.providers.anthropic import (
     ANTHROPIC_VERSION,
@@ -45,6 +44,7 @@ from chatterm.providers.anthropic import (
 from chatterm.providers.model_facts import ModelInfo
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.live import ReplyStream
 
 KEY = "sk-ant-api03-test-abcdefghijklmnop"
 

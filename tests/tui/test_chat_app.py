@@ -30,11 +30,11 @@ from tui_helpers import (
 
 from chatterm.config import NetworkSettings, Settings
 from chatterm.events import Message, estimate_tokens
-from chatterm.network import stream as stream_module
-from chatterm.network.stream import ReplyStream
 from chatterm.providers.demo import demo_answer
 from chatterm.providers.registry import ResolvedModel
+from chatterm.reply import live as stream_module
 from chatterm.reply.accumulate import ReplyAccumulator
+from chatterm.reply.live import ReplyStream
 from chatterm.tui.app import ChatApp
 from chatterm.tui.bindings import CANCEL, NEWLINE, SEND, key_label
 from chatterm.tui.memory import settle_memory

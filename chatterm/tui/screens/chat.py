@@ -2,7 +2,7 @@
 
 Data flow for one reply: the prompt posts ``Submitted``; the screen mounts a
 :class:`~chatterm.tui.widgets.turn.TurnView` and starts :meth:`ChatScreen._run_reply`,
-an exclusive worker that iterates :meth:`chatterm.network.stream.ReplyStream.events` and only
+an exclusive worker that iterates :meth:`chatterm.reply.live.ReplyStream.events` and only
 *queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
 what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
 kept on screen and in the session, marked cancelled.
@@ -67,9 +67,9 @@ from chatterm.text import one_line, redact, safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
-from chatterm.tui.model_switching import ModelSwitching
 from chatterm.tui.remembered import Remembered
-from chatterm.tui.transcript_actions import TranscriptActions
+from chatterm.tui.screens.chat_models import ModelSwitching
+from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -77,7 +77,8 @@ from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
-    from chatterm.network.stream import Clock, ReplyStream, Sleep
+    from chatterm.network.stream import Clock, Sleep
+    from chatterm.reply.live import ReplyStream
 
 FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
@@ -120,8 +121,8 @@ def can_retry(turn: Turn) -> bool:
 class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     """One conversation with a model that can be switched between turns.
 
-    The model and effort keys are :class:`~chatterm.tui.model_switching.ModelSwitching`'s,
-    the copy and export keys :class:`~chatterm.tui.transcript_actions.TranscriptActions`'.
+    The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
+    the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`'.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
@@ -275,7 +276,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target, history)
-        from chatterm.network.stream import ReplyStream  # warmed up after the first frame
+        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
 
         stream = ReplyStream(
             target, conversation, self.settings, clock=self._clock, sleep=self.sleep
@@ -296,7 +297,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         try:
             # Made off the event loop the first time (a bad proxy setting fails here).
             client = await self._clients.get(target)
-            from chatterm.network.stream import ReplyStream
+            from chatterm.reply.live import ReplyStream
 
             stream = ReplyStream(
                 target,

@@ -21,7 +21,7 @@ from tui_helpers import (
 from chatterm.config import Settings
 from chatterm.sessions.export import export_session
 from chatterm.tui.app import ChatApp
-from chatterm.tui.transcript_actions import CodeBlock, code_blocks, export_path
+from chatterm.tui.screens.chat_transcript import CodeBlock, code_blocks, export_path
 
 ANSWER_ONE = "First:\n\n```python\nprint('one')\n```\n\nand\n\n```sh\nls -l\n```\n"
 ANSWER_TWO = "Second:\n\n```\nplain \x1b[31m block\n```\n"

@@ -1,0 +1,200 @@
+"""Every sub-command's arguments, apart from the commands themselves.
+
+The parser is built on every start, the TUI's included; a command's module (and what it
+imports: printers, the session exporter, the model catalogue) loads only when that command
+runs, so the arguments live here, in a module that imports almost nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from chatterm import __version__
+from chatterm.cli.common import EXIT_USAGE
+from chatterm.sessions.codec import EXPORT_FORMATS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own usage errors exit 2 too, but we keep the one-line house format.
+        self.exit(EXIT_USAGE, f"chatterm: {message} (see chatterm --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chatterm",
+        description="A terminal chat client for LLMs: reasoning and answer streamed side by "
+        "side, with time, tokens and cost for every reply. With no command, opens the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatterm {__version__}")
+    parser.add_argument("-m", "--model", help="model to start on, e.g. openai:gpt-5-mini or demo")
+    parser.add_argument(
+        "--session",
+        dest="open_session",
+        metavar="SESSION",
+        help="open the TUI on a saved session (id, unique start of one, or file)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    add_ask_parser(commands)
+    commands.add_parser("tui", help="open the chat TUI (the default)")
+    add_sessions_parser(commands)
+    add_replay_parser(commands)
+    add_models_parser(commands)
+    add_config_parser(commands)
+    return parser
+
+
+def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    ask = commands.add_parser(
+        "ask",
+        help="answer one prompt and exit (for scripts and pipes)",
+        description="Stream one reply to stdout. Reads the prompt from stdin when PROMPT is "
+        "'-' or missing and stdin is not a terminal.",
+    )
+    ask.add_argument("prompt", nargs="?", help="the prompt, or - to read it from stdin")
+    ask.add_argument(
+        "-m", "--model", dest="ask_model", metavar="MODEL", help="model, e.g. openai:gpt-5-mini"
+    )
+    ask.add_argument("--system", help="system prompt for this request")
+    ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
+    ask.add_argument(
+        "--no-reasoning",
+        action="store_true",
+        help="do not print the model's reasoning (and ask for none: --effort off)",
+    )
+    ask.add_argument(
+        "--effort",
+        choices=("off", "low", "medium", "high"),
+        help="how hard a reasoning model thinks (default: reasoning_effort in config.toml)",
+    )
+    ask.add_argument(
+        "--retries",
+        type=_retries,
+        metavar="N",
+        help="send the request again up to N times if it fails before the first token "
+        "(default: max_retries in [network] of config.toml, else 2; 0: never)",
+    )
+    ask.add_argument("--save", action="store_true", help="save the exchange as a new session")
+    ask.add_argument(
+        "--session",
+        metavar="SESSION",
+        help="continue a saved session (id, unique start of one, or file): its history is "
+        "sent and the reply is added to it",
+    )
+
+
+def _retries(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number, 0 or more, not {value!r}")
+    return count
+
+
+def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    sessions = commands.add_parser(
+        "sessions",
+        help="list, show, rename, delete or export saved sessions",
+        description="Saved conversations. SESSION is an id, a unique start of one, or the "
+        "path of a session file. With no subcommand, lists them.",
+    )
+    sub = sessions.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
+    listing = sub.add_parser("list", help="every session, newest first")
+    listing.add_argument(
+        "--json", action="store_true", help="one JSON object per session (JSON Lines)"
+    )
+    show = sub.add_parser("show", help="print a session's conversation")
+    show.add_argument("session", metavar="SESSION")
+    rename = sub.add_parser("rename", help="give a session a new title")
+    rename.add_argument("session", metavar="SESSION")
+    rename.add_argument("title", metavar="TITLE", nargs="+")
+    delete = sub.add_parser("delete", help="delete a session's file")
+    delete.add_argument("session", metavar="SESSION")
+    export = sub.add_parser(
+        "export",
+        help="write a session as Markdown, JSON or TOML",
+        description="Write SESSION to stdout, or to FILE with -o (never over an existing "
+        "file unless --force, and never into the sessions folder).",
+    )
+    export.add_argument("session", metavar="SESSION")
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="md", help="md (default), json or toml"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (- for stdout)")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def speed_value(text: str) -> float:
+    """``--speed``: a finite number, 0 or more (0 plays everything at once)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if not math.isfinite(speed) or speed < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of 0 or more (1 = as recorded, 0 = at once), not {text!r}"
+        )
+    return speed
+
+
+def add_replay_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="play a saved session again, with its original timing",
+        description="Stream SESSION's replies again as they arrived (no network). On a "
+        "terminal this opens the TUI; --plain prints it as `chatterm ask` does.",
+    )
+    replay.add_argument("session", metavar="SESSION", help="id, unique start of one, or file")
+    replay.add_argument(
+        "--speed",
+        type=speed_value,
+        default=1.0,
+        metavar="X",
+        help="playback speed: 1 as recorded (default), 2 twice as fast, 0 at once",
+    )
+    output = replay.add_mutually_exclusive_group()
+    output.add_argument("--plain", action="store_true", help="print to stdout, not the TUI")
+    output.add_argument("--json", action="store_true", help="JSON Lines, as `ask --json`")
+
+
+def add_models_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    models = commands.add_parser(
+        "models",
+        help="list models: reasoning, context window, prices, whether the key is set",
+        description="List the common models of each provider, the models named in "
+        "config.toml and the models servers report (Ollama, [providers.NAME], a non-OpenAI "
+        "OPENAI_BASE_URL; cached for 10 minutes). Prices are US dollars per million tokens.",
+    )
+    models.add_argument("--json", action="store_true", help="one JSON object per model")
+    network = models.add_mutually_exclusive_group()
+    network.add_argument(
+        "--refresh", action="store_true", help="ask the servers again, ignoring the cache"
+    )
+    network.add_argument(
+        "--offline", action="store_true", help="no network: use cached server lists only"
+    )
+
+
+def add_config_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    config = commands.add_parser(
+        "config",
+        help="where config.toml is, write an example one, show the settings in effect",
+        description="chatterm reads config.toml and never rewrites it. With no subcommand, "
+        "shows the settings in effect.",
+    )
+    sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    sub.add_parser("path", help="print the paths of config.toml and state.toml")
+    init = sub.add_parser(
+        "init",
+        help="write a commented example config.toml",
+        description="Write a config.toml with every key documented and commented out. An "
+        "existing file is only replaced with --force.",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing config.toml")
+    sub.add_parser(
+        "show", help="print the settings in effect as TOML, secrets redacted, with their source"
+    )
