@@ -22,8 +22,8 @@ Definitions (times from ``time.perf_counter``):
 - tokens_s: every token streamed (reasoning and answer) / (complete - start).
 - frame gaps: between consecutive frames from the first token's arrival to the last's.
 - lag_after_last_ms: complete - when the last token left the server (paced runs).
-- frame cost: the time the event loop spends on one tick of the chat screen's frame clock
-  (applying the pending text, the live stats) plus the screen updates (layout, render,
+- frame cost: the time the event loop spends on one tick of the streaming turn's frame clock
+  (applying the pending text, the screen's live stats) plus the screen updates (layout, render,
   terminal output) until the next tick; the median over the ticks while the answer held
   about 1,000 tokens (500-1,500) and over the last 1,000 tokens.
 - checkpoint CPU: thread CPU time in the session recorder's checkpoints and final save (on
@@ -92,7 +92,6 @@ class Probe:
 
         from chatterm.sessions.recorder import SessionWriter, TurnRecorder
         from chatterm.tui.app import ChatApp
-        from chatterm.tui.screens.chat import ChatScreen
         from chatterm.tui.widgets.turn import TurnView
 
         probe = self
@@ -107,15 +106,15 @@ class Probe:
 
         ChatApp._display = displayed  # type: ignore[method-assign]
 
-        on_frame = ChatScreen._on_frame
+        on_frame = TurnView._on_frame
 
-        def timed_frame(screen: ChatScreen) -> None:
+        def timed_frame(turn: TurnView) -> None:
             start, cpu = time.perf_counter(), time.thread_time()
-            on_frame(screen)
+            on_frame(turn)
             seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
             probe.ticks.append((start, seconds, cpu, probe.reply.answer_sent))
 
-        ChatScreen._on_frame = timed_frame  # type: ignore[method-assign]
+        TurnView._on_frame = timed_frame  # type: ignore[method-assign]
 
         on_update = Screen._on_timer_update
 
@@ -147,7 +146,7 @@ class Probe:
             return timed
 
         TurnRecorder._checkpoint = cpu_timed(TurnRecorder._checkpoint)  # type: ignore[method-assign]
-        TurnRecorder.finish = cpu_timed(TurnRecorder.finish)  # type: ignore[method-assign]
+        TurnRecorder.done = cpu_timed(TurnRecorder.done)  # type: ignore[method-assign]
         SessionWriter._write = cpu_timed(SessionWriter._write)  # type: ignore[method-assign]
         return ChatApp
 
@@ -212,11 +211,11 @@ def median_ms(values: list[float]) -> float:
 
 async def measure(tokens: int, rate: float, frame_s: float | None = None) -> dict[str, Any]:
     from chatterm.config import Settings
-    from chatterm.tui.screens import chat
     from chatterm.tui.screens.chat import ChatScreen
+    from chatterm.tui.widgets import turn
 
-    if frame_s is not None:  # to try another frame clock (ChatScreen reads it when mounted)
-        chat.FRAME_S = frame_s  # type: ignore[misc]
+    if frame_s is not None:  # to try another frame clock (a turn reads it when it starts one)
+        turn.FRAME_S = frame_s  # type: ignore[misc]
 
     reply = ScriptedReply(tokens, rate)
     probe = Probe(reply)

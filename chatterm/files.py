@@ -71,3 +71,11 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (compared resolved when either cannot be read)."""
+    try:
+        return one.samefile(other)
+    except OSError:
+        return one.resolve() == other.resolve()

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
@@ -18,19 +19,25 @@ from typing import TYPE_CHECKING, TextIO
 from chatterm.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    CommandFailed,
+    EXIT_USAGE,
     fail,
     valid_text,
     wants_color,
 )
-from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, Sink
-from chatterm.cli.sessions import AskRecording, AskSession
+from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter
 from chatterm.config import load_settings
 from chatterm.errors import ChattermError, ConfigError
-from chatterm.events import CLEAN_FINISHES, Conversation, Message
+from chatterm.events import CLEAN_FINISHES, Conversation, Event, Message
+from chatterm.files import same_file
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.reply.accumulate import Reply
-from chatterm.text import redact, safe_text
+from chatterm.reply.sink import Sink, pump
+from chatterm.sessions.keeper import SessionKeeper
+from chatterm.sessions.recorder import TurnRecorder
+from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
+from chatterm.text import redact, safe_text, visible_line
+
+TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 
 if TYPE_CHECKING:
     from chatterm.config import Settings
@@ -74,15 +81,20 @@ def ask_command(
     if args.retries is not None:
         settings = replace(settings, network=replace(settings.network, max_retries=args.retries))
     system = valid_text(args.system) if args.system is not None else settings.system_prompt
-    saving: AskSession | None = None
+    keeper: SessionKeeper | None = None
     if args.save or args.session is not None:
-        try:
-            saving = AskSession(args.session, settings.session_format)
-        except CommandFailed as exc:
-            return fail(str(exc), exc.code)
-        system = saving.system(system)
+        keeper = SessionKeeper(SessionStore(new_format=settings.session_format), system=system)
+        if args.session is not None:
+            try:
+                session = keeper.open(args.session)
+            except SessionNotFound as exc:
+                return fail(str(exc), EXIT_USAGE)
+            except SessionError as exc:
+                return fail(str(exc), EXIT_FAILED)
+            if session.system is not None:  # the session's own system prompt wins
+                system = session.system
     try:
-        session_model = saving.last_model() if saving else None
+        session_model = _last_model(keeper)
         model_ref = args.ask_model or args.model or session_model or default_model(settings, env)
         target = resolve_model(model_ref, settings, env)
     except ConfigError as exc:
@@ -99,74 +111,110 @@ def ask_command(
         "off" if args.no_reasoning else args.effort or settings.reasoning_effort
     )
     conversation = Conversation(
-        messages=(*(saving.history() if saving else ()), Message("user", prompt)),
+        messages=(*(keeper.history() if keeper else ()), Message("user", prompt)),
         system=system,
         reasoning=reasoning,
         effort=effort,
         max_tokens=model_config.max_tokens if model_config else None,
     )
-    sink: Sink
+    printer: JsonLinesPrinter | PlainPrinter
     if args.json:
-        sink = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
+        printer = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
     else:
         color = wants_color(stdout, env)
-        sink = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
-    recording = saving.record(system, prompt, target.ref) if saving else None
-    if recording is not None:
-        problem = recording.first_save_error()  # before the request: nothing paid for yet
+        printer = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
+    saved: SavedTurn | None = None
+    if keeper is not None:
+        saved = SavedTurn(keeper, keeper.begin_turn(prompt, target.ref), printer)
+        problem = keeper.wait_for_saves()  # before the request: nothing paid for yet
         if problem is not None:
+            keeper.close()
             return fail(problem, EXIT_FAILED)
     try:
-        reply = asyncio.run(_stream_to(sink, target, conversation, settings, recording))
+        reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
     except ChattermError as exc:
         return fail(redact(str(exc), target.provider.secrets()), EXIT_FAILED)
     code = EXIT_OK if reply.finish_reason in CLEAN_FINISHES else EXIT_FAILED
-    if recording is None:
-        sink.done(reply)
+    if saved is None:
         return code
-    if isinstance(sink, JsonLinesPrinter) and recording.error is None:
-        sink.session_id = recording.session.id
-    sink.done(reply)
-    if recording.error is not None:
+    if saved.error is not None:
         # The reply is on stdout all the same; only the file is missing or behind.
-        stderr.write(f"chatterm: {safe_text(recording.error)}\n")
+        stderr.write(f"chatterm: {safe_text(saved.error)}\n")
         return EXIT_FAILED
     if not args.json:
-        stderr.write(recording.saved_line() + "\n")
+        stderr.write(saved.saved_line() + "\n")
     return code
 
 
+def _last_model(keeper: SessionKeeper | None) -> str | None:
+    """The model of the continued session's last reply, if any."""
+    if keeper is None or keeper.session is None or not keeper.session.turns:
+        return None
+    return keeper.session.turns[-1].model
+
+
+class SavedTurn:
+    """``ask``'s session sink: the reply recorded as it streams (after it is printed, so the
+    file never runs ahead of the screen) and, at the end, on disk before the printer's last
+    line says so. ``error`` is then why the save failed, if it did."""
+
+    def __init__(
+        self,
+        keeper: SessionKeeper,
+        recorder: TurnRecorder,
+        printer: JsonLinesPrinter | PlainPrinter,
+    ) -> None:
+        self.keeper = keeper
+        self.recorder = recorder
+        self.printer = printer
+        self.error: str | None = None
+
+    def event(self, event: Event, at: float) -> None:
+        self.recorder.event(event, at)
+
+    def done(self, reply: Reply) -> None:
+        self.recorder.done(reply)
+        self.keeper.close()
+        self.error = self.keeper.take_error()
+        if self.error is None and isinstance(self.printer, JsonLinesPrinter):
+            self.printer.session_id = self.recorder.session.id
+
+    async def tick(self) -> None:
+        """Checkpoint a quiet stream now and then (run as a task while streaming)."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.recorder.tick(time.monotonic())  # the clock ReplyStream stamps events with
+
+    def saved_line(self) -> str:
+        """What ``ask`` says on stderr once the reply is saved."""
+        line = f"saved as session {visible_line(self.recorder.session.id)}"
+        path, named = self.keeper.saved_path(), self.keeper.opened_from
+        if path is not None and named is not None and not same_file(path, named):
+            line += f" in {safe_text(str(path))} (the file you named is unchanged)"
+        return line
+
+
 async def _stream_to(
-    sink: Sink,
+    printer: JsonLinesPrinter | PlainPrinter,
     target: ResolvedModel,
     conversation: Conversation,
     settings: Settings,
-    recording: AskRecording | None = None,
+    saved: SavedTurn | None = None,
 ) -> Reply:
-    """Stream the reply into ``sink`` (and the session, when recording) and return it; the
-    caller writes the sink's end. The recording is finished however the stream ends."""
+    """Pump the reply into the printer (and the session, when saving) and return it.
+    Ctrl+C keeps what arrived, reports it as cancelled, and exits normally."""
     from chatterm.reply.live import ReplyStream  # httpx with it: the TUI's start-up skips both
 
     stream = ReplyStream(target, conversation, settings)
-    if recording is not None:
-        recording.start_ticker()
+    sinks: tuple[Sink, ...] = (printer,) if saved is None else (printer, saved)
+    ticker = asyncio.create_task(saved.tick()) if saved is not None else None
     try:
-        try:
-            async for timed in stream.events():
-                sink.event(timed.event)
-                if recording is not None:  # after printing: the file never runs ahead
-                    recording.event(timed.at, timed.event)
-        except asyncio.CancelledError:
-            # Ctrl+C: keep what arrived, report it as cancelled, and exit normally.
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            stream.cancel()
-        reply = stream.reply()
-        if recording is not None:
-            await recording.finish(reply)
+        return await pump(stream, *sinks)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return stream.reply()
     finally:
-        if recording is not None and not recording.finished:
-            # Something else broke (the reader closed the pipe): save what arrived.
-            await recording.finish(stream.reply())
-    return reply
+        if ticker is not None:
+            ticker.cancel()

@@ -1,4 +1,5 @@
-"""Sinks that print a reply as it streams: plain text for people, JSON Lines for scripts.
+"""Sinks that print a reply as it streams: plain text for people, JSON Lines for scripts
+(:mod:`chatterm.reply.sink`).
 
 Plain output passes every piece of model and server text through :func:`safe_text`, so a
 model cannot drive the terminal; colour (dim reasoning) is used only on a terminal and
@@ -8,7 +9,7 @@ when ``NO_COLOR`` is unset. JSON Lines keep the exact text, escaped as JSON.
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol, TextIO, assert_never
+from typing import Any, TextIO, assert_never
 
 from chatterm.events import (
     AnswerWasReasoning,
@@ -35,12 +36,6 @@ _RESET = "\x1b[0m"
 def dim(text: str, color: bool) -> str:
     """``text`` in the terminal's dim style when ``color``, else as it is."""
     return f"{_DIM}{text}{_RESET}" if color else text
-
-
-class Sink(Protocol):
-    def event(self, event: Event) -> None: ...
-
-    def done(self, reply: Reply) -> None: ...
 
 
 class PlainPrinter:
@@ -80,7 +75,7 @@ class PlainPrinter:
     def _dim(self, text: str) -> str:
         return dim(text, self.color)
 
-    def event(self, event: Event) -> None:
+    def event(self, event: Event, at: float = 0.0) -> None:
         match event:
             case ReasoningDelta(text=text):
                 if self.show_reasoning:
@@ -151,7 +146,7 @@ class JsonLinesPrinter:
         self.out.write(json_line(record) + "\n")
         self.out.flush()
 
-    def event(self, event: Event) -> None:
+    def event(self, event: Event, at: float = 0.0) -> None:
         match event:
             case ReasoningDelta(text=text):
                 if self.show_reasoning:

@@ -21,8 +21,9 @@ from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
 from chatterm.cli.sessions import load_session, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
+from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session
-from chatterm.sessions.replay import ReplayControl, Sleep, TurnEnded, TurnStarted, replay_session
+from chatterm.sessions.replay import ReplayControl, Sleep, replay_turns
 from chatterm.sessions.store import SessionStore
 
 
@@ -65,33 +66,27 @@ async def play(
 ) -> int:
     """Print the session's turns as they streamed: each prompt, then its reply through a
     new printer, ending with the recorded stats. Ctrl+C stops it (exit code 1)."""
-    printer: PlainPrinter | JsonLinesPrinter | None = None
     try:
-        async for item in replay_session(session, speed=speed, control=control, sleep=sleep):
-            if isinstance(item, TurnStarted):
-                turn = item.turn
-                if json_lines:
-                    printer = JsonLinesPrinter(out)
-                    printer.record(
-                        {
-                            "type": "prompt",
-                            "turn": item.index,
-                            "model": turn.model,
-                            "text": turn.prompt,
-                        }
-                    )
-                else:
-                    if item.index > 0:
-                        out.write("\n")
-                    write_prompt(out, turn, color=color)
-                    out.flush()
-                    printer = PlainPrinter(out, out, color=color)
-            elif isinstance(item, TurnEnded):
-                if printer is not None:
-                    printer.done(item.reply)
-                printer = None
-            elif printer is not None:
-                printer.event(item.event)
+        async for played in replay_turns(session, speed=speed, control=control, sleep=sleep):
+            turn = played.turn
+            printer: PlainPrinter | JsonLinesPrinter
+            if json_lines:
+                printer = JsonLinesPrinter(out)
+                printer.record(
+                    {
+                        "type": "prompt",
+                        "turn": played.index,
+                        "model": turn.model,
+                        "text": turn.prompt,
+                    }
+                )
+            else:
+                if played.index > 0:
+                    out.write("\n")
+                write_prompt(out, turn, color=color)
+                out.flush()
+                printer = PlainPrinter(out, out, color=color)
+            await pump(played, printer)
     except asyncio.CancelledError:
         # Ctrl+C: stop where we are, without a traceback.
         task = asyncio.current_task()

@@ -1,4 +1,4 @@
-"""``chatterm sessions …`` and the recording behind ``chatterm ask --save / --session``.
+"""``chatterm sessions …``: list, show, rename, delete and export saved sessions.
 
 Exit codes follow the rest of the command line: 0 done, 1 a session file could not be read
 or written, 2 bad usage (an unknown id, an ambiguous prefix, an export that would overwrite
@@ -8,10 +8,8 @@ a file). Every piece of session text printed for people goes through :func:`safe
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -19,20 +17,17 @@ from typing import Any, TextIO
 
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
 from chatterm.cli.printer import PlainPrinter, dim, json_line
-from chatterm.events import Event, Message, ReasoningDelta, TextDelta
-from chatterm.files import atomic_write
+from chatterm.events import Event, ReasoningDelta, TextDelta
+from chatterm.files import atomic_write, same_file
 from chatterm.pricing import format_usd
-from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import session_cost
-from chatterm.sessions.codec import ExportFormat, SessionFormat
+from chatterm.sessions.codec import ExportFormat
 from chatterm.sessions.export import export_session
 from chatterm.sessions.index import SessionSummary
-from chatterm.sessions.model import Session, Turn, new_session
-from chatterm.sessions.recorder import SessionWriter, TurnRecorder
+from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
 from chatterm.text import local_time, safe_text, visible_line
 
-TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 MODELS_WIDTH = 40
 
 
@@ -212,20 +207,13 @@ def rename_session(store: SessionStore, ref: str, title: str, out: TextIO) -> in
         saved = store.save(session)
     except SessionError as exc:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
-    if _same_file(saved, path):
+    if same_file(saved, path):
         out.write(f"renamed {visible_line(session.id)} to {visible_line(title)}\n")
     else:  # a file outside the sessions folder: the store saves a copy in the folder
         out.write(
             f"saved a renamed copy as {safe_text(str(saved))} (the file you named is unchanged)\n"
         )
     return EXIT_OK
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return one.samefile(other)
-    except OSError:
-        return one.resolve() == other.resolve()
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -270,7 +258,7 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
                 EXIT_USAGE,
             )
     path, session = load_session(store, args.session)
-    if target is not None and target.exists() and _same_file(target, path):
+    if target is not None and target.exists() and same_file(target, path):
         raise CommandFailed(
             f"{target} is the session's own file; export somewhere else", EXIT_USAGE
         )
@@ -293,115 +281,3 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
         ) from None
     out.write(f"exported session {visible_line(session.id)} to {safe_text(str(target))}\n")
     return EXIT_OK
-
-
-# -- ask --save / --session -------------------------------------------------------------
-
-
-class AskRecording:
-    """One ``chatterm ask`` reply recorded into a session while it streams.
-
-    Creating it appends the turn and queues the prompt's save; check
-    :meth:`first_save_error` before sending the request, feed it every stamped event, run
-    its ticker while streaming (a quiet stream is still checkpointed), and :meth:`finish`
-    it with the reply however the stream ended. ``error`` is then the save failure, if any.
-    """
-
-    def __init__(
-        self,
-        store: SessionStore,
-        session: Session,
-        prompt: str,
-        model: str,
-        *,
-        named: Path | None = None,
-    ) -> None:
-        self.store = store
-        self.session = session
-        self.named = named  # the file ``--session`` named, if any
-        self.writer = SessionWriter(store)
-        self.recorder = TurnRecorder(session, self.writer, prompt, model)
-        self.error: str | None = None
-        self.finished = False
-        self._ticker: asyncio.Task[None] | None = None
-
-    def first_save_error(self) -> str | None:
-        """Wait for the first save (the prompt, queued when the turn began) and return why
-        it failed, if it did: a session that cannot be saved is known before the request
-        is paid for. On a failure the writer is closed."""
-        self.writer.wait()
-        error = self.writer.take_error()
-        if error is not None:
-            self.finished = True
-            self.writer.close()
-        return error
-
-    def saved_line(self) -> str:
-        """What ``ask`` says on stderr once the reply is saved."""
-        line = f"saved as session {visible_line(self.session.id)}"
-        try:
-            path = self.store.path_for(self.session)
-        except SessionError:
-            return line
-        if self.named is not None and not _same_file(path, self.named):
-            line += f" in {safe_text(str(path))} (the file you named is unchanged)"
-        return line
-
-    def event(self, at: float, event: Event) -> None:
-        self.recorder.event(at, event)
-
-    def start_ticker(self) -> None:
-        """Call inside the event loop, before streaming."""
-        self._ticker = asyncio.create_task(self._tick())
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(TICK_S)
-            self.recorder.tick(time.monotonic())  # the clock ReplyStream stamps events with
-
-    async def finish(self, reply: Reply) -> None:
-        """Record the reply whole and wait until the file is written."""
-        if self.finished:
-            return
-        self.finished = True
-        if self._ticker is not None:
-            self._ticker.cancel()
-        self.recorder.finish(reply)
-        self.writer.close()
-        self.error = self.writer.take_error()
-        if self._ticker is not None:
-            await asyncio.wait([self._ticker])  # last: the reply is saved even if cut here
-
-
-class AskSession:
-    """The session ``ask --save`` starts (``ref`` None) or ``ask --session REF`` continues.
-
-    Raises :class:`CommandFailed` if ``ref`` names no session (2) or an unreadable one (1).
-    """
-
-    def __init__(self, ref: str | None, session_format: SessionFormat) -> None:
-        self.store = SessionStore(new_format=session_format)
-        self.path: Path | None = None
-        self.session: Session | None = None
-        if ref is not None:
-            self.path, self.session = load_session(self.store, ref)
-
-    def history(self) -> tuple[Message, ...]:
-        return self.session.history() if self.session is not None else ()
-
-    def system(self, default: str | None) -> str | None:
-        """The session's own system prompt wins over ``--system`` and the config's."""
-        if self.session is not None and self.session.system is not None:
-            return self.session.system
-        return default
-
-    def last_model(self) -> str | None:
-        """The model of the session's last reply, if any."""
-        if self.session is None or not self.session.turns:
-            return None
-        return self.session.turns[-1].model
-
-    def record(self, system: str | None, prompt: str, model: str) -> AskRecording:
-        """Append the turn (a new session gets ``system``) and save the prompt."""
-        session = self.session or new_session(system=system)
-        return AskRecording(self.store, session, prompt, model, named=self.path)

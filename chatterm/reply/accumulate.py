@@ -46,6 +46,15 @@ class Reply:
         return replace(self, cost=cost)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """What a reply in flight shows each frame, without building the whole reply."""
+
+    started_at: float | None
+    #: the server's running total, else an estimate from what arrived (marked estimated)
+    usage: Usage
+
+
 class ReplyAccumulator:
     """Folds :class:`~chatterm.events.Event` values into a :class:`Reply`.
 
@@ -134,6 +143,12 @@ class ReplyAccumulator:
         if self.first_delta_at is None:
             self.first_delta_at = at
         self.last_delta_at = at
+
+    def snapshot(self) -> LiveFigures:
+        """The live figures: the output estimate is made as the reply's own is."""
+        streamed = self._text_chars + self._reasoning_chars
+        usage = self.usage or Usage(output_tokens=estimate_tokens(streamed), estimated=True)
+        return LiveFigures(self.started_at, usage)
 
     def cancel(self, at: float) -> None:
         """The user stopped the reply: keep what arrived, mark it cancelled."""

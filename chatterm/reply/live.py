@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
 
 import httpx
 
 from chatterm.config import Settings
-from chatterm.events import Conversation, TimedEvent
+from chatterm.errors import ChattermError
+from chatterm.events import Conversation, Finish, StreamError, TimedEvent
 from chatterm.network.stream import Clock, Sleep, make_client, request_timeout, stream_reply
 from chatterm.pricing import cost_of
 from chatterm.providers.registry import ResolvedModel
-from chatterm.reply.accumulate import Reply, ReplyAccumulator
+from chatterm.reply.accumulate import LiveFigures, Reply, ReplyAccumulator
+from chatterm.text import one_line, redact
 
 
 def price_reply(reply: Reply, target: ResolvedModel, settings: Settings) -> Reply:
@@ -36,10 +38,12 @@ def new_accumulator(target: ResolvedModel, conversation: Conversation) -> ReplyA
 
 
 class ReplyStream:
-    """One reply in flight: events for a sink, folded into the consolidated reply.
+    """One reply in flight, a :class:`~chatterm.reply.sink.Source`: its events, folded as
+    they pass, and the priced, consolidated reply with whatever arrived.
 
-    Consumers iterate :meth:`events`; if they are cancelled they call :meth:`cancel`; either
-    way :meth:`reply` gives the priced, consolidated reply with whatever arrived.
+    The HTTP client is ``client``, else one ``get_client`` gives when streaming starts (the
+    TUI's pool, which may fail on a bad proxy setting: that ends the reply in an error),
+    else one made for this reply and closed after it.
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class ReplyStream:
         settings: Settings,
         *,
         client: httpx.AsyncClient | None = None,
+        get_client: Callable[[], Awaitable[httpx.AsyncClient]] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -57,12 +62,19 @@ class ReplyStream:
         self.settings = settings
         self.accumulator = new_accumulator(target, conversation)
         self._client = client
+        self._get_client = get_client
         self._clock = clock
         self._sleep = sleep
+        self._final: Reply | None = None
 
-    async def events(self) -> AsyncIterator[TimedEvent]:
+    async def events(self) -> AsyncGenerator[TimedEvent, None]:
         network = self.settings.network
-        client = self._client or make_client(self.target, request_timeout(network))
+        client = self._client
+        if client is None and self._get_client is not None:
+            client = await self._get_client()
+        owned = client is None
+        if client is None:
+            client = make_client(self.target, request_timeout(network))
         try:
             async for timed in stream_reply(
                 client,
@@ -75,14 +87,39 @@ class ReplyStream:
                 self.accumulator.add(timed.at, timed.event)
                 yield timed
         finally:
-            if self._client is None:
+            if owned:
                 await client.aclose()
 
     def cancel(self) -> None:
+        """The consumer stopped early: keep what arrived, marked cancelled."""
         self.accumulator.cancel(self._clock())
 
+    def failed(self, error: Exception) -> list[TimedEvent]:
+        """End the reply in an error after a failure :func:`stream_reply` did not foresee:
+        one line, with the provider's secrets removed, never a traceback."""
+        if isinstance(error, ChattermError):
+            message = one_line(str(error))
+        else:
+            message = one_line(f"{type(error).__name__}: {error}")
+        now = self._clock()
+        ending = [
+            TimedEvent(now, StreamError(redact(message, self.target.provider.secrets()))),
+            TimedEvent(now, Finish("error")),
+        ]
+        for timed in ending:
+            self.accumulator.add(timed.at, timed.event)
+        return ending
+
+    def snapshot(self) -> LiveFigures:
+        """The figures to show while the reply streams."""
+        return self.accumulator.snapshot()
+
     def reply(self) -> Reply:
+        """The reply as it stands, priced; built once it has ended."""
+        if self._final is not None:
+            return self._final
         if self.accumulator.finish_reason is None:
             # Ended without a finish event: the consumer stopped early.
             self.accumulator.cancel(self._clock())
-        return price_reply(self.accumulator.reply(), self.target, self.settings)
+        self._final = price_reply(self.accumulator.reply(), self.target, self.settings)
+        return self._final

@@ -1,15 +1,11 @@
-"""The chat's session: the conversation as a file, kept up to date while it streams.
+"""The open session: the conversation as a file, kept up to date while it streams.
 
-Every chat is a session. :class:`SessionKeeper` creates it when the first prompt is sent
-(so an empty chat leaves no file), records each reply through a
-:class:`~chatterm.sessions.recorder.TurnRecorder`, and saves on the
-:class:`~chatterm.sessions.recorder.SessionWriter`'s background thread, so a slow disk
-never stalls a frame. The history sent to the model and the session cost shown in the
-stats bar both come from the session's turns, so a chat opened from disk continues
-exactly where it stopped.
-
-The keeper belongs to the app (it outlives screens): the chat screen, the sessions screen
-and the exit path share it. Nothing here imports textual.
+Every chat is a session, in the TUI and for ``chatterm ask --save/--session`` alike.
+:class:`SessionKeeper` creates it when the first prompt is sent (so an empty chat leaves
+no file), records each reply through a :class:`~chatterm.sessions.recorder.TurnRecorder`,
+and saves on the :class:`~chatterm.sessions.recorder.SessionWriter`'s background thread,
+so a slow disk never stalls a frame. The history sent and the session cost shown both come
+from the session's turns, so a session opened from disk continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -36,6 +32,8 @@ class SessionKeeper:
         self.writer = SessionWriter(store)
         self.default_system = system
         self.session: Session | None = None
+        #: the file :meth:`open` read the session from
+        self.opened_from: Path | None = None
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -66,6 +64,7 @@ class SessionKeeper:
     def new(self) -> None:
         """Forget the open session (it stays saved); the next prompt starts another."""
         self.session = None
+        self.opened_from = None
 
     def open(self, ref: str) -> Session:
         """Load a session by id, id prefix or path and make it the open one.
@@ -74,14 +73,16 @@ class SessionKeeper:
         will stream into it again, and the next save says so.
 
         Raises:
-            SessionError: the session cannot be found or read (one line).
+            SessionNotFound: no session has that id, prefix or path (or several match).
+            SessionError: the session cannot be read (one line).
         """
         self.writer.wait()  # the open session's last save first, if it is the one asked for
-        session = self.store.load(ref)
+        path = self.store.find(ref)
+        session = self.store.load_path(path)
         for turn in session.turns:
             if turn.in_progress:
                 turn.finish_reason = "interrupted"
-        self.session = session
+        self.session, self.opened_from = session, path
         return session
 
     def is_open(self, session_id: str) -> bool:
@@ -116,6 +117,15 @@ class SessionKeeper:
             self.session = None
         return was_open
 
+    def saved_path(self) -> Path | None:
+        """Where the open session is saved, if it can be."""
+        if self.session is None:
+            return None
+        try:
+            return self.store.path_for(self.session)
+        except SessionError:
+            return None
+
     def _is_open_file(self, path: Path) -> bool:
         assert self.session is not None
         try:
@@ -124,6 +134,11 @@ class SessionKeeper:
             return False
 
     # -- saving -----------------------------------------------------------------------
+
+    def wait_for_saves(self) -> str | None:
+        """Wait until every queued save is written; why one failed, if one did."""
+        self.writer.wait()
+        return self.writer.take_error()
 
     def take_error(self) -> str | None:
         """A save failure not reported yet (a repeat of the last one is not news)."""

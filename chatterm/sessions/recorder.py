@@ -174,9 +174,9 @@ class SessionWriter:
 class TurnRecorder:
     """Records one reply of ``session`` and keeps its file up to date.
 
-    Creating the recorder appends the turn (the prompt is saved before the first token);
-    feed it every stamped event with :meth:`event`, call :meth:`tick` now and then, and
-    :meth:`finish` with the consolidated reply.
+    A :class:`~chatterm.reply.sink.Sink`. Creating it appends the turn (the prompt is saved
+    before the first token); feed it every stamped event with :meth:`event`, call
+    :meth:`tick` now and then, and end it with :meth:`done` and the consolidated reply.
     """
 
     def __init__(
@@ -207,7 +207,7 @@ class TurnRecorder:
     def timeline(self) -> list[TimelineEntry]:
         return self.turn.timeline
 
-    def event(self, at: float, event: Event) -> None:
+    def event(self, event: Event, at: float) -> None:
         if self._finished:
             return  # a straggler after the end (an app closing): the turn is sealed
         match event:
@@ -275,7 +275,7 @@ class TurnRecorder:
         self.session.touch()
         self.writer.submit(self.session)
 
-    def finish(self, reply: Reply) -> None:
+    def done(self, reply: Reply) -> None:
         """The reply ended (however it ended): record it whole and save. Only the first
         call counts; later events are ignored (the saved turn is final)."""
         if self._finished:

@@ -1,11 +1,11 @@
 """Replay: a recorded session turned back into the events it streamed, with their timing.
 
 :func:`turn_events` rebuilds one turn's events from its timeline (offsets in seconds from
-the request); :func:`replay_session` plays every turn in order, waiting the recorded gaps
-scaled by ``speed`` (0 plays everything at once), and yields the same events a live stream
-gives, so the same sinks show them: the printers for ``chatterm replay --plain``, the turn
-views in the TUI. Each turn ends with its recorded reply, so the figures shown are the
-recorded ones. Nothing here touches the network.
+the request); :func:`replay_turns` plays every turn in order as a
+:class:`RecordedTurn`, a source like a live reply, waiting the recorded gaps scaled by
+``speed`` (0 plays everything at once), so the same pump and sinks show it: the printers
+for ``chatterm replay --plain``, the turn views in the TUI. Each turn ends with its recorded
+reply, so the figures shown are the recorded ones. Nothing here touches the network.
 
 Waiting is polled in short sleeps against the clock rather than one long sleep, so pause
 and skip take effect within ``POLL_S`` and tests can drive a fake clock and sleep.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from chatterm.events import (
@@ -28,7 +28,7 @@ from chatterm.events import (
     TimedEvent,
     UsageUpdate,
 )
-from chatterm.reply.accumulate import Reply
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.sessions.model import Session, Turn
 
 POLL_S = 0.05
@@ -113,6 +113,86 @@ class ReplayControl:
         return now - self._paused_total
 
 
+class RecordedTurn:
+    """One recorded turn played back as a :class:`~chatterm.reply.sink.Source`: its events
+    at the recorded pace, folded through the same accumulator as a live reply.
+
+    Played to the end, its reply is the recorded one (the figures shown are those of the
+    day it streamed); stopped early, it is what was played, marked cancelled.
+    """
+
+    def __init__(self, index: int, turn: Turn, playback: _Playback) -> None:
+        self.index = index
+        self.turn = turn
+        self._playback = playback
+        self.accumulator = ReplyAccumulator(turn.model)
+        self._played_all = False
+
+    async def events(self) -> AsyncGenerator[TimedEvent, None]:
+        start = self._playback.cursor
+        for timed in turn_events(self.turn):
+            await self._playback.wait_until(start + timed.at)
+            played = TimedEvent(self._playback.control.playing_time(), timed.event)
+            self.accumulator.add(played.at, played.event)
+            yield played
+        self._played_all = True
+
+    def failed(self, error: Exception) -> list[TimedEvent]:
+        """A recorded turn has nothing that can fail: pass the error on."""
+        raise error
+
+    def reply(self) -> Reply:
+        if self._played_all:
+            return self.turn.to_reply()
+        if self.accumulator.finish_reason is None:
+            self.accumulator.cancel(self._playback.control.playing_time())
+        return self.accumulator.reply()
+
+
+class _Playback:
+    """Where a replay is: the recorded seconds played so far, paced by the speed and the
+    control (pause, skip)."""
+
+    def __init__(self, control: ReplayControl, speed: float, sleep: Sleep) -> None:
+        self.control = control
+        self.speed = speed
+        self.sleep = sleep
+        self.origin = control.playing_time()
+        self.cursor = 0.0  # recorded seconds since the start of the replay
+
+    async def wait_until(self, cursor: float) -> None:
+        self.cursor = cursor
+        if self.speed == 0:
+            return
+        while not self.control.skipping:
+            if self.control.paused:
+                await self.sleep(POLL_S)
+                continue
+            remaining = self.origin + cursor / self.speed - self.control.playing_time()
+            if remaining <= 0:
+                return
+            await self.sleep(min(remaining, POLL_S))
+
+
+async def replay_turns(
+    session: Session,
+    *,
+    speed: float = 1.0,
+    control: ReplayControl | None = None,
+    sleep: Sleep = asyncio.sleep,
+    first_turn: int = 0,
+) -> AsyncIterator[RecordedTurn]:
+    """Every turn from ``first_turn`` on, each a source to pump once the one before it has
+    been, after the recorded pause between turns."""
+    if speed < 0:
+        raise ValueError("speed must be 0 or more")
+    playback = _Playback(control or ReplayControl(), speed, sleep)
+    for index, turn in enumerate(session.turns[first_turn:], start=first_turn):
+        if index > first_turn:
+            await playback.wait_until(playback.cursor + TURN_GAP_S)
+        yield RecordedTurn(index, turn, playback)
+
+
 @dataclass(frozen=True, slots=True)
 class TurnStarted:
     index: int
@@ -136,36 +216,12 @@ async def replay_session(
     sleep: Sleep = asyncio.sleep,
     first_turn: int = 0,
 ) -> AsyncIterator[ReplayItem]:
-    """Every turn from ``first_turn`` on: ``TurnStarted``, its events (stamped with the
-    playback time), ``TurnEnded`` with the recorded reply."""
-    if speed < 0:
-        raise ValueError("speed must be 0 or more")
-    control = control or ReplayControl()
-    origin = control.playing_time()
-    cursor = 0.0  # recorded seconds since the start of the replay
-    for index, turn in enumerate(session.turns[first_turn:], start=first_turn):
-        if index > first_turn:
-            cursor += TURN_GAP_S
-            await _wait(control, origin, cursor, speed, sleep)
-        yield TurnStarted(index, turn)
-        turn_start = cursor
-        for timed in turn_events(turn):
-            cursor = turn_start + timed.at
-            await _wait(control, origin, cursor, speed, sleep)
-            yield TimedEvent(control.playing_time(), timed.event)
-        yield TurnEnded(index, turn.to_reply())
-
-
-async def _wait(
-    control: ReplayControl, origin: float, cursor: float, speed: float, sleep: Sleep
-) -> None:
-    if speed == 0:
-        return
-    while not control.skipping:
-        if control.paused:
-            await sleep(POLL_S)
-            continue
-        remaining = origin + cursor / speed - control.playing_time()
-        if remaining <= 0:
-            return
-        await sleep(min(remaining, POLL_S))
+    """The replay as one stream of items: every turn from ``first_turn`` on as
+    ``TurnStarted``, its events (stamped with the playback time), ``TurnEnded`` with the
+    recorded reply."""
+    turns = replay_turns(session, speed=speed, control=control, sleep=sleep, first_turn=first_turn)
+    async for played in turns:
+        yield TurnStarted(played.index, played.turn)
+        async for timed in played.events():
+            yield timed
+        yield TurnEnded(played.index, played.reply())

@@ -40,7 +40,7 @@ def _record(
 ) -> ReplyAccumulator:
     accumulator = ReplyAccumulator(model)
     for at, event in events:
-        recorder.event(at, event)
+        recorder.event(event, at)
         accumulator.add(at, event)
     return accumulator
 
@@ -97,7 +97,7 @@ def test_checkpoints_follow_the_stream_and_the_finish_records_the_reply(
     )
     writer.wait()
     assert _on_disk(store, session)["turns"][0]["answer"] == ""  # not yet time
-    recorder.event(0.7, TextDelta("llo"))  # 0.6 s after the first event
+    recorder.event(TextDelta("llo"), 0.7)  # 0.6 s after the first event
     accumulator.add(0.7, TextDelta("llo"))
     writer.wait()
     turn = _on_disk(store, session)["turns"][0]
@@ -107,7 +107,7 @@ def test_checkpoints_follow_the_stream_and_the_finish_records_the_reply(
         "streaming",
     )
     # The stream goes quiet: the caller's clock ticks, and what arrived is saved.
-    recorder.event(0.8, TextDelta(" world"))
+    recorder.event(TextDelta(" world"), 0.8)
     accumulator.add(0.8, TextDelta(" world"))
     recorder.tick(1.0)
     writer.wait()
@@ -116,9 +116,9 @@ def test_checkpoints_follow_the_stream_and_the_finish_records_the_reply(
     writer.wait()
     assert _on_disk(store, session)["turns"][0]["answer"] == "Hello world"
     for at, event in [(1.4, UsageUpdate(Usage(5, 7))), (1.4, Finish("stop"))]:
-        recorder.event(at, event)
+        recorder.event(event, at)
         accumulator.add(at, event)
-    recorder.finish(accumulator.reply())
+    recorder.done(accumulator.reply())
     writer.close()
     saved = SessionStore(store.folder).load(session.id).turns[0]
     assert saved.finish_reason == "stop"
@@ -134,7 +134,7 @@ def test_a_cancelled_reply_is_saved_with_what_arrived(store: SessionStore) -> No
     recorder = TurnRecorder(session, writer, "hi", "demo")
     accumulator = _record(recorder, [(0.0, Started("demo")), (0.2, TextDelta("partial"))])
     accumulator.cancel(0.3)
-    recorder.finish(accumulator.reply())
+    recorder.done(accumulator.reply())
     writer.close()
     turn = SessionStore(store.folder).load(session.id).turns[0]
     assert (turn.answer, turn.finish_reason) == ("partial", "cancelled")
@@ -146,7 +146,7 @@ def test_an_error_is_recorded(store: SessionStore) -> None:
     recorder = TurnRecorder(session, writer, "hi", "demo")
     error = StreamError("HTTP 429 from openai: slow down", retryable=True, status=429)
     accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, error), (0.1, Finish("error"))])
-    recorder.finish(accumulator.reply())
+    recorder.done(accumulator.reply())
     writer.close()
     turn = SessionStore(store.folder).load(session.id).turns[0]
     assert turn.error == error
@@ -159,7 +159,7 @@ def test_turns_append_and_the_title_stays(store: SessionStore) -> None:
     for prompt in ("first question", "second question"):
         recorder = TurnRecorder(session, writer, prompt, "demo")
         accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, Finish("stop"))])
-        recorder.finish(accumulator.reply())
+        recorder.done(accumulator.reply())
     writer.close()
     loaded = SessionStore(store.folder).load(session.id)
     assert loaded.title == "first question"
@@ -178,17 +178,17 @@ def test_a_failing_disk_is_reported_once_and_saving_resumes(
 
     monkeypatch.setattr(os, "replace", disk_full)
     recorder = TurnRecorder(session, writer, "hi", "demo", checkpoint_s=0)
-    recorder.event(0.0, Started("demo"))
-    recorder.event(0.1, TextDelta("a"))
-    recorder.event(0.2, TextDelta("b"))
+    recorder.event(Started("demo"), 0.0)
+    recorder.event(TextDelta("a"), 0.1)
+    recorder.event(TextDelta("b"), 0.2)
     writer.wait()
     message = writer.take_error()
     assert message is not None and "the disk is full" in message
-    recorder.event(0.3, TextDelta("c"))
+    recorder.event(TextDelta("c"), 0.3)
     writer.wait()
     assert writer.take_error() is None  # the same failure again: already said
     monkeypatch.setattr(os, "replace", real_replace)
-    recorder.event(0.4, TextDelta("d"))
+    recorder.event(TextDelta("d"), 0.4)
     writer.wait()
     assert writer.take_error() is None
     assert _on_disk(store, session)["turns"][0]["answer"] == "abcd"
@@ -246,10 +246,10 @@ def test_events_after_the_finish_change_nothing(store: SessionStore) -> None:
     recorder = TurnRecorder(session, writer, "hi", "demo")
     accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, TextDelta("kept"))])
     accumulator.cancel(0.2)
-    recorder.finish(accumulator.reply())
-    recorder.event(0.3, TextDelta(" straggler"))
+    recorder.done(accumulator.reply())
+    recorder.event(TextDelta(" straggler"), 0.3)
     recorder.tick(5.0)
-    recorder.finish(accumulator.reply())
+    recorder.done(accumulator.reply())
     writer.close()
     turn = SessionStore(store.folder).load(session.id).turns[0]
     assert (turn.answer, turn.finish_reason) == ("kept", "cancelled")
@@ -262,7 +262,7 @@ def test_a_session_changed_by_another_program_goes_on_in_a_new_file(
     writer = SessionWriter(store)
     session = new_session()
     first = TurnRecorder(session, writer, "q1", "demo")
-    first.finish(_record(first, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    first.done(_record(first, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
     writer.wait()
     original_id = session.id
     # `chatterm ask --session` appends a turn from another process meanwhile.
@@ -270,11 +270,11 @@ def test_a_session_changed_by_another_program_goes_on_in_a_new_file(
     other_writer = SessionWriter(other_store)
     theirs = other_store.load(original_id)
     their_turn = TurnRecorder(theirs, other_writer, "q-cli", "demo")
-    their_turn.finish(_record(their_turn, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    their_turn.done(_record(their_turn, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
     other_writer.close()
     # This chat records its next turn: the other program's file is not written over.
     second = TurnRecorder(session, writer, "q2", "demo")
-    second.finish(_record(second, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    second.done(_record(second, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
     writer.close()
     message = writer.take_error()
     assert message is not None and original_id in message and session.id in message
@@ -294,7 +294,7 @@ def test_a_conflict_on_the_very_last_save_is_still_saved(store: SessionStore) ->
     accumulator = _record(recorder, [(0.0, Started("demo")), (0.1, TextDelta("the answer"))])
     # Someone rewrites the file while the final save is queued behind a checkpoint.
     path.write_text(path.read_text().replace('"title"', '"title"', 1) + "\n")
-    recorder.finish(accumulator.reply())
+    recorder.done(accumulator.reply())
     writer.close()
     assert session.id != original_id
     assert SessionStore(store.folder).load(session.id).turns[0].answer == "the answer"

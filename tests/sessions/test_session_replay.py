@@ -19,7 +19,8 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.reply.accumulate import ReplyAccumulator
+from chatterm.reply.accumulate import Reply, ReplyAccumulator
+from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session, TimelineEntry, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.replay import (
@@ -30,6 +31,7 @@ from chatterm.sessions.replay import (
     TurnEnded,
     TurnStarted,
     replay_session,
+    replay_turns,
     turn_events,
 )
 from chatterm.sessions.store import SessionStore
@@ -176,9 +178,9 @@ async def test_a_recorded_stream_replays_to_the_same_reply(tmp_path: object) -> 
         (51.6, Finish("interrupted")),
     ]
     for at, event in script:
-        recorder.event(at, event)
+        recorder.event(event, at)
         live.add(at, event)
-    recorder.finish(live.reply())
+    recorder.done(live.reply())
     writer.close()
     loaded = SessionStore().load(session.id)
 
@@ -216,3 +218,45 @@ def test_huge_and_backward_offsets_play_within_bounds() -> None:
     assert stamps == [0.0, 0.0, 1.0, 1.0 + MAX_GAP_S, 1.0 + MAX_GAP_S, 3.0 + MAX_GAP_S] + [
         3.0 + 2 * MAX_GAP_S
     ] * (len(stamps) - 6)
+
+
+async def test_each_played_turn_folds_back_to_its_recorded_reply() -> None:
+    """The replay's sources fold their events through the live accumulator: what they make
+    is what was recorded (text, reasoning, finish), and the pump ends a sink with it."""
+    session = full_session(turns=3)
+    time = FakeTime()
+    turns = replay_turns(session, speed=0, control=ReplayControl(time.clock), sleep=time.sleep)
+    async for played in turns:
+        sink = RecordingSink()
+        reply = await pump(played, sink)
+        recorded = played.turn.to_reply()
+        folded = played.accumulator.reply()
+        assert (folded.text, folded.reasoning) == (recorded.text, recorded.reasoning)
+        assert folded.finish_reason == recorded.finish_reason
+        assert reply == recorded and sink.replies == [recorded]
+        assert [event for event, _ in sink.events] == [t.event for t in turn_events(played.turn)]
+
+
+async def test_a_turn_stopped_early_ends_with_what_was_played_marked_cancelled() -> None:
+    session = full_session(turns=1)
+    time = FakeTime()
+    turns = replay_turns(session, speed=1, control=ReplayControl(time.clock), sleep=time.sleep)
+    played = await anext(turns)
+    events = played.events()
+    first = await anext(events)
+    assert isinstance(first.event, Started)
+    await events.aclose()
+    reply = played.reply()
+    assert reply.finish_reason == "cancelled" and reply.text == ""
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[tuple[Event, float]] = []
+        self.replies: list[Reply] = []
+
+    def event(self, event: Event, at: float) -> None:
+        self.events.append((event, at))
+
+    def done(self, reply: Reply) -> None:
+        self.replies.append(reply)

@@ -835,16 +835,16 @@ async def test_replay_pauses_resumes_and_skips() -> None:
         assert screen.sub_title == "replay · speed 1× · paused"
         clock.now += 100  # time passes while paused: the replay does not move
         await sleep.polls(pilot, 3)
-        screen._on_frame()  # anything queued would be shown now
+        first.flush()  # anything queued would be shown now
         assert first.reasoning.text == "" and len(screen.turns) == 1
         await pilot.press("space")
         assert screen.sub_title == "replay · speed 1×"
         await sleep.polls(pilot, 3)
-        screen._on_frame()
+        first.flush()
         assert first.reasoning.text == ""  # the paused time does not count
         clock.now += 0.15  # past the reasoning (100 ms), before the answer (200 ms)
         await sleep.polls(pilot, 1)  # it slept again: now waiting for the answer
-        screen._on_frame()
+        first.flush()
         assert first.reasoning.text == "Reasoning one."
         assert first.answer.text == "" and first.reply is None
         await pilot.press("s")

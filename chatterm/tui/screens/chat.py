@@ -1,11 +1,12 @@
 """The chat screen: the conversation, the prompt, the stats bar, and the reply in flight.
 
 Data flow for one reply: the prompt posts ``Submitted``; the screen mounts a
-:class:`~chatterm.tui.widgets.turn.TurnView` and starts :meth:`ChatScreen._run_reply`,
-an exclusive worker that iterates :meth:`chatterm.reply.live.ReplyStream.events` and only
-*queues* each event on the turn. A frame clock (``FRAME_S``, paused when idle) applies
-what is queued and refreshes the live stats. Esc cancels the worker; the partial reply is
-kept on screen and in the session, marked cancelled.
+:class:`~chatterm.tui.widgets.turn.TurnView` and starts :meth:`ChatScreen._run_reply`, an
+exclusive worker that pumps the :class:`~chatterm.reply.live.ReplyStream` into the turn,
+the session's recorder and the retry notice's watch (:func:`chatterm.reply.sink.pump`).
+The turn batches its own frames; on each it calls :meth:`ChatScreen._on_frame` for the
+live stats. Esc cancels the worker; the partial reply is kept on screen and in the
+session, marked cancelled.
 
 A reply that ended cancelled, interrupted or in an error can be sent again with the retry
 key (:meth:`ChatScreen.action_retry`): a new turn with the same prompt, on the current
@@ -19,8 +20,8 @@ However the worker ends (done, failed, cancelled, even cancelled before it ever 
 :class:`~chatterm.tui.clients.ClientPool`, one per provider, kept between turns.
 
 Every chat is a session (:class:`~chatterm.sessions.keeper.SessionKeeper`): each reply
-is recorded as it streams (the worker feeds the recorder, the frame clock checkpoints it,
-``_end_reply`` records how it ended), and the history sent and the session cost shown
+is recorded as it streams (the pump feeds the recorder, each frame checkpoints it, and
+the reply's end records how it ended), and the history sent and the session cost shown
 come from the session's turns. A session opened from disk is shown turn by turn as
 recorded (its latest turns first, see :mod:`chatterm.tui.widgets.conversation`) and
 continues in the same file.
@@ -39,7 +40,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
@@ -47,23 +47,22 @@ from chatterm.config import Settings
 from chatterm.events import (
     CLEAN_FINISHES,
     Conversation,
-    Finish,
+    Event,
     Message,
     ReasoningDelta,
     ReasoningEffort,
     Retrying,
-    StreamError,
     TextDelta,
-    Usage,
-    estimate_tokens,
 )
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.sink import Sink, end_sinks, pump
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session, Turn, history_of
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
-from chatterm.text import one_line, redact, safe_text
+from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
@@ -80,7 +79,6 @@ if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
     from chatterm.reply.live import ReplyStream
 
-FRAME_S = 1 / 30  # the frame clock: pending deltas are applied at most this often
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
 
@@ -97,12 +95,7 @@ def warm_up() -> None:
 
 @dataclass(eq=False)
 class LiveReply:
-    """The reply in flight: where it is shown and where its events come from.
-
-    ``stream`` starts without a client and is never iterated: it stands for a reply that
-    was cancelled (or failed) before the worker had the provider's client. The worker
-    puts the stream it iterates in its place.
-    """
+    """The reply in flight: where its events come from and where they go."""
 
     turn: TurnView
     stream: ReplyStream
@@ -111,6 +104,20 @@ class LiveReply:
     ended: bool = False
     #: the last retry notice and when it came, until the first token arrives
     retrying: tuple[float, Retrying] | None = None
+
+    def sinks(self) -> tuple[Sink, ...]:
+        """Where the reply's events go: the turn on screen, then the session (so the file
+        never runs ahead of the screen), then the retry notice's watch."""
+        return (self.turn, self.recorder, self)
+
+    def event(self, event: Event, at: float) -> None:
+        if isinstance(event, Retrying):
+            self.retrying = (at, event)
+        elif self.retrying is not None and isinstance(event, ReasoningDelta | TextDelta):
+            self.retrying = None
+
+    def done(self, reply: Reply) -> None:
+        pass  # the screen ends the turn (ChatScreen._end_reply)
 
 
 def can_retry(turn: Turn) -> bool:
@@ -163,7 +170,6 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.live: LiveReply | None = None
         self.sleep: Sleep = asyncio.sleep  # the wait between attempts (tests make it instant)
         self._worker: Worker[None] | None = None
-        self._frame_timer: Timer | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -211,7 +217,6 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         self.title = "chatterm"
         self._select_model(self.model_ref, announce=False)
         self.conversation.anchor()
-        self._frame_timer = self.set_interval(FRAME_S, self._on_frame, pause=True)
         self.stats.cancel_key = self.key_of(CANCEL)
         self.stats.show_idle(self.model_ref, self.costs)
         self.prompt.focus()
@@ -272,20 +277,30 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         after ``history`` (by default the whole conversation)."""
         target = self.target
         assert target is not None
-        turn = TurnView(prompt, target.ref, reasoning_collapsed=self.reasoning_collapsed)
+        turn = TurnView(
+            prompt,
+            target.ref,
+            reasoning_collapsed=self.reasoning_collapsed,
+            on_frame=self._on_frame,
+        )
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target, history)
         from chatterm.reply.live import ReplyStream  # warmed up after the first frame
 
         stream = ReplyStream(
-            target, conversation, self.settings, clock=self._clock, sleep=self.sleep
+            target,
+            conversation,
+            self.settings,
+            # Made off the event loop the first time (a bad proxy setting fails there).
+            get_client=lambda: self._clients.get(target),
+            clock=self._clock,
+            sleep=self.sleep,
         )
         # The session (and its file) begins with its first prompt, saved at once.
         recorder = self.keeper.begin_turn(prompt, target.ref)
         live = self.live = LiveReply(turn, stream, recorder)
-        if self._frame_timer is not None:
-            self._frame_timer.resume()
+        turn.start_clock()
         worker: Worker[None] = self._run_reply(live)
         self._worker = worker
         self.run_worker(self._end_when_done(worker, live), name="end reply", exit_on_error=False)
@@ -293,35 +308,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _run_reply(self, live: LiveReply) -> None:
-        target, conversation = live.stream.target, live.stream.conversation
-        try:
-            # Made off the event loop the first time (a bad proxy setting fails here).
-            client = await self._clients.get(target)
-            from chatterm.reply.live import ReplyStream
-
-            stream = ReplyStream(
-                target,
-                conversation,
-                self.settings,
-                client=client,
-                clock=self._clock,
-                sleep=self.sleep,
-            )
-            live.stream = stream
-            async for timed in stream.events():
-                event = timed.event
-                live.turn.push(event)
-                live.recorder.event(timed.at, event)
-                if isinstance(event, Retrying):
-                    live.retrying = (timed.at, event)
-                elif live.retrying is not None and isinstance(event, ReasoningDelta | TextDelta):
-                    live.retrying = None
-        except Exception as exc:  # a failure stream_reply did not foresee: one line, no traceback
-            now = self._clock()
-            message = one_line(f"{type(exc).__name__}: {exc}")
-            message = redact(message, target.provider.secrets())
-            live.stream.accumulator.add(now, StreamError(message))
-            live.stream.accumulator.add(now, Finish("error"))
+        await pump(live.stream, *live.sinks())
 
     async def _end_when_done(self, worker: Worker[None], live: LiveReply) -> None:
         """Wait for the reply's worker to end, however it ends, then end the turn.
@@ -345,14 +332,12 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         live.ended = True
         if self.live is live:
             self.live = None
-        reply = live.stream.reply()
-        live.recorder.finish(reply)  # cancelled or failed too: what arrived is saved
+        # The worker's pump has ended the turn and the recorder, unless it never ran (then
+        # this ends them: a reply without a finish was cancelled).
+        reply = end_sinks(live.stream, *live.sinks())
         if not self.is_attached:
             return  # the app is closing
-        live.turn.finish(reply)
         self.stats.show_final(reply, self.costs, self._retry_hint())
-        if self._frame_timer is not None:
-            self._frame_timer.pause()
         self.refresh_bindings()
         # By then the worker and the messages about it are gone: what they held (the
         # stream, its accumulator, the request) is garbage to collect, not to freeze.
@@ -492,28 +477,22 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
     # -- the frame clock --------------------------------------------------------------
 
     def _on_frame(self) -> None:
+        """The live figures, on each frame of the streaming turn's clock (the turn has just
+        applied what arrived): the stats bar, and a checkpoint of a stream gone quiet."""
         live = self.live
         if live is None:
-            if self._frame_timer is not None:
-                self._frame_timer.pause()
             return
-        live.turn.flush()
-        live.recorder.tick(self._clock())  # a stream gone quiet is saved all the same
+        now = self._clock()
+        live.recorder.tick(now)  # a stream gone quiet is saved all the same
         live.frames += 1
         if live.frames % FREEZE_EVERY_FRAMES == 0:
             freeze_survivors()
-        accumulator = live.stream.accumulator
-        now = self._clock()
-        started = accumulator.started_at
-        elapsed = now - started if started is not None else 0.0
+        figures = live.stream.snapshot()
+        elapsed = now - figures.started_at if figures.started_at is not None else 0.0
+        ref = live.stream.target.ref
         if live.retrying is not None:
             at, notice = live.retrying
             remaining = at + notice.delay_s - now
-            self.stats.show_retrying(live.stream.target.ref, elapsed, notice, remaining, self.costs)
+            self.stats.show_retrying(ref, elapsed, notice, remaining, self.costs)
             return
-        # What the server reported, else an estimate from what arrived (as the reply's
-        # own estimate is made), without building the whole reply every frame.
-        usage = accumulator.usage or Usage(
-            output_tokens=estimate_tokens(live.turn.streamed_chars), estimated=True
-        )
-        self.stats.show_live(live.stream.target.ref, elapsed, usage, self.costs)
+        self.stats.show_live(ref, elapsed, figures.usage, self.costs)

@@ -1,11 +1,10 @@
 """The replay screen: a saved chat streams again, as it did live, with no network.
 
-:func:`~chatterm.sessions.replay.replay_session` turns each recorded turn back into its
-events with the original gaps (scaled by the speed). The screen mounts a
-:class:`~chatterm.tui.widgets.turn.TurnView` when a turn starts, queues each event on it
-(applied by a frame clock, exactly as a live reply is), and finishes it with the
-recorded reply, so the stats line and the bar show the recorded figures. Space pauses,
-S or End shows the rest at once, Esc closes.
+:func:`~chatterm.sessions.replay.replay_turns` turns each recorded turn back into a
+source of its events with the original gaps (scaled by the speed). The screen mounts a
+:class:`~chatterm.tui.widgets.turn.TurnView` for each and pumps the turn into it, exactly
+as a live reply is; the turn ends with the recorded reply, so the stats line and the bar
+show the recorded figures. Space pauses, S or End shows the rest at once, Esc closes.
 """
 
 from __future__ import annotations
@@ -17,27 +16,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header
 
-from chatterm.events import TimedEvent
 from chatterm.pricing import Cost
+from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session
-from chatterm.sessions.replay import (
-    Clock,
-    ReplayControl,
-    Sleep,
-    TurnEnded,
-    TurnStarted,
-    replay_session,
-)
+from chatterm.sessions.replay import Clock, ReplayControl, Sleep, replay_turns
 from chatterm.text import safe_text
 from chatterm.tui.bindings import REPLAY_BINDINGS
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
-
-FRAME_S = 1 / 30  # as in the chat: queued events are applied at most this often
 
 
 def speed_label(speed: float) -> str:
@@ -79,7 +68,6 @@ class ReplayScreen(Screen[None]):
         self.current: TurnView | None = None
         self.costs: list[Cost | None] = []
         self.done = False
-        self._frame_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -103,7 +91,6 @@ class ReplayScreen(Screen[None]):
         self.title = safe_text(self.session.title or "untitled")
         self._show_state()
         self.conversation.anchor()
-        self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
         self._play()
 
     def _show_state(self) -> None:
@@ -117,34 +104,21 @@ class ReplayScreen(Screen[None]):
     @work(exclusive=True, group="replay", exit_on_error=False)
     async def _play(self) -> None:
         total = len(self.session.turns)
-        replay = replay_session(
+        turns = replay_turns(
             self.session, speed=self.speed, control=self.control, sleep=self._sleep
         )
-        async for item in replay:
-            match item:
-                case TurnStarted(index=index, turn=turn):
-                    view = self.current = TurnView(turn.prompt, turn.model)
-                    await self.conversation.mount(view)
-                    self.conversation.scroll_end(animate=False)
-                    self.stats.show_replay(turn.model, index, total, self.costs)
-                case TimedEvent(event=event):
-                    if self.current is not None:
-                        self.current.push(event)
-                case TurnEnded(reply=reply):
-                    if self.current is not None:
-                        self.current.finish(reply)
-                    self.current = None
-                    self.costs.append(reply.cost)
-                    self.stats.show_final(reply, self.costs)
+        async for played in turns:
+            view = self.current = TurnView(played.turn.prompt, played.turn.model)
+            await self.conversation.mount(view)
+            self.conversation.scroll_end(animate=False)
+            self.stats.show_replay(played.turn.model, played.index, total, self.costs)
+            reply = await pump(played, view)
+            self.current = None
+            self.costs.append(reply.cost)
+            self.stats.show_final(reply, self.costs)
         self.done = True
         self._show_state()
-        if self._frame_timer is not None:
-            self._frame_timer.pause()
         self.refresh_bindings()
-
-    def _on_frame(self) -> None:
-        if self.current is not None:
-            self.current.flush()
 
     # -- keys -------------------------------------------------------------------------
 

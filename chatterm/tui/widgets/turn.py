@@ -5,18 +5,22 @@ pane, the answer as Markdown and, once the reply ends, its stats line and any er
 While a failed request waits to be sent again, a line under the model says why and when
 (``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``), until the first token.
 
-The network side only calls :meth:`TurnView.push` (an append to a list); the screen's
-frame clock calls :meth:`TurnView.flush`, which applies everything pending in one
-update per pane. Every piece of model text goes through ``safe_text`` on the way in.
+A turn is a :class:`~chatterm.reply.sink.Sink`, and it batches its own frames: an event
+arriving is only queued (an append to a list); the turn's frame clock (``FRAME_S``, from
+the first event, or from :meth:`TurnView.start_clock`, until the reply ends) applies what
+is queued in one update per pane, then calls the screen's ``on_frame`` for its live
+figures. Every piece of model text goes through ``safe_text`` on the way in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_never
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -37,6 +41,8 @@ from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
+
+FRAME_S = 1 / 30  # queued events are applied at most this often (bench/run.py measures it)
 
 
 class TurnView(Widget):
@@ -85,9 +91,11 @@ class TurnView(Widget):
         model: str,
         *,
         reasoning_collapsed: bool = False,
+        on_frame: Callable[[], None] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.on_frame = on_frame
         self.prompt = prompt
         self.model = model
         self.reasoning = ReasoningPane(collapsed=reasoning_collapsed)
@@ -95,8 +103,9 @@ class TurnView(Widget):
         self.status = Static("", classes="turn-status")
         self.notice = Static("", classes="turn-notice")
         self.reply: Reply | None = None
-        self.streamed_chars = 0  # reasoning and answer received, for a live token estimate
+        self.streamed_chars = 0  # reasoning and answer received
         self._pending: list[Event] = []
+        self._frame_timer: Timer | None = None
         self._reasoning_feed = SafeFeed()
         self._answer_feed = SafeFeed()
 
@@ -112,11 +121,30 @@ class TurnView(Widget):
     def streaming(self) -> bool:
         return self.reply is None
 
-    def push(self, event: Event) -> None:
+    def event(self, event: Event, at: float) -> None:
         """Queue an event for the next frame. Cheap: called once per token."""
         self._pending.append(event)
         if isinstance(event, ReasoningDelta | TextDelta):
             self.streamed_chars += len(event.text)
+        if self._frame_timer is None and self.reply is None:
+            self.start_clock()
+
+    def start_clock(self) -> None:
+        """Run the frame clock from now until the reply ends (the screen's live figures
+        tick while the request waits for its first token)."""
+        if self._frame_timer is None and self.is_attached:
+            self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
+
+    def _on_frame(self) -> None:
+        self.flush()
+        if self.on_frame is not None:
+            self.on_frame()
+
+    def done(self, reply: Reply) -> None:
+        """The reply ended: :meth:`finish`, once, unless the turn has left the screen (the
+        app is closing)."""
+        if self.reply is None and self.is_attached:
+            self.finish(reply)
 
     def flush(self) -> None:
         """Apply every queued event, one update per pane."""
@@ -157,11 +185,14 @@ class TurnView(Widget):
     def show_recorded(self, reply: Reply) -> None:
         """Show a reply from a saved session, whole: its reasoning, answer and stats."""
         if reply.reasoning:
-            self.push(ReasoningDelta(reply.reasoning))
+            self._pending.append(ReasoningDelta(reply.reasoning))
         self.finish(reply)
 
     def finish(self, reply: Reply) -> None:
         """The reply ended: show all of it, rendered once more, and its stats."""
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+            self._frame_timer = None
         self.flush()
         self.reply = reply
         self.reasoning.append(self._reasoning_feed.flush())
