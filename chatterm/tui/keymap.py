@@ -20,29 +20,12 @@ reach the favourite bindings (see its docstring).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 
-from textual.keys import Keys, _normalize_key_list
+from textual.keys import Keys
 from textual.widgets import TextArea
 
 from chatterm.tui.bindings import SCOPES, binding_ids
-
-_ALT_DIGITS = tuple(f"\x1b{digit}" for digit in "123456789")
-# Textual's parser emits ``Key(member.value)`` for each enum member in a table entry.
-_AltDigit = Enum(
-    "_AltDigit",
-    [
-        ("ALT_1", "alt+1"),
-        ("ALT_2", "alt+2"),
-        ("ALT_3", "alt+3"),
-        ("ALT_4", "alt+4"),
-        ("ALT_5", "alt+5"),
-        ("ALT_6", "alt+6"),
-        ("ALT_7", "alt+7"),
-        ("ALT_8", "alt+8"),
-        ("ALT_9", "alt+9"),
-    ],
-)
+from chatterm.tui.compat import add_escape_sequences, normalize_key_list
 
 
 def restore_alt_digits() -> None:
@@ -56,16 +39,12 @@ def restore_alt_digits() -> None:
     (a missing entry would also read as alt+N, but only after the escape delay). A test
     feeds the raw bytes through the parser.
     """
-    from textual import _ansi_sequences
-
-    table: dict[str, object] = _ansi_sequences.ANSI_SEQUENCES_KEYS  # type: ignore[assignment]
-    for sequence, key in zip(_ALT_DIGITS, _AltDigit, strict=True):
-        table[sequence] = (key,)
+    add_escape_sequences({f"\x1b{digit}": f"alt+{digit}" for digit in "123456789"})
 
 
 def _keys(value: str) -> list[str]:
     # Key names are lower case in Textual; README tables write them as people do (Ctrl+G).
-    return [key.strip() for key in _normalize_key_list(value.lower()).split(",") if key.strip()]
+    return [key.strip() for key in normalize_key_list(value.lower()).split(",") if key.strip()]
 
 
 def _unknown_key(key: str) -> bool:

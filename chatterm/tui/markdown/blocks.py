@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from markdown_it.rules_block.html_block import HTML_SEQUENCES
+from chatterm.tui.compat import HTML_BLOCK_SEQUENCES
 
 TIGHT_FACTOR = 2  # past this many times max_lines, cut before a list item or a table row
 ANY_LINE_FACTOR = 3  # past this many times max_lines, cut before any safe line
@@ -166,7 +166,7 @@ def _html_block(line: str, after_text: bool) -> re.Pattern[str] | None | Literal
     stripped = line.lstrip()
     if not stripped.startswith("<") or _indent(line) >= 4:
         return False
-    for opening, closing, interrupts in HTML_SEQUENCES:
+    for opening, closing, interrupts in HTML_BLOCK_SEQUENCES:
         if opening.search(stripped):
             if not interrupts and after_text:
                 return False  # it goes on with the paragraph

@@ -18,11 +18,12 @@ from textual.widgets import TextArea
 
 from chatterm.text import safe_text
 from chatterm.tui.bindings import PROMPT_BINDINGS
+from chatterm.tui.compat import BeforeTextAreaInput
 
 PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"
 
 
-class PromptArea(TextArea):
+class PromptArea(BeforeTextAreaInput, TextArea):
     """Where the user writes. Posts :class:`PromptArea.Submitted`; never clears itself.
 
     The screen decides whether the text is sent (it is not while a reply streams) and
@@ -65,7 +66,7 @@ class PromptArea(TextArea):
             placeholder=PLACEHOLDER,
         )
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def before_key(self, event: events.Key) -> None:
         # TextArea inserts a newline for enter before bindings are looked at; while enter
         # is bound here (the keymap may move "send" elsewhere), leave it to the binding.
         # The key then reaches the bindings in order, after the characters typed before it.
@@ -74,9 +75,9 @@ class PromptArea(TextArea):
             if active is not None and active.node is self:
                 event.prevent_default()
 
-    async def _on_paste(self, event: events.Paste) -> None:
-        # Textual calls each class's handler in turn, this one first: only the text is
-        # changed here, and TextArea's own handler inserts it (once).
+    async def before_paste(self, event: events.Paste) -> None:
+        # Only the text is changed here: TextArea's own handler, which runs next, inserts
+        # it (once).
         event.text = pasted_text(event.text)
 
     def action_submit(self) -> None:

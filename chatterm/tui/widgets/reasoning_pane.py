@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
@@ -25,6 +24,8 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Collapsible
+
+from chatterm.tui.compat import divide_line
 
 TAB_SIZE = 4
 _NON_SPACE = re.compile(r"\S+")

@@ -1,0 +1,73 @@
+"""Every private name of Rich, Textual and markdown-it that chatterm relies on, in one place.
+
+Each entry wraps one upstream private (an underscore name, an internal table, a handler
+name) behind a small typed name, so that an upgrade that moves or reshapes one breaks here,
+and in tests/tui/test_compat.py with a message naming the private and what to do, rather
+than somewhere in a widget. Textual is imported inside the functions that need it, so the
+pure modules that use this one (:mod:`chatterm.tui.markdown.blocks`) stay free of Textual.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Final, cast
+
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
+from rich._wrap import divide_line as _rich_divide_line
+
+if TYPE_CHECKING:
+    from textual import events
+
+
+def divide_line(text: str, width: int, fold: bool = True) -> list[int]:
+    """rich._wrap.divide_line: where Text.wrap breaks a line, for the reasoning pane's wrap."""
+    return _rich_divide_line(text, width, fold=fold)
+
+
+def normalize_key_list(keys: str) -> str:
+    """textual.keys._normalize_key_list: key lists with characters named, to check [keys]."""
+    from textual.keys import _normalize_key_list
+
+    return _normalize_key_list(keys)
+
+
+def add_escape_sequences(keys: Mapping[str, str]) -> None:
+    """Edits textual._ansi_sequences.ANSI_SEQUENCES_KEYS, to undo a translation (alt+digit)."""
+    from textual import _ansi_sequences
+
+    # Each escape sequence (a key of ``keys``) reads as its key name at once: for a tuple
+    # entry, Textual's parser emits Key(member.value) for each enum member, as for its Keys.
+    names = Enum(  # type: ignore[misc]
+        "EscapeSequenceKey", [(f"KEY_{index}", key) for index, key in enumerate(keys.values())]
+    )
+    table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)
+    for index, sequence in enumerate(keys):
+        table[sequence] = (names[f"KEY_{index}"],)
+
+
+HTML_BLOCK_SEQUENCES: Final[Sequence[tuple[re.Pattern[str], re.Pattern[str], bool]]] = (
+    HTML_SEQUENCES
+)
+"""markdown-it's HTML_SEQUENCES (html_block): the block scanner ends HTML blocks as it does."""
+
+
+class BeforeTextAreaInput:
+    """Hooks before TextArea's private _on_key/_on_paste: the prompt keeps Enter, cleans pastes."""
+
+    # A mixin listed before TextArea. Textual calls the handler of the event's name of each
+    # class in the MRO in turn, this one's before TextArea's (which inserts the text), and
+    # stops at the first that calls event.prevent_default().
+
+    async def _on_key(self, event: events.Key) -> None:
+        await self.before_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        await self.before_paste(event)
+
+    async def before_key(self, event: events.Key) -> None:
+        """A key before TextArea inserts it; event.prevent_default() keeps it out."""
+
+    async def before_paste(self, event: events.Paste) -> None:
+        """A paste before TextArea inserts event.text, which may be changed here."""
