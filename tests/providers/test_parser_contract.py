@@ -28,7 +28,17 @@ from hypothesis import strategies as st
 from stream_helpers import EMPTY_BODY, fold_events
 
 from chatterm.config import ProviderConfig, Settings
-from chatterm.events import Event, Finish, FinishReason, StreamError, Usage
+from chatterm.events import (
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamError,
+    StreamWarning,
+    TextDelta,
+    Usage,
+    UsageUpdate,
+)
 from chatterm.providers.base import Provider
 from chatterm.providers.registry import known_providers, resolve_model
 from chatterm.testing.fakeserver import render
@@ -90,11 +100,14 @@ OWN_MESSAGE = "Slow down"
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the caches key on it
 class Case:
-    """One provider the registry builds, and what its wire format says where formats differ."""
+    """One wire format: the provider the registry builds for ``ref``, and what the format
+    says where formats differ."""
 
     ref: str  # the model reference, resolved by the registry
     fmt: str  # the fake server's writer for the provider's wire format
     usage: Usage  # the scripted reply's usage, as this format reports it
+    usage_without_end: Usage | None  # the last usage reported without the end of reply
+    usage_after_first_piece: Usage | None  # the last usage reported when cut there
     cut: str  # the error when the body ends before the format's end of reply
     midstream: Mapping[str, StreamError]  # the format's mid-stream error, by error_shape
     proxy_error: StreamError  # PROXY_ERROR on a 200
@@ -113,13 +126,18 @@ class Case:
         return self.ref
 
 
+CHAT_USAGE = Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7, cost_usd=0.0025)
+
+
 def chat_case(ref: str, aliases: tuple[str, ...] = ()) -> Case:
     """A provider that speaks OpenAI Chat Completions (the demo included)."""
     return Case(
         ref=ref,
         aliases=aliases,
         fmt="chat",
-        usage=Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7, cost_usd=0.0025),
+        usage=CHAT_USAGE,
+        usage_without_end=CHAT_USAGE,  # the usage chunk comes after the finish chunk
+        usage_after_first_piece=None,
         cut=NO_FINISH_REASON,
         midstream=CHAT_MIDSTREAM,
         proxy_error=StreamError("error from the server: Bad gateway [server_error]", True),
@@ -135,6 +153,8 @@ CASES: list[Case] = [
         fmt="responses",
         aliases=("openai:gpt-5",),  # OpenAI's own hidden-reasoning models
         usage=Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7),
+        usage_without_end=None,
+        usage_after_first_piece=None,
         cut="the stream ended before the response was complete (no response.completed); "
         "the partial reply is kept",
         midstream={
@@ -153,6 +173,12 @@ CASES: list[Case] = [
         ref="anthropic:claude-sonnet-4-5",
         fmt="anthropic",
         usage=Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7),
+        usage_without_end=Usage(
+            input_tokens=12, output_tokens=12, reasoning_tokens=5, estimated=True
+        ),
+        usage_after_first_piece=Usage(
+            input_tokens=12, output_tokens=7, reasoning_tokens=5, estimated=True
+        ),
         cut="the stream ended before the model finished (no message_stop); "
         "the partial reply is kept",
         midstream={
@@ -165,6 +191,8 @@ CASES: list[Case] = [
         ref="gemini:gemini-2.5-flash",
         fmt="gemini",
         usage=Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7),
+        usage_without_end=Usage(input_tokens=12, output_tokens=18, reasoning_tokens=7),
+        usage_after_first_piece=Usage(input_tokens=12, output_tokens=9, reasoning_tokens=7),
         cut=NO_FINISH_REASON,
         midstream={
             "default": GEMINI_OVERLOADED,
@@ -184,6 +212,8 @@ CASES: list[Case] = [
         ref="ollama:qwen3",
         fmt="ollama",
         usage=Usage(input_tokens=12, output_tokens=18, server_tokens_per_s=100.0),
+        usage_without_end=None,
+        usage_after_first_piece=None,
         cut="the stream ended before Ollama finished (no done line); the partial reply is kept",
         midstream={
             "default": StreamError(
@@ -212,6 +242,8 @@ CASES: list[Case] = [
         ref="gw:google-gemini/gemini-2.5-flash",  # a [providers.NAME] with kind = "gateway"
         fmt="gateway",
         usage=Usage(input_tokens=12, output_tokens=18, cost_usd=0.0025),
+        usage_without_end=None,
+        usage_after_first_piece=None,
         cut="the stream ended before the gateway's final chunk; the partial reply is kept",
         midstream={
             "default": GATEWAY_OVERLOADED,
@@ -257,7 +289,8 @@ def concrete_providers() -> set[type[Provider]]:
 # ----------------------------------------------------------------------------- the bodies
 
 #: Short, so that every split point can be tried: reasoning, then an answer with multi-byte
-#: UTF-8 and the separators that JSON allows raw in a string (U+2028, U+2029, U+0085).
+#: UTF-8 and the separators that JSON allows raw in a string (U+2028, U+2029, U+0085), with
+#: keep-alives: SSE comments, and a blank line (the only keep-alive JSON lines have).
 SCRIPT = Scenario(
     reasoning="2 + 2 = 4; say so.",
     answer="**4** — naïve 日本語 🚀 a\u2028b\u2029c\u0085d",
@@ -265,6 +298,7 @@ SCRIPT = Scenario(
     prompt_tokens=12,
     cost=0.0025,
     keepalive_comments=True,
+    raw_after=(after_answer(1), "\n"),
 )
 FIRST_PIECE = SCRIPT.answer_pieces[0]
 
@@ -277,7 +311,7 @@ class Outcome(NamedTuple):
     finish: FinishReason | None
     error: StreamError | None
     warnings: tuple[str, ...] = ()
-    usage: Usage | None = None  # checked only where given
+    usage: Usage | None = None  # the last usage the parser reported
 
 
 def script_names(case: Case) -> list[str]:
@@ -302,24 +336,58 @@ def expected(case: Case, name: str) -> Outcome:
     reasoning = SCRIPT.reasoning
     if name == "reply":
         return Outcome(reasoning, SCRIPT.answer, "stop", None, usage=case.usage)
+    cut = StreamError(case.cut, retryable=True)
     if name == "no-end":
-        return Outcome(reasoning, SCRIPT.answer, "interrupted", StreamError(case.cut, True))
+        return Outcome(reasoning, SCRIPT.answer, "interrupted", cut, usage=case.usage_without_end)
     if name == "cut":
-        return Outcome(reasoning, FIRST_PIECE, "interrupted", StreamError(case.cut, True))
-    return Outcome(reasoning, FIRST_PIECE, "error", case.midstream[name.removeprefix("error-")])
+        return Outcome(
+            reasoning, FIRST_PIECE, "interrupted", cut, usage=case.usage_after_first_piece
+        )
+    error = case.midstream[name.removeprefix("error-")]
+    return Outcome(reasoning, FIRST_PIECE, "error", error, usage=case.usage_after_first_piece)
 
 
 @functools.cache
-def body(case: Case, name: str, newline: bytes = LF) -> bytes:
-    """The format's bytes for script ``name``, with every line ending in ``newline``."""
+def body(case: Case, name: str, newline: bytes | None = None) -> bytes:
+    """The format's bytes for script ``name`` as its server writes them, or with every line
+    ending in ``newline``."""
     wire = b"".join(frame.wire for frame in render(case.fmt, scenario(case, name)))
-    return wire.replace(CRLF, LF).replace(LF, newline)  # Gemini writes CRLF
+    if newline is None:
+        return wire
+    return wire.replace(CRLF, LF).replace(LF, newline)
 
 
 SCRIPTS = [(case, name) for case in CASES for name in script_names(case)]
 SCRIPT_IDS = [f"{case.id}-{name}" for case, name in SCRIPTS]
-LINE_ENDS = [(case, newline) for case in CASES for newline in case.line_ends if newline != LF]
-LINE_END_IDS = [f"{case.id}-{'CRLF' if newline == CRLF else 'CR'}" for case, newline in LINE_ENDS]
+
+
+def line_ends(case: Case, name: str) -> list[bytes | None]:
+    """As written (None), then every other line end the format allows. Gemini writes CRLF,
+    but its raw JSON error after the events with LF; the others write LF."""
+    native = body(case, name)
+    return [None, *(end for end in case.line_ends if body(case, name, end) != native)]
+
+
+LINE_END_NAMES = {LF: "-LF", CRLF: "-CRLF", CR: "-CR", None: ""}
+#: every script with every line end its format allows
+VARIANTS = [(case, name, end) for case, name in SCRIPTS for end in line_ends(case, name)]
+VARIANT_IDS = [f"{case.id}-{name}{LINE_END_NAMES[end]}" for case, name, end in VARIANTS]
+
+
+def split_variants() -> list[tuple[Case, str, bytes | None]]:
+    """What is split at every point: the reply and every mid-stream error as written, the
+    reply and the format's usual error with the other line ends, each body once (a shape
+    may be another name for the usual one). The bodies that end early differ from the reply
+    only at their end; they are read whole, a byte at a time and in random cuts."""
+    chosen: dict[tuple[str, bytes], tuple[Case, str, bytes | None]] = {}
+    for case, name, end in VARIANTS:
+        if name in ("reply", "error-default") or (name.startswith("error-") and end is None):
+            chosen.setdefault((case.ref, body(case, name, end)), (case, name, end))
+    return list(chosen.values())
+
+
+SPLIT = split_variants()
+SPLIT_IDS = [VARIANT_IDS[VARIANTS.index(v)] for v in SPLIT]
 
 
 def parse(
@@ -338,20 +406,26 @@ def parse(
 
 
 @functools.cache
-def whole(case: Case, name: str, newline: bytes = LF) -> list[Event]:
-    return parse(case, [body(case, name, newline)])
+def whole(case: Case, name: str) -> list[Event]:
+    """The events of the body as written, read whole."""
+    return parse(case, [body(case, name)])
 
 
-def outcome(events: Iterable[Event], usage: bool = False) -> Outcome:
+def outcome(events: list[Event]) -> Outcome:
     reply = fold_events(events, "contract")
+    usage = [event.usage for event in events if isinstance(event, UsageUpdate)]
     return Outcome(
         reply.reasoning,
         reply.text,
         reply.finish_reason,
         reply.error,
         reply.warnings,
-        reply.usage if usage else None,
+        usage[-1] if usage else None,
     )
+
+
+def without_warnings(events: list[Event]) -> list[Event]:
+    return [event for event in events if not isinstance(event, StreamWarning)]
 
 
 def pieces(data: bytes, size: int) -> list[bytes]:
@@ -368,30 +442,33 @@ def cut_at(data: bytes, points: Iterable[int]) -> list[bytes]:
 
 @pytest.mark.parametrize(("case", "name"), SCRIPTS, ids=SCRIPT_IDS)
 def test_the_scripted_reply_reads_as_scripted(case: Case, name: str) -> None:
-    want = expected(case, name)
-    assert outcome(whole(case, name), usage=want.usage is not None) == want
+    events = whole(case, name)
+    assert outcome(events) == expected(case, name)
+    # piece by piece, as the script sent them
+    answer = SCRIPT.answer_pieces if name in ("reply", "no-end") else [FIRST_PIECE]
+    deltas = [event for event in events if isinstance(event, ReasoningDelta | TextDelta)]
+    assert deltas == [
+        *(ReasoningDelta(piece) for piece in SCRIPT.reasoning_pieces),
+        *(TextDelta(piece) for piece in answer),
+    ]
 
 
-@pytest.mark.parametrize(("case", "name"), SCRIPTS, ids=SCRIPT_IDS)
-def test_every_split_point_gives_the_same_events(case: Case, name: str) -> None:
-    data = body(case, name)
+@pytest.mark.parametrize(("case", "name", "newline"), VARIANTS, ids=VARIANT_IDS)
+def test_any_line_end_and_one_byte_reads_give_the_same_events(
+    case: Case, name: str, newline: bytes | None
+) -> None:
+    data = body(case, name, newline)
+    assert parse(case, [data]) == whole(case, name)
+    assert parse(case, pieces(data, 1)) == whole(case, name)
+
+
+@pytest.mark.parametrize(("case", "name", "newline"), SPLIT, ids=SPLIT_IDS)
+def test_every_split_point_gives_the_same_events(
+    case: Case, name: str, newline: bytes | None
+) -> None:
+    data = body(case, name, newline)
     for point in range(len(data) + 1):
         assert parse(case, [data[:point], data[point:]]) == whole(case, name), point
-
-
-@pytest.mark.parametrize(("case", "name"), SCRIPTS, ids=SCRIPT_IDS)
-def test_one_byte_pieces_give_the_same_events(case: Case, name: str) -> None:
-    assert parse(case, pieces(body(case, name), 1)) == whole(case, name, LF)
-
-
-@pytest.mark.parametrize(("case", "newline"), LINE_ENDS, ids=LINE_END_IDS)
-def test_every_line_end_the_format_allows_gives_the_same_events(case: Case, newline: bytes) -> None:
-    for name in script_names(case):
-        assert whole(case, name, newline) == whole(case, name), name
-    data = body(case, "reply", newline)
-    for point in range(len(data) + 1):
-        assert parse(case, [data[:point], data[point:]]) == whole(case, "reply"), point
-    assert parse(case, pieces(data, 1)) == whole(case, "reply")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if CR not in c.line_ends], ids=lambda c: c.id)
@@ -415,7 +492,7 @@ def test_a_lone_cr_is_no_line_end_where_the_format_says_so(case: Case) -> None:
 @given(data=st.data())
 def test_any_cuts_with_any_allowed_line_end_give_the_same_events(data: st.DataObject) -> None:
     case, name = data.draw(st.sampled_from(SCRIPTS), label="script")
-    newline = data.draw(st.sampled_from(case.line_ends), label="line end")
+    newline = data.draw(st.sampled_from(line_ends(case, name)), label="line end")
     wire = body(case, name, newline)
     points = data.draw(st.lists(st.integers(0, len(wire)), max_size=24), label="cuts")
     assert parse(case, cut_at(wire, points)) == whole(case, name)
@@ -448,7 +525,7 @@ def test_an_html_page_on_a_200_is_one_clear_error(case: Case, content_type: str,
     warnings = case.not_stream_warnings.get("captive-portal", ())
     events = parse(case, [CAPTIVE_PORTAL_PAGE], content_type)
     assert outcome(events) == Outcome("", "", "error", error, warnings)
-    assert events[-2:] == [error, Finish("error")]
+    assert without_warnings(events) == [error, Finish("error")]
     assert parse(case, pieces(CAPTIVE_PORTAL_PAGE, 5), content_type) == events
 
 
@@ -479,7 +556,7 @@ def test_a_json_error_on_a_200_is_the_error(case: Case, which: str) -> None:
     for content_type in ("application/json", ""):
         events = parse(case, [data], content_type)
         assert outcome(events) == Outcome("", "", "error", error, warnings)
-        assert events[-2:] == [error, Finish("error")]
+        assert without_warnings(events) == [error, Finish("error")]
         assert parse(case, pieces(data, 1), content_type) == events
 
 
