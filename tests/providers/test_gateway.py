@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
+from stream_helpers import INVALID_UTF8, fold_events, run_parser
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
@@ -166,46 +166,6 @@ class TestTranscripts:
         assert events == TRANSCRIPT_C_EVENTS
         reply = fold(events)
         assert (reply.text, reply.finish_reason) == ("Once upon", "error")
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_split_at_every_byte_boundary(self, body: bytes, expected: list[Event]) -> None:
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == expected, f"split at byte {cut}"
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_one_byte_pieces(self, body: bytes, expected: list[Event]) -> None:
-        assert parse(body[i : i + 1] for i in range(len(body))) == expected
-
-    @pytest.mark.parametrize("newline", [b"\r\n", b"\r"], ids=["crlf", "cr"])
-    def test_crlf_and_cr_framing(self, newline: bytes) -> None:
-        body = TRANSCRIPT_A.replace(b"\n", newline)
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == TRANSCRIPT_A_EVENTS, f"split at {cut}"
-
-    def test_close_without_final_chunk_is_interrupted(self) -> None:
-        body = TRANSCRIPT_A[: TRANSCRIPT_A.index(b'data: {"final"')]
-        events = parse([body])
-        assert events == [*TRANSCRIPT_A_EVENTS[:4], *INTERRUPTED]
-        reply = fold(events)
-        assert reply.text == "The robot dipped the brush\u2028— и начал."
-        assert reply.finish_reason == "interrupted"
-        assert reply.error is not None and reply.error.retryable
 
     def test_data_without_space_and_comments(self) -> None:
         body = (
@@ -430,9 +390,6 @@ class TestErrors:
         assert events[0] == TextDelta("a")
         assert [type(e) for e in events[1:3]] == [StreamWarning, StreamWarning]
         assert events[3:] == [TextDelta("b"), Finish("stop")]
-
-    def test_empty_body_is_interrupted_and_says_so(self) -> None:
-        assert parse([b""]) == EMPTY_BODY
 
     def test_invalid_utf8_is_a_warning(self) -> None:
         body = b'data: {"name":"output","content":"a\xffb","final":true}\n\n'

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
+from stream_helpers import INVALID_UTF8, fold_events, run_parser
 
 from chatterm.errors import ChattermError
 from chatterm.events import (
@@ -161,41 +161,6 @@ class TestTranscripts:
     def test_c_utf8_separators_and_text_on_done_line(self) -> None:
         assert parse([TRANSCRIPT_C]) == TRANSCRIPT_C_EVENTS
         assert fold(TRANSCRIPT_C_EVENTS).text == "a\u2028b\u2029c\u0085d — fin"
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_split_at_every_byte_boundary(self, body: bytes, expected: list[Event]) -> None:
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == expected, f"split at byte {cut}"
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_one_byte_pieces(self, body: bytes, expected: list[Event]) -> None:
-        assert parse(body[i : i + 1] for i in range(len(body))) == expected
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [(TRANSCRIPT_A, TRANSCRIPT_A_EVENTS), (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS)],
-        ids=["A", "C"],
-    )
-    def test_crlf_line_ends(self, body: bytes, expected: list[Event]) -> None:
-        crlf = body.replace(b"\n", b"\r\n")
-        for cut in range(len(crlf) + 1):
-            assert parse([crlf[:cut], crlf[cut:]]) == expected, f"split at byte {cut}"
 
     def test_last_line_without_newline(self) -> None:
         assert parse([TRANSCRIPT_A.rstrip(b"\n")]) == TRANSCRIPT_A_EVENTS
@@ -360,9 +325,6 @@ class TestErrorsAndGarbage:
             "interrupted",
         )
         assert reply.error is not None and reply.error.retryable
-
-    def test_empty_body_is_interrupted_and_says_so(self) -> None:
-        assert parse([b""]) == EMPTY_BODY
 
     def test_cut_inside_the_done_line_is_interrupted(self) -> None:
         body = TRANSCRIPT_A[: TRANSCRIPT_A.rindex(b'"eval_count"')]

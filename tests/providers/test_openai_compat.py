@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
+from stream_helpers import INVALID_UTF8, fold_events, run_parser
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -188,32 +188,6 @@ class TestTranscripts:
     def test_c_without_done(self) -> None:
         body = TRANSCRIPT_C[: TRANSCRIPT_C.index(b"data: [DONE]")]
         assert parse([body]) == TRANSCRIPT_C_EVENTS
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_split_at_every_byte_boundary(self, body: bytes, expected: list[Event]) -> None:
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == expected, f"split at byte {cut}"
-
-    @pytest.mark.parametrize(
-        "body", [TRANSCRIPT_A, TRANSCRIPT_B, TRANSCRIPT_C], ids=["A", "B", "C"]
-    )
-    def test_one_byte_pieces(self, body: bytes) -> None:
-        expected = parse([body])
-        assert parse(body[i : i + 1] for i in range(len(body))) == expected
-
-    def test_crlf_framing(self) -> None:
-        body = TRANSCRIPT_A.replace(b"\n", b"\r\n")
-        assert parse([body]) == TRANSCRIPT_A_EVENTS
-        for cut in range(0, len(body) + 1, 7):
-            assert parse([body[:cut], body[cut:]]) == TRANSCRIPT_A_EVENTS
 
 
 # --- reasoning dialects ---------------------------------------------------------------------
@@ -694,9 +668,6 @@ class TestErrorsAndEnds:
     def test_interrupted_flushes_held_text(self) -> None:
         events = translate(chunk({"content": "<thi"}))
         assert events == [TextDelta("<thi"), *INTERRUPTED]
-
-    def test_empty_body_is_interrupted_and_says_so(self) -> None:
-        assert parse([b""]) == EMPTY_BODY
 
     def test_done_is_not_json_and_ends_the_stream(self) -> None:
         events = translate(

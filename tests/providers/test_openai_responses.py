@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from stream_helpers import EMPTY_BODY, INVALID_UTF8, fold_events, run_parser
+from stream_helpers import INVALID_UTF8, fold_events, run_parser
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -302,46 +302,6 @@ class TestTranscripts:
     def test_c_response_failed(self) -> None:
         assert parse([TRANSCRIPT_C]) == TRANSCRIPT_C_EVENTS
 
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_split_at_every_byte_boundary(self, body: bytes, expected: list[Event]) -> None:
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == expected, f"split at byte {cut}"
-
-    @pytest.mark.parametrize(
-        ("body", "expected"),
-        [
-            (TRANSCRIPT_A, TRANSCRIPT_A_EVENTS),
-            (TRANSCRIPT_B, TRANSCRIPT_B_EVENTS),
-            (TRANSCRIPT_C, TRANSCRIPT_C_EVENTS),
-        ],
-        ids=["A", "B", "C"],
-    )
-    def test_one_byte_pieces(self, body: bytes, expected: list[Event]) -> None:
-        assert parse(body[i : i + 1] for i in range(len(body))) == expected
-
-    @pytest.mark.parametrize("newline", [b"\r\n", b"\r"], ids=["crlf", "cr"])
-    def test_crlf_and_cr_framing(self, newline: bytes) -> None:
-        body = TRANSCRIPT_A.replace(b"\n", newline)
-        for cut in range(len(body) + 1):
-            assert parse([body[:cut], body[cut:]]) == TRANSCRIPT_A_EVENTS, f"split at {cut}"
-
-    def test_cut_before_the_terminal_event_is_interrupted(self) -> None:
-        body = TRANSCRIPT_A[: TRANSCRIPT_A.index(b"event: response.completed")]
-        events = parse([body])
-        assert events == [*TRANSCRIPT_A_EVENTS[:4], *INTERRUPTED]
-        reply = fold(events)
-        assert reply.text == "Right now: 40°C\u2028(104°F)."
-        assert reply.finish_reason == "interrupted"
-        assert reply.error is not None and reply.error.retryable
-
     def test_data_only_sse_without_event_lines(self) -> None:
         # The JSON type decides, not the SSE event name.
         body = b"".join(
@@ -579,14 +539,6 @@ class TestErrors:
             Finish("error"),
         ]
 
-    def test_bare_json_error_outside_sse(self) -> None:
-        body = b'{"error": {"message": "Bad gateway", "code": "server_error"}}'
-        events = parse([body])
-        assert events == [
-            StreamError("error from the server: Bad gateway [server_error]", retryable=True),
-            Finish("error"),
-        ]
-
     def test_nothing_after_an_error(self) -> None:
         translator = ResponsesTranslator()
         translator.feed(SSEEvent(json.dumps(event("error", message="x"))))
@@ -609,9 +561,6 @@ class TestErrors:
         assert [type(e) for e in events[1:3]] == [StreamWarning, StreamWarning]
         assert events[3:] == [TextDelta("b"), Finish("stop")]
         assert fold(events).text == "ab"
-
-    def test_empty_body_is_interrupted_and_says_so(self) -> None:
-        assert parse([b""]) == EMPTY_BODY
 
     def test_invalid_utf8_is_a_warning(self) -> None:
         body = b'data: {"type":"response.output_text.delta","delta":"a\xffb"}\n\n'
