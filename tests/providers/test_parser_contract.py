@@ -17,6 +17,7 @@ error; nothing raises. The per-provider test files keep what is particular to ea
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -469,6 +470,49 @@ def test_every_split_point_gives_the_same_events(
     data = body(case, name, newline)
     for point in range(len(data) + 1):
         assert parse(case, [data[:point], data[point:]]) == whole(case, name), point
+
+
+#: The servers' own recorded streams (the per-provider test files read each whole, with its
+#: quirks: obfuscation fields, redacted thinking, an error after the end) and the case
+#: whose format they are in: each must read alike however it is cut.
+TRANSCRIPT_MODULES = {
+    "test_openai_compat": "openai:gpt-4.1-mini",
+    "test_openai_responses": "openai-responses:gpt-5",
+    "test_anthropic": "anthropic:claude-sonnet-4-5",
+    "test_gemini": "gemini:gemini-2.5-flash",
+    "test_ollama": "ollama:qwen3",
+    "test_gateway": "gw:google-gemini/gemini-2.5-flash",
+}
+
+
+def recorded_transcripts() -> list[tuple[Case, str, bytes]]:
+    by_ref = {case.ref: case for case in CASES}
+    found: list[tuple[Case, str, bytes]] = []
+    for module_name, ref in TRANSCRIPT_MODULES.items():
+        module = importlib.import_module(module_name)
+        for name, value in sorted(vars(module).items()):
+            if name.startswith("TRANSCRIPT_") and isinstance(value, bytes):
+                found.append((by_ref[ref], f"{module_name}.{name}", value))
+    return found
+
+
+TRANSCRIPTS = recorded_transcripts()
+
+
+def test_every_format_has_recorded_transcripts() -> None:
+    assert {case.ref for case, _, _ in TRANSCRIPTS} == set(TRANSCRIPT_MODULES.values())
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "data"), TRANSCRIPTS, ids=[name for _, name, _ in TRANSCRIPTS]
+)
+def test_every_split_point_of_a_recorded_transcript_gives_the_same_events(
+    case: Case, name: str, data: bytes
+) -> None:
+    once = parse(case, [data])
+    assert parse(case, pieces(data, 1)) == once
+    for point in range(len(data) + 1):
+        assert parse(case, [data[:point], data[point:]]) == once, point
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if CR not in c.line_ends], ids=lambda c: c.id)
