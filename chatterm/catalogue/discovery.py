@@ -60,7 +60,7 @@ _OPENAI_HOST = "api.openai.com"
 # list_installed_models words a transport failure (nothing listening) this way.
 _OLLAMA_UNREACHABLE = "cannot list Ollama models"
 
-ClientFactory = Callable[[], httpx.AsyncClient]
+DiscoveryClientFactory = Callable[[], httpx.AsyncClient]
 Clock = Callable[[], float]
 
 
@@ -210,7 +210,7 @@ async def discover(
     settings: Settings,
     env: Mapping[str, str] | None = None,
     *,
-    client_factory: ClientFactory | None = None,
+    client_factory: DiscoveryClientFactory | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     refresh: bool = False,
     cache_path: Path | None = None,

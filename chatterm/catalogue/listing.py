@@ -38,9 +38,9 @@ from chatterm.providers.registry import BUILTIN, DEMO_MODELS, known_providers, r
 from chatterm.text import one_line
 from chatterm.urls import host_of
 
-Source = Literal["builtin", "config", "discovered"]
+EntrySource = Literal["builtin", "config", "discovered"]
 PriceSource = Literal["config", "price_table", "local", "unknown"]
-_SOURCE_RANK: dict[Source, int] = {"builtin": 0, "discovered": 1, "config": 2}
+_SOURCE_RANK: dict[EntrySource, int] = {"builtin": 0, "discovered": 1, "config": 2}
 _BUILTIN_LISTED = ("openai", "anthropic", "gemini")  # "openai-responses" is an alias
 _DEEPSEEK_HOST = "deepseek.com"
 
@@ -62,7 +62,7 @@ class CatalogueEntry:
     key_set: bool  # the provider's key variable is set
     key_env: str | None  # the variable the key is read from; None when none is needed
     key_problem: str | None  # why the model cannot be used now (a missing key), or None
-    source: Source  # where it was listed from: config wins over discovered over builtin
+    source: EntrySource  # where it was listed from: config wins over discovered over builtin
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,10 +100,12 @@ def catalogue(
     return sorted(unique.values(), key=lambda e: order.get(e.provider, len(order)))
 
 
-def _listed_refs(settings: Settings, discovered: Mapping[str, Sequence[str]]) -> dict[str, Source]:
-    refs: dict[str, Source] = {}
+def _listed_refs(
+    settings: Settings, discovered: Mapping[str, Sequence[str]]
+) -> dict[str, EntrySource]:
+    refs: dict[str, EntrySource] = {}
 
-    def add(ref: str, source: Source) -> None:
+    def add(ref: str, source: EntrySource) -> None:
         ref = ref.strip()
         if ref and _SOURCE_RANK[source] >= _SOURCE_RANK[refs.get(ref, "builtin")]:
             refs[ref] = source
@@ -157,7 +159,7 @@ def _facts(provider: str, model: str, settings: Settings) -> ModelInfo:
 
 
 def _entry(
-    ref: str, source: Source, settings: Settings, env: Mapping[str, str], with_prices: bool
+    ref: str, source: EntrySource, settings: Settings, env: Mapping[str, str], with_prices: bool
 ) -> CatalogueEntry:
     prefix, _, name = ref.partition(":")
     try:

@@ -27,7 +27,7 @@ from chatterm.errors import ConfigError
 from chatterm.text import safe_text
 
 if TYPE_CHECKING:
-    from chatterm.catalogue.discovery import ClientFactory
+    from chatterm.catalogue.discovery import DiscoveryClientFactory
     from chatterm.catalogue.listing import CatalogueEntry
 
 DISCOVERY_TIMEOUT_S = 2.0
@@ -41,7 +41,7 @@ def models_command(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
-    client_factory: ClientFactory | None = None,
+    client_factory: DiscoveryClientFactory | None = None,
 ) -> int:
     out = stdout or sys.stdout  # cli.main has checked that it is open
     err = stderr or sys.stderr
@@ -73,7 +73,7 @@ def models_command(
         write_table(entries, out)
     out.flush()
     if err is not None:
-        problems = [e.key_problem for e in entries if key_label(e) == "error" and e.key_problem]
+        problems = [e.key_problem for e in entries if key_status(e) == "error" and e.key_problem]
         for note in [*found.notes.values(), *problems]:
             err.write(f"chatterm: {safe_text(note)}\n")
     return EXIT_OK
@@ -101,7 +101,7 @@ def _row(entry: CatalogueEntry) -> tuple[str, ...]:
         format_tokens(entry.context_window),
         format_price(entry.input_per_mtok) + tier,
         format_price(entry.output_per_mtok) + tier,
-        key_label(entry),
+        key_status(entry),
         entry.source,
     )
 
@@ -111,7 +111,7 @@ def _cell(text: str) -> str:
     return safe_text(text).replace("\n", "\u240a").replace("\t", "\u2409")
 
 
-def key_label(entry: CatalogueEntry) -> str:
+def key_status(entry: CatalogueEntry) -> str:
     """``set``, ``missing VAR``, ``not needed``, or ``error`` (the model name is invalid, or
     the key cannot be used: the reason goes to stderr)."""
     if entry.key_problem is not None:

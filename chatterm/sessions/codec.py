@@ -39,7 +39,7 @@ SessionFormat = Literal["json", "toml"]
 # What a session can be exported as (chatterm.sessions.export): its two file formats, and Markdown.
 ExportFormat = Literal["md", "json", "toml"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("md", "json", "toml")
-FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
+SESSION_FORMATS: tuple[SessionFormat, ...] = ("json", "toml")
 
 
 def utf8_bytes(text: str) -> bytes:

@@ -26,7 +26,7 @@ from typing import Any
 
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
-from chatterm.sessions.codec import FORMATS, SessionFormat
+from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
 from chatterm.sessions.model import Session
 
 INDEX_NAME = ".index.json"
@@ -130,7 +130,7 @@ def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionForma
                 _remove_if_stale(entry)
             continue
         stem, dot, ext = name.rpartition(".")
-        if dot and stem and ext in FORMATS and entry.is_file():
+        if dot and stem and ext in SESSION_FORMATS and entry.is_file():
             yield entry, ext
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from chatterm import paths
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
-from chatterm.sessions.codec import FORMATS, SessionEncoder, SessionFormat, decode
+from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
     SessionFolderError,
     SessionSummary,
@@ -103,7 +103,7 @@ class SessionStore:
         if candidate.suffix in (".json", ".toml") and candidate.is_file():
             return candidate
         if is_valid_id(ref):
-            exact = [self.folder / f"{ref}.{fmt}" for fmt in FORMATS]
+            exact = [self.folder / f"{ref}.{fmt}" for fmt in SESSION_FORMATS]
             found = [path for path in exact if path.is_file()]
             if found:
                 return _one_file(found)
@@ -212,7 +212,7 @@ class SessionStore:
         return path, self._encoder.encode(session, _format_of(path))
 
     def _taken(self, session_id: str) -> bool:
-        return any((self.folder / f"{session_id}.{fmt}").exists() for fmt in FORMATS)
+        return any((self.folder / f"{session_id}.{fmt}").exists() for fmt in SESSION_FORMATS)
 
     def commit(self, path: Path, data: bytes) -> None:
         """Write prepared bytes, unless the file changed since this store last saw it.

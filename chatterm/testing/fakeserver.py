@@ -119,7 +119,7 @@ from chatterm.testing.scenario import (
     after_answer,
     after_reasoning,
     preset,
-    split_tokens,
+    script_tokens,
 )
 from chatterm.testing.server import FakeServer, RecordedRequest, ensure_loopback
 
@@ -148,7 +148,7 @@ __all__ = [
     "reconstruct",
     "render",
     "render_frames",
-    "split_tokens",
+    "script_tokens",
     "split_wire",
 ]
 

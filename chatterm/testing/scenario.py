@@ -47,7 +47,7 @@ CAPTIVE_PORTAL_PAGE = (
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
 
 
-def split_tokens(text: str) -> list[str]:
+def script_tokens(text: str) -> list[str]:
     """Cut text into token-sized pieces (at most four visible characters, spaces leading)."""
     return _TOKEN.findall(text)
 
@@ -164,11 +164,11 @@ class Scenario:
 
     @property
     def reasoning_pieces(self) -> list[str]:
-        return group_tokens(split_tokens(self.reasoning), self.tokens_per_chunk)
+        return group_tokens(script_tokens(self.reasoning), self.tokens_per_chunk)
 
     @property
     def answer_pieces(self) -> list[str]:
-        return group_tokens(split_tokens(self.answer), self.tokens_per_chunk)
+        return group_tokens(script_tokens(self.answer), self.tokens_per_chunk)
 
     @property
     def content_pieces(self) -> list[str]:
@@ -177,7 +177,7 @@ class Scenario:
         if self.dialect == "think_tags":
             opening = "<think>\n" if self.think_open_tag else ""
             return group_tokens(
-                split_tokens(f"{opening}{self.reasoning}\n</think>\n\n{self.answer}"),
+                script_tokens(f"{opening}{self.reasoning}\n</think>\n\n{self.answer}"),
                 self.tokens_per_chunk,
             )
         return self.answer_pieces
@@ -191,12 +191,12 @@ class Scenario:
         """Output tokens, reasoning included."""
         if self.completion_tokens is not None:
             return self.completion_tokens
-        return len(split_tokens(self.reasoning)) + len(split_tokens(self.answer))
+        return len(script_tokens(self.reasoning)) + len(script_tokens(self.answer))
 
     def reasoning_count(self) -> int:
         if self.reasoning_tokens is not None:
             return self.reasoning_tokens
-        return len(split_tokens(self.reasoning))
+        return len(script_tokens(self.reasoning))
 
     # --- ready-made faults
 

@@ -33,7 +33,7 @@ __all__ = [
     "session_cost",
 ]
 
-SEPARATOR = (" · ", "dim")
+DIM_SEPARATOR = (" · ", "dim")
 ERROR_STYLE = "$text-error"
 WARNING_STYLE = "$text-warning"
 TONE_STYLES = {"error": ERROR_STYLE, "warning": WARNING_STYLE}
@@ -43,7 +43,7 @@ def _join(parts: Sequence[str | tuple[str, str] | Content]) -> Content:
     pieces: list[str | tuple[str, str] | Content] = []
     for part in parts:
         if pieces:
-            pieces.append(SEPARATOR)
+            pieces.append(DIM_SEPARATOR)
         pieces.append(part)
     return Content.assemble(*pieces)
 

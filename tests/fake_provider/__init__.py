@@ -18,7 +18,7 @@ from .server import (
     mid_frame_offset,
     reconstruct,
     render_frames,
-    split_tokens,
+    script_tokens,
     split_wire,
 )
 
@@ -34,6 +34,6 @@ __all__ = [
     "mid_frame_offset",
     "reconstruct",
     "render_frames",
-    "split_tokens",
+    "script_tokens",
     "split_wire",
 ]

@@ -28,7 +28,7 @@ from chatterm.testing.fakeserver import (
     reconstruct,
     render,
     render_frames,
-    split_tokens,
+    script_tokens,
     split_wire,
 )
 
@@ -55,6 +55,6 @@ __all__ = [
     "reconstruct",
     "render",
     "render_frames",
-    "split_tokens",
+    "script_tokens",
     "split_wire",
 ]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from session_factory import full_session, full_turn
 
-from chatterm.sessions.codec import FORMATS, SessionEncoder, SessionFormat, decode, encode
+from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode, encode
 from chatterm.sessions.model import (
     SessionFormatError,
     TimelineEntry,
@@ -44,14 +44,14 @@ def _session_with(text: str):  # type: ignore[no-untyped-def]
     return session
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_text_round_trips_exactly(fmt: SessionFormat, text: str) -> None:
     session = _session_with(text)
     assert decode(encode(session, fmt), fmt) == session
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(st.characters(codec="utf-8"), max_size=300))
 def test_any_text_round_trips(fmt: SessionFormat, text: str) -> None:
@@ -59,7 +59,7 @@ def test_any_text_round_trips(fmt: SessionFormat, text: str) -> None:
     assert decode(encode(session, fmt), fmt) == session
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_the_formats_hold_the_same_document(fmt: SessionFormat) -> None:
     session = full_session()
     raw = encode(session, fmt)
@@ -69,7 +69,7 @@ def test_the_formats_hold_the_same_document(fmt: SessionFormat) -> None:
     assert parsed == other_parsed
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_nothing_in_a_file_can_drive_a_terminal(fmt: SessionFormat) -> None:
     session = _session_with("\x1b[31m \x07 \x9b2J \x85 \x7f \u2028 \u2029 \x00")
     raw = encode(session, fmt).decode()
@@ -85,11 +85,11 @@ def test_json_stays_readable_in_an_editor() -> None:
 
 def test_a_lone_surrogate_is_written_as_a_replacement_not_a_crash() -> None:
     session = _session_with("bad \udc80 byte")
-    for fmt in FORMATS:
+    for fmt in SESSION_FORMATS:
         assert decode(encode(session, fmt), fmt).title == "bad \ufffd byte"
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -103,7 +103,7 @@ def test_unreadable_bytes(fmt: SessionFormat, raw: bytes, message: str) -> None:
         decode(raw, fmt)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_a_file_cut_short_anywhere_is_refused_never_read_in_part(fmt: SessionFormat) -> None:
     # A TOML file cut at a line break is still valid TOML: the end marker catches it.
     raw = encode(full_session(turns=12), fmt)
@@ -145,7 +145,7 @@ def test_deep_nesting_is_refused_cleanly() -> None:
         decode(b"[" * 100_000 + b"]" * 100_000, "json")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 @pytest.mark.parametrize("turns", [0, 1, 3])
 def test_the_encoder_writes_the_plain_document(fmt: SessionFormat, turns: int) -> None:
     session = full_session(turns=max(turns, 1))
@@ -164,7 +164,7 @@ def test_the_encoder_writes_the_plain_document(fmt: SessionFormat, turns: int) -
     assert encode(session, fmt).decode() == expected
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_cached_turns_give_the_same_bytes_as_a_fresh_encoding(fmt: SessionFormat) -> None:
     encoder = SessionEncoder()
     session = full_session(turns=3)

@@ -14,7 +14,7 @@ import re
 import pytest
 from session_factory import full_session
 
-from chatterm.sessions.codec import FORMATS, SessionFormat, decode, decode_data, encode
+from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat, decode, decode_data, encode
 from chatterm.sessions.model import (
     SessionFormatError,
     TimelineEntry,
@@ -45,7 +45,7 @@ def _session():  # type: ignore[no-untyped-def]
     return session
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_a_file_as_written_loads_as_when_parsed_whole(fmt: SessionFormat) -> None:
     session = _session()
     raw = encode(session, fmt)
@@ -57,7 +57,7 @@ def test_a_file_as_written_loads_as_when_parsed_whole(fmt: SessionFormat) -> Non
     assert loaded.turns[2].timeline[1].text == TRICKY[1]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 def test_written_back_unused_gives_the_same_bytes(fmt: SessionFormat) -> None:
     session = _session()
     raw = encode(session, fmt)
@@ -68,7 +68,7 @@ def test_written_back_unused_gives_the_same_bytes(fmt: SessionFormat) -> None:
     assert decode(encode(loaded, other), other) == session
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
