@@ -85,7 +85,7 @@ def is_local_url(url: str | None) -> bool:
 
 
 def warm_up_prices() -> None:
-    """Import the price table ahead of the first reply (it takes ~160 ms)."""
+    """Import the price table ahead of the first reply (it is slow to load)."""
     import genai_prices  # noqa: F401
 
 
@@ -115,7 +115,7 @@ def _override_cost(usage: Usage, price: PriceOverride) -> float:
 
 
 def _table_cost(usage: Usage, spec: PriceSpec) -> float | None:
-    # Imported here: genai-prices pulls in pydantic, ~160 ms that start-up should not pay.
+    # Imported here: genai-prices pulls in pydantic, which start-up should not pay for.
     import genai_prices
 
     # genai-prices raises ValueError when the cache counts exceed the input they are part of,

@@ -2,9 +2,8 @@
 
 Start-up is mostly imports (Textual, Rich, httpx and chatterm's own modules), and
 imports allocate many objects that all live as long as the process: each collection the
-allocations trigger walks them all and frees nothing. Measured here (2 cores, Python
-3.11), pausing the collector until the first frame is painted takes about 35 ms off the
-~320 ms to the chat screen's first frame. The TUI resumes it once that frame is up
+allocations trigger walks them all and frees nothing (what the pause saves: README,
+Performance). The TUI resumes it once that frame is up
 (after collecting what start-up made and a freeze, see :mod:`chatterm.tui.memory`); every
 other command resumes it as soon as the command line is parsed, before any real work
 (``replay`` pauses it again when it opens the TUI's replay view).

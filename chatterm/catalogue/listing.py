@@ -9,7 +9,7 @@ table), and the models servers listed (:mod:`chatterm.catalogue.discovery`). A
 override the built-in facts.
 
 Prices are US dollars per million tokens: the config's override, else genai-prices' bundled
-table (imported only when a price is wanted: it costs ~160 ms), else unknown (``None``);
+table (imported only when a price is wanted: it is slow to load), else unknown (``None``);
 models on this machine cost 0.
 """
 
@@ -241,7 +241,7 @@ def table_price(spec: PriceSpec) -> TablePrice | None:
     """Input and output prices per million tokens from genai-prices' bundled table, looked
     up as :func:`chatterm.pricing.cost_of` does (by provider, else by address); None when
     the table does not know the model."""
-    # Imported here: genai-prices pulls in pydantic, ~160 ms that start-up should not pay.
+    # Imported here: genai-prices pulls in pydantic, which start-up should not pay for.
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()

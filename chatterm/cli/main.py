@@ -100,7 +100,7 @@ def tui_command(args: argparse.Namespace) -> int:
             "No API key found: this is the offline demo model. Set OPENAI_API_KEY or add a "
             "provider to config.toml, then switch model with ctrl+n."
         )
-    from chatterm.tui.app import run_tui  # textual costs ~300 ms: only the TUI pays it
+    from chatterm.tui.app import run_tui  # textual is most of start-up: only the TUI pays it
 
     run_tui(settings, target.ref, notice, session_ref=args.open_session)
     return EXIT_OK

@@ -48,7 +48,7 @@ def replay_command(
     except ConfigError as exc:
         settings = Settings()
         fail(f"{exc} — replaying with default settings")
-    from chatterm.tui.app import run_replay  # textual costs ~300 ms: only the TUI pays it
+    from chatterm.tui.app import run_replay  # textual is most of start-up: only the TUI pays it
 
     run_replay(settings, session, args.speed)
     return EXIT_OK

@@ -1,11 +1,10 @@
 """One HTTP client per provider, kept for as long as the app runs.
 
-A reply used to get a client of its own: building an ``httpx.AsyncClient`` takes ~30 ms
-(its SSL context) and ~0.9 MB, and every turn then paid a new TCP and TLS handshake
-before its first token. The pool builds a provider's client the first time a reply needs
-it, in a thread so that the event loop does not wait for the SSL context, and keeps it
-(and its open connections) for the turns that follow. The app closes them all when it
-ends.
+A client per reply cost time and memory to build (README, Performance) and a new TCP and
+TLS handshake before every first token. The pool builds a provider's client the first
+time a reply needs it, in a thread so that the event loop does not wait for the SSL
+context, and keeps it (and its open connections) for the turns that follow. The app
+closes them all when it ends.
 """
 
 from __future__ import annotations

@@ -1,26 +1,23 @@
 """Keep the garbage collector from stalling frames while a long answer streams.
 
-Streaming allocates fast, and each full collection walks every tracked object: measured
-here (Python 3.11, 2 cores, headless), a 5,000-token answer at 1,000 tok/s saw ten full
-collections of 60-140 ms each, and a 20,000-token one 55 of up to 110 ms even with the
-app frozen at start. Objects that live as long as the app (Textual itself, finished
-turns, frozen answer segments) need never be walked again, so the app freezes them
-(``gc.freeze``): every couple of seconds while a reply streams, after a young collection
-so that fresh garbage is not frozen with them; once the app has started, after
-collecting what start-up made (:func:`settle_after_start`); and after each reply, after a
-full collection.
+Streaming allocates fast, and each full collection walks every tracked object, long
+enough to stall frames (README, Performance). Objects that live as long as the app
+(Textual itself, finished turns, frozen answer segments) need never be walked again, so
+the app freezes them (``gc.freeze``): every couple of seconds while a reply streams,
+after a young collection so that fresh garbage is not frozen with them; once the app has
+started, after collecting what start-up made (:func:`settle_after_start`); and after
+each reply, after a full collection.
 
 Freezing mid-stream also freezes the reply in flight (its worker, stream, HTTP response
 and request), and some of that is cyclic garbage once the reply ends (a cancelled
 worker's exception and traceback, an httpx response and its stream). Reference counting
 frees frozen objects that stop being used, but never cycles, so once anything was frozen
 mid-stream, the next :func:`settle_memory` unfreezes everything for one full collection
-(measured: 180 ms after a 20,000-token answer, 50 ms after 4,000; once, a quarter of a
-second after the reply ended), then freezes what survives. After a short reply nothing
-was frozen since the last settle, and collecting what is not frozen is enough (a few
-ms). Either way the caller lets go of the reply first, and waits until Textual has too.
-When the last app ends everything is unfrozen (so a test suite that runs many apps in
-one process does not keep them all).
+(once, a moment after the reply ended), then freezes what survives. After a short reply
+nothing was frozen since the last settle, and collecting what is not frozen is enough.
+Either way the caller lets go of the reply first, and waits until Textual has too. When
+the last app ends everything is unfrozen (so a test suite that runs many apps in one
+process does not keep them all).
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def stylesheet_problem(theme: Theme, base_variables: dict[str, str]) -> str | No
     or None. Checking the colours alone misses variables the stylesheets need (an ANSI
     theme without ``ansi-background``): a theme that fails here would stop the app when
     applied, so it is skipped instead. ``base_variables`` are the app's defaults
-    (``App.get_theme_variable_defaults()``). About 80 ms: run for user themes only.
+    (``App.get_theme_variable_defaults()``). Slow, so run for user themes only.
     """
     from textual.app import App
     from textual.css.stylesheet import Stylesheet

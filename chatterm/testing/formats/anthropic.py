@@ -1,4 +1,5 @@
-"""Anthropic Messages (``POST /v1/messages``), WIRE.md §4.
+"""Anthropic Messages (``POST /v1/messages``), as documented at
+https://docs.anthropic.com/en/docs/build-with-claude/streaming.
 
 Named SSE events: ``message_start`` (with the input usage and a placeholder output count),
 a ``thinking`` block (``thinking_delta`` pieces, then one ``signature_delta``), a ``ping``,

@@ -1,4 +1,5 @@
-"""Google Gemini (``POST /v1beta/models/{model}:streamGenerateContent?alt=sse``), WIRE.md §5.
+"""Google Gemini (``POST /v1beta/models/{model}:streamGenerateContent?alt=sse``), as documented
+at https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent.
 
 Data-only SSE with CRLF line ends (events end ``\\r\\n\\r\\n``), JSON spaced the way Google
 writes it (``"key": value``). One chunk per piece: ``thought: true`` parts for the

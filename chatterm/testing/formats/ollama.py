@@ -1,4 +1,5 @@
-"""Ollama's native chat API (``POST /api/chat``, ``GET /api/tags``), WIRE.md §6.
+"""Ollama's native chat API (``POST /api/chat``, ``GET /api/tags``), as documented at
+https://github.com/ollama/ollama/blob/main/docs/api.md.
 
 NDJSON (``application/x-ndjson``): one object per line, ``message.thinking`` lines for the
 reasoning, ``message.content`` lines for the answer, then a ``done: true`` line with

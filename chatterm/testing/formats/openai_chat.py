@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions (``POST /v1/chat/completions``), WIRE.md §2.
+"""OpenAI Chat Completions (``POST /v1/chat/completions``), as documented at
+https://platform.openai.com/docs/api-reference/chat-streaming.
 
 Data-only SSE: a role chunk, reasoning in the scenario's dialect (``reasoning_content``,
 ``reasoning``, inline ``<think>`` tags, or none), content deltas, a finish chunk, a

@@ -1,4 +1,5 @@
-"""OpenAI Responses (``POST /v1/responses``), WIRE.md §3.
+"""OpenAI Responses (``POST /v1/responses``), as documented at
+https://platform.openai.com/docs/api-reference/responses-streaming.
 
 SSE with ``event:`` lines equal to the JSON ``type``, and a ``sequence_number`` from 0 on
 every event: ``response.created``, ``response.in_progress``, a reasoning item with one

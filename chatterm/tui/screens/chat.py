@@ -85,8 +85,8 @@ SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are go
 
 def warm_up() -> None:
     """Import what the first reply needs, off the event loop and after the first frame:
-    the price table (~160 ms), and httpx with the streaming pipeline (~20 ms), which the
-    start-up leaves out to paint sooner."""
+    the price table, and httpx with the streaming pipeline, which the start-up leaves out
+    to paint sooner."""
     import chatterm.network.stream  # noqa: F401
     from chatterm.pricing import warm_up_prices
 

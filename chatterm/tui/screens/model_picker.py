@@ -173,7 +173,7 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def _refresh(self, ask_servers: bool) -> None:
-        """Prices first (a thread: the price table takes ~160 ms to load), then what the
+        """Prices first (a thread: the price table is slow to load), then what the
         servers say, each shown as it arrives."""
         try:
             await self._priced()

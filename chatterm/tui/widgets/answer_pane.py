@@ -7,11 +7,10 @@ is rendered again when more text arrives, in a :class:`MarkdownSegment`. The cal
 text once per frame, not once per token.
 
 Why not a widget per segment: Textual lays out every widget of the conversation on each
-frame, so a frame's cost grew with the number of segments (measured: 11 ms at the start
-of a 20k-token answer, 38 ms at its end, with 100 segment widgets). With all finished
-segments in one widget the pane is two widgets however long the answer grows. A single
-growing Markdown widget, or ``MarkdownStream``, falls further behind still (see
-ARCHITECTURE.md, TUI).
+frame, so a frame's cost grew with the number of segments (bench/run.py's
+``frame_cost_ratio``). With all finished segments in one widget the pane is two widgets
+however long the answer grows. A single growing Markdown widget, or Textual's
+``MarkdownStream``, renders the whole answer again as it grows, and falls further behind.
 
 A new width (or theme) does not render every segment again at once, which took a quarter
 of a second per long answer and froze the UI while the terminal was being resized.

@@ -1,7 +1,7 @@
 """The scrolling conversation, shared by the chat and the replay, and its welcome text.
 
 A recorded conversation (a session opened from disk) is shown on its latest turns:
-mounting a turn costs ~20 ms, so a 200-turn session took seconds to open. The earlier
+mounting every turn of a long session took seconds (README, Performance). The earlier
 turns wait behind a line that says how many there are, and a batch of them is mounted
 above the others whenever the view is scrolled to the top (or the line is clicked), the
 view staying on what it showed.
@@ -43,9 +43,8 @@ TURNS_SHOWN = 20  # a recorded conversation shows its latest turns; earlier ones
 class EarlierTurns(Static):
     """Stands for the turns of an opened session not shown yet, above the ones that are.
 
-    Mounting a turn costs ~20 ms, so a long session opens on its latest turns; the
-    earlier ones are shown a batch at a time when the view is scrolled to the top or
-    this line is clicked.
+    A long session opens on its latest turns; the earlier ones are shown a batch at a
+    time when the view is scrolled to the top or this line is clicked.
     """
 
     class Wanted(Message):
