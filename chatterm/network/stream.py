@@ -34,7 +34,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -165,6 +165,7 @@ class _Failure:
     headers: Mapping[str, str] | None = None
 
 
+@dataclass(eq=False)
 class _Attempt:
     """One request and its response, retried by :func:`stream_reply` when it fails early.
 
@@ -174,29 +175,23 @@ class _Attempt:
     how many retries went before it.
     """
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        provider: Provider,
-        request: httpx.Request,
-        network: NetworkSettings,
-        policy: RetryPolicy,
-        retry: int,
-        clock: Clock,
-        rand: Callable[[], float],
-    ) -> None:
-        self.client = client
-        self.provider = provider
-        self.request = request
-        self.network = network
-        self.policy = policy
-        self.retry = retry
-        self.clock = clock
-        self.rand = rand
-        self.secrets = provider.secrets()
-        self.retry_in: float | None = None
-        self.retry_reason = ""
-        self._held: list[TimedEvent] | None = []  # None once a token has been passed on
+    client: httpx.AsyncClient
+    provider: Provider
+    request: httpx.Request
+    network: NetworkSettings
+    policy: RetryPolicy
+    retry: int
+    clock: Clock
+    rand: Callable[[], float]
+    #: after a failure worth retrying: how long to wait, and why (for the notice)
+    retry_in: float | None = None
+    retry_reason: str = ""
+    #: the events held back until the first token; None once one has been passed on
+    _held: list[TimedEvent] | None = field(default_factory=list)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.provider.secrets()
 
     async def events(self) -> AsyncGenerator[TimedEvent, None]:
         clock, network, request = self.clock, self.network, self.request

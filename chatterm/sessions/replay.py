@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 
 from chatterm.events import (
     AnswerWasReasoning,
@@ -191,37 +190,3 @@ async def replay_turns(
         if index > first_turn:
             await playback.wait_until(playback.cursor + TURN_GAP_S)
         yield RecordedTurn(index, turn, playback)
-
-
-@dataclass(frozen=True, slots=True)
-class TurnStarted:
-    index: int
-    turn: Turn
-
-
-@dataclass(frozen=True, slots=True)
-class TurnEnded:
-    index: int
-    reply: Reply
-
-
-ReplayItem = TurnStarted | TimedEvent | TurnEnded
-
-
-async def replay_session(
-    session: Session,
-    *,
-    speed: float = 1.0,
-    control: ReplayControl | None = None,
-    sleep: Sleep = asyncio.sleep,
-    first_turn: int = 0,
-) -> AsyncIterator[ReplayItem]:
-    """The replay as one stream of items: every turn from ``first_turn`` on as
-    ``TurnStarted``, its events (stamped with the playback time), ``TurnEnded`` with the
-    recorded reply."""
-    turns = replay_turns(session, speed=speed, control=control, sleep=sleep, first_turn=first_turn)
-    async for played in turns:
-        yield TurnStarted(played.index, played.turn)
-        async for timed in played.events():
-            yield timed
-        yield TurnEnded(played.index, played.reply())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from session_factory import full_session
@@ -21,20 +23,44 @@ from chatterm.events import (
 )
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.reply.sink import pump
-from chatterm.sessions.model import Session, TimelineEntry, new_session
+from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.replay import (
     MAX_GAP_S,
     TURN_GAP_S,
     ReplayControl,
-    ReplayItem,
-    TurnEnded,
-    TurnStarted,
-    replay_session,
+    Sleep,
     replay_turns,
     turn_events,
 )
 from chatterm.sessions.store import SessionStore
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    index: int
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    index: int
+    reply: Reply
+
+
+ReplayItem = TurnStarted | TimedEvent | TurnEnded
+
+
+async def replay_session(
+    session: Session, *, speed: float, control: ReplayControl, sleep: Sleep
+) -> AsyncIterator[ReplayItem]:
+    """The replay as one stream of items: each turn's start, its events as played, and
+    the reply it ends with."""
+    async for played in replay_turns(session, speed=speed, control=control, sleep=sleep):
+        yield TurnStarted(played.index, played.turn)
+        async for timed in played.events():
+            yield timed
+        yield TurnEnded(played.index, played.reply())
 
 
 class FakeTime:

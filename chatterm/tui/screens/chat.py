@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
@@ -69,6 +68,7 @@ from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_transcript import TranscriptActions
+from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -125,7 +125,7 @@ def can_retry(turn: Turn) -> bool:
     return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
-class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
+class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
@@ -183,24 +183,12 @@ class ChatScreen(ModelSwitching, TranscriptActions, Screen[None]):
         yield Footer()
 
     @property
-    def conversation(self) -> ConversationView:
-        return self.query_one("#conversation", ConversationView)
-
-    @property
     def earlier_turns(self) -> EarlierTurns:
         return self.conversation.earlier_turns
 
     @property
     def prompt(self) -> PromptArea:
         return self.query_one("#prompt", PromptArea)
-
-    @property
-    def stats(self) -> StatsBar:
-        return self.query_one("#stats", StatsBar)
-
-    @property
-    def turns(self) -> list[TurnView]:
-        return list(self.query(TurnView))
 
     @property
     def history(self) -> list[Message]:

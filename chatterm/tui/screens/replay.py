@@ -15,7 +15,6 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from chatterm.pricing import Cost
@@ -24,6 +23,7 @@ from chatterm.sessions.model import Session
 from chatterm.sessions.replay import Clock, ReplayControl, Sleep, replay_turns
 from chatterm.text import safe_text
 from chatterm.tui.bindings import REPLAY_BINDINGS
+from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
@@ -34,7 +34,7 @@ def speed_label(speed: float) -> str:
     return f"{speed:g}×" if speed else "instant"
 
 
-class ReplayScreen(Screen[None]):
+class ReplayScreen(TurnsScreen):
     """Plays ``session`` back at ``speed`` (0: everything at once).
 
     Args:
@@ -74,18 +74,6 @@ class ReplayScreen(Screen[None]):
         yield ConversationView(id="conversation")
         yield StatsBar(id="stats")
         yield Footer()
-
-    @property
-    def conversation(self) -> ConversationView:
-        return self.query_one("#conversation", ConversationView)
-
-    @property
-    def stats(self) -> StatsBar:
-        return self.query_one("#stats", StatsBar)
-
-    @property
-    def turns(self) -> list[TurnView]:
-        return list(self.query(TurnView))
 
     def on_mount(self) -> None:
         self.title = safe_text(self.session.title or "untitled")
