@@ -37,7 +37,7 @@ from chatterm.events import (
 )
 from chatterm.network.tls import tls_context
 from chatterm.providers.anthropic import AnthropicProvider, MessagesParser
-from chatterm.providers.base import error_detail
+from chatterm.providers.endpoint import error_detail
 from chatterm.providers.gateway import GatewayParser, GatewayProvider
 from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.gemini_stream import GeminiParser

@@ -43,7 +43,7 @@ from chatterm.cli.models import models_command
 from chatterm.config import Settings
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
-from chatterm.providers.base import error_detail, unusable_key
+from chatterm.providers.endpoint import error_detail, unusable_key
 from chatterm.sessions.store import sessions_dir
 from chatterm.text import redact
 from chatterm.tui.app import ChatApp

@@ -40,7 +40,7 @@ from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
-from chatterm.providers.base import error_detail
+from chatterm.providers.endpoint import error_detail
 from chatterm.providers.ollama import (
     KEY_ENV as OLLAMA_KEY_ENV,
 )

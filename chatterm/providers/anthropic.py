@@ -32,19 +32,16 @@ from chatterm.events import (
     UsageUpdate,
     estimate_tokens,
 )
-from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import (
-    Provider,
-    message_from_error_object,
-    requested_effort,
-    unusable_key,
-)
+from chatterm.pricing import is_local_url
+from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.endpoint import Endpoint
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     count,
     json_object,
+    message_from_error_object,
     object_or_skip,
 )
 from chatterm.text import one_line, redact
@@ -83,6 +80,10 @@ _RETRYABLE_ERRORS = frozenset(
     {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 )
 _INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+_HINTS = {
+    413: "the conversation is too large for one request",
+    529: "Anthropic is overloaded; retry later",
+}
 
 
 def _int(value: Any) -> int | None:
@@ -405,12 +406,18 @@ class AnthropicProvider(Provider):
         key_env: str | None = KEY_ENV,
         local: bool = False,
     ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._key_env = key_env
-        self._official = self.base_url == ANTHROPIC_BASE_URL
-        self._local = local or is_local_url(self.base_url)
+        base_url = base_url.rstrip("/")
+        local = local or is_local_url(base_url)
+        self.endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            local=local,
+            key_optional=local,
+            price_provider_id="anthropic" if base_url == ANTHROPIC_BASE_URL else None,
+            more_hints=_HINTS,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AnthropicProvider:
@@ -430,16 +437,6 @@ class AnthropicProvider(Provider):
         if self.base_url.endswith("/v1"):
             return f"{self.base_url}/messages"
         return f"{self.base_url}/v1/messages"
-
-    def missing_key(self) -> str | None:
-        if problem := unusable_key(self._api_key, self._key_env):
-            return problem
-        if self._api_key or self._local or not self._key_env:
-            return None
-        return (
-            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
-            "or pick another model (demo works offline)"
-        )
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         info = model_info("anthropic", model)
@@ -466,8 +463,8 @@ class AnthropicProvider(Provider):
             "content-type": "application/json",
             "anthropic-version": ANTHROPIC_VERSION,
         }
-        if self._api_key:
-            headers["x-api-key"] = self._api_key
+        if self.endpoint.api_key:
+            headers["x-api-key"] = self.endpoint.api_key
         return httpx.Request(
             "POST",
             self.url,
@@ -477,22 +474,3 @@ class AnthropicProvider(Provider):
 
     def new_parser(self) -> MessagesParser:
         return MessagesParser(self.secrets())
-
-    def price_spec(self, model: str) -> PriceSpec:
-        return PriceSpec(
-            model=model,
-            provider_id="anthropic" if self._official else None,
-            base_url=None if self._official else self.base_url,
-            local=self._local,
-        )
-
-    def status_hint(self, status: int) -> str:
-        if status in (401, 403) and self._key_env:
-            return f"check {self._key_env}"
-        if status == 404:
-            return f"check the model name and the base URL {self.base_url}"
-        if status == 413:
-            return "the conversation is too large for one request"
-        if status == 529:
-            return "Anthropic is overloaded; retry later"
-        return super().status_hint(status)

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chatterm.events import estimate_tokens
-from chatterm.pricing import PriceSpec
 from chatterm.providers.openai_compat import OpenAICompatProvider
 
 if TYPE_CHECKING:
@@ -193,6 +192,3 @@ class DemoProvider(OpenAICompatProvider):
         import httpx  # imported when first needed: it costs start-up ~15 ms
 
         return httpx.MockTransport(_handle)
-
-    def price_spec(self, model: str) -> PriceSpec:
-        return PriceSpec(model=model, local=True)

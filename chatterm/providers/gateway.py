@@ -33,7 +33,8 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import PriceSpec
-from chatterm.providers.base import Provider, message_from_error_object, unusable_key
+from chatterm.providers.base import Provider
+from chatterm.providers.endpoint import Endpoint, error_detail
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -41,12 +42,12 @@ from chatterm.providers.parsing import (
     count0,
     json_object,
     json_text,
-    loads,
+    message_from_error_object,
     object_or_skip,
     usd,
 )
 from chatterm.retry import retryable_status
-from chatterm.text import mend, one_line, redact
+from chatterm.text import one_line, redact
 
 if TYPE_CHECKING:
     import httpx
@@ -334,10 +335,19 @@ class GatewayProvider(Provider):
     def __init__(
         self, name: str, base_url: str, api_key: str | None, key_env: str | None = None
     ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key or None
-        self._key_env = key_env
+        self.endpoint = Endpoint(
+            name,
+            base_url,
+            api_key or None,
+            key_env,
+            unset_key="{key_env} is not set: export {key_env}=… to use {name} models "
+            "(it is sent as X-API-Key)",
+            key_hint="check {key_env}, sent as X-API-Key"
+            if key_env
+            else "the gateway wants a key: set api_key_env in [providers.{name}]",
+            not_found_hint="check SERVICE/MODEL and the base URL {base_url}",
+            more_hints={422: "the gateway rejected the request body"},
+        )
 
     def split_model(self, model: str) -> tuple[str, str]:
         """``(service_name, model_name)``; a :class:`ConfigError` naming the fix otherwise.
@@ -346,16 +356,6 @@ class GatewayProvider(Provider):
         reported before anything is sent.
         """
         return split_service_model(self.name, model)
-
-    def missing_key(self) -> str | None:
-        if problem := unusable_key(self._api_key, self._key_env):
-            return problem
-        if self._api_key or not self._key_env:
-            return None
-        return (
-            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models "
-            "(it is sent as X-API-Key)"
-        )
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         service, model_name = self.split_model(model)
@@ -385,8 +385,8 @@ class GatewayProvider(Provider):
 
         body = self.request_body(model, conversation)
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self._api_key:
-            headers["X-API-Key"] = self._api_key
+        if self.endpoint.api_key:
+            headers["X-API-Key"] = self.endpoint.api_key
         return httpx.Request(
             "POST",
             f"{self.base_url}/generate/stream",
@@ -403,37 +403,11 @@ class GatewayProvider(Provider):
         # genai-prices knows; anything else stays unknown rather than guessed.
         service, _, name = model.partition("/")
         provider_id = _price_provider(service) if name else None
-        return PriceSpec(
-            model=name or model,
-            provider_id=provider_id,
-            base_url=None if provider_id else self.base_url,
-        )
+        return self.endpoint.price_spec(name or model, provider_id)
 
     def describe_http_error(self, status: int, body: bytes) -> str:
-        secrets = self.secrets()
-        text = body.decode("utf-8", errors="replace").strip()
-        try:
-            detail = mend(gateway_error_message(loads(text)) or text)
-        except ValueError:
-            detail = text
-        line = f"HTTP {status} from {self.name}"
-        if detail:
-            line += f": {one_line(redact(detail, secrets))}"
-        hint = self.status_hint(status)
-        if hint:
-            line += f" ({hint})"
-        return redact(line, secrets)
-
-    def status_hint(self, status: int) -> str:
-        if status in (401, 403):
-            if self._key_env:
-                return f"check {self._key_env}, sent as X-API-Key"
-            return f"the gateway wants a key: set api_key_env in [providers.{self.name}]"
-        if status == 404:
-            return f"check SERVICE/MODEL and the base URL {self.base_url}"
-        if status == 422:
-            return "the gateway rejected the request body"
-        return super().status_hint(status)
+        detail = error_detail(body, self.secrets(), gateway_error_message)
+        return self.endpoint.describe_http_error(status, body, detail=detail)
 
 
 def _price_provider(service: str) -> str | None:

@@ -17,10 +17,11 @@ from chatterm.events import (
     ReasoningEffort,
 )
 from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import Provider, error_detail, requested_effort, unusable_key
+from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.endpoint import PICK_ANOTHER, Endpoint
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.model_facts import model_info
-from chatterm.text import one_line, redact
+from chatterm.text import one_line
 
 if TYPE_CHECKING:
     import httpx
@@ -30,6 +31,11 @@ API_VERSION = "v1beta"
 KEY_ENV = "GEMINI_API_KEY"
 ALT_KEY_ENV = "GOOGLE_API_KEY"
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:alpha|beta)?\d*$")
+_UNSET_KEY = (
+    f"{KEY_ENV} is not set: export {KEY_ENV}=… (or {ALT_KEY_ENV}) to use {{name}} models, "
+    + PICK_ANOTHER
+)
+_ALT_KEY_HINT = f"check {{key_env}} (used because {KEY_ENV} is not set)"
 
 # Gemini 2.5 thinking budgets per effort: Google's own mapping of OpenAI's reasoning_effort
 # (its OpenAI-compatibility page: low 1,024, medium 8,192, high 24,576 tokens). The ranges
@@ -76,13 +82,22 @@ class GeminiProvider(Provider):
         key_env: str = KEY_ENV,
         local: bool = False,
     ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._key_env = key_env
-        self._local = local or is_local_url(self.base_url)
-        official = self.base_url in (GEMINI_BASE_URL, f"{GEMINI_BASE_URL}/{API_VERSION}")
-        self._price_provider_id = "google" if official else None
+        base_url = base_url.rstrip("/")
+        local = local or is_local_url(base_url)
+        official = base_url in (GEMINI_BASE_URL, f"{GEMINI_BASE_URL}/{API_VERSION}")
+        self.endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            local=local,
+            key_optional=local,
+            price_provider_id="google" if official else None,
+            unset_key=_UNSET_KEY,
+            key_hint=None if key_env == KEY_ENV else _ALT_KEY_HINT,
+            not_found_hint="check the model name and GEMINI_BASE_URL ({base_url})",
+            more_hints={429: "rate limited or out of quota; wait and retry"},
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GeminiProvider:
@@ -96,7 +111,7 @@ class GeminiProvider(Provider):
 
     # --- request ----------------------------------------------------------------------------
 
-    def endpoint(self, model: str) -> str:
+    def url(self, model: str) -> str:
         """``{base}/v1beta/models/{model}:streamGenerateContent?alt=sse``.
 
         A model given as ``models/x`` (or ``tunedModels/x``) is used as the resource path; a
@@ -140,11 +155,11 @@ class GeminiProvider(Provider):
         import httpx  # imported when first needed: it costs start-up ~15 ms
 
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self._api_key:
-            headers["x-goog-api-key"] = self._api_key  # never in the URL: URLs get logged
+        if self.endpoint.api_key:
+            headers["x-goog-api-key"] = self.endpoint.api_key  # never in the URL: URLs get logged
         return httpx.Request(
             "POST",
-            self.endpoint(model),
+            self.url(model),
             headers=headers,
             content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
         )
@@ -153,25 +168,9 @@ class GeminiProvider(Provider):
         return GeminiParser(self.secrets())
 
     def price_spec(self, model: str) -> PriceSpec:
-        name = model.removeprefix("models/")
-        return PriceSpec(
-            model=name,
-            provider_id=self._price_provider_id,
-            base_url=None if self._price_provider_id else self.base_url,
-            local=self._local,
-        )
+        return self.endpoint.price_spec(model.removeprefix("models/"))
 
     # --- keys and errors --------------------------------------------------------------------
-
-    def missing_key(self) -> str | None:
-        if problem := unusable_key(self._api_key, self._key_env):
-            return problem
-        if self._api_key or self._local:
-            return None
-        return (
-            f"{KEY_ENV} is not set: export {KEY_ENV}=… (or {ALT_KEY_ENV}) to use {self.name} "
-            "models, or pick another model (demo works offline)"
-        )
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """``{"error": {"code", "message", "status", "details"}}``, sometimes in a list.
@@ -179,33 +178,13 @@ class GeminiProvider(Provider):
         A bad key is a 400 (``API_KEY_INVALID``), not a 401, so the details decide the hint.
         """
         error = _error_object(body)
-        line = f"HTTP {status} from {self.name}"
-        detail = error_detail(body, self.secrets())
-        if detail:
-            line += f": {detail}"
         hint = self.status_hint(status)
         if _error_reason(error) in ("API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"):
-            hint = self._key_hint()
+            hint = self.status_hint(401)
         delay = _retry_delay(error)
         if delay and status == 429:
             hint = f"rate limited or out of quota; retry in {delay}"
-        if hint:
-            line += f" ({hint})"
-        return one_line(redact(line, self.secrets()), 400)
-
-    def status_hint(self, status: int) -> str:
-        if status in (401, 403):
-            return self._key_hint()
-        if status == 404:
-            return f"check the model name and GEMINI_BASE_URL ({self.base_url})"
-        if status == 429:
-            return "rate limited or out of quota; wait and retry"
-        return super().status_hint(status)
-
-    def _key_hint(self) -> str:
-        if self._key_env == KEY_ENV:
-            return f"check {KEY_ENV}"
-        return f"check {self._key_env} (used because {KEY_ENV} is not set)"
+        return one_line(self.endpoint.describe_http_error(status, body, hint=hint), 400)
 
 
 def _error_object(body: bytes) -> dict[str, Any]:

@@ -32,14 +32,8 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.pricing import PriceSpec
-from chatterm.providers.base import (
-    Provider,
-    error_detail,
-    message_from_error_object,
-    requested_effort,
-    unusable_key,
-)
+from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.endpoint import Endpoint, error_detail
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     MAX_NANOSECONDS,
@@ -47,6 +41,7 @@ from chatterm.providers.parsing import (
     SkipTally,
     count0,
     json_text,
+    message_from_error_object,
     object_or_skip,
 )
 from chatterm.text import one_line, redact
@@ -72,6 +67,10 @@ _FINISH: dict[str, FinishReason] = {
 # Keys every line of Ollama's stream has one of: a body with none is something else.
 _KEYS = ("message", "done", "error", "model", "created_at")
 _NOT_FOUND_MODEL = re.compile(r"model ['\"]?([^'\"\s]+)['\"]? not found")
+_UNSET_KEY = (
+    "{key_env} is not set: export {key_env}=… to use ollama.com, "
+    "or unset OLLAMA_HOST to use the local server"
+)
 
 
 def takes_think_levels(model: str) -> bool:
@@ -239,29 +238,26 @@ class OllamaProvider(Provider):
     """An Ollama server: the local one by default, ``OLLAMA_HOST`` or ollama.com."""
 
     def __init__(self, host: str | None = None, api_key: str | None = None) -> None:
-        self.name = "ollama"
-        self.base_url = parse_ollama_host(host)
-        self.cloud = is_cloud_host(self.base_url)
-        # The key goes to ollama.com only: a local server needs none and must not see it.
-        self._api_key = (api_key or None) if self.cloud else None
+        base_url = parse_ollama_host(host)
+        self.cloud = is_cloud_host(base_url)
+        self.endpoint = Endpoint(
+            "ollama",
+            base_url,
+            # The key goes to ollama.com only: a local server needs none and must not see it.
+            (api_key or None) if self.cloud else None,
+            KEY_ENV,
+            local=not self.cloud,
+            key_optional=not self.cloud,
+            unset_key=_UNSET_KEY,
+            key_hint=None if self.cloud else "check OLLAMA_HOST",
+            server="{name} at {base_url}",
+        )
         self._last_model: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OllamaProvider:
         env = os.environ if env is None else env
         return cls(env.get("OLLAMA_HOST"), env.get(KEY_ENV))
-
-    def missing_key(self) -> str | None:
-        if not self.cloud:
-            return None
-        if problem := unusable_key(self._api_key, KEY_ENV):
-            return problem
-        if self._api_key:
-            return None
-        return (
-            f"{KEY_ENV} is not set: export {KEY_ENV}=… to use ollama.com, "
-            "or unset OLLAMA_HOST to use the local server"
-        )
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
@@ -286,8 +282,8 @@ class OllamaProvider(Provider):
 
         self._last_model = model
         headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        if self.endpoint.api_key:
+            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
         return httpx.Request(
             "POST",
             f"{self.base_url}/api/chat",
@@ -298,20 +294,10 @@ class OllamaProvider(Provider):
     def new_parser(self) -> OllamaChatParser:
         return OllamaChatParser(self.secrets())
 
-    def price_spec(self, model: str) -> PriceSpec:
-        if self.cloud:
-            return PriceSpec(model=model, base_url=self.base_url)
-        return PriceSpec(model=model, local=True)
-
     def describe_http_error(self, status: int, body: bytes) -> str:
         detail = error_detail(body, self.secrets())
-        line = f"HTTP {status} from ollama at {self.base_url}"
-        if detail:
-            line += f": {detail}"
         hint = self._hint(status, detail)
-        if hint:
-            line += f" ({hint})"
-        return redact(line, self.secrets())
+        return self.endpoint.describe_http_error(status, body, detail=detail, hint=hint)
 
     def _hint(self, status: int, detail: str) -> str:
         if status == 404:
@@ -322,8 +308,6 @@ class OllamaProvider(Provider):
             return f"run `ollama pull {model}`, or check the model name"
         if status == 400 and "does not support thinking" in detail:
             return "turn reasoning off for this model"
-        if status in (401, 403):
-            return f"check {KEY_ENV}" if self.cloud else "check OLLAMA_HOST"
         return self.status_hint(status)
 
 

@@ -27,20 +27,16 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import (
-    Provider,
-    StreamParser,
-    message_from_error_object,
-    requested_effort,
-    unusable_key,
-)
+from chatterm.pricing import is_local_url
+from chatterm.providers.base import Provider, StreamParser, requested_effort
+from chatterm.providers.endpoint import NOT_FOUND, Endpoint
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     count0,
     json_object,
+    message_from_error_object,
     object_or_skip,
     usd,
 )
@@ -321,7 +317,8 @@ class ChatCompletionsParser(SSEStreamParser):
 class OpenAICompatProvider(Provider):
     """A Chat Completions endpoint: OpenAI's own, or a ``[providers.NAME]`` server."""
 
-    endpoint = "/chat/completions"
+    path = "/chat/completions"
+    not_found_hint = NOT_FOUND
 
     def __init__(
         self,
@@ -333,18 +330,22 @@ class OpenAICompatProvider(Provider):
         price_provider_id: str | None = None,
         local: bool | None = None,
     ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._key_env = key_env
-        self._price_provider_id = price_provider_id
-        # Unset means "a server on this machine is free"; an OpenAI model behind a local
-        # proxy (LiteLLM) is still paid for, so `openai:` passes False explicitly.
-        self._local = is_local_url(self.base_url) if local is None else local
-        self._key_optional = self._local or is_local_url(self.base_url)
+        base_url = base_url.rstrip("/")
+        self.endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            # Unset means "a server on this machine is free"; an OpenAI model behind a local
+            # proxy (LiteLLM) is still paid for, so `openai:` passes False explicitly.
+            local=is_local_url(base_url) if local is None else local,
+            key_optional=bool(local) or is_local_url(base_url),
+            price_provider_id=price_provider_id,
+            not_found_hint=self.not_found_hint,
+        )
         # OpenAI's own model names, wherever they are served (OPENAI_BASE_URL may be a proxy):
         # only then does a model name say which reasoning_effort values the server takes.
-        self._openai_models = price_provider_id == "openai" or self.base_url == OPENAI_BASE_URL
+        self._openai_models = price_provider_id == "openai" or base_url == OPENAI_BASE_URL
 
     @property
     def serves_openai_models(self) -> bool:
@@ -365,16 +366,6 @@ class OpenAICompatProvider(Provider):
             # as OpenAI's (an unknown name is "cost unknown", never a guessed $0).
             price_provider_id="openai",
             local=False,
-        )
-
-    def missing_key(self) -> str | None:
-        if problem := unusable_key(self._api_key, self._key_env):
-            return problem
-        if self._api_key or self._key_optional or not self._key_env:
-            return None
-        return (
-            f"{self._key_env} is not set: export {self._key_env}=… to use {self.name} models, "
-            "or pick another model (demo works offline)"
         )
 
     def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
@@ -404,29 +395,14 @@ class OpenAICompatProvider(Provider):
         import httpx  # imported when first needed: it costs start-up ~15 ms
 
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        if self.endpoint.api_key:
+            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
         return httpx.Request(
             "POST",
-            self.base_url + self.endpoint,
+            self.base_url + self.path,
             headers=headers,
             content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
         )
 
     def new_parser(self) -> StreamParser:
         return ChatCompletionsParser(self.secrets())
-
-    def price_spec(self, model: str) -> PriceSpec:
-        return PriceSpec(
-            model=model,
-            provider_id=self._price_provider_id,
-            base_url=None if self._price_provider_id else self.base_url,
-            local=self._local,
-        )
-
-    def status_hint(self, status: int) -> str:
-        if status in (401, 403) and self._key_env:
-            return f"check {self._key_env}"
-        if status == 404:
-            return f"check the model name and the base URL {self.base_url}"
-        return super().status_hint(status)

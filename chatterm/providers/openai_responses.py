@@ -245,7 +245,8 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
     the stream differ.
     """
 
-    endpoint = "/responses"
+    path = "/responses"
+    not_found_hint = "check the model name and that {base_url} offers /responses"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIResponsesProvider:
@@ -286,10 +287,3 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
 
     def new_parser(self) -> ResponsesParser:
         return ResponsesParser(self.secrets())
-
-    def status_hint(self, status: int) -> str:
-        if status in (401, 403) and self._key_env:
-            return f"check {self._key_env}"
-        if status == 404:
-            return f"check the model name and that {self.base_url} offers /responses"
-        return super().status_hint(status)

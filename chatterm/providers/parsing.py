@@ -22,7 +22,8 @@ base of every provider's parser and holds that policy in one place:
 
 The helpers :func:`loads`, :func:`count` and :func:`usd` are what translators use to read
 JSON and numbers: deep nesting is bad JSON like any other, and a token count or a price
-that is negative, fractional, not finite, a string or absurdly large is treated as absent.
+that is negative, fractional, not finite, a string or absurdly large is treated as absent;
+:func:`message_from_error_object` finds the message in an error envelope, streamed or not.
 """
 
 from __future__ import annotations
@@ -514,3 +515,22 @@ def json_object(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def message_from_error_object(data: Any) -> str | None:
+    """Find the human message in ``{"error": {...}}``, ``{"error": "..."}`` and friends."""
+    if isinstance(data, list) and data:
+        data = data[0]  # Gemini sometimes wraps the error object in a list
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error", data)
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            kind = error.get("type") or error.get("status") or error.get("code")
+            return f"{message} [{kind}]" if isinstance(kind, str) and kind else message
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+    return None
