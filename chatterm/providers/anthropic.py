@@ -10,11 +10,10 @@ events, blocks and deltas are ignored: Anthropic adds new ones without a version
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -33,7 +32,7 @@ from chatterm.events import (
     estimate_tokens,
 )
 from chatterm.pricing import is_local_url
-from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
@@ -45,9 +44,6 @@ from chatterm.providers.parsing import (
     object_or_skip,
 )
 from chatterm.text import one_line, redact
-
-if TYPE_CHECKING:
-    import httpx
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"  # the value the official SDK hard-codes
@@ -394,51 +390,31 @@ def thinking_budget(
     return budget, total
 
 
-class AnthropicProvider(Provider):
-    """The Messages API at ``{base_url}/v1/messages``: Anthropic's own or a compatible proxy."""
+def messages_url(base_url: str) -> str:
+    """``{base_url}/v1/messages``, as the SDK builds it; a base that already ends in /v1 (a
+    common way to write a proxy address) is not given a second one."""
+    if base_url.endswith("/v1"):
+        return f"{base_url}/messages"
+    return f"{base_url}/v1/messages"
 
-    def __init__(
-        self,
-        name: str = "anthropic",
-        base_url: str = ANTHROPIC_BASE_URL,
-        api_key: str | None = None,
-        *,
-        key_env: str | None = KEY_ENV,
-        local: bool = False,
-    ) -> None:
-        base_url = base_url.rstrip("/")
-        local = local or is_local_url(base_url)
-        self.endpoint = Endpoint(
-            name,
-            base_url,
-            api_key,
-            key_env,
-            local=local,
-            key_optional=local,
-            price_provider_id="anthropic" if base_url == ANTHROPIC_BASE_URL else None,
-            more_hints=_HINTS,
-        )
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AnthropicProvider:
-        """Anthropic, configured the way the official SDK reads its environment."""
-        env = os.environ if env is None else env
-        return cls(
-            "anthropic",
-            env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL,
-            env.get(KEY_ENV) or None,
-            key_env=KEY_ENV,
-        )
+class MessagesFormat(WireFormat):
+    """``POST {base_url}/v1/messages``, the stream read by :class:`MessagesParser`."""
 
-    @property
-    def url(self) -> str:
-        # The SDK appends /v1/messages to its base URL; a base that already ends in /v1
-        # (a common way to write a proxy address) is not given a second one.
-        if self.base_url.endswith("/v1"):
-            return f"{self.base_url}/messages"
-        return f"{self.base_url}/v1/messages"
+    kind = "anthropic"
+    headers = {
+        "accept": "text/event-stream",
+        "content-type": "application/json",
+        "anthropic-version": ANTHROPIC_VERSION,
+    }
+    key_header = ("x-api-key", "")
 
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+    def url(self, endpoint: Endpoint, model: str) -> str:
+        return messages_url(endpoint.base_url)
+
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
         info = model_info("anthropic", model)
         max_tokens = conversation.max_tokens or info.max_output_tokens or DEFAULT_MAX_TOKENS
         messages = anthropic_messages(conversation.messages)
@@ -455,22 +431,47 @@ class AnthropicProvider(Provider):
         body["stream"] = True
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
+    def new_parser(self, secrets: tuple[str, ...]) -> MessagesParser:
+        return MessagesParser(secrets)
 
-        headers = {
-            "accept": "text/event-stream",
-            "content-type": "application/json",
-            "anthropic-version": ANTHROPIC_VERSION,
-        }
-        if self.endpoint.api_key:
-            headers["x-api-key"] = self.endpoint.api_key
-        return httpx.Request(
-            "POST",
-            self.url,
-            headers=headers,
-            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+
+class AnthropicProvider(Provider):
+    """The Messages API at Anthropic's endpoint or a compatible proxy's."""
+
+    def __init__(
+        self,
+        name: str = "anthropic",
+        base_url: str = ANTHROPIC_BASE_URL,
+        api_key: str | None = None,
+        *,
+        key_env: str | None = KEY_ENV,
+        local: bool = False,
+    ) -> None:
+        base_url = base_url.rstrip("/")
+        local = local or is_local_url(base_url)
+        endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            local=local,
+            key_optional=local,
+            price_provider_id="anthropic" if base_url == ANTHROPIC_BASE_URL else None,
+            more_hints=_HINTS,
+        )
+        super().__init__(endpoint, MessagesFormat())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AnthropicProvider:
+        """Anthropic, configured the way the official SDK reads its environment."""
+        env = os.environ if env is None else env
+        return cls(
+            "anthropic",
+            env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL,
+            env.get(KEY_ENV) or None,
+            key_env=KEY_ENV,
         )
 
-    def new_parser(self) -> MessagesParser:
-        return MessagesParser(self.secrets())
+    @property
+    def url(self) -> str:
+        return messages_url(self.base_url)

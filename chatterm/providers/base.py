@@ -1,21 +1,41 @@
-"""What every provider is: a request builder and a byte-stream parser at an endpoint.
+"""What every provider is: a wire format at an endpoint.
 
-The endpoint (:mod:`chatterm.providers.endpoint`) holds the credentials and their wording.
-A provider does no I/O. ``chatterm.network.stream.stream_reply`` owns the network for all of them,
-so each provider is tested by feeding its parser bytes and checking the events.
+The :class:`~chatterm.providers.endpoint.Endpoint` says who is asked, where, with which key
+(and what is said about that key and HTTP errors); the :class:`WireFormat` says what the
+request and the response stream look like. A :class:`Provider` is one of each, and is
+what the rest of chatterm holds, so the same format can serve several endpoints (OpenAI
+and any Chat Completions server, the demo's in-process one) without subclasses.
+
+A provider does no I/O: ``chatterm.network.stream.stream_reply`` owns the network for all
+of them, so each format is tested by feeding its parser bytes and checking the events.
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from chatterm.events import Conversation, Event, ReasoningEffort
 from chatterm.pricing import PriceSpec
 from chatterm.providers.endpoint import Endpoint
+from chatterm.providers.model_facts import model_info
 
 if TYPE_CHECKING:
     import httpx
+
+#: What a provider speaks, for the choices that depend on it (which models take an effort).
+ProviderKind = Literal[
+    "openai",
+    "openai-responses",
+    "openai-compat",
+    "anthropic",
+    "gemini",
+    "ollama",
+    "gateway",
+    "demo",
+]
 
 
 def requested_effort(conversation: Conversation) -> ReasoningEffort | None:
@@ -47,10 +67,68 @@ class StreamParser(Protocol):
         ...
 
 
-class Provider(ABC):
-    """One wire format at one :class:`Endpoint`, which holds the credentials."""
+class WireFormat(ABC):
+    """One API's requests and response stream, whichever endpoint serves it.
 
-    endpoint: Endpoint
+    A request is a POST of :meth:`request_body` as JSON to :meth:`url`, with
+    :attr:`headers` and the key in :attr:`key_header`.
+    """
+
+    kind: ProviderKind
+    #: headers every request carries
+    headers: ClassVar[Mapping[str, str]] = {
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+    }
+    #: the header the key travels in, and what goes before the key
+    key_header: ClassVar[tuple[str, str]] = ("Authorization", "Bearer ")
+
+    @abstractmethod
+    def url(self, endpoint: Endpoint, model: str) -> str: ...
+
+    @abstractmethod
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def new_parser(self, secrets: tuple[str, ...]) -> StreamParser: ...
+
+    def supports_effort(self, model: str) -> bool:
+        """Whether choosing a reasoning level changes the request for ``model``: by default,
+        whether the catalogue knows it to reason when served by this kind of API."""
+        return model_info(self.kind, model).reasoning
+
+    def build_request(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> httpx.Request:
+        import httpx  # imported when first needed: it costs start-up ~15 ms
+
+        url = self.url(endpoint, model)
+        headers = dict(self.headers)
+        if endpoint.api_key:
+            name, before = self.key_header
+            headers[name] = before + endpoint.api_key
+        body = self.request_body(endpoint, model, conversation)
+        return httpx.Request("POST", url, headers=headers, content=json.dumps(body).encode("utf-8"))
+
+    def price_spec(self, endpoint: Endpoint, model: str) -> PriceSpec:
+        return endpoint.price_spec(model)
+
+    def describe_http_error(self, endpoint: Endpoint, status: int, body: bytes) -> str:
+        return endpoint.describe_http_error(status, body)
+
+
+class Provider:
+    """One :class:`WireFormat` at one :class:`Endpoint`: what the rest of chatterm holds."""
+
+    def __init__(
+        self, endpoint: Endpoint, wire: WireFormat, *, kind: ProviderKind | None = None
+    ) -> None:
+        self.endpoint = endpoint
+        self.wire = wire
+        #: the wire format's kind, unless the endpoint makes it another (the demo)
+        self.kind: ProviderKind = kind or wire.kind
 
     @property
     def name(self) -> str:
@@ -61,14 +139,18 @@ class Provider(ABC):
     def base_url(self) -> str:
         return self.endpoint.base_url
 
-    @abstractmethod
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request: ...
+    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
+        return self.wire.build_request(self.endpoint, model, conversation)
 
-    @abstractmethod
-    def new_parser(self) -> StreamParser: ...
+    def new_parser(self) -> StreamParser:
+        return self.wire.new_parser(self.endpoint.secrets())
 
     def price_spec(self, model: str) -> PriceSpec:
-        return self.endpoint.price_spec(model)
+        return self.wire.price_spec(self.endpoint, model)
+
+    def supports_effort(self, model: str) -> bool:
+        """Whether choosing a reasoning level changes the request for ``model``."""
+        return self.wire.supports_effort(model)
 
     def missing_key(self) -> str | None:
         """A one-line explanation when the provider cannot be used for lack of a key."""
@@ -88,7 +170,7 @@ class Provider(ABC):
 
     def describe_http_error(self, status: int, body: bytes) -> str:
         """One line for a non-2xx response, carrying the provider's own message."""
-        return self.endpoint.describe_http_error(status, body)
+        return self.wire.describe_http_error(self.endpoint, status, body)
 
     def status_hint(self, status: int) -> str:
         return self.endpoint.status_hint(status)

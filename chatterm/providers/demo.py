@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chatterm.events import estimate_tokens
-from chatterm.providers.openai_compat import OpenAICompatProvider
+from chatterm.providers.base import Provider
+from chatterm.providers.endpoint import Endpoint
+from chatterm.providers.openai_compat import ChatCompletionsFormat
 
 if TYPE_CHECKING:
     import httpx
@@ -182,13 +184,19 @@ async def _handle(request: httpx.Request) -> httpx.Response:
     )
 
 
-class DemoProvider(OpenAICompatProvider):
-    """``demo`` (paced) and ``demo:fast`` (unpaced), served in-process."""
+def scripted_transport() -> httpx.AsyncBaseTransport:
+    """The demo server: answers every request in-process with a :class:`DemoScript`."""
+    import httpx  # imported when first needed: it costs start-up ~15 ms
+
+    return httpx.MockTransport(_handle)
+
+
+class DemoProvider(Provider):
+    """``demo`` (paced) and ``demo:fast`` (unpaced): Chat Completions at an in-process
+    endpoint that is free and needs no key."""
 
     def __init__(self) -> None:
-        super().__init__("demo", DEMO_URL, None, local=True)
-
-    def transport(self) -> httpx.AsyncBaseTransport:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
-
-        return httpx.MockTransport(_handle)
+        endpoint = Endpoint(
+            "demo", DEMO_URL, local=True, key_optional=True, in_process=scripted_transport
+        )
+        super().__init__(endpoint, ChatCompletionsFormat(openai_models=False), kind="demo")

@@ -23,26 +23,10 @@ from __future__ import annotations
 from typing import Literal
 
 from chatterm.events import ReasoningEffort
-from chatterm.providers.anthropic import AnthropicProvider
-from chatterm.providers.base import Provider
-from chatterm.providers.demo import DemoProvider
-from chatterm.providers.gateway import GatewayProvider, has_thinking_switch
-from chatterm.providers.gemini import GeminiProvider
+from chatterm.providers.base import Provider, ProviderKind
+from chatterm.providers.gateway import has_thinking_switch
 from chatterm.providers.model_facts import model_info
-from chatterm.providers.ollama import OllamaProvider
-from chatterm.providers.openai_compat import OpenAICompatProvider, openai_effort_values
-from chatterm.providers.openai_responses import OpenAIResponsesProvider
-
-ProviderKind = Literal[
-    "openai",
-    "openai-responses",
-    "openai-compat",
-    "anthropic",
-    "gemini",
-    "ollama",
-    "gateway",
-    "demo",
-]
+from chatterm.providers.openai_compat import openai_effort_values
 
 
 def effort_fields(level: ReasoningEffort) -> tuple[bool, Literal["low", "medium", "high"]]:
@@ -58,21 +42,7 @@ def effort_fields(level: ReasoningEffort) -> tuple[bool, Literal["low", "medium"
 
 def kind_of(provider: Provider) -> ProviderKind:
     """The kind of wire format ``provider`` speaks, as :func:`supports_effort` takes it."""
-    if isinstance(provider, DemoProvider):  # scripted replies over the Chat Completions format
-        return "demo"
-    if isinstance(provider, OpenAIResponsesProvider):
-        return "openai-responses"
-    if isinstance(provider, OpenAICompatProvider):
-        return "openai" if provider.serves_openai_models else "openai-compat"
-    if isinstance(provider, AnthropicProvider):
-        return "anthropic"
-    if isinstance(provider, GeminiProvider):
-        return "gemini"
-    if isinstance(provider, OllamaProvider):
-        return "ollama"
-    if isinstance(provider, GatewayProvider):
-        return "gateway"
-    return "demo"
+    return provider.kind
 
 
 def supports_effort(provider_kind: str, model: str) -> bool:

@@ -13,9 +13,8 @@ charged (``cost.total``, US dollars) and ``warnings``. A close before it is a cu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.errors import ConfigError
@@ -33,7 +32,7 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import PriceSpec
-from chatterm.providers.base import Provider
+from chatterm.providers.base import Provider, WireFormat
 from chatterm.providers.endpoint import Endpoint, error_detail
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
@@ -48,9 +47,6 @@ from chatterm.providers.parsing import (
 )
 from chatterm.retry import retryable_status
 from chatterm.text import one_line, redact
-
-if TYPE_CHECKING:
-    import httpx
 
 # Where the system prompt goes: the seed shows ``parameters`` as the place for generation
 # settings (``{"enable_thinking": true}``) and no dedicated field for instructions.
@@ -329,36 +325,19 @@ def _item(message: Message) -> dict[str, str]:
     }
 
 
-class GatewayProvider(Provider):
-    """A ``[providers.NAME]`` table with ``kind = "gateway"``."""
+class GatewayFormat(WireFormat):
+    """``POST {base_url}/generate/stream``, the stream read by :class:`GatewayParser`."""
 
-    def __init__(
-        self, name: str, base_url: str, api_key: str | None, key_env: str | None = None
-    ) -> None:
-        self.endpoint = Endpoint(
-            name,
-            base_url,
-            api_key or None,
-            key_env,
-            unset_key="{key_env} is not set: export {key_env}=… to use {name} models "
-            "(it is sent as X-API-Key)",
-            key_hint="check {key_env}, sent as X-API-Key"
-            if key_env
-            else "the gateway wants a key: set api_key_env in [providers.{name}]",
-            not_found_hint="check SERVICE/MODEL and the base URL {base_url}",
-            more_hints={422: "the gateway rejected the request body"},
-        )
+    kind = "gateway"
+    key_header = ("X-API-Key", "")
 
-    def split_model(self, model: str) -> tuple[str, str]:
-        """``(service_name, model_name)``; a :class:`ConfigError` naming the fix otherwise.
+    def url(self, endpoint: Endpoint, model: str) -> str:
+        return f"{endpoint.base_url}/generate/stream"
 
-        The registry can call this when it resolves ``NAME:SERVICE/MODEL`` so a bad name is
-        reported before anything is sent.
-        """
-        return split_service_model(self.name, model)
-
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
-        service, model_name = self.split_model(model)
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
+        service, model_name = split_service_model(endpoint.name, model)
         turns = _merged(conversation.messages)
         prompt = turns.pop().content if turns and turns[-1].role == "user" else ""
         body: dict[str, Any] = {
@@ -380,34 +359,55 @@ class GatewayProvider(Provider):
             body["history"] = [_item(turn) for turn in turns]
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
+    def new_parser(self, secrets: tuple[str, ...]) -> GatewayParser:
+        return GatewayParser(secrets)
 
-        body = self.request_body(model, conversation)
-        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self.endpoint.api_key:
-            headers["X-API-Key"] = self.endpoint.api_key
-        return httpx.Request(
-            "POST",
-            f"{self.base_url}/generate/stream",
-            headers=headers,
-            content=json.dumps(body).encode("utf-8"),
-        )
+    def supports_effort(self, model: str) -> bool:
+        """Only off and on differ here: the gateway's one switch."""
+        _, slash, name = model.partition("/")
+        return bool(slash) and has_thinking_switch(name)
 
-    def new_parser(self) -> GatewayParser:
-        return GatewayParser(self.secrets())
-
-    def price_spec(self, model: str) -> PriceSpec:
+    def price_spec(self, endpoint: Endpoint, model: str) -> PriceSpec:
         # The gateway reports what it charged (Usage.cost_usd), which wins over any table.
         # Without it, the upstream's list price is the best estimate for the services
         # genai-prices knows; anything else stays unknown rather than guessed.
         service, _, name = model.partition("/")
         provider_id = _price_provider(service) if name else None
-        return self.endpoint.price_spec(name or model, provider_id)
+        return endpoint.price_spec(name or model, provider_id)
 
-    def describe_http_error(self, status: int, body: bytes) -> str:
-        detail = error_detail(body, self.secrets(), gateway_error_message)
-        return self.endpoint.describe_http_error(status, body, detail=detail)
+    def describe_http_error(self, endpoint: Endpoint, status: int, body: bytes) -> str:
+        detail = error_detail(body, endpoint.secrets(), gateway_error_message)
+        return endpoint.describe_http_error(status, body, detail=detail)
+
+
+class GatewayProvider(Provider):
+    """A ``[providers.NAME]`` table with ``kind = "gateway"``."""
+
+    def __init__(
+        self, name: str, base_url: str, api_key: str | None, key_env: str | None = None
+    ) -> None:
+        endpoint = Endpoint(
+            name,
+            base_url,
+            api_key or None,
+            key_env,
+            unset_key="{key_env} is not set: export {key_env}=… to use {name} models "
+            "(it is sent as X-API-Key)",
+            key_hint="check {key_env}, sent as X-API-Key"
+            if key_env
+            else "the gateway wants a key: set api_key_env in [providers.{name}]",
+            not_found_hint="check SERVICE/MODEL and the base URL {base_url}",
+            more_hints={422: "the gateway rejected the request body"},
+        )
+        super().__init__(endpoint, GatewayFormat())
+
+    def split_model(self, model: str) -> tuple[str, str]:
+        """``(service_name, model_name)``; a :class:`ConfigError` naming the fix otherwise.
+
+        The registry can call this when it resolves ``NAME:SERVICE/MODEL`` so a bad name is
+        reported before anything is sent.
+        """
+        return split_service_model(self.name, model)
 
 
 def _price_provider(service: str) -> str | None:

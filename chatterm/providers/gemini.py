@@ -9,7 +9,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from chatterm.events import (
@@ -17,14 +17,11 @@ from chatterm.events import (
     ReasoningEffort,
 )
 from chatterm.pricing import PriceSpec, is_local_url
-from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import PICK_ANOTHER, Endpoint
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.model_facts import model_info
 from chatterm.text import one_line
-
-if TYPE_CHECKING:
-    import httpx
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -70,60 +67,28 @@ def thinking_config(model: str, level: ReasoningEffort) -> dict[str, Any]:
     return config
 
 
-class GeminiProvider(Provider):
-    """Gemini through the Generative Language API (or a server at ``GEMINI_BASE_URL``)."""
+class GeminiFormat(WireFormat):
+    """``POST …/models/{model}:streamGenerateContent?alt=sse``, the stream read by
+    :class:`~chatterm.providers.gemini_stream.GeminiParser`."""
 
-    def __init__(
-        self,
-        name: str = "gemini",
-        base_url: str = GEMINI_BASE_URL,
-        api_key: str | None = None,
-        *,
-        key_env: str = KEY_ENV,
-        local: bool = False,
-    ) -> None:
-        base_url = base_url.rstrip("/")
-        local = local or is_local_url(base_url)
-        official = base_url in (GEMINI_BASE_URL, f"{GEMINI_BASE_URL}/{API_VERSION}")
-        self.endpoint = Endpoint(
-            name,
-            base_url,
-            api_key,
-            key_env,
-            local=local,
-            key_optional=local,
-            price_provider_id="google" if official else None,
-            unset_key=_UNSET_KEY,
-            key_hint=None if key_env == KEY_ENV else _ALT_KEY_HINT,
-            not_found_hint="check the model name and GEMINI_BASE_URL ({base_url})",
-            more_hints={429: "rate limited or out of quota; wait and retry"},
-        )
+    kind = "gemini"
+    key_header = ("x-goog-api-key", "")  # never in the URL: URLs get logged
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> GeminiProvider:
-        """``GEMINI_API_KEY`` (else ``GOOGLE_API_KEY``) and ``GEMINI_BASE_URL``."""
-        env = os.environ if env is None else env
-        key = env.get(KEY_ENV) or None
-        key_env = KEY_ENV
-        if key is None and env.get(ALT_KEY_ENV):
-            key, key_env = env[ALT_KEY_ENV], ALT_KEY_ENV
-        return cls("gemini", env.get("GEMINI_BASE_URL") or GEMINI_BASE_URL, key, key_env=key_env)
-
-    # --- request ----------------------------------------------------------------------------
-
-    def url(self, model: str) -> str:
+    def url(self, endpoint: Endpoint, model: str) -> str:
         """``{base}/v1beta/models/{model}:streamGenerateContent?alt=sse``.
 
         A model given as ``models/x`` (or ``tunedModels/x``) is used as the resource path; a
         base URL that already ends in an API version (``…/v1beta``) gets no second one.
         """
-        root = self.base_url
+        root = endpoint.base_url
         if not _VERSION_SUFFIX.search(urlsplit(root).path):
             root += f"/{API_VERSION}"
         resource = model if "/" in model else f"models/{model}"
         return f"{root}/{resource}:streamGenerateContent?alt=sse"
 
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
         contents: list[dict[str, Any]] = []
         for message in conversation.messages:
             if not message.content:
@@ -151,40 +116,66 @@ class GeminiProvider(Provider):
             body["generationConfig"] = config
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
+    def new_parser(self, secrets: tuple[str, ...]) -> GeminiParser:
+        return GeminiParser(secrets)
 
-        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self.endpoint.api_key:
-            headers["x-goog-api-key"] = self.endpoint.api_key  # never in the URL: URLs get logged
-        return httpx.Request(
-            "POST",
-            self.url(model),
-            headers=headers,
-            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
-        )
+    def price_spec(self, endpoint: Endpoint, model: str) -> PriceSpec:
+        return endpoint.price_spec(model.removeprefix("models/"))
 
-    def new_parser(self) -> GeminiParser:
-        return GeminiParser(self.secrets())
-
-    def price_spec(self, model: str) -> PriceSpec:
-        return self.endpoint.price_spec(model.removeprefix("models/"))
-
-    # --- keys and errors --------------------------------------------------------------------
-
-    def describe_http_error(self, status: int, body: bytes) -> str:
+    def describe_http_error(self, endpoint: Endpoint, status: int, body: bytes) -> str:
         """``{"error": {"code", "message", "status", "details"}}``, sometimes in a list.
 
         A bad key is a 400 (``API_KEY_INVALID``), not a 401, so the details decide the hint.
         """
         error = _error_object(body)
-        hint = self.status_hint(status)
+        hint = endpoint.status_hint(status)
         if _error_reason(error) in ("API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"):
-            hint = self.status_hint(401)
+            hint = endpoint.status_hint(401)  # the hint for a key that is refused
         delay = _retry_delay(error)
         if delay and status == 429:
             hint = f"rate limited or out of quota; retry in {delay}"
-        return one_line(self.endpoint.describe_http_error(status, body, hint=hint), 400)
+        return one_line(endpoint.describe_http_error(status, body, hint=hint), 400)
+
+
+class GeminiProvider(Provider):
+    """Gemini through the Generative Language API (or a server at ``GEMINI_BASE_URL``)."""
+
+    def __init__(
+        self,
+        name: str = "gemini",
+        base_url: str = GEMINI_BASE_URL,
+        api_key: str | None = None,
+        *,
+        key_env: str = KEY_ENV,
+        local: bool = False,
+    ) -> None:
+        base_url = base_url.rstrip("/")
+        local = local or is_local_url(base_url)
+        official = base_url in (GEMINI_BASE_URL, f"{GEMINI_BASE_URL}/{API_VERSION}")
+        endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            local=local,
+            key_optional=local,
+            price_provider_id="google" if official else None,
+            unset_key=_UNSET_KEY,
+            key_hint=None if key_env == KEY_ENV else _ALT_KEY_HINT,
+            not_found_hint="check the model name and GEMINI_BASE_URL ({base_url})",
+            more_hints={429: "rate limited or out of quota; wait and retry"},
+        )
+        super().__init__(endpoint, GeminiFormat())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GeminiProvider:
+        """``GEMINI_API_KEY`` (else ``GOOGLE_API_KEY``) and ``GEMINI_BASE_URL``."""
+        env = os.environ if env is None else env
+        key = env.get(KEY_ENV) or None
+        key_env = KEY_ENV
+        if key is None and env.get(ALT_KEY_ENV):
+            key, key_env = env[ALT_KEY_ENV], ALT_KEY_ENV
+        return cls("gemini", env.get("GEMINI_BASE_URL") or GEMINI_BASE_URL, key, key_env=key_env)
 
 
 def _error_object(body: bytes) -> dict[str, Any]:

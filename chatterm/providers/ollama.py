@@ -12,7 +12,6 @@ bills nobody; only ollama.com wants a key (``OLLAMA_API_KEY``, sent as a bearer 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.base import Provider, requested_effort
+from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, error_detail
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
@@ -234,32 +233,30 @@ class OllamaChatParser(GuardedParser):
         return self.translator.close()
 
 
-class OllamaProvider(Provider):
-    """An Ollama server: the local one by default, ``OLLAMA_HOST`` or ollama.com."""
+class OllamaChatFormat(WireFormat):
+    """``POST {base_url}/api/chat``, the stream read by :class:`OllamaChatParser`.
 
-    def __init__(self, host: str | None = None, api_key: str | None = None) -> None:
-        base_url = parse_ollama_host(host)
-        self.cloud = is_cloud_host(base_url)
-        self.endpoint = Endpoint(
-            "ollama",
-            base_url,
-            # The key goes to ollama.com only: a local server needs none and must not see it.
-            (api_key or None) if self.cloud else None,
-            KEY_ENV,
-            local=not self.cloud,
-            key_optional=not self.cloud,
-            unset_key=_UNSET_KEY,
-            key_hint=None if self.cloud else "check OLLAMA_HOST",
-            server="{name} at {base_url}",
-        )
+    It remembers the model last asked for, to name it in the hint for a 404.
+    """
+
+    kind = "ollama"
+    headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
+
+    def __init__(self) -> None:
         self._last_model: str | None = None
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OllamaProvider:
-        env = os.environ if env is None else env
-        return cls(env.get("OLLAMA_HOST"), env.get(KEY_ENV))
+    def url(self, endpoint: Endpoint, model: str) -> str:
+        return f"{endpoint.base_url}/api/chat"
 
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+    def build_request(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> httpx.Request:
+        self._last_model = model
+        return super().build_request(endpoint, model, conversation)
+
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
         if conversation.system:
             messages.append({"role": "system", "content": conversation.system})
@@ -277,38 +274,50 @@ class OllamaProvider(Provider):
             body["options"] = {"num_predict": conversation.max_tokens}
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
+    def new_parser(self, secrets: tuple[str, ...]) -> OllamaChatParser:
+        return OllamaChatParser(secrets)
 
-        self._last_model = model
-        headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
-        if self.endpoint.api_key:
-            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
-        return httpx.Request(
-            "POST",
-            f"{self.base_url}/api/chat",
-            headers=headers,
-            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
-        )
+    def describe_http_error(self, endpoint: Endpoint, status: int, body: bytes) -> str:
+        detail = error_detail(body, endpoint.secrets())
+        hint = self._hint(endpoint, status, detail)
+        return endpoint.describe_http_error(status, body, detail=detail, hint=hint)
 
-    def new_parser(self) -> OllamaChatParser:
-        return OllamaChatParser(self.secrets())
-
-    def describe_http_error(self, status: int, body: bytes) -> str:
-        detail = error_detail(body, self.secrets())
-        hint = self._hint(status, detail)
-        return self.endpoint.describe_http_error(status, body, detail=detail, hint=hint)
-
-    def _hint(self, status: int, detail: str) -> str:
+    def _hint(self, endpoint: Endpoint, status: int, detail: str) -> str:
         if status == 404:
             found = _NOT_FOUND_MODEL.search(detail)
             model = found.group(1) if found else self._last_model or "MODEL"
-            if self.cloud:
+            if is_cloud_host(endpoint.base_url):
                 return f"check the model name {model}"
             return f"run `ollama pull {model}`, or check the model name"
         if status == 400 and "does not support thinking" in detail:
             return "turn reasoning off for this model"
-        return self.status_hint(status)
+        return endpoint.status_hint(status)
+
+
+class OllamaProvider(Provider):
+    """An Ollama server: the local one by default, ``OLLAMA_HOST`` or ollama.com."""
+
+    def __init__(self, host: str | None = None, api_key: str | None = None) -> None:
+        base_url = parse_ollama_host(host)
+        self.cloud = is_cloud_host(base_url)
+        endpoint = Endpoint(
+            "ollama",
+            base_url,
+            # The key goes to ollama.com only: a local server needs none and must not see it.
+            (api_key or None) if self.cloud else None,
+            KEY_ENV,
+            local=not self.cloud,
+            key_optional=not self.cloud,
+            unset_key=_UNSET_KEY,
+            key_hint=None if self.cloud else "check OLLAMA_HOST",
+            server="{name} at {base_url}",
+        )
+        super().__init__(endpoint, OllamaChatFormat())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OllamaProvider:
+        env = os.environ if env is None else env
+        return cls(env.get("OLLAMA_HOST"), env.get(KEY_ENV))
 
 
 async def list_installed_models(

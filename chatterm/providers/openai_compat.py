@@ -8,11 +8,10 @@ string is present, never both) and inline ``<think>`` tags in ``delta.content``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
@@ -28,8 +27,8 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.pricing import is_local_url
-from chatterm.providers.base import Provider, StreamParser, requested_effort
-from chatterm.providers.endpoint import NOT_FOUND, Endpoint
+from chatterm.providers.base import Provider, WireFormat, requested_effort
+from chatterm.providers.endpoint import Endpoint
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -44,10 +43,8 @@ from chatterm.providers.think_tags import ThinkTagSplitter
 from chatterm.retry import retryable_status
 from chatterm.text import one_line, redact
 
-if TYPE_CHECKING:
-    import httpx
-
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+KEY_ENV = "OPENAI_API_KEY"
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -314,61 +311,24 @@ class ChatCompletionsParser(SSEStreamParser):
         return self.translator.feed_object({"choices": as_deltas, "usage": found.get("usage")})
 
 
-class OpenAICompatProvider(Provider):
-    """A Chat Completions endpoint: OpenAI's own, or a ``[providers.NAME]`` server."""
+class ChatCompletionsFormat(WireFormat):
+    """``POST {base_url}/chat/completions``, the stream read by :class:`ChatCompletionsParser`.
 
-    path = "/chat/completions"
-    not_found_hint = NOT_FOUND
+    ``openai_models``: the endpoint serves OpenAI's own model names (OpenAI itself, or
+    ``openai:`` behind OPENAI_BASE_URL); only then does a model name say which
+    ``reasoning_effort`` values the server takes.
+    """
 
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        api_key: str | None,
-        *,
-        key_env: str | None = None,
-        price_provider_id: str | None = None,
-        local: bool | None = None,
-    ) -> None:
-        base_url = base_url.rstrip("/")
-        self.endpoint = Endpoint(
-            name,
-            base_url,
-            api_key,
-            key_env,
-            # Unset means "a server on this machine is free"; an OpenAI model behind a local
-            # proxy (LiteLLM) is still paid for, so `openai:` passes False explicitly.
-            local=is_local_url(base_url) if local is None else local,
-            key_optional=bool(local) or is_local_url(base_url),
-            price_provider_id=price_provider_id,
-            not_found_hint=self.not_found_hint,
-        )
-        # OpenAI's own model names, wherever they are served (OPENAI_BASE_URL may be a proxy):
-        # only then does a model name say which reasoning_effort values the server takes.
-        self._openai_models = price_provider_id == "openai" or base_url == OPENAI_BASE_URL
+    def __init__(self, *, openai_models: bool) -> None:
+        self.openai_models = openai_models
+        self.kind = "openai" if openai_models else "openai-compat"
 
-    @property
-    def serves_openai_models(self) -> bool:
-        """True for OpenAI itself and for ``openai:`` behind OPENAI_BASE_URL."""
-        return self._openai_models
+    def url(self, endpoint: Endpoint, model: str) -> str:
+        return endpoint.base_url + "/chat/completions"
 
-    @classmethod
-    def openai(cls, env: Mapping[str, str] | None = None) -> OpenAICompatProvider:
-        """OpenAI itself, configured the way the official SDK reads its environment."""
-        env = os.environ if env is None else env
-        base_url = env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
-        return cls(
-            "openai",
-            base_url,
-            env.get("OPENAI_API_KEY") or None,
-            key_env="OPENAI_API_KEY",
-            # openai: names OpenAI's models, wherever OPENAI_BASE_URL sends them: price them
-            # as OpenAI's (an unknown name is "cost unknown", never a guessed $0).
-            price_provider_id="openai",
-            local=False,
-        )
-
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
         if conversation.system:
             messages.append({"role": "system", "content": conversation.system})
@@ -381,28 +341,68 @@ class OpenAICompatProvider(Provider):
         }
         if conversation.max_tokens:
             # OpenAI renamed the field; most compatible servers only know the old name.
-            key = "max_completion_tokens" if self.base_url == OPENAI_BASE_URL else "max_tokens"
-            body[key] = conversation.max_tokens
+            official = endpoint.base_url == OPENAI_BASE_URL
+            body["max_completion_tokens" if official else "max_tokens"] = conversation.max_tokens
         level = requested_effort(conversation)
         if level is not None:
-            values = openai_effort_values(model, openai_api=self._openai_models)
+            values = openai_effort_values(model, openai_api=self.openai_models)
             effort = openai_effort(values, level)
             if effort is not None:
                 body["reasoning_effort"] = effort
         return body
 
-    def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
-        import httpx  # imported when first needed: it costs start-up ~15 ms
+    def new_parser(self, secrets: tuple[str, ...]) -> ChatCompletionsParser:
+        return ChatCompletionsParser(secrets)
 
-        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        if self.endpoint.api_key:
-            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
-        return httpx.Request(
-            "POST",
-            self.base_url + self.path,
-            headers=headers,
-            content=json.dumps(self.request_body(model, conversation)).encode("utf-8"),
+    def supports_effort(self, model: str) -> bool:
+        return bool(openai_effort_values(model, openai_api=self.openai_models))
+
+
+class OpenAICompatProvider(Provider):
+    """Chat Completions at OpenAI's own endpoint, or at a ``[providers.NAME]`` server."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        *,
+        key_env: str | None = None,
+        price_provider_id: str | None = None,
+        local: bool | None = None,
+    ) -> None:
+        base_url = base_url.rstrip("/")
+        endpoint = Endpoint(
+            name,
+            base_url,
+            api_key,
+            key_env,
+            # Unset means "a server on this machine is free"; an OpenAI model behind a local
+            # proxy (LiteLLM) is still paid for, so `openai:` passes False. Either way a
+            # server on this machine needs no key.
+            local=is_local_url(base_url) if local is None else local,
+            key_optional=bool(local) or is_local_url(base_url),
+            price_provider_id=price_provider_id,
         )
+        openai_models = price_provider_id == "openai" or base_url == OPENAI_BASE_URL
+        super().__init__(endpoint, ChatCompletionsFormat(openai_models=openai_models))
 
-    def new_parser(self) -> StreamParser:
-        return ChatCompletionsParser(self.secrets())
+    @property
+    def serves_openai_models(self) -> bool:
+        """True for OpenAI itself and for ``openai:`` behind OPENAI_BASE_URL."""
+        return self.kind == "openai"
+
+    @classmethod
+    def openai(cls, env: Mapping[str, str] | None = None) -> OpenAICompatProvider:
+        """OpenAI itself, configured the way the official SDK reads its environment."""
+        env = os.environ if env is None else env
+        return cls(
+            "openai",
+            env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
+            env.get(KEY_ENV) or None,
+            key_env=KEY_ENV,
+            # openai: names OpenAI's models, wherever OPENAI_BASE_URL sends them: price them
+            # as OpenAI's (an unknown name is "cost unknown", never a guessed $0).
+            price_provider_id="openai",
+            local=False,
+        )

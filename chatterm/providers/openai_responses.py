@@ -9,8 +9,8 @@ finish reason come from the terminal event (``response.completed`` / ``.incomple
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from chatterm.decode.sse import SSEEvent
@@ -25,10 +25,10 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.base import requested_effort
+from chatterm.providers.base import Provider, WireFormat, requested_effort
+from chatterm.providers.endpoint import Endpoint
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.openai_compat import (
-    OPENAI_BASE_URL,
     OpenAICompatProvider,
     openai_effort,
     openai_effort_values,
@@ -42,8 +42,9 @@ from chatterm.providers.parsing import (
 )
 from chatterm.text import one_line, redact
 
-KEY_ENV = "OPENAI_API_KEY"
 REASONING = {"effort": "medium", "summary": "auto"}
+
+NOT_FOUND = "check the model name and that {base_url} offers /responses"
 
 _REASONING_DELTAS = frozenset(
     {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
@@ -238,31 +239,17 @@ class ResponsesParser(SSEStreamParser):
         return []
 
 
-class OpenAIResponsesProvider(OpenAICompatProvider):
-    """OpenAI's Responses endpoint (or a server at ``OPENAI_BASE_URL`` that offers it).
+class ResponsesFormat(WireFormat):
+    """``POST {base_url}/responses``, the stream read by :class:`ResponsesParser`."""
 
-    Keys, pricing and errors work as for Chat Completions; only the endpoint, the body and
-    the stream differ.
-    """
+    kind = "openai-responses"
 
-    path = "/responses"
-    not_found_hint = "check the model name and that {base_url} offers /responses"
+    def url(self, endpoint: Endpoint, model: str) -> str:
+        return endpoint.base_url + "/responses"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIResponsesProvider:
-        """Configured the way the official SDK reads its environment."""
-        env = os.environ if env is None else env
-        return cls(
-            "openai-responses",
-            env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
-            env.get(KEY_ENV) or None,
-            key_env=KEY_ENV,
-            # OpenAI's models wherever they are served, as for `openai:` (see there).
-            price_provider_id="openai",
-            local=False,
-        )
-
-    def request_body(self, model: str, conversation: Conversation) -> dict[str, Any]:
+    def request_body(
+        self, endpoint: Endpoint, model: str, conversation: Conversation
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
             "input": [{"role": m.role, "content": m.content} for m in conversation.messages],
@@ -285,5 +272,22 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
             body["max_output_tokens"] = conversation.max_tokens
         return body
 
-    def new_parser(self) -> ResponsesParser:
-        return ResponsesParser(self.secrets())
+    def new_parser(self, secrets: tuple[str, ...]) -> ResponsesParser:
+        return ResponsesParser(secrets)
+
+    def supports_effort(self, model: str) -> bool:
+        return bool(openai_effort_values(model))
+
+
+class OpenAIResponsesProvider(Provider):
+    """OpenAI's Responses API, at OpenAI (or a server at ``OPENAI_BASE_URL`` that offers it)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__(endpoint, ResponsesFormat())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIResponsesProvider:
+        """The endpoint ``openai:`` uses (configured the way the official SDK reads its
+        environment), under its own name."""
+        endpoint = OpenAICompatProvider.openai(env).endpoint
+        return cls(replace(endpoint, name="openai-responses", not_found_hint=NOT_FOUND))
