@@ -38,10 +38,11 @@ from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
+    bare_json_error,
     count,
-    json_object,
+    ended_early,
     message_from_error_object,
-    object_or_skip,
+    object_or_skipped,
 )
 from chatterm.text import one_line, redact
 
@@ -115,13 +116,8 @@ class MessagesTranslator:
     def feed(self, frame: SSEEvent) -> list[Event]:
         if self._done or self._failed:
             return []
-        data = frame.data
-        if not data.strip():
-            return []
-        payload = object_or_skip(data)
-        if isinstance(payload, str):
-            return [self._skips.add(payload, data)]
-        return self.feed_object(payload, frame.event)
+        payload = object_or_skipped(frame.data, self._skips)
+        return payload if isinstance(payload, list) else self.feed_object(payload, frame.event)
 
     def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:
         """One event's data, already parsed; ``event`` is its SSE event type."""
@@ -148,20 +144,16 @@ class MessagesTranslator:
         # ping, content_block_stop and event types added later carry nothing to show.
         return events
 
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        found = bare_json_error(lines, lambda found: "error" in found)
+        return [] if found is None else self.feed_object(found, "error")
+
     def close(self) -> list[Event]:
         if self._done or self._failed:
             return []
         events: list[Event] = []
         self._usage_if_unknown(events)
-        events.append(
-            StreamError(
-                "the stream ended before the model finished (no message_stop); "
-                "the partial reply is kept",
-                retryable=True,
-            )
-        )
-        events.append(Finish("interrupted"))
-        return events
+        return [*events, *ended_early("the model finished (no message_stop)")]
 
     # --- content ----------------------------------------------------------------------------
 
@@ -310,19 +302,11 @@ def _refusal_note(details: Any) -> str:
     return note
 
 
-class MessagesParser(SSEStreamParser):
-    """SSE decoder plus translator: response body bytes in, events out."""
+class MessagesParser(SSEStreamParser[MessagesTranslator]):
+    """:class:`SSEStreamParser` over :class:`MessagesTranslator`."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(secrets)
-        self.translator: MessagesTranslator = MessagesTranslator(secrets, self.skips)
-
-    def _outside_data(self, lines: list[str]) -> list[Event]:
-        # A proxy that answered 200 with a bare JSON error object instead of SSE.
-        found = json_object("\n".join(lines))
-        if found is not None and "error" in found:
-            return self.translator.feed_object(found, "error")
-        return []
+        super().__init__(MessagesTranslator, secrets)
 
 
 # --- request --------------------------------------------------------------------------------

@@ -38,8 +38,9 @@ from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
+    bare_json_error,
     count0,
-    json_object,
+    ended_early,
     json_text,
     message_from_error_object,
     object_or_skip,
@@ -172,17 +173,17 @@ class GatewayTranslator:
             events.extend(self._final(chunk))
         return events
 
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        """A bare JSON error written outside ``data:`` lines (an exception handler that
+        answered after the stream had started) is still the reason the reply stopped."""
+        found = bare_json_error(lines, lambda found: _is_error(found) or "detail" in found)
+        return [] if found is None else self.feed_object(found, "error")
+
     def close(self) -> list[Event]:
         if self._ended:
             return []
         self._ended = True
-        return [
-            StreamError(
-                "the stream ended before the gateway's final chunk; the partial reply is kept",
-                retryable=True,
-            ),
-            Finish("interrupted"),
-        ]
+        return ended_early("the gateway's final chunk")
 
     def _content(self, chunk: dict[str, Any]) -> list[Event]:
         content = chunk.get("content")
@@ -286,20 +287,11 @@ def _warning_text(warning: Any) -> str:
     return ""
 
 
-class GatewayParser(SSEStreamParser):
-    """SSE decoder plus translator: response body bytes in, events out."""
+class GatewayParser(SSEStreamParser[GatewayTranslator]):
+    """:class:`SSEStreamParser` over :class:`GatewayTranslator`."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(secrets)
-        self.translator: GatewayTranslator = GatewayTranslator(secrets, self.skips)
-
-    def _outside_data(self, lines: list[str]) -> list[Event]:
-        # A bare JSON error written outside ``data:`` lines (an exception handler that
-        # answered after the stream had started) is still the reason the reply stopped.
-        found = json_object("\n".join(lines))
-        if found is not None and (_is_error(found) or "detail" in found):
-            return self.translator.feed_object(found, "error")
-        return []
+        super().__init__(GatewayTranslator, secrets)
 
 
 def _merged(messages: tuple[Message, ...]) -> list[Message]:

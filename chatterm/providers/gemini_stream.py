@@ -11,8 +11,8 @@ Two things make Gemini unlike the others:
 * A mid-stream error is written as raw, often pretty-printed JSON **without** ``data:``, and
   it can come even after a chunk with ``finishReason: STOP``. A spec SSE decoder drops those
   lines (they look like fields with unknown names) and keeps them in
-  ``SSEDecoder.ignored_lines``; :class:`GeminiParser` brace-matches them back into a JSON
-  object as they arrive.
+  ``SSEDecoder.ignored_lines``; :class:`GeminiParser` hands them over after each read and
+  :class:`GeminiTranslator` brace-matches them back into a JSON object.
 * Because of that, a ``finishReason`` is not the end: the reply's :class:`Finish` is held back
   until the body closes (``close()``), and an error that follows a ``STOP`` overrides it
   (``StreamError`` then ``Finish("error")``; the text stays). The accumulator keeps the first
@@ -64,8 +64,9 @@ from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     count0,
+    ended_early,
     json_text,
-    object_or_skip,
+    object_or_skipped,
     raw_decode,
     snippet,
 )
@@ -137,15 +138,11 @@ class GeminiTranslator:
         self._failed = False  # an error was reported and Finish("error") emitted
         self._closed = False
         self._last_usage: Usage | None = None
+        self._raw = _RawJSONCollector()
 
     def feed(self, frame: SSEEvent) -> list[Event]:
-        data = frame.data
-        if not data.strip():
-            return []
-        value = object_or_skip(data)
-        if isinstance(value, str):
-            return [self._skips.add(value, data)]
-        return self.feed_object(value)
+        value = object_or_skipped(frame.data, self._skips)
+        return value if isinstance(value, list) else self.feed_object(value)
 
     def feed_object(self, value: Any) -> list[Event]:
         """A decoded chunk, an ``{"error": ...}`` envelope, or a list of either (the body
@@ -197,6 +194,52 @@ class GeminiTranslator:
             Finish("error"),
         ]
 
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        """Lines that were not SSE, joined by brace matching into the JSON values they
+        hold (an error, or chunks sent without ``alt=sse``); what is not JSON is skipped."""
+        events: list[Event] = []
+        for line in lines:
+            found = self._raw.add(line)
+            if found is None:
+                continue
+            kind, text = found
+            if kind == "junk":
+                events.append(self._skips.add("not_sse", text))
+                continue
+            if kind == "unfinished":
+                events.append(self._skips.add("unfinished_json", text))
+                continue
+            try:
+                value, _ = raw_decode(text.strip())
+            except ValueError:
+                events.append(self._skips.add("not_json", text))
+                continue
+            events.extend(self.feed_object(value))
+        return events
+
+    def unfinished_raw_json(self) -> list[Event]:
+        """The body ended inside a raw JSON value: an error cut short is still an error."""
+        text = self._raw.take()
+        if not text.strip():
+            return []
+        if '"error"' not in text:
+            return [self._skips.add("unfinished_json", text)]
+        code = re.search(r'"code"\s*:\s*(\d{3})', text)
+        status = re.search(r'"status"\s*:\s*"([A-Z_]+)"', text)
+        message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+        error: dict[str, Any] = {}
+        if code:
+            error["code"] = int(code.group(1))
+        if status:
+            error["status"] = status.group(1)
+        try:
+            error["message"] = json.loads(f'"{message.group(1)}"') if message else ""
+        except ValueError:
+            error["message"] = message.group(1) if message else ""
+        if not error["message"]:
+            error["message"] = f"(cut off) {snippet(text, self._secrets, 200)}"
+        return self.error(error)
+
     def close(self) -> list[Event]:
         if self._closed:
             return []
@@ -208,14 +251,7 @@ class GeminiTranslator:
             if reason == "stop" and self._tool_call:
                 reason = "tool_calls"
             return [Finish(reason)]
-        return [
-            StreamError(
-                "the stream ended before the model finished (no finish reason); "
-                "the partial reply is kept",
-                retryable=True,
-            ),
-            Finish("interrupted"),
-        ]
+        return ended_early("the model finished (no finish reason)")
 
     # --- chunks ---------------------------------------------------------------------------
 
@@ -354,13 +390,13 @@ class _RawJSONCollector:
         return text
 
 
-class GeminiParser(SSEStreamParser):
-    """SSE decoder plus translator, watching the lines the decoder ignored for raw JSON."""
+class GeminiParser(SSEStreamParser[GeminiTranslator]):
+    """:class:`SSEStreamParser` over :class:`GeminiTranslator`, with Gemini's two
+    differences: the lines that were not SSE go to the translator after each read (raw JSON
+    may come mid-stream), and a last event that lost its blank line still counts."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(secrets)
-        self.translator: GeminiTranslator = GeminiTranslator(secrets, self.skips)
-        self._raw = _RawJSONCollector()
+        super().__init__(GeminiTranslator, secrets)
 
     def _feed(self, chunk: bytes) -> list[Event]:
         frames = self.decoder.feed(chunk)
@@ -369,57 +405,20 @@ class GeminiParser(SSEStreamParser):
             if not (frame.invalid_utf8 or frame.oversized):
                 return self.translator.feed(frame)
         events = self._translate(frames)
-        self._raw_lines(events)
+        events.extend(self._raw_lines())
         return events
 
     def _drain(self) -> list[Event]:
         # A last event that lost its blank line still counts, as in google-genai: Gemini's
         # final chunk carries the finish reason, and a proxy may drop the trailing CRLF.
         events = self._translate([*self.decoder.feed(b"\n\n"), *self.decoder.flush()])
-        self._raw_lines(events)
-        leftover = self._raw.take()
-        if leftover.strip():
-            events.extend(self._unfinished_raw(leftover))
+        events.extend(self._raw_lines())
+        events.extend(self.translator.unfinished_raw_json())
         return events
+
+    def _raw_lines(self) -> list[Event]:
+        lines = self.decoder.take_ignored()
+        return self.translator.outside_data(lines, self.decoder.dispatched > 0) if lines else []
 
     def _leftovers(self) -> list[Event]:
         return []  # the lines that were not SSE were each read as they came
-
-    def _raw_lines(self, events: list[Event]) -> None:
-        for line in self.decoder.take_ignored():
-            found = self._raw.add(line)
-            if found is None:
-                continue
-            kind, text = found
-            if kind == "junk":
-                events.append(self.skips.add("not_sse", text))
-                continue
-            if kind == "unfinished":
-                events.append(self.skips.add("unfinished_json", text))
-                continue
-            try:
-                value, _ = raw_decode(text.strip())
-            except ValueError:
-                events.append(self.skips.add("not_json", text))
-                continue
-            events.extend(self.translator.feed_object(value))
-
-    def _unfinished_raw(self, text: str) -> list[Event]:
-        """The body ended inside a raw JSON value: an error cut short is still an error."""
-        if '"error"' not in text:
-            return [self.skips.add("unfinished_json", text)]
-        code = re.search(r'"code"\s*:\s*(\d{3})', text)
-        status = re.search(r'"status"\s*:\s*"([A-Z_]+)"', text)
-        message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-        error: dict[str, Any] = {}
-        if code:
-            error["code"] = int(code.group(1))
-        if status:
-            error["status"] = status.group(1)
-        try:
-            error["message"] = json.loads(f'"{message.group(1)}"') if message else ""
-        except ValueError:
-            error["message"] = message.group(1) if message else ""
-        if not error["message"]:
-            error["message"] = f"(cut off) {snippet(text, self.secrets, 200)}"
-        return self.translator.error(error)

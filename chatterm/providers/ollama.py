@@ -39,9 +39,10 @@ from chatterm.providers.parsing import (
     GuardedParser,
     SkipTally,
     count0,
+    ended_early,
     json_text,
     message_from_error_object,
-    object_or_skip,
+    object_or_skipped,
 )
 from chatterm.text import one_line, redact
 from chatterm.urls import host_of
@@ -145,11 +146,11 @@ class OllamaChatTranslator:
         self.recognized = False  # a line was an object of Ollama's (with a key it sends)
 
     def feed(self, line: str) -> list[Event]:
-        if self._done or self._failed or not line.strip():
+        if self._done or self._failed:
             return []
-        data = object_or_skip(line)
-        if isinstance(data, str):
-            return [self._skips.add(data, line)]
+        data = object_or_skipped(line, self._skips)
+        if isinstance(data, list):
+            return data
         if not self.recognized:
             self.recognized = any(key in data for key in _KEYS)
         if data.get("error"):
@@ -184,13 +185,7 @@ class OllamaChatTranslator:
     def close(self) -> list[Event]:
         if self._done or self._failed:
             return []
-        return [
-            StreamError(
-                "the stream ended before Ollama finished (no done line); the partial reply is kept",
-                retryable=True,
-            ),
-            Finish("interrupted"),
-        ]
+        return ended_early("Ollama finished (no done line)")
 
     def _error(self, data: dict[str, Any]) -> list[Event]:
         self._failed = True

@@ -34,9 +34,10 @@ from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     count0,
+    ended_early,
     json_object,
     message_from_error_object,
-    object_or_skip,
+    object_or_skipped,
     usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
@@ -161,16 +162,11 @@ class ChatCompletionsTranslator:
     def feed(self, frame: SSEEvent) -> list[Event]:
         if self._done:
             return []
-        data = frame.data
-        if data.startswith("[DONE]"):
+        if frame.data.startswith("[DONE]"):
             self._done = True
             return []
-        if not data.strip():
-            return []
-        chunk = object_or_skip(data)
-        if isinstance(chunk, str):
-            return [self._skips.add(chunk, data)]
-        return self.feed_object(chunk)
+        chunk = object_or_skipped(frame.data, self._skips)
+        return chunk if isinstance(chunk, list) else self.feed_object(chunk)
 
     def feed_object(self, chunk: dict[str, Any]) -> list[Event]:
         """One chunk, already parsed."""
@@ -228,19 +224,35 @@ class ChatCompletionsTranslator:
         events.append(Finish("error"))
         return events
 
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        """An error the server wrote outside ``data:`` lines (old llama.cpp builds sent
+        ``error: {...}``; some proxies answer 200 with a bare JSON error object), or a
+        whole completion from a server that does not stream."""
+        for line in lines:
+            if line.startswith("error:"):
+                found = json_object(line[len("error:") :])
+                if found is not None:
+                    return self.feed_object({"error": found.get("error", found)})
+        found = json_object("\n".join(lines))
+        if found is None:
+            return []
+        if "error" in found:
+            return self.feed_object({"error": found["error"]})
+        choices = found.get("choices")
+        if streamed or not isinstance(choices, list):
+            return []
+        # A completion sent whole: each choice's message is the one and only delta.
+        as_deltas = [
+            {**choice, "delta": choice.get("message")}
+            for choice in choices
+            if isinstance(choice, dict)
+        ]
+        return self.feed_object({"choices": as_deltas, "usage": found.get("usage")})
+
     def close(self) -> list[Event]:
         if self._failed or self._finish is not None:
             return []
-        events = self._think.close()
-        events.append(
-            StreamError(
-                "the stream ended before the model finished (no finish reason); "
-                "the partial reply is kept",
-                retryable=True,
-            )
-        )
-        events.append(Finish("interrupted"))
-        return events
+        return [*self._think.close(), *ended_early("the model finished (no finish reason)")]
 
 
 _RETRYABLE_ERROR_TYPES = frozenset(
@@ -278,37 +290,11 @@ def _reasoning_text(delta: dict[str, Any]) -> str:
     return ""
 
 
-class ChatCompletionsParser(SSEStreamParser):
-    """SSE decoder plus translator: response body bytes in, events out."""
+class ChatCompletionsParser(SSEStreamParser[ChatCompletionsTranslator]):
+    """:class:`SSEStreamParser` over :class:`ChatCompletionsTranslator`."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(secrets)
-        self.translator: ChatCompletionsTranslator = ChatCompletionsTranslator(secrets, self.skips)
-
-    def _outside_data(self, lines: list[str]) -> list[Event]:
-        """An error the server wrote outside ``data:`` lines (old llama.cpp builds sent
-        ``error: {...}``; some proxies answer 200 with a bare JSON error object), or a
-        whole completion from a server that does not stream."""
-        for line in lines:
-            if line.startswith("error:"):
-                found = json_object(line[len("error:") :])
-                if found is not None:
-                    return self.translator.feed_object({"error": found.get("error", found)})
-        found = json_object("\n".join(lines))
-        if found is None:
-            return []
-        if "error" in found:
-            return self.translator.feed_object({"error": found["error"]})
-        choices = found.get("choices")
-        if self.decoder.dispatched or not isinstance(choices, list):
-            return []
-        # A completion sent whole: each choice's message is the one and only delta.
-        as_deltas = [
-            {**choice, "delta": choice.get("message")}
-            for choice in choices
-            if isinstance(choice, dict)
-        ]
-        return self.translator.feed_object({"choices": as_deltas, "usage": found.get("usage")})
+        super().__init__(ChatCompletionsTranslator, secrets)
 
 
 class ChatCompletionsFormat(WireFormat):

@@ -36,9 +36,10 @@ from chatterm.providers.openai_compat import (
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
+    bare_json_error,
     count0,
-    json_object,
-    object_or_skip,
+    ended_early,
+    object_or_skipped,
 )
 from chatterm.text import one_line, redact
 
@@ -105,15 +106,10 @@ class ResponsesTranslator:
         self._new_part = False
 
     def feed(self, frame: SSEEvent) -> list[Event]:
-        if self._ended:
+        if self._ended or frame.data.startswith("[DONE]"):
             return []
-        data = frame.data
-        if not data.strip() or data.startswith("[DONE]"):
-            return []
-        payload = object_or_skip(data)
-        if isinstance(payload, str):
-            return [self._skips.add(payload, data)]
-        return self.feed_object(payload, frame.event)
+        payload = object_or_skipped(frame.data, self._skips)
+        return payload if isinstance(payload, list) else self.feed_object(payload, frame.event)
 
     def feed_object(self, payload: dict[str, Any], event: str = "message") -> list[Event]:
         """One event's data, already parsed; ``event`` is its SSE event type."""
@@ -150,18 +146,15 @@ class ResponsesTranslator:
             return self._stream_error(nested if isinstance(nested, dict) else payload)
         return []  # lifecycle, content parts, *.done texts, tools, keepalive: nothing to show
 
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        found = bare_json_error(lines, lambda found: bool(found.get("error")))
+        return [] if found is None else self.feed_object(found)
+
     def close(self) -> list[Event]:
         if self._ended:
             return []
         self._ended = True
-        return [
-            StreamError(
-                "the stream ended before the response was complete (no response.completed); "
-                "the partial reply is kept",
-                retryable=True,
-            ),
-            Finish("interrupted"),
-        ]
+        return ended_early("the response was complete (no response.completed)")
 
     def _reasoning(self, kind: str, payload: dict[str, Any]) -> list[Event]:
         delta = payload.get("delta")
@@ -224,19 +217,11 @@ class ResponsesTranslator:
         ]
 
 
-class ResponsesParser(SSEStreamParser):
-    """SSE decoder plus translator: response body bytes in, events out."""
+class ResponsesParser(SSEStreamParser[ResponsesTranslator]):
+    """:class:`SSEStreamParser` over :class:`ResponsesTranslator`."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(secrets)
-        self.translator: ResponsesTranslator = ResponsesTranslator(secrets, self.skips)
-
-    def _outside_data(self, lines: list[str]) -> list[Event]:
-        # A proxy may answer 200 with a bare JSON error instead of SSE.
-        found = json_object("\n".join(lines))
-        if found is not None and found.get("error"):
-            return self.translator.feed_object(found)
-        return []
+        super().__init__(ResponsesTranslator, secrets)
 
 
 class ResponsesFormat(WireFormat):

@@ -32,8 +32,8 @@ import html
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import Any, ClassVar, Literal, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from chatterm.decode.sse import MAX_LINE_BYTES, SSEDecoder, SSEEvent
 from chatterm.events import (
@@ -433,21 +433,35 @@ class GuardedParser(ABC):
 
 
 class SSETranslator(Protocol):
+    """One API's SSE events to normalized events; :class:`SSEStreamParser` does the rest."""
+
     def feed(self, frame: SSEEvent) -> list[Event]: ...
+
+    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+        """Events from the lines that were not SSE (an error written outside ``data:``),
+        or none, and they are reported as skipped; ``streamed``: SSE events came too."""
+        ...
 
     def close(self) -> list[Event]: ...
 
 
-class SSEStreamParser(GuardedParser):
-    """A :class:`GuardedParser` over :class:`SSEDecoder`: ``data:`` events go to the
-    translator; lines that are not SSE are offered to :meth:`_outside_data` at the end
-    (a proxy's bare JSON error) and otherwise reported as skipped."""
+Translator = TypeVar("Translator", bound=SSETranslator)
 
-    translator: SSETranslator
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+class SSEStreamParser(GuardedParser, Generic[Translator]):
+    """A :class:`GuardedParser` over :class:`SSEDecoder` that leaves the format to a
+    translator (made by ``translator(secrets, skips)``): each ``data:`` event goes to it as
+    it comes, and at the end the lines that were not SSE (a proxy's bare JSON error); lines
+    it finds nothing in are reported as skipped."""
+
+    def __init__(
+        self,
+        translator: Callable[[tuple[str, ...], SkipTally], Translator],
+        secrets: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(secrets)
         self.decoder: SSEDecoder = SSEDecoder()
+        self.translator = translator(secrets, self.skips)
         self._outside_used = False
 
     def _feed(self, chunk: bytes) -> list[Event]:
@@ -466,16 +480,13 @@ class SSEStreamParser(GuardedParser):
 
     def _drain(self) -> list[Event]:
         events = self._translate(self.decoder.flush())
-        if self.decoder.ignored_lines:
-            found = self._outside_data(self.decoder.ignored_lines)
+        lines = self.decoder.ignored_lines
+        if lines:
+            found = self.translator.outside_data(lines, self.decoder.dispatched > 0)
             if found:
                 self._outside_used = True
                 events.extend(found)
         return events
-
-    def _outside_data(self, lines: list[str]) -> list[Event]:
-        """Events from the lines that were not SSE (an error written outside ``data:``)."""
-        return []
 
     def _framed(self) -> bool:
         return self.decoder.dispatched > 0 or self.decoder.ignored_count == 0
@@ -489,6 +500,22 @@ class SSEStreamParser(GuardedParser):
 
     def _end(self) -> list[Event]:
         return self.translator.close()
+
+
+def bare_json_error(
+    lines: list[str], is_error: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """The lines that were not SSE read as one JSON object, when ``is_error`` takes it for
+    an error: a proxy that answered 200 with a bare JSON error instead of a stream."""
+    found = json_object("\n".join(lines))
+    return found if found is not None and is_error(found) else None
+
+
+def ended_early(before: str) -> list[Event]:
+    """The end of a reply whose stream stopped ``before`` the format's last event: a
+    retryable error that keeps the reply so far, and an interrupted finish."""
+    message = f"the stream ended before {before}; the partial reply is kept"
+    return [StreamError(message, retryable=True), Finish("interrupted")]
 
 
 def json_text(value: Any, limit: int = 1000) -> str:
@@ -506,6 +533,15 @@ def object_or_skip(text: str) -> dict[str, Any] | Literal["not_json", "not_objec
     except ValueError:
         return "not_json"
     return data if isinstance(data, dict) else "not_object"
+
+
+def object_or_skipped(text: str, skips: SkipTally) -> dict[str, Any] | list[Event]:
+    """``text`` (an event's data, a line) as a JSON object, or the events to report instead:
+    none for blank text, a counted skip for text that is not a JSON object."""
+    if not text.strip():
+        return []
+    found = object_or_skip(text)
+    return [skips.add(found, text)] if isinstance(found, str) else found
 
 
 def json_object(text: str) -> dict[str, Any] | None:
