@@ -15,7 +15,9 @@ its own parameter when it builds a request (see ``requested_effort`` in
 - Gateway: ``enable_thinking`` true, or false for off.
 
 A Conversation names a level with ``effort`` set; ``reasoning=False`` then means off. With
-``effort`` None every provider sends what it sent before levels existed.
+``effort`` None every provider sends what it sent before levels existed. Which models take
+a level is each wire format's rule (``WireFormat.supports_effort``), asked through the
+provider or, here, by the provider's kind.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from __future__ import annotations
 from typing import Literal
 
 from chatterm.events import ReasoningEffort
-from chatterm.providers.base import Provider, ProviderKind
-from chatterm.providers.gateway import has_thinking_switch
-from chatterm.providers.model_facts import model_info
-from chatterm.providers.openai_compat import openai_effort_values
+from chatterm.providers.anthropic import MessagesFormat
+from chatterm.providers.base import Provider, ProviderKind, WireFormat
+from chatterm.providers.gateway import GatewayFormat
+from chatterm.providers.gemini import GeminiFormat
+from chatterm.providers.ollama import OllamaChatFormat
+from chatterm.providers.openai_compat import ChatCompletionsFormat
+from chatterm.providers.openai_responses import ResponsesFormat
 
 
 def effort_fields(level: ReasoningEffort) -> tuple[bool, Literal["low", "medium", "high"]]:
@@ -45,20 +50,29 @@ def kind_of(provider: Provider) -> ProviderKind:
     return provider.kind
 
 
+# Each kind's wire format, which decides which models take an effort.
+_FORMATS: dict[str, WireFormat] = {
+    wire.kind: wire
+    for wire in (
+        ChatCompletionsFormat(openai_models=True),
+        ChatCompletionsFormat(openai_models=False),
+        ResponsesFormat(),
+        MessagesFormat(),
+        GeminiFormat(),
+        OllamaChatFormat(),
+        GatewayFormat(),
+    )
+}
+
+
 def supports_effort(provider_kind: str, model: str) -> bool:
-    """Whether choosing a reasoning level changes the request for ``model``.
+    """Whether choosing a reasoning level changes the request for ``model``, on a provider
+    of ``provider_kind`` (:meth:`Provider.supports_effort` asks a provider at hand).
 
     ``provider_kind`` is one of :data:`ProviderKind` (``kind_of(provider)`` gives it);
     ``model`` is the name sent to the server (``SERVICE/MODEL`` for a gateway). On the
-    gateway and on Ollama's thinking models other than GPT-OSS only off and on differ.
+    gateway and on Ollama's thinking models other than GPT-OSS only off and on differ; the
+    demo takes none.
     """
-    if provider_kind in ("openai", "openai-responses"):
-        return bool(openai_effort_values(model))
-    if provider_kind == "openai-compat":
-        return bool(openai_effort_values(model, openai_api=False))
-    if provider_kind in ("anthropic", "gemini", "ollama"):
-        return model_info(provider_kind, model).reasoning
-    if provider_kind == "gateway":
-        _, slash, name = model.partition("/")
-        return bool(slash) and has_thinking_switch(name)
-    return False
+    wire = _FORMATS.get(provider_kind)
+    return wire is not None and wire.supports_effort(model)

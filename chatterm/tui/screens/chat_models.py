@@ -24,7 +24,7 @@ from textual.screen import Screen
 from chatterm.config import Settings
 from chatterm.errors import ConfigError
 from chatterm.events import REASONING_EFFORTS, ReasoningEffort
-from chatterm.providers.effort import effort_fields, kind_of, supports_effort
+from chatterm.providers.effort import effort_fields
 from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_model
 from chatterm.sessions.model import Session
 from chatterm.text import safe_text
@@ -35,7 +35,7 @@ CONFIG_HINT = 'favourites = ["openai:gpt-5-mini", "demo"] in config.toml'
 
 def effort_supported(target: ResolvedModel | None) -> bool:
     """Whether choosing an effort changes what is asked of ``target``."""
-    return target is not None and supports_effort(kind_of(target.provider), target.model)
+    return target is not None and target.provider.supports_effort(target.model)
 
 
 class ModelSwitching(Screen[None]):
