@@ -87,6 +87,7 @@ class Endpoint:
     price_provider_id: str | None = None
     #: a transport of its own (the demo's scripted one) instead of the network
     in_process: Callable[[], httpx.AsyncBaseTransport] | None = None
+    # The wording from here on: templates filled with {name}, {base_url} and {key_env}.
     #: the message for a key that is not set
     unset_key: str = UNSET_KEY
     #: the hint for HTTP 401 and 403; None: check the key's variable (or "the API key")
