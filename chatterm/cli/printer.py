@@ -11,18 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO, assert_never
 
-from chatterm.events import (
-    AnswerWasReasoning,
-    Event,
-    Finish,
-    ReasoningDelta,
-    Retrying,
-    Started,
-    StreamError,
-    StreamWarning,
-    TextDelta,
-    UsageUpdate,
-)
+from chatterm import events
+from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import format_stats
 from chatterm.retry import format_wait
@@ -77,32 +67,32 @@ class PlainPrinter:
 
     def event(self, event: Event, at: float = 0.0) -> None:
         match event:
-            case ReasoningDelta(text=text):
+            case events.ReasoningDelta(text=text):
                 if self.show_reasoning:
                     self._enter("reasoning")
                     self._write(self._reasoning_feed.feed(text), dim=True)
                     self.out.flush()
-            case TextDelta(text=text):
+            case events.TextDelta(text=text):
                 self._enter("answer")
                 self._write(self._text_feed.feed(text))
                 self.out.flush()
-            case AnswerWasReasoning():
+            case events.AnswerWasReasoning():
                 if not self._at_line_start:
                     self._write("\n")
                 self._write("── (the text above was the model's reasoning) ──\n", dim=True)
                 self._section = "reasoning"  # so the answer that follows gets its rule
-            case StreamError(message=message):
+            case events.StreamError(message=message):
                 if not self._at_line_start:
                     self._write("\n")
                     self.out.flush()
                 line = f"error: {safe_text(message)}"
                 self.err.write((f"{_RED}{line}{_RESET}" if self.color else line) + "\n")
                 self.err.flush()
-            case Retrying():
+            case events.Retrying():
                 # Before the first token, so nothing is open on stdout: one line on stderr.
                 self.err.write(self._dim(retry_line(event)) + "\n")
                 self.err.flush()
-            case Started() | UsageUpdate() | Finish() | StreamWarning():
+            case events.Started() | events.UsageUpdate() | events.Finish() | events.StreamWarning():
                 pass
             case _:
                 assert_never(event)
@@ -115,7 +105,7 @@ class PlainPrinter:
         self.out.flush()
 
 
-def retry_line(event: Retrying) -> str:
+def retry_line(event: events.Retrying) -> str:
     """``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``, safe for a terminal."""
     wait = format_wait(event.delay_s)
     reason = safe_text(event.reason)
@@ -148,16 +138,18 @@ class JsonLinesPrinter:
 
     def event(self, event: Event, at: float = 0.0) -> None:
         match event:
-            case ReasoningDelta(text=text):
+            case events.ReasoningDelta(text=text):
                 if self.show_reasoning:
                     self.record({"type": "reasoning", "text": text})
-            case TextDelta(text=text):
+            case events.TextDelta(text=text):
                 self.record({"type": "text", "text": text})
-            case AnswerWasReasoning():
+            case events.AnswerWasReasoning():
                 self.record({"type": "answer_was_reasoning"})
-            case StreamError(message=message, retryable=retryable):
+            case events.StreamError(message=message, retryable=retryable):
                 self.record({"type": "error", "message": message, "retryable": retryable})
-            case Retrying(retry=retry, max_retries=max_retries, delay_s=delay_s, reason=reason):
+            case events.Retrying(
+                retry=retry, max_retries=max_retries, delay_s=delay_s, reason=reason
+            ):
                 self.record(
                     {
                         "type": "retrying",
@@ -167,7 +159,7 @@ class JsonLinesPrinter:
                         "reason": reason,
                     }
                 )
-            case Started() | UsageUpdate() | Finish() | StreamWarning():
+            case events.Started() | events.UsageUpdate() | events.Finish() | events.StreamWarning():
                 pass
             case _:
                 assert_never(event)

@@ -19,18 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import assert_never
 
-from chatterm.events import (
-    AnswerWasReasoning,
-    Event,
-    Finish,
-    ReasoningDelta,
-    Retrying,
-    Started,
-    StreamError,
-    StreamWarning,
-    TextDelta,
-    UsageUpdate,
-)
+from chatterm import events
+from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.sessions.model import (
     FRAME_MS,
@@ -162,7 +152,7 @@ class SessionWriter:
                 self.submit(session)
 
     def close(self) -> None:
-        """Finish every queued write and stop the thread; later saves are written on the
+        """events.Finish every queued write and stop the thread; later saves are written on the
         caller's thread."""
         self.wait()
         self._closed = True
@@ -211,27 +201,27 @@ class TurnRecorder:
         if self._finished:
             return  # a straggler after the end (an app closing): the turn is sealed
         match event:
-            case Started():
+            case events.Started():
                 self._start = at
-            case ReasoningDelta(text=text):
+            case events.ReasoningDelta(text=text):
                 if text:
                     self._add(at, "reasoning", text)
                     self._reasoning.append(text)
-            case TextDelta(text=text):
+            case events.TextDelta(text=text):
                 if text:
                     self._add(at, "answer", text)
                     self._answer.append(text)
-            case AnswerWasReasoning():
+            case events.AnswerWasReasoning():
                 self._add(at, "answer_was_reasoning", "")
                 self._reasoning.extend(self._answer)
                 self._answer.clear()
-            case UsageUpdate(usage=usage):
+            case events.UsageUpdate(usage=usage):
                 self.turn.usage = usage
-            case StreamError():
+            case events.StreamError():
                 self.turn.error = event
-            case Finish() | StreamWarning():
+            case events.Finish() | events.StreamWarning():
                 pass  # the consolidated reply carries them
-            case Retrying():
+            case events.Retrying():
                 pass  # a notice while waiting: the turn records the reply, not the attempts
             case _:
                 assert_never(event)

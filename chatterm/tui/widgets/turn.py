@@ -24,18 +24,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
-from chatterm.events import (
-    AnswerWasReasoning,
-    Event,
-    Finish,
-    ReasoningDelta,
-    Retrying,
-    Started,
-    StreamError,
-    StreamWarning,
-    TextDelta,
-    UsageUpdate,
-)
+from chatterm import events
+from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.stats import error_line, reply_line, retry_notice
@@ -124,7 +114,7 @@ class TurnView(Widget):
     def event(self, event: Event, at: float) -> None:
         """Queue an event for the next frame. Cheap: called once per token."""
         self._pending.append(event)
-        if isinstance(event, ReasoningDelta | TextDelta):
+        if isinstance(event, events.ReasoningDelta | events.TextDelta):
             self.streamed_chars += len(event.text)
         if self._frame_timer is None and self.reply is None:
             self.start_clock()
@@ -150,25 +140,31 @@ class TurnView(Widget):
         """Apply every queued event, one update per pane."""
         if not self._pending:
             return
-        events, self._pending = self._pending, []
+        queued, self._pending = self._pending, []
         reasoning: list[str] = []
         answer: list[str] = []
-        for event in events:
+        for event in queued:
             match event:
-                case ReasoningDelta(text=piece):
+                case events.ReasoningDelta(text=piece):
                     reasoning.append(piece)
-                case TextDelta(text=piece):
+                case events.TextDelta(text=piece):
                     answer.append(piece)
-                case Retrying():
+                case events.Retrying():
                     self.notice.update(Content(retry_notice(event)))
                     self.add_class("-retrying")
-                case AnswerWasReasoning():
+                case events.AnswerWasReasoning():
                     self._apply(reasoning, answer)
                     reasoning, answer = [], []
                     moved = self.answer.text + self._answer_feed.flush()
                     self.answer.reset()
                     self.reasoning.append(moved)
-                case Started() | UsageUpdate() | Finish() | StreamError() | StreamWarning():
+                case (
+                    events.Started()
+                    | events.UsageUpdate()
+                    | events.Finish()
+                    | events.StreamError()
+                    | events.StreamWarning()
+                ):
                     pass  # the accumulator has them; the turn shows them when it ends
                 case _:
                     assert_never(event)
@@ -185,7 +181,7 @@ class TurnView(Widget):
     def show_recorded(self, reply: Reply) -> None:
         """Show a reply from a saved session, whole: its reasoning, answer and stats."""
         if reply.reasoning:
-            self._pending.append(ReasoningDelta(reply.reasoning))
+            self._pending.append(events.ReasoningDelta(reply.reasoning))
         self.finish(reply)
 
     def finish(self, reply: Reply) -> None:
