@@ -66,9 +66,10 @@ class NDJSONDecoder:
             self._partial.clear()
             self._partial_size = 0
         *lines, tail = chunk.split(b"\n")
+        decoded = [line for raw in lines if (line := self._decode(raw)) is not None]
         if tail:
-            self._hold(tail)
-        return [line for raw in lines if (line := self._decode(raw)) is not None]
+            self._hold(tail)  # after the lines before it: a bad line counts where it is
+        return decoded
 
     def flush_lines(self) -> list[NDJSONLine]:
         """:meth:`flush`, with the line's bad-line counts."""

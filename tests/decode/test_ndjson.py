@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatterm.decode.ndjson import NDJSONDecoder
+from chatterm.decode import ndjson as ndjson_module
+from chatterm.decode.ndjson import NDJSONDecoder, NDJSONLine
 
 
 def decode(chunks: Iterable[bytes]) -> list[str]:
@@ -152,3 +154,18 @@ def test_leading_bom_is_dropped_even_split_across_reads() -> None:
         decoder = NDJSONDecoder()
         lines = decoder.feed(data[:cut]) + decoder.feed(data[cut:]) + decoder.flush()
         assert lines == ['{"a":1}'], cut
+
+
+def test_an_overlong_line_counts_where_it_is_whatever_the_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The dropped line is between the two lines: its count goes with the second, also when
+    # one read holds the first line and enough of the long one to overflow the limit.
+    monkeypatch.setattr(ndjson_module, "MAX_LINE_BYTES", 10)
+    body = b'{"a":1}\n' + b"x" * 20 + b'\n{"b":2}\n'
+    expected = [NDJSONLine('{"a":1}'), NDJSONLine('{"b":2}', oversized=1)]
+    for cut in range(len(body) + 1):
+        decoder = NDJSONDecoder()
+        lines = [*decoder.feed_lines(body[:cut]), *decoder.feed_lines(body[cut:])]
+        assert [*lines, *decoder.flush_lines()] == expected, cut
+        assert decoder.oversized_lines == 1
