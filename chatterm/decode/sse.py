@@ -4,8 +4,8 @@ Written by hand because the ready-made decoders get the rules wrong where LLM st
 them right: ``httpx.Response.iter_lines`` (and ``str.splitlines``) also break lines at
 U+2028, U+2029 and U+0085, which JSON allows unescaped inside strings; httpx-sse and the
 official SDKs keep a leading BOM in the first field name and dispatch events that have no
-data. This decoder splits raw bytes on CR, LF and CRLF only (holding a CR that ends one read
-until the next read shows whether an LF follows), decodes each whole line as UTF-8, and
+data. This decoder has its lines split on CR, LF and CRLF only, and decoded as UTF-8, by the
+:class:`~chatterm.decode.lines.LineSplitter` it shares with the NDJSON decoder, and
 dispatches exactly what the spec dispatches. It is also roughly twice as fast as httpx-sse.
 
 Lines that are not SSE at all (Gemini appends raw JSON errors to its streams) are kept in
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-_BOM = b"\xef\xbb\xbf"
+from chatterm.decode.lines import MAX_LINE_BYTES, LineSplitter
+
+# MAX_LINE_BYTES (from lines.py) is still imported from here: the parsers' warnings name it.
+__all__ = ["MAX_LINE_BYTES", "SSEDecoder", "SSEEvent"]
+
 # Keep at most this much of the lines that were not SSE fields; enough for any error object.
 _IGNORED_LIMIT = 64 * 1024
-#: The longest line kept. Real events are far smaller (a few MB at most, for inline images);
-#: a body with no line end at all must not eat the memory.
-MAX_LINE_BYTES = 16 * 1024 * 1024
 # A reconnection time with more digits than this is nonsense (and int() refuses > 4300).
 _RETRY_DIGITS = 12
 
@@ -53,20 +54,13 @@ class SSEDecoder:
     """
 
     def __init__(self) -> None:
-        self._partial: list[bytes] = []  # pieces of a line not yet terminated
-        self._partial_size = 0
-        self._discarding = False  # inside a line too long to keep: drop up to its end
-        self._at_start = True  # a BOM is only stripped at the very start
-        self._bom_held = b""  # the first bytes, while they may still be a split BOM
-        self._skip_lf = False  # the previous read ended in CR: an LF now is its other half
+        self.invalid_utf8_lines = 0  # lines so far not valid UTF-8 (replaced), and
+        self.oversized_lines = 0  # too long to keep (dropped): counted by self._lines
+        self._lines = LineSplitter(self, cr_ends_line=True, max_line_bytes=MAX_LINE_BYTES)
         self._data: list[str] = []
         self._event_type = ""
         self._last_id = ""
         self.reconnection_ms: int | None = None
-        self.invalid_utf8_lines = 0
-        self.oversized_lines = 0
-        self._pending_invalid = 0  # bad lines not yet attached to a dispatched event
-        self._pending_oversized = 0
         self.dispatched = 0  # events dispatched so far
         self.comments = 0  # comment lines (keep-alives) so far
         self.ignored_lines: list[str] = []
@@ -74,59 +68,21 @@ class SSEDecoder:
         self._ignored_size = 0
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        if self._at_start:
-            chunk = self._strip_bom(chunk)
-        if not chunk:
-            return []
-        if self._skip_lf:
-            self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-                if not chunk:
-                    return []
-        if self._discarding:
-            chunk = self._discard_to_line_end(chunk)
-            if not chunk:
-                return []
-        if b"\n" not in chunk and b"\r" not in chunk:
-            self._hold(chunk)
-            return []
-        if self._partial:
-            self._partial.append(chunk)
-            chunk = b"".join(self._partial)
-            self._partial.clear()
-            self._partial_size = 0
-        # bytes.splitlines knows only CR, LF and CRLF, which is exactly the SSE rule.
-        lines = chunk.splitlines(keepends=True)
-        last = lines[-1]
-        tail = b""
-        if last[-1:] == b"\r":
-            self._skip_lf = True
-        elif last[-1:] != b"\n":
-            tail = lines.pop()
         events: list[SSEEvent] = []
-        for raw in lines:
-            line = raw.rstrip(b"\r\n")
-            if not line:
-                self._dispatch(events)
-            elif len(line) > MAX_LINE_BYTES:
-                self._oversized()
+        for line in self._lines.feed(chunk):
+            if line:
+                self._process_line(line)
             else:
-                self._process_line(self._decode(line))
-        if tail:
-            self._hold(tail)  # after the lines before it: a bad line counts where it is
+                self._dispatch(events)
         return events
 
     def flush(self) -> list[SSEEvent]:
         """End of stream: an event without its terminating blank line is discarded."""
-        tail = b"".join(self._partial) if self._partial else self._bom_held
-        self._partial.clear()
-        self._partial_size = 0
-        self._bom_held = b""
+        tail = self._lines.flush()
         if tail:
             # An unterminated last line still counts as a line (it may be a raw JSON error
             # that a translator looks for in ``ignored_lines``), but it cannot dispatch.
-            self._process_line(self._decode(tail))
+            self._process_line(tail)
         self._data.clear()
         self._event_type = ""
         return []
@@ -137,51 +93,10 @@ class SSEDecoder:
         self._ignored_size = 0
         return lines
 
-    def _hold(self, piece: bytes) -> None:
-        """Keep the start of a line until its end arrives, unless it grows too long."""
-        self._partial.append(piece)
-        self._partial_size += len(piece)
-        if self._partial_size > MAX_LINE_BYTES:
-            self._partial.clear()
-            self._partial_size = 0
-            self._discarding = True
-            self._oversized()
-
-    def _oversized(self) -> None:
-        self.oversized_lines += 1
-        self._pending_oversized += 1
-
-    def _discard_to_line_end(self, chunk: bytes) -> bytes:
-        """Drop the rest of an overlong line; return what follows its line end."""
-        ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
-        if not ends:
-            return b""
-        end = min(ends)
-        self._discarding = False
-        if chunk[end : end + 1] == b"\r":
-            if end + 1 == len(chunk):
-                self._skip_lf = True
-            elif chunk[end + 1 : end + 2] == b"\n":
-                end += 1
-        return chunk[end + 1 :]
-
-    def _decode(self, line: bytes) -> str:
-        try:
-            return line.decode("utf-8")
-        except UnicodeDecodeError:
-            self.invalid_utf8_lines += 1
-            self._pending_invalid += 1
-            return line.decode("utf-8", errors="replace")
-
-    def _strip_bom(self, chunk: bytes) -> bytes:
-        """A leading BOM, possibly split across reads, is not part of the first line."""
-        head = self._bom_held + chunk
-        if len(head) < len(_BOM) and _BOM.startswith(head):
-            self._bom_held = head
-            return b""
-        self._at_start = False
-        self._bom_held = b""
-        return head[len(_BOM) :] if head.startswith(_BOM) else head
+    @property
+    def _partial_size(self) -> int:
+        """Bytes held of a line not yet ended (a test watches it stay bounded)."""
+        return self._lines.held_size
 
     def _process_line(self, line: str) -> None:
         if line[0] == ":":
@@ -210,16 +125,16 @@ class SSEDecoder:
         if not self._data:
             self._event_type = ""
             return
+        invalid_utf8, oversized = self._lines.take_bad_lines()
         events.append(
             SSEEvent(
                 "\n".join(self._data),
                 self._event_type or "message",
                 self._last_id,
-                self._pending_invalid,
-                self._pending_oversized,
+                invalid_utf8,
+                oversized,
             )
         )
-        self._pending_invalid = self._pending_oversized = 0
         self.dispatched += 1
         self._data.clear()
         self._event_type = ""
