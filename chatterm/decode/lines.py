@@ -8,9 +8,10 @@ ends lines at CR, LF and CRLF, NDJSON at LF only; neither at U+2028 and the othe
 
 A CR that ends a read ends its line at once, and an LF that starts the next read is dropped
 as its other half (httpx's ``LineDecoder`` holds the CR back instead, which keeps the line
-waiting for the next read). Reads are split with ``bytes`` methods, never byte by byte, and
-a read whose lines are all short enough and valid UTF-8 is decoded in one call; otherwise its
-lines come one at a time, lazily, so that a bad line is counted when the consumer reaches it.
+waiting for the next read). Reads are split by ``bytes`` and ``str`` methods, never byte by
+byte, and a read whose lines are all short enough and valid UTF-8 is done in a few calls;
+otherwise its lines come one at a time, lazily, so that a bad line is counted when the
+consumer reaches it.
 """
 
 from __future__ import annotations
@@ -113,18 +114,18 @@ class LineSplitter:
             self._held.clear()
             self.held_size = 0
         complete, tail = chunk[:end], chunk[end:]
-        if len(chunk) <= self._max_line_bytes:
-            # Where CR ends lines, a held piece has none; where it does not, one may be
-            # the first half of a CRLF that this read completes.
-            lf_only = not after_cr if self._cr_ends_line else b"\r" not in complete
+        if len(chunk) <= self._max_line_bytes:  # so no line in it is too long
             try:
-                if lf_only:  # the usual case, the quickest: one decode, one split
-                    lines = complete.decode("utf-8").split("\n")
+                if after_cr:  # CR ends lines here; bytes.splitlines knows no other ends
+                    lines = [line.decode("utf-8") for line in complete.splitlines()]
+                else:  # the usual case, the quickest: one decode, one split
+                    text = complete.decode("utf-8")
+                    lines = text.split("\n")
                     lines.pop()  # the empty string after the last line end
-                else:
-                    lines = [line.decode("utf-8") for line in self._split(complete)]
+                    if not self._cr_ends_line and "\r" in text:  # CRs before LFs go
+                        lines = [line.removesuffix("\r") for line in lines]
             except UnicodeDecodeError:
-                pass
+                pass  # a bad line, counted where it is by _one_by_one
             else:
                 if tail:
                     self._hold(tail)  # shorter than the limit: nothing to count
@@ -158,7 +159,7 @@ class LineSplitter:
             return complete.splitlines()  # on CR, LF and CRLF: bytes know no other breaks
         lines = complete.split(b"\n")
         lines.pop()  # the empty piece after the last line end
-        return [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+        return [line.removesuffix(b"\r") for line in lines]
 
     def _one_by_one(self, complete: bytes, tail: bytes) -> Iterator[str]:
         for line in self._split(complete):

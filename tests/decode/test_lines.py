@@ -342,7 +342,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 @given(
     body=bodies(),
     cr_ends_line=st.booleans(),
-    max_line_bytes=st.integers(min_value=1, max_value=24),
+    max_line_bytes=st.one_of(st.integers(min_value=1, max_value=24), st.just(MAX_LINE_BYTES)),
     data=st.data(),
 )
 def test_any_fragmentation_gives_what_the_whole_body_gives(
