@@ -12,8 +12,6 @@ and the key).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -119,14 +117,8 @@ EXAMPLE_CONFIG = """\
 """
 
 
-def config_command(
-    args: argparse.Namespace,
-    *,
-    stdout: TextIO | None = None,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    out = stdout or sys.stdout  # cli.main has checked that it is open
-    env = os.environ if env is None else env
+def config_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str, str]) -> int:
+    out = stdout
     command = args.config_command or "show"
     if command == "path":
         out.write(f"{safe_text(str(paths.config_file()))}\n")

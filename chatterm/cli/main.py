@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sessions":
             from chatterm.cli.sessions import sessions_command
 
-            return sessions_command(args)
+            return sessions_command(args, stdout=sys.stdout, env=os.environ)
         if args.command == "replay":
             from chatterm.cli.replay import replay_command
 
-            return replay_command(args)
+            return replay_command(args, stdout=sys.stdout, env=os.environ)
         if args.command == "models":
             from chatterm.cli.models import models_command
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             from chatterm.cli.config import config_command
 
-            return config_command(args)
+            return config_command(args, stdout=sys.stdout, env=os.environ)
         return tui_command(args)
     except KeyboardInterrupt:
         return EXIT_FAILED

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -27,14 +25,8 @@ from chatterm.sessions.replay import ReplayControl, Sleep, replay_turns
 from chatterm.sessions.store import SessionStore
 
 
-def replay_command(
-    args: argparse.Namespace,
-    *,
-    stdout: TextIO | None = None,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    out = stdout or sys.stdout  # cli.main has checked that it is open
-    env = os.environ if env is None else env
+def replay_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str, str]) -> int:
+    out = stdout
     try:
         _, session = load_session(SessionStore(), args.session)
     except CommandFailed as exc:

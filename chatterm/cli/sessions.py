@@ -8,8 +8,6 @@ a file). Every piece of session text printed for people goes through :func:`safe
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -34,14 +32,8 @@ MODELS_WIDTH = 40
 # -- the command line ---------------------------------------------------------------------
 
 
-def sessions_command(
-    args: argparse.Namespace,
-    *,
-    stdout: TextIO | None = None,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    out = stdout or sys.stdout  # cli.main has checked that it is open
-    env = os.environ if env is None else env
+def sessions_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str, str]) -> int:
+    out = stdout
     store = SessionStore()
     command = args.sessions_command or "list"
     try:

@@ -6,7 +6,7 @@ U+2028, U+2029 and U+0085, which JSON allows unescaped inside strings; httpx-sse
 official SDKs keep a leading BOM in the first field name and dispatch events that have no
 data. This decoder has its lines split on CR, LF and CRLF only, and decoded as UTF-8, by the
 :class:`~chatterm.decode.lines.LineSplitter` it shares with the NDJSON decoder, and
-dispatches exactly what the spec dispatches. It is also roughly twice as fast as httpx-sse.
+dispatches exactly what the spec dispatches (its speed: bench/run.py, ``decode``).
 
 Lines that are not SSE at all (Gemini appends raw JSON errors to its streams) are kept in
 ``ignored_lines`` so a translator can still find the error in them, and counted in

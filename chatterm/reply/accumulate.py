@@ -9,21 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import assert_never
 
-from chatterm.events import (
-    AnswerWasReasoning,
-    Event,
-    Finish,
-    FinishReason,
-    ReasoningDelta,
-    Retrying,
-    Started,
-    StreamError,
-    StreamWarning,
-    TextDelta,
-    Usage,
-    UsageUpdate,
-    estimate_tokens,
-)
+from chatterm import events
+from chatterm.events import Event, FinishReason, Usage, estimate_tokens
 from chatterm.pricing import Cost
 from chatterm.reply.metrics import Metrics, compute_metrics
 
@@ -38,7 +25,7 @@ class Reply:
     finish_reason: FinishReason | None
     usage: Usage
     metrics: Metrics
-    error: StreamError | None = None
+    error: events.StreamError | None = None
     warnings: tuple[str, ...] = ()
     cost: Cost | None = None
 
@@ -73,7 +60,7 @@ class ReplyAccumulator:
         self._text_chars = 0
         self.usage: Usage | None = None
         self.finish_reason: FinishReason | None = None
-        self.error: StreamError | None = None
+        self.error: events.StreamError | None = None
         # One entry per kind of warning (or per distinct message without a kind), in the
         # order they first came; a later warning of a kind replaces its running total.
         self._warnings: dict[str, str] = {}
@@ -97,40 +84,40 @@ class ReplyAccumulator:
 
     def add(self, at: float, event: Event) -> None:
         match event:
-            case Started():
+            case events.Started():
                 self.started_at = at
-            case ReasoningDelta(text=piece):
+            case events.ReasoningDelta(text=piece):
                 if piece:
                     self._delta_at(at)
                     self._reasoning.append(piece)
                     self._reasoning_chars += len(piece)
-            case TextDelta(text=piece):
+            case events.TextDelta(text=piece):
                 if piece:
                     self._delta_at(at)
                     if self.first_answer_at is None:
                         self.first_answer_at = at
                     self._text.append(piece)
                     self._text_chars += len(piece)
-            case AnswerWasReasoning():
+            case events.AnswerWasReasoning():
                 moved = self.text
                 self._reasoning.append(moved)
                 self._reasoning_chars += len(moved)
                 self._text.clear()
                 self._text_chars = 0
                 self.first_answer_at = None
-            case UsageUpdate(usage=usage):
+            case events.UsageUpdate(usage=usage):
                 self.usage = usage  # a running total: replace, never add
-            case Finish(reason=reason):
+            case events.Finish(reason=reason):
                 if self.finish_reason is None:
                     self.finish_reason = reason
                     self.ended_at = at
-            case StreamError():
+            case events.StreamError():
                 if self.error is None:
                     self.error = event
-            case StreamWarning(message=message, kind=kind):
+            case events.StreamWarning(message=message, kind=kind):
                 self._warnings[kind or "\0" + message] = message
-            case Retrying():
-                pass  # the failed attempt left nothing else behind; the times count from Started
+            case events.Retrying():
+                pass  # the failed attempt left nothing else behind; times count from Started
             case _:
                 assert_never(event)
 
@@ -152,7 +139,7 @@ class ReplyAccumulator:
 
     def cancel(self, at: float) -> None:
         """The user stopped the reply: keep what arrived, mark it cancelled."""
-        self.add(at, Finish("cancelled"))
+        self.add(at, events.Finish("cancelled"))
 
     def reply(self, at: float | None = None) -> Reply:
         """The reply as it stands. ``at`` is the end time when the stream has not finished."""
