@@ -1,4 +1,5 @@
-"""Anthropic Messages streaming (WIRE.md §4), spoken over httpx without the SDK.
+"""Anthropic Messages streaming, spoken over httpx without the SDK.
+Documented at https://docs.anthropic.com/en/docs/build-with-claude/streaming.
 
 Named SSE events whose ``event:`` equals the JSON ``type``: ``message_start`` (input usage;
 its ``output_tokens`` is a placeholder), content blocks (``content_block_start`` /

@@ -1,4 +1,5 @@
-"""Google Gemini's native API (WIRE.md §5): requests, keys, prices and HTTP errors.
+"""Google Gemini's native API: requests, keys, prices and HTTP errors.
+Documented at https://ai.google.dev/api/generate-content.
 
 The stream itself is translated in :mod:`chatterm.providers.gemini_stream`.
 """

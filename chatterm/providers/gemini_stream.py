@@ -1,4 +1,5 @@
-"""Gemini's ``streamGenerateContent?alt=sse`` stream to normalized events (WIRE.md §5).
+"""Gemini's ``streamGenerateContent?alt=sse`` stream to normalized events.
+Documented at https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent.
 
 The stream is data-only SSE with CRLF line ends. Each chunk is a ``GenerateContentResponse``
 whose ``parts[].text`` are increments: parts marked ``thought: true`` are thought summaries

@@ -1,4 +1,5 @@
-"""Ollama's native ``/api/chat``: newline-delimited JSON, one object per line (WIRE.md §6).
+"""Ollama's native ``/api/chat``: newline-delimited JSON, one object per line.
+Documented at https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion.
 
 Reasoning arrives in ``message.thinking``, the answer in ``message.content`` (read on every
 line, the ``done`` line included), usage and the server's own generation speed on the final

@@ -1,4 +1,5 @@
-"""OpenAI's Responses API streaming (``POST /responses``, WIRE.md §3).
+"""OpenAI's Responses API streaming (``POST /responses``).
+Documented at https://platform.openai.com/docs/api-reference/responses-streaming.
 
 Named SSE events whose ``event:`` equals the JSON ``type``. Reasoning summaries (and raw
 reasoning text, for models that expose it) stream separately from the answer, which is the
@@ -59,7 +60,7 @@ _INCOMPLETE: dict[str, FinishReason] = {
 # Output items the client is expected to run; the built-in tools (web search, code
 # interpreter, ...) run on the server and still end with an ordinary answer.
 _CLIENT_TOOL_ITEMS = frozenset({"function_call", "custom_tool_call"})
-# Error codes worth sending the request again for (WIRE.md §3.5).
+# Error codes worth sending the request again for (OpenAI's Responses error codes).
 _RETRYABLE_CODES = frozenset(
     {"server_is_overloaded", "too_many_requests", "rate_limit_exceeded", "server_error"}
 )

@@ -1,4 +1,4 @@
-"""SSEDecoder against the WHATWG rules (WIRE.md §1), in every fragmentation."""
+"""SSEDecoder against the WHATWG server-sent events rules, in every fragmentation."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class TestLineEndings:
         assert data_of([b"data: a\r\ndata: b\rdata: c\n\r\n"]) == ["a\nb\nc"]
 
     def test_crlf_split_across_reads_is_not_two_line_ends(self) -> None:
-        # WIRE.md §1.5: "data: 1\r" · "\n\r" · "\ndata: 2\r\n\r\n" is exactly two events.
+        # "data: 1\r" · "\n\r" · "\ndata: 2\r\n\r\n" is exactly two events.
         assert data_of([b"data: 1\r", b"\n\r", b"\ndata: 2\r\n\r\n"]) == ["1", "2"]
 
     def test_crlf_split_inside_an_event_does_not_dispatch_early(self) -> None:

@@ -1,4 +1,4 @@
-"""Anthropic Messages streaming: translator, byte parser and provider (WIRE.md §4, §7)."""
+"""Anthropic Messages streaming: translator, byte parser and provider."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def sse(event: str, data: str) -> str:
     return f"event: {event}\ndata: {data}\n\n"
 
 
-# --- transcripts (own copies of WIRE.md §4.9-4.10, plus one with the rarer shapes) ----------
+# --- transcripts (as Anthropic's API sends them, plus one with the rarer shapes) ----------
 
 TRANSCRIPT_A = (
     sse(

@@ -1,4 +1,4 @@
-"""Gemini streamGenerateContent: translator, byte parser and provider (WIRE.md §5, §1.6, §7)."""
+"""Gemini streamGenerateContent: translator, byte parser and provider."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from chatterm.providers.gemini_stream import GeminiParser, GeminiTranslator, usa
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply
 
-# --- transcripts (own copies of WIRE.md §5.8-5.9 and variations) ---------------------------
+# --- transcripts (as Gemini's API sends them, and variations) ---------------------------
 
 _A1 = (
     '{"candidates": [{"content": {"parts": [{"text": "**Comparing decimals**\\n\\nI compare '

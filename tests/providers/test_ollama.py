@@ -1,4 +1,4 @@
-"""Ollama's native /api/chat: translator, NDJSON parser, provider, model list (WIRE.md §6)."""
+"""Ollama's native /api/chat: translator, NDJSON parser, provider, model list."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from chatterm.providers.ollama import (
 )
 from chatterm.reply.accumulate import Reply
 
-# --- transcripts (own copies of WIRE.md §6.5-6.6) ------------------------------------------
+# --- transcripts (as Ollama sends them) ------------------------------------------
 
 TRANSCRIPT_A = (
     '{"model":"qwen3","created_at":"2026-01-05T10:00:00.000000001Z","message":{"role":'

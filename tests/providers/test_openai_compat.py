@@ -1,4 +1,4 @@
-"""Chat Completions streaming: translator, byte parser and provider (WIRE.md §2, §7)."""
+"""Chat Completions streaming: translator, byte parser and provider."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from chatterm.providers.openai_compat import (
 )
 from chatterm.reply.accumulate import Reply
 
-# --- transcripts (own copies of WIRE.md §2.12-2.14) ----------------------------------------
+# --- transcripts (as OpenAI's API sends them) ----------------------------------------
 
 TRANSCRIPT_A = (
     b'data: {"id":"c1","object":"chat.completion.chunk","created":1750000000,'

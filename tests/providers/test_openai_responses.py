@@ -1,4 +1,4 @@
-"""OpenAI Responses API streaming: translator, byte parser and provider (WIRE.md §3)."""
+"""OpenAI Responses API streaming: translator, byte parser and provider."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def sse(*payloads: dict[str, Any]) -> bytes:
     return "".join(out).encode()
 
 
-# --- transcripts (own copies of WIRE.md §3.6-3.7, response objects trimmed) ---------------
+# --- transcripts (as OpenAI's API sends them, response objects trimmed) ---------------
 
 USAGE_A = {
     "input_tokens": 92,

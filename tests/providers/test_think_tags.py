@@ -1,4 +1,4 @@
-"""ThinkTagSplitter: inline <think>…</think> reasoning, tags cut anywhere (WIRE.md §2.11)."""
+"""ThinkTagSplitter: inline <think>…</think> reasoning, tags cut anywhere."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 what it says, presets are chosen per request, and ``python -m chatterm.testing.fakeserver``
 runs.
 
-The parsers here are deliberately strict and written from WIRE.md, independently of
-chatterm's decoders: they check the framing (line ends, blank lines, field names) before
-they look at the JSON.
+The parsers here are deliberately strict, written from each vendor's streaming docs and
+independently of chatterm's decoders: they check the framing (line ends, blank lines,
+field names) before they look at the JSON.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def ndjson_lines(body: bytes) -> list[Any]:
 
 @dataclass
 class Parsed:
-    """What the wire says, read the way WIRE.md describes each format."""
+    """What the wire says, read the way each vendor's documentation describes its format."""
 
     reasoning: str = ""
     text: str = ""

@@ -9,7 +9,7 @@ says so, and sending explains how to set it); the picker explains instead of swi
 
 The reasoning effort (off, low, medium, high) starts at the remembered one, else
 ``reasoning_effort`` in the config. Its key only works on models that take an effort
-(:func:`chatterm.providers.effort.supports_effort`); every conversation carries it (see
+(:meth:`chatterm.providers.base.Provider.supports_effort`); every conversation carries it (see
 :func:`chatterm.providers.effort.effort_fields`), as ``chatterm ask`` does, and each provider
 maps it onto its own parameter or ignores it.
 """
