@@ -5,7 +5,7 @@
 
 bench/run.py notes ``time.monotonic()`` before starting this process and subtracts it from
 the time printed (the same clock system-wide), so the figure runs from process start to
-the first frame. ``chatterm`` goes through the command's entry point (``chatterm.startup``,
+the first frame. ``chatterm`` goes through the command's entry point (``chatterm.__main__``,
 then the config, the model and the TUI's import) with the app run headless at 120x40 and
 no API key (so on the demo model); its first frame is the first one of the chat screen.
 Headless Textual skips turning a frame into terminal output: the probe does it anyway, for
