@@ -26,7 +26,7 @@ from chatterm.cli.common import (
 )
 from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter
 from chatterm.config import load_settings
-from chatterm.errors import ChattermError, ConfigError
+from chatterm.errors import ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Event, Message
 from chatterm.files import same_file
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
@@ -35,7 +35,7 @@ from chatterm.reply.sink import Sink, pump
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
-from chatterm.text import redact, safe_text, visible_line
+from chatterm.text import safe_text, visible_line
 
 TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
 
@@ -130,10 +130,8 @@ def ask_command(
         if problem is not None:
             keeper.close()
             return fail(problem, EXIT_FAILED)
-    try:
-        reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
-    except ChattermError as exc:
-        return fail(redact(str(exc), target.provider.secrets()), EXIT_FAILED)
+    # A failure the stream did not foresee ends the reply in an error (printed, one line).
+    reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
     code = EXIT_OK if reply.finish_reason in CLEAN_FINISHES else EXIT_FAILED
     if saved is None:
         return code
@@ -173,6 +171,8 @@ class SavedTurn:
         self.recorder.event(event, at)
 
     def done(self, reply: Reply) -> None:
+        if self.recorder.ended:
+            return  # a sink ends once
         self.recorder.done(reply)
         self.keeper.close()
         self.error = self.keeper.take_error()

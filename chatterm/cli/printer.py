@@ -42,6 +42,7 @@ class PlainPrinter:
         self._at_line_start = True
         self._reasoning_feed = SafeFeed()
         self._text_feed = SafeFeed()
+        self._ended = False
 
     def _write(self, text: str, *, dim: bool = False) -> None:
         if text:
@@ -98,6 +99,9 @@ class PlainPrinter:
                 assert_never(event)
 
     def done(self, reply: Reply) -> None:
+        if self._ended:
+            return  # a sink ends once
+        self._ended = True
         self._write(self._text_feed.flush())
         if not self._at_line_start:
             self._write("\n")
@@ -130,6 +134,7 @@ class JsonLinesPrinter:
         self.out = out
         self.show_reasoning = show_reasoning
         self.session_id = session_id
+        self._ended = False
 
     def record(self, record: dict[str, Any]) -> None:
         """Write one record as a line and flush."""
@@ -165,6 +170,9 @@ class JsonLinesPrinter:
                 assert_never(event)
 
     def done(self, reply: Reply) -> None:
+        if self._ended:
+            return  # exactly one done record
+        self._ended = True
         self.record(
             done_record(reply, include_reasoning=self.show_reasoning, session_id=self.session_id)
         )

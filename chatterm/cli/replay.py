@@ -19,10 +19,28 @@ from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
 from chatterm.cli.sessions import load_session, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
+from chatterm.events import Event
+from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session
 from chatterm.sessions.replay import ReplayControl, Sleep, replay_turns
 from chatterm.sessions.store import SessionStore
+
+
+class StoppedWithoutFigures:
+    """A replay's printer as a sink: a turn stopped with Ctrl+C ends with the replay's own
+    "replay stopped" line, not with figures for a reply that was never recorded so."""
+
+    def __init__(self, printer: PlainPrinter | JsonLinesPrinter) -> None:
+        self.printer = printer
+
+    def event(self, event: Event, at: float) -> None:
+        self.printer.event(event, at)
+
+    def done(self, reply: Reply) -> None:
+        task = asyncio.current_task()
+        if task is None or not task.cancelling():
+            self.printer.done(reply)
 
 
 def replay_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str, str]) -> int:
@@ -78,7 +96,7 @@ async def play(
                 write_prompt(out, turn, color=color)
                 out.flush()
                 printer = PlainPrinter(out, out, color=color)
-            await pump(played, printer)
+            await pump(played, StoppedWithoutFigures(printer))
     except asyncio.CancelledError:
         # Ctrl+C: stop where we are, without a traceback.
         task = asyncio.current_task()

@@ -12,7 +12,7 @@ Keys are never written: the ``Authorization``, ``Proxy-Authorization``, ``x-api-
 ``x-goog-api-key`` and ``api-key`` headers (and any header whose name says key, token,
 secret, password, auth or cookie) are ``***``; so are URL parameters named that way
 (``key=``, ``access_token=``…) and a password in the address. Every other value is also
-passed through :func:`chatterm.providers.base.redact` with the request's own keys, so a
+passed through :func:`chatterm.text.redact` with the request's own keys, so a
 server echoing a key back (an error body, a redirect) is caught by value. Request bodies
 (the conversation) are not logged, only their size.
 

@@ -152,7 +152,7 @@ class SessionWriter:
                 self.submit(session)
 
     def close(self) -> None:
-        """events.Finish every queued write and stop the thread; later saves are written on the
+        """Finish every queued write and stop the thread; later saves are written on the
         caller's thread."""
         self.wait()
         self._closed = True
@@ -192,6 +192,11 @@ class TurnRecorder:
         self._last_save: float | None = None
         self._finished = False
         self._checkpoint()
+
+    @property
+    def ended(self) -> bool:
+        """Whether :meth:`done` has recorded the reply (the turn is sealed)."""
+        return self._finished
 
     @property
     def timeline(self) -> list[TimelineEntry]:

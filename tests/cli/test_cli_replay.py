@@ -256,6 +256,32 @@ async def test_cancelling_stops_the_replay_cleanly(session: Session) -> None:
     assert out.getvalue().endswith("── replay stopped ──\n")
 
 
+@pytest.mark.parametrize("json_lines", [False, True])
+async def test_a_replay_stopped_mid_turn_prints_no_figures_for_it(
+    session: Session, json_lines: bool
+) -> None:
+    started = asyncio.Event()
+
+    async def sleep_forever(seconds: float) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    out = io.StringIO()
+    task = asyncio.create_task(
+        play(session, out, speed=1, json_lines=json_lines, sleep=sleep_forever)
+    )
+    async with asyncio.timeout(SAFETY_TIMEOUT_S):
+        await started.wait()
+        task.cancel()
+        assert await task == 1
+    if json_lines:
+        records = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert [record["type"] for record in records] == ["prompt"]
+    else:
+        assert "cancelled" not in out.getvalue() and "TTFT" not in out.getvalue()
+        assert out.getvalue().endswith("── replay stopped ──\n")
+
+
 def test_ctrl_c_ends_a_replay_with_exit_1_and_no_traceback(
     session: Session, isolated_home: Path
 ) -> None:

@@ -88,6 +88,7 @@ def warm_up() -> None:
     the price table, and httpx with the streaming pipeline, which the start-up leaves out
     to paint sooner."""
     import chatterm.network.stream  # noqa: F401
+    import chatterm.reply.live  # noqa: F401
     from chatterm.pricing import warm_up_prices
 
     warm_up_prices()
@@ -322,7 +323,10 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
             self.live = None
         # The worker's pump has ended the turn and the recorder, unless it never ran (then
         # this ends them: a reply without a finish was cancelled).
-        reply = end_sinks(live.stream, *live.sinks())
+        try:
+            reply = end_sinks(live.stream, *live.sinks())
+        finally:
+            live.turn.stop_clock()  # however the ending went, the turn stops ticking
         if not self.is_attached:
             return  # the app is closing
         self.stats.show_final(reply, self.costs, self._retry_hint())

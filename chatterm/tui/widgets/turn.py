@@ -125,6 +125,11 @@ class TurnView(Widget):
         if self._frame_timer is None and self.is_attached:
             self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
 
+    def stop_clock(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+            self._frame_timer = None
+
     def _on_frame(self) -> None:
         self.flush()
         if self.on_frame is not None:
@@ -186,9 +191,7 @@ class TurnView(Widget):
 
     def finish(self, reply: Reply) -> None:
         """The reply ended: show all of it, rendered once more, and its stats."""
-        if self._frame_timer is not None:
-            self._frame_timer.stop()
-            self._frame_timer = None
+        self.stop_clock()
         self.flush()
         self.reply = reply
         self.reasoning.append(self._reasoning_feed.flush())
