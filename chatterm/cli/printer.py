@@ -28,7 +28,22 @@ def dim(text: str, color: bool) -> str:
     return f"{_DIM}{text}{_RESET}" if color else text
 
 
-class PlainPrinter:
+class _Printer:
+    """A printer ends once: a second ``done`` (a path that cannot know whether the pump
+    ended it) prints nothing."""
+
+    _ended = False
+
+    def done(self, reply: Reply) -> None:
+        if not self._ended:
+            self._ended = True
+            self._end(reply)
+
+    def _end(self, reply: Reply) -> None:
+        raise NotImplementedError
+
+
+class PlainPrinter(_Printer):
     """Reasoning under a ``thinking`` rule, then the answer, then one stats line."""
 
     def __init__(
@@ -42,7 +57,6 @@ class PlainPrinter:
         self._at_line_start = True
         self._reasoning_feed = SafeFeed()
         self._text_feed = SafeFeed()
-        self._ended = False
 
     def _write(self, text: str, *, dim: bool = False) -> None:
         if text:
@@ -98,10 +112,7 @@ class PlainPrinter:
             case _:
                 assert_never(event)
 
-    def done(self, reply: Reply) -> None:
-        if self._ended:
-            return  # a sink ends once
-        self._ended = True
+    def _end(self, reply: Reply) -> None:
         self._write(self._text_feed.flush())
         if not self._at_line_start:
             self._write("\n")
@@ -121,7 +132,7 @@ def json_line(record: dict[str, Any]) -> str:
     return escape_unsafe_in_strings(json.dumps(record, ensure_ascii=False))
 
 
-class JsonLinesPrinter:
+class JsonLinesPrinter(_Printer):
     """One JSON object per line: deltas, errors, and exactly one ``done`` record.
 
     ``session_id``, when set by the time the reply is done, goes into the ``done`` record
@@ -134,7 +145,6 @@ class JsonLinesPrinter:
         self.out = out
         self.show_reasoning = show_reasoning
         self.session_id = session_id
-        self._ended = False
 
     def record(self, record: dict[str, Any]) -> None:
         """Write one record as a line and flush."""
@@ -169,10 +179,7 @@ class JsonLinesPrinter:
             case _:
                 assert_never(event)
 
-    def done(self, reply: Reply) -> None:
-        if self._ended:
-            return  # exactly one done record
-        self._ended = True
+    def _end(self, reply: Reply) -> None:
         self.record(
             done_record(reply, include_reasoning=self.show_reasoning, session_id=self.session_id)
         )
