@@ -46,6 +46,20 @@ class Usage:
     cost_usd: float | None = None
     server_tokens_per_s: float | None = None
 
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether some count is above zero. Every request has input, so a usage that counts
+        nothing (a server's junk counts are read as 0) says nothing about the tokens."""
+        return any(
+            (
+                self.input_tokens,
+                self.output_tokens,
+                self.reasoning_tokens,
+                self.cached_input_tokens,
+                self.cache_write_tokens,
+            )
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Started:

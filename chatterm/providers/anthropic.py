@@ -29,7 +29,6 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
     Usage,
-    UsageUpdate,
     estimate_tokens,
 )
 from chatterm.pricing import is_local_url
@@ -44,6 +43,7 @@ from chatterm.providers.parsing import (
     ended_early,
     message_from_error_object,
     object_or_skipped,
+    usage_update,
 )
 from chatterm.text import one_line, redact
 
@@ -241,7 +241,7 @@ class MessagesTranslator:
             if thinking is not None:
                 self._thinking_tokens = thinking
         if self._output is not None:
-            events.append(UsageUpdate(self._usage(self._output, self._thinking_tokens)))
+            events.extend(usage_update(self._usage(self._output, self._thinking_tokens)))
 
     def _usage(self, output: int, reasoning: int, *, estimated: bool = False) -> Usage:
         read = self._input.get("cache_read_input_tokens", 0)
@@ -261,7 +261,7 @@ class MessagesTranslator:
             return
         streamed = estimate_tokens(self._text_chars + self._reasoning_chars)
         reasoning = estimate_tokens(self._reasoning_chars)
-        events.append(UsageUpdate(self._usage(streamed, reasoning, estimated=True)))
+        events.extend(usage_update(self._usage(streamed, reasoning, estimated=True)))
 
     def _finish(self, events: list[Event]) -> None:
         self._done = True

@@ -29,7 +29,6 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
     Usage,
-    UsageUpdate,
 )
 from chatterm.pricing import PriceSpec
 from chatterm.providers.base import Provider, WireFormat
@@ -44,6 +43,7 @@ from chatterm.providers.parsing import (
     json_text,
     message_from_error_object,
     object_or_skip,
+    usage_update,
     usd,
 )
 from chatterm.retry import retryable_status
@@ -167,7 +167,7 @@ class GatewayTranslator:
         final = chunk.get("final") is True or chunk.get("is_final") is True
         if event == "error" or _is_error(chunk):
             usage = usage_from_gateway(chunk) if final else None
-            return ([UsageUpdate(usage)] if usage else []) + self._error(chunk)
+            return usage_update(usage) + self._error(chunk)
         events = self._content(chunk)
         if final:
             events.extend(self._final(chunk))
@@ -206,9 +206,7 @@ class GatewayTranslator:
     def _final(self, chunk: dict[str, Any]) -> list[Event]:
         self._ended = True
         events: list[Event] = []
-        usage = usage_from_gateway(chunk)
-        if usage is not None:
-            events.append(UsageUpdate(usage))
+        events.extend(usage_update(usage_from_gateway(chunk)))
         warnings = chunk.get("warnings")
         if isinstance(warnings, str):
             warnings = [warnings]

@@ -59,7 +59,6 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
     Usage,
-    UsageUpdate,
 )
 from chatterm.providers.parsing import (
     SkipTally,
@@ -70,6 +69,7 @@ from chatterm.providers.parsing import (
     object_or_skipped,
     raw_decode,
     snippet,
+    usage_update,
 )
 from chatterm.retry import retryable_status
 from chatterm.text import one_line, redact
@@ -273,7 +273,7 @@ class GeminiTranslator:
             normalized = usage_from_gemini(usage)
             if normalized != self._last_usage:
                 self._last_usage = normalized
-                events.append(UsageUpdate(normalized))
+                events.extend(usage_update(normalized))
         return events
 
     def _prompt_feedback(self, feedback: dict[str, Any], events: list[Event]) -> None:

@@ -30,7 +30,6 @@ from chatterm.events import (
     StreamError,
     TextDelta,
     Usage,
-    UsageUpdate,
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, error_detail
@@ -44,6 +43,7 @@ from chatterm.providers.parsing import (
     json_text,
     message_from_error_object,
     object_or_skipped,
+    usage_update,
 )
 from chatterm.text import one_line, redact
 from chatterm.urls import host_of
@@ -171,9 +171,8 @@ class OllamaChatTranslator:
         done = data.get("done")
         if done is True:
             self._done = True
-            if "eval_count" in data or "prompt_eval_count" in data:
-                events.append(UsageUpdate(usage_from_ollama(data)))
-            # else: no counts at all; the accumulator estimates and says so
+            # No counts at all (or only junk): none is sent, and the accumulator estimates.
+            events.extend(usage_update(usage_from_ollama(data)))
             reason = data.get("done_reason")
             finish = _FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
             if self._tool_calls and finish == "stop":

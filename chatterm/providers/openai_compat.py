@@ -24,7 +24,6 @@ from chatterm.events import (
     StreamError,
     TextDelta,
     Usage,
-    UsageUpdate,
 )
 from chatterm.pricing import is_local_url
 from chatterm.providers.base import Provider, WireFormat, requested_effort
@@ -38,6 +37,7 @@ from chatterm.providers.parsing import (
     json_object,
     message_from_error_object,
     object_or_skipped,
+    usage_update,
     usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
@@ -175,7 +175,7 @@ class ChatCompletionsTranslator:
         if self._failed:
             # After an error only the usage still counts (OpenRouter sends its cost there).
             usage = chunk.get("usage")
-            return [UsageUpdate(usage_from_openai(usage))] if isinstance(usage, dict) else []
+            return usage_update(usage_from_openai(usage)) if isinstance(usage, dict) else []
         if chunk.get("error") or chunk.get("object") == "error":
             return self._error(chunk)
         events: list[Event] = []
@@ -186,7 +186,7 @@ class ChatCompletionsTranslator:
                     self._choice(choice, events)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            events.append(UsageUpdate(usage_from_openai(usage)))
+            events.extend(usage_update(usage_from_openai(usage)))
         return events
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:

@@ -24,7 +24,6 @@ from chatterm.events import (
     StreamError,
     TextDelta,
     Usage,
-    UsageUpdate,
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint
@@ -41,6 +40,7 @@ from chatterm.providers.parsing import (
     count0,
     ended_early,
     object_or_skipped,
+    usage_update,
 )
 from chatterm.text import one_line, redact
 
@@ -183,7 +183,7 @@ class ResponsesTranslator:
         events: list[Event] = []
         usage = response.get("usage")
         if isinstance(usage, dict):
-            events.append(UsageUpdate(usage_from_responses(usage)))
+            events.extend(usage_update(usage_from_responses(usage)))
         for item in response.get("output") or ():
             if isinstance(item, dict) and item.get("type") in _CLIENT_TOOL_ITEMS:
                 self._tool_calls = True
@@ -197,7 +197,7 @@ class ResponsesTranslator:
         events: list[Event] = []
         usage = response.get("usage")
         if isinstance(usage, dict):
-            events.append(UsageUpdate(usage_from_responses(usage)))
+            events.extend(usage_update(usage_from_responses(usage)))
         events.extend(self._stream_error(_dict(response.get("error")), "the response failed"))
         return events
 

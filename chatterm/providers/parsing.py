@@ -24,6 +24,10 @@ The helpers :func:`loads`, :func:`count` and :func:`usd` are what translators us
 JSON and numbers: deep nesting is bad JSON like any other, and a token count or a price
 that is negative, fractional, not finite, a string or absurdly large is treated as absent;
 :func:`message_from_error_object` finds the message in an error envelope, streamed or not.
+
+Usage: a count is an int (or integral float) from 0 to 10^12, never a bool, a cost a finite
+dollar amount from 0 to 10^6; anything else is absent and counts 0. A usage that then counts
+nothing and has no cost is no usage (:func:`usage_update`), so the reply's estimate applies.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from chatterm.events import (
     StreamError,
     StreamWarning,
     TextDelta,
+    Usage,
+    UsageUpdate,
 )
 from chatterm.text import mend, one_line, redact
 
@@ -163,6 +169,15 @@ def usd(value: Any) -> float | None:
     if not 0 <= value <= MAX_USD:  # also false for NaN; compared before float(): no overflow
         return None
     return float(value)
+
+
+def usage_update(usage: Usage | None) -> list[Event]:
+    """The event for a usage a translator read, or none when it reports nothing: no count
+    above zero (its counts were junk, or zeros no request has) and no cost. Every translator
+    sends its usage through here, so that none reads as an exact "in 0 · out 0 · $0"."""
+    if usage is None or not (usage.counts_tokens or usage.cost_usd is not None):
+        return []
+    return [UsageUpdate(usage)]
 
 
 def snippet(text: str, secrets: tuple[str, ...] = (), limit: int = 80) -> str:
