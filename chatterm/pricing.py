@@ -3,7 +3,8 @@
 Prices come from ``genai-prices`` (its bundled snapshot: chatterm never asks it to update
 over the network), overridden per model by ``[models."provider:model"]`` in the config.
 A cost the server reported itself (OpenRouter's and LiteLLM's ``usage.cost``) wins over
-both. A model with no known price costs *unknown*, never $0; local models cost $0.
+both, and is exact even when the token counts beside it were junk and are estimated. A
+model with no known price costs *unknown*, never $0; local models cost $0.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def warm_up_prices() -> None:
 
 def cost_of(usage: Usage, spec: PriceSpec) -> Cost:
     if usage.cost_usd is not None:
-        return Cost(usage.cost_usd, "server", usage.estimated)
+        return Cost(usage.cost_usd, "server")  # what was charged, even beside estimated counts
     if spec.override is not None:
         return Cost(_override_cost(usage, spec.override), "config", usage.estimated)
     if spec.local:

@@ -133,8 +133,10 @@ class ReplyAccumulator:
 
     def snapshot(self) -> LiveFigures:
         """The live figures: the output estimate is made as the reply's own is."""
+        if self.usage is not None:
+            return LiveFigures(self.started_at, self._settled(self.usage))
         streamed = self._text_chars + self._reasoning_chars
-        usage = self.usage or Usage(output_tokens=estimate_tokens(streamed), estimated=True)
+        usage = Usage(output_tokens=estimate_tokens(streamed), estimated=True)
         return LiveFigures(self.started_at, usage)
 
     def cancel(self, at: float) -> None:
@@ -143,7 +145,7 @@ class ReplyAccumulator:
 
     def reply(self, at: float | None = None) -> Reply:
         """The reply as it stands. ``at`` is the end time when the stream has not finished."""
-        usage = self.usage if self.usage is not None else self._estimated_usage()
+        usage = self._settled(self.usage) if self.usage is not None else self._estimated_usage()
         ended_at = self.ended_at if self.ended_at is not None else at
         return Reply(
             model=self.model,
@@ -169,6 +171,29 @@ class ReplyAccumulator:
         if usage.reasoning_tokens and not self._reasoning_chars:
             return max(usage.output_tokens - usage.reasoning_tokens, 0)
         return usage.output_tokens
+
+    def _settled(self, usage: Usage) -> Usage:
+        """The server's usage, unless it cannot be this reply's. One that counts no token
+        (its counts were junk) gives way to the reply's own estimate, keeping any cost the
+        server charged; an output of 0 beside text that did stream is the estimate instead.
+        Either is marked estimated: a paid reply never reads as an exact $0 it was not."""
+        if usage.estimated:
+            return usage
+        if not usage.counts_tokens:
+            return replace(
+                self._estimated_usage(),
+                cost_usd=usage.cost_usd,
+                server_tokens_per_s=usage.server_tokens_per_s,
+            )
+        streamed = self._text_chars + self._reasoning_chars
+        if usage.output_tokens == 0 and streamed:
+            return replace(
+                usage,
+                output_tokens=estimate_tokens(streamed),
+                reasoning_tokens=estimate_tokens(self._reasoning_chars),
+                estimated=True,
+            )
+        return usage
 
     def _estimated_usage(self) -> Usage:
         # A request that failed before anything arrived most likely never reached the model.
