@@ -211,6 +211,62 @@ class TestEstimate:
         assert (reply.reasoning, reply.text, reply.finish_reason) == ("", "", None)
 
 
+class TestUsageThatCountsNothing:
+    """A server's usage that cannot be the reply's gives way to the reply's own estimate."""
+
+    EVENTS: list[tuple[float, Event]] = [
+        (0.0, Started("m")),
+        (0.5, ReasoningDelta("r" * 10)),
+        (1.0, TextDelta("t" * 30)),
+    ]
+
+    def test_a_usage_of_zeros_is_the_estimate(self) -> None:
+        reply = fold([*self.EVENTS, (2.0, UsageUpdate(Usage()))], prompt_chars=101)
+        assert reply.usage == Usage(
+            input_tokens=26, output_tokens=10, reasoning_tokens=3, estimated=True
+        )
+
+    def test_a_server_cost_beside_no_counts_is_kept(self) -> None:
+        usage = Usage(cost_usd=0.25, server_tokens_per_s=9.0)
+        reply = fold([*self.EVENTS, (2.0, UsageUpdate(usage))], prompt_chars=101)
+        assert reply.usage == Usage(
+            input_tokens=26,
+            output_tokens=10,
+            reasoning_tokens=3,
+            estimated=True,
+            cost_usd=0.25,
+            server_tokens_per_s=9.0,
+        )
+
+    def test_no_output_beside_streamed_text_is_estimated(self) -> None:
+        usage = Usage(input_tokens=40, cached_input_tokens=8)
+        reply = fold([*self.EVENTS, (2.0, UsageUpdate(usage))], prompt_chars=101)
+        assert reply.usage == Usage(
+            input_tokens=40,
+            output_tokens=10,
+            reasoning_tokens=3,
+            cached_input_tokens=8,
+            estimated=True,
+        )
+
+    def test_no_output_with_nothing_streamed_is_exact(self) -> None:
+        usage = Usage(input_tokens=40)
+        reply = fold([(0.0, Started("m")), (2.0, UsageUpdate(usage))], prompt_chars=101)
+        assert reply.usage == usage
+
+    def test_an_estimate_from_the_server_is_kept(self) -> None:
+        usage = Usage(input_tokens=40, output_tokens=0, estimated=True)
+        reply = fold([*self.EVENTS, (2.0, UsageUpdate(usage))], prompt_chars=101)
+        assert reply.usage == usage
+
+    def test_the_live_figures_agree(self) -> None:
+        acc = ReplyAccumulator("m", 101)
+        for at, event in [*self.EVENTS, (2.0, UsageUpdate(Usage(input_tokens=40)))]:
+            acc.add(at, event)
+        assert acc.snapshot().usage == acc.reply().usage
+        assert acc.snapshot().usage.estimated
+
+
 class TestCancel:
     def test_cancel_keeps_text_and_marks_cancelled(self) -> None:
         acc = ReplyAccumulator("m")
