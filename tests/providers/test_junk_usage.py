@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,9 +32,10 @@ from chatterm.providers.openai_responses import ResponsesParser
 from chatterm.providers.parsing import INTERNAL_ERROR, MAX_COUNT, GuardedParser
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.reply.figures import format_usage
-from chatterm.testing.fakeserver import render
+from chatterm.testing.fakeserver import FakeServer, render
 from chatterm.testing.scenario import Scenario
 from chatterm.tui.stats import live_bar, reply_line
+from tests.test_providers_e2e import PROVIDERS, TARGETS, ask, serve
 
 PARSERS: dict[str, Callable[[], GuardedParser]] = {
     "chat": ChatCompletionsParser,
@@ -336,3 +338,24 @@ def test_any_json_as_usage_never_reads_as_an_exact_zero(
     reply = fold(events)
     assert_never_an_exact_zero(reply)
     json.dumps(done_record(reply), allow_nan=False)
+
+
+# ------------------------------------------------------------------------ end to end
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_ask_json_reports_the_estimate(
+    fake_server: FakeServer, tmp_path: Path, provider: str
+) -> None:
+    fmt = TARGETS[provider].fmt
+    serve(fake_server, provider, SCRIPT.but(body=spoiled_body(fmt, junk=lambda: None)))
+    result = ask(tmp_path, fake_server, provider)
+    assert result.returncode == 0, result.stderr
+    done = result.done
+    assert done["text"] == SCRIPT.answer
+    assert done["usage"]["estimated"] is True
+    assert done["usage"]["output_tokens"] > 0 and done["usage"]["input_tokens"] > 0
+    if done["cost_source"] == "local":
+        assert done["cost_usd"] == 0
+    else:
+        assert done["cost_usd"] is None or done["cost_usd"] > 0, done
