@@ -10,6 +10,7 @@ a test is about time passing, and say so.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -69,3 +70,12 @@ class FakeSleep:
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
         await asyncio.sleep(0)
+
+
+def default_sigint() -> None:
+    """A child's ``preexec_fn``: Ctrl+C (SIGINT) interrupts it, as at a terminal.
+
+    A process started in the background by a non-interactive shell (a CI runner's, or
+    ``cmd &``) ignores SIGINT, and its children inherit that: Python then installs no
+    KeyboardInterrupt handler and a test that sends SIGINT would wait for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

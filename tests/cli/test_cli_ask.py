@@ -22,6 +22,7 @@ import pytest
 from chatterm.text import safe_text
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario, mid_frame_offset, render_frames
+from tests.waiting import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFETY_TIMEOUT_S = 60.0
@@ -377,6 +378,7 @@ def test_json_ctrl_c_during_a_stall_is_cancelled(fake_server: FakeServer, home: 
     process = subprocess.Popen(
         [sys.executable, "-m", "chatterm", "ask", "--json", "-m", MODEL, PROMPT],
         stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # Ctrl+C works however the suite was started
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**ask_env(home, fake_server), "PYTHONFAULTHANDLER": "1"},

@@ -24,7 +24,7 @@ from chatterm.text import safe_text
 from tests.cli.test_cli_ask import ask_env
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario
-from tests.waiting import wait_until
+from tests.waiting import default_sigint, wait_until
 
 MODEL = "openai:test-model"
 SAFETY_TIMEOUT_S = 60.0
@@ -307,6 +307,7 @@ def test_ctrl_c_during_a_stall_saves_the_reply_as_cancelled(
     process = subprocess.Popen(
         [sys.executable, "-m", "chatterm", "ask", "--save", "--json", "-m", MODEL, "hi"],
         stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # Ctrl+C works however the suite was started
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=ask_env(isolated_home, fake_server),

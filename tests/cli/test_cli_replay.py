@@ -28,6 +28,7 @@ from chatterm.sessions.model import Session
 from chatterm.sessions.replay import POLL_S, TURN_GAP_S, ReplayControl
 from chatterm.sessions.store import SessionStore
 from tests.cli.test_cli_sessions import FakeTty, assert_one_line_error, make_session, run, save
+from tests.waiting import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFETY_TIMEOUT_S = 60.0
@@ -288,6 +289,7 @@ def test_ctrl_c_ends_a_replay_with_exit_1_and_no_traceback(
     process = subprocess.Popen(
         [sys.executable, "-m", "chatterm", "replay", session.id, "--plain", "--speed", "0.001"],
         stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # Ctrl+C works however the suite was started
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,

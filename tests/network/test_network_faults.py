@@ -49,7 +49,7 @@ from tests.fake_provider.server import (
     mid_frame_offset,
     render_frames,
 )
-from tests.waiting import FakeSleep
+from tests.waiting import FakeSleep, default_sigint
 
 SAFETY_TIMEOUT_S = 60.0  # a safety net against hangs only; no test depends on timing
 CONVERSATION = Conversation((Message("user", PROMPT),))
@@ -610,6 +610,7 @@ def interrupt_after_first_line(
     process = subprocess.Popen(
         [sys.executable, "-m", "chatterm", "ask", "--json", *args, "-m", MODEL, PROMPT],
         stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # Ctrl+C works however the suite was started
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=ask_env(home, server),
