@@ -52,14 +52,20 @@ class NetworkSettings:
     first token (reasoning or answer): a reasoning model whose thoughts are hidden (OpenAI's
     o-series and gpt-5) or a local server loading a model and reading a long prompt may say
     nothing for minutes, so it is as long as the official SDKs' 10-minute read timeout.
-    Once tokens flow, ``idle_timeout`` is the longest silence between two pieces of the
-    body; any bytes (keep-alive comments, pings) reset both.
+    It runs from the request to the first token: keep-alive comments and events without a
+    token do not end it. Once tokens flow, ``idle_timeout`` is the longest wait between two
+    pieces of progress (a token, usage, the finish), not between any two bytes.
+    ``total_timeout`` caps the whole reply, retries included (0: no cap), against a server
+    that trickles tokens forever (a model stuck repeating itself). Half an hour is the
+    whole first-token wait plus twenty minutes of answer: at the speed of a hosted API,
+    more than any model's output limit; a slow local model writing at length may need more.
     """
 
     max_retries: int = 2
     connect_timeout: float = 10.0
     first_token_timeout: float = 600.0
     idle_timeout: float = 120.0
+    total_timeout: float = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +261,10 @@ MAX_RETRIES_LIMIT = 10
 
 
 def _network(data: dict[str, Any], check: _Checker) -> NetworkSettings:
-    """``[network]``: ``max_retries`` (0 to 10) and the timeouts (seconds above 0)."""
+    """``[network]``: ``max_retries`` (0 to 10) and the timeouts (seconds above 0;
+    ``total_timeout`` may be 0, for none)."""
     table = check.table(data.get("network", {}), "network")
-    check.no_unknown(table, {"max_retries", *_NETWORK_TIMEOUTS}, "network")
+    check.no_unknown(table, {"max_retries", "total_timeout", *_NETWORK_TIMEOUTS}, "network")
     defaults = NetworkSettings()
     retries = table.get("max_retries", defaults.max_retries)
     if (
@@ -272,6 +279,10 @@ def _network(data: dict[str, Any], check: _Checker) -> NetworkSettings:
     for key in _NETWORK_TIMEOUTS:
         if key in table:
             timeouts[key] = check.seconds(table[key], f"network.{key}")
+    if "total_timeout" in table:
+        timeouts["total_timeout"] = check.seconds_or_none(
+            table["total_timeout"], "network.total_timeout"
+        )
     return NetworkSettings(max_retries=retries, **timeouts)
 
 
@@ -360,6 +371,16 @@ class _Checker:
             or not 0 < value < float("inf")
         ):
             raise self.error(key, "a number of seconds above 0", value)
+        return float(value)
+
+    def seconds_or_none(self, value: object, key: str) -> float:
+        """Seconds, or 0 for no limit at all."""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < float("inf")
+        ):
+            raise self.error(key, "a number of seconds (0: no limit)", value)
         return float(value)
 
     def positive_int(self, value: object, key: str) -> int:

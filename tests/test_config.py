@@ -284,6 +284,13 @@ class TestNetwork:
             max_retries=2, connect_timeout=10.0, first_token_timeout=600.0, idle_timeout=120.0
         )
         assert load_settings(Path("/nonexistent/config.toml")).network == network
+        assert network.total_timeout == 1800.0
+
+    def test_total_timeout_may_be_0_for_no_limit(self, tmp_path: Path) -> None:
+        text = "[network]\ntotal_timeout = 0\n"
+        assert load_settings(write(tmp_path, text)).network.total_timeout == 0.0
+        text = "[network]\ntotal_timeout = 90.5\n"
+        assert load_settings(write(tmp_path, text)).network == NetworkSettings(total_timeout=90.5)
 
     def test_every_key(self, tmp_path: Path) -> None:
         text = (
@@ -317,6 +324,10 @@ class TestNetwork:
             ("idle_timeout = inf", "idle_timeout", "a number of seconds above 0"),
             ('idle_timeout = "30s"', "idle_timeout", "a number of seconds above 0"),
             ("idle_timeout = false", "idle_timeout", "a number of seconds above 0"),
+            ("total_timeout = -1", "total_timeout", "a number of seconds (0: no limit)"),
+            ("total_timeout = inf", "total_timeout", "a number of seconds (0: no limit)"),
+            ("total_timeout = nan", "total_timeout", "a number of seconds (0: no limit)"),
+            ('total_timeout = "1h"', "total_timeout", "a number of seconds (0: no limit)"),
         ],
     )
     def test_wrong_values(self, tmp_path: Path, text: str, key: str, expected: str) -> None:

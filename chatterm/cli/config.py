@@ -76,14 +76,17 @@ EXAMPLE_CONFIG = """\
 ## Retries and timeouts (seconds). A request that fails before the first token (no
 ## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
 ## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
-## `chatterm ask --retries N` overrides it. first_token_timeout is the longest silence
-## before the first token (a reasoning model may think for minutes before it says
-## anything), idle_timeout the longest silence between two pieces of the reply after it.
+## `chatterm ask --retries N` overrides it. first_token_timeout is the longest wait from
+## the request to the first token (a reasoning model may think for minutes before it says
+## anything), idle_timeout the longest wait between two pieces of the reply after it;
+## keep-alives and pings are not pieces of the reply. total_timeout caps the whole reply,
+## retries included (0: no cap; raise it for a slow local model writing long answers).
 # [network]
 # max_retries = 2
 # connect_timeout = 10
 # first_token_timeout = 600
 # idle_timeout = 120
+# total_timeout = 1800
 
 ## Keys for the TUI's actions, by the ids listed in the README ("f2,ctrl+k" for several).
 # [keys]

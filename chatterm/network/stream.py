@@ -18,13 +18,17 @@ Retries and timeouts (``[network]`` in the config, :class:`~chatterm.config.Netw
   the user has seen text, and another attempt would be another reply.
 - :class:`Started` is sent once, before the first attempt, so a retried reply's times
   (TTFT, duration) include the waits: they are what the user lived through.
-- Timeouts: connecting (``connect_timeout``, httpx's own), then the longest silence
-  before the first token (``first_token_timeout``) and between pieces of the body once
-  tokens flow (``idle_timeout``). The last two are timed by
-  :class:`~chatterm.network.silence.Silence`, not by httpx, whose read timeout is one value for
-  every read: a reasoning model may be silent far longer before its first token than
-  between two tokens. Each ends with a message naming the value and the key that sets
-  it. A silent server is not retried: the user has already waited that long once.
+- Timeouts: connecting (``connect_timeout``, httpx's own, retried like any failure to
+  connect: nothing was sent), then the waits on the server, timed by
+  :class:`~chatterm.network.silence.Silence` rather than httpx, whose read timeout is one
+  value for every read and is reset by any byte. ``first_token_timeout`` runs from sending
+  the request to the first token: the response's head, keep-alive comments, blank lines and
+  events without a token do not end it. Once tokens flow, ``idle_timeout`` is the longest
+  wait between two pieces of progress (a token, usage, the finish), so a server pinging
+  forever is cut off while a model that streams slowly but steadily is not.
+  ``total_timeout`` caps the whole reply, retries included. Each ends with a message
+  naming the value and the key that sets it, the reply so far kept. None is retried: the
+  user has already waited that long once.
 """
 
 from __future__ import annotations
@@ -51,9 +55,10 @@ from chatterm.events import (
     StreamWarning,
     TextDelta,
     TimedEvent,
+    UsageUpdate,
 )
 from chatterm.network import debuglog
-from chatterm.network.silence import Silence, SilenceTimeout
+from chatterm.network.silence import Limit, Silence, SilenceTimeout
 from chatterm.network.tls import tls_context
 from chatterm.network.transport_errors import (
     host_of_request,
@@ -141,9 +146,10 @@ async def stream_reply(
         return
     yield TimedEvent(clock(), Started(target.ref))
     policy = RetryPolicy(max_retries=network.max_retries)
+    deadline = reply_deadline(network)
     retry = 0
     while True:
-        attempt = _Attempt(client, provider, request, network, policy, retry, clock, rand)
+        attempt = _Attempt(client, provider, request, network, policy, retry, clock, rand, deadline)
         async with aclosing(attempt.events()) as events:
             async for timed in events:
                 yield timed
@@ -154,6 +160,14 @@ async def stream_reply(
         yield TimedEvent(clock(), notice)
         await sleep(attempt.retry_in)
         request = provider.build_request(target.model, conversation)  # worked the first time
+
+
+def reply_deadline(network: NetworkSettings) -> float | None:
+    """When the reply must be over, on the event loop's clock (``total_timeout`` from
+    now); None when there is no such limit."""
+    if network.total_timeout <= 0:
+        return None
+    return asyncio.get_running_loop().time() + network.total_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +197,8 @@ class _Attempt:
     retry: int
     clock: Clock
     rand: Callable[[], float]
+    #: when the whole reply must be over (loop time), if ever: ``total_timeout``
+    deadline: float | None = None
     #: after a failure worth retrying: how long to wait, and why (for the notice)
     retry_in: float | None = None
     retry_reason: str = ""
@@ -196,48 +212,55 @@ class _Attempt:
     async def events(self) -> AsyncGenerator[TimedEvent, None]:
         clock, network, request = self.clock, self.network, self.request
         request.extensions = {**request.extensions, "timeout": request_timeout(network).as_dict()}
+        # One watchdog for the attempt: the first token's wait runs from the request on.
+        silence = Silence(self.deadline)
+        silence.allow(network.first_token_timeout, "first_token")
         try:
-            response = await self._send()
-        except httpx.HTTPError as exc:
-            now = clock()
-            error = transport_error(exc, request, self.secrets, network, connected=False)
-            events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
-            failure = _Failure(events, transport_reason(exc, request))
-            for timed in self._fail(failure, retryable=retryable_transport(exc)):
-                yield timed
-            return
-        if response is None:
-            error = self._timeout_error(first_token=True)
-            failure = _Failure([TimedEvent(clock(), error), TimedEvent(clock(), Finish("error"))])
-            for timed in self._fail(failure, retryable=False):
-                yield timed
-            return
-        try:
-            if not response.is_success:
-                for timed in await self._http_error(response):
+            try:
+                response = await self._send(silence)
+            except httpx.HTTPError as exc:
+                now = clock()
+                error = transport_error(exc, request, self.secrets, network, connected=False)
+                events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
+                failure = _Failure(events, transport_reason(exc, request))
+                for timed in self._fail(failure, retryable=retryable_transport(exc)):
                     yield timed
                 return
-            async for timed in self._body(response):
-                yield timed
-        finally:
-            await response.aclose()
-
-    async def _send(self) -> httpx.Response | None:
-        """The response's head, or None if the server said nothing for too long."""
-        silence = Silence()
-        silence.start(self.network.first_token_timeout)
-        try:
-            return await self.client.send(self.request, stream=True)
-        except asyncio.CancelledError:
-            if silence.timed_out():
-                return None
-            raise
+            except SilenceTimeout as exc:
+                now = clock()
+                error = self._timeout_error(exc.limit)
+                failure = _Failure([TimedEvent(now, error), TimedEvent(now, Finish("error"))])
+                for timed in self._fail(failure, retryable=False):
+                    yield timed
+                return
+            try:
+                if not response.is_success:
+                    for timed in await self._http_error(response, silence):
+                        yield timed
+                    return
+                async for timed in self._body(response, silence):
+                    yield timed
+            finally:
+                await response.aclose()
         finally:
             silence.stop()
 
-    async def _http_error(self, response: httpx.Response) -> list[TimedEvent]:
+    async def _send(self, silence: Silence) -> httpx.Response:
+        """The response's head; :class:`SilenceTimeout` if it takes too long."""
+        silence.start()
+        try:
+            return await self.client.send(self.request, stream=True)
+        except asyncio.CancelledError:
+            limit = silence.timed_out()
+            if limit is not None:
+                raise SilenceTimeout(limit) from None
+            raise
+        finally:
+            silence.pause()
+
+    async def _http_error(self, response: httpx.Response, silence: Silence) -> list[TimedEvent]:
         provider, status = self.provider, response.status_code
-        body = await _read_limited(response, Silence(), self.network.idle_timeout)
+        body = await _read_limited(response, silence, self.network.idle_timeout)
         message = provider.describe_http_error(status, body)
         if response.is_redirect:
             # httpx does not follow redirects for a POST; the base URL should not need it.
@@ -253,27 +276,35 @@ class _Attempt:
         failure = _Failure(events, status_reason(status), response.headers)
         return self._fail(failure, retryable=error.retryable)
 
-    async def _body(self, response: httpx.Response) -> AsyncIterator[TimedEvent]:
+    async def _body(self, response: httpx.Response, silence: Silence) -> AsyncIterator[TimedEvent]:
+        """The body's events. Only progress (a token, usage, the finish) renews the time
+        the server may stay silent, and only a token ends the wait for the first one: bytes
+        alone (keep-alive comments, blank lines, events without a token) renew nothing."""
         clock, network = self.clock, self.network
         parser = self.provider.new_parser()
         parser.content_type = response.headers.get("content-type", "")
         chunks = response.aiter_bytes()
-        silence = Silence()
         try:
             while True:
-                first = self._held is not None
-                silence.start(network.first_token_timeout if first else network.idle_timeout)
+                silence.start()
                 try:
                     chunk = await anext(chunks, None)
                 except asyncio.CancelledError:
-                    if silence.timed_out():
-                        raise SilenceTimeout(first_token=first) from None
+                    limit = silence.timed_out()
+                    if limit is not None:
+                        raise SilenceTimeout(limit) from None
                     raise
-                silence.pause()
+                finally:
+                    silence.pause()
                 if chunk is None:
                     break
                 now = clock()
-                for timed in self._sort([TimedEvent(now, e) for e in parser.feed(chunk)]):
+                events = parser.feed(chunk)
+                if any(_is_progress(e) for e in events) and (
+                    self._held is None or any(_is_token(e) for e in events)
+                ):
+                    silence.allow(network.idle_timeout, "idle")
+                for timed in self._sort([TimedEvent(now, e) for e in events]):
                     yield timed
                 if self.retry_in is not None:
                     return
@@ -282,8 +313,6 @@ class _Attempt:
             for timed in self._cut_short(exc, parser.close()):
                 yield timed
             return
-        finally:
-            silence.stop()
         now = clock()
         for timed in self._sort([TimedEvent(now, e) for e in parser.close()]):
             yield timed
@@ -297,7 +326,7 @@ class _Attempt:
         """The events to pass on when the body stopped coming: dropped or silent."""
         now = self.clock()
         if isinstance(exc, SilenceTimeout):
-            error = self._timeout_error(exc.first_token)
+            error = self._timeout_error(exc.limit)
         else:
             error = transport_error(exc, self.request, self.secrets, self.network, connected=True)
         if self._held is not None and isinstance(exc, SilenceTimeout):
@@ -337,12 +366,18 @@ class _Attempt:
         error saying how many retries went before it (or why there was none)."""
         held = self._held or []
         ended = any(isinstance(t.event, Finish) for t in held)  # a finished reply stays so
+        notes: list[str] = []
         if retryable and not ended:
             wait = self.policy.wait(self.retry, failure.headers, rand=self.rand)
-            if wait is not None:
+            if wait is not None and self._past_deadline(wait):
+                total = format_wait(self.network.total_timeout)
+                notes.append(
+                    f"waiting {format_wait(wait)} would pass network.total_timeout = {total}; "
+                    "not retried"
+                )
+            elif wait is not None:
                 self.retry_in, self.retry_reason, self._held = wait, failure.reason, []
                 return []
-        notes: list[str] = []
         asked = server_wait(failure.headers) if retryable and failure.headers else None
         if asked is not None and asked > MAX_SERVER_WAIT_S and self.retry < self.policy.max_retries:
             notes.append(f"the server asks to wait {format_wait(asked)}; not retried")
@@ -364,9 +399,24 @@ class _Attempt:
         held, self._held = self._held or [], None
         return held
 
-    def _timeout_error(self, first_token: bool) -> StreamError:
+    def _past_deadline(self, wait: float) -> bool:
+        """Whether the reply's deadline would pass during a wait of ``wait`` seconds."""
+        if self.deadline is None:
+            return False
+        return asyncio.get_running_loop().time() + wait >= self.deadline
+
+    def _timeout_error(self, limit: Limit) -> StreamError:
         host = host_of_request(self.request)
-        if first_token:
+        if limit == "total":
+            seconds = format_wait(self.network.total_timeout)
+            message = (
+                f"{host} took longer than {seconds} for the whole reply "
+                "(network.total_timeout); the reply so far is kept"
+                if self._held is None
+                else f"{host} sent no token within {seconds}, the whole reply's limit "
+                "(network.total_timeout); raise it for models that think long"
+            )
+        elif limit == "first_token":
             seconds = format_wait(self.network.first_token_timeout)
             message = (
                 f"{host} sent nothing for {seconds} before the first token "
@@ -385,6 +435,11 @@ def _is_token(event: Event) -> bool:
     return isinstance(event, ReasoningDelta | TextDelta) and bool(event.text)
 
 
+def _is_progress(event: Event) -> bool:
+    """What shows the reply moving on, and so renews the idle timeout: not keep-alives."""
+    return _is_token(event) or isinstance(event, UsageUpdate | Finish)
+
+
 async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: float) -> bytes:
     """The start of an error body; what arrived of it if the server goes quiet."""
     parts: list[bytes] = []
@@ -392,7 +447,8 @@ async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: f
     chunks = response.aiter_bytes()
     try:
         while size < _MAX_ERROR_BODY:
-            silence.start(timeout_s)
+            silence.allow(timeout_s, "idle")  # any byte of an error body is progress
+            silence.start()
             chunk = await anext(chunks, None)
             silence.pause()
             if chunk is None:
@@ -402,8 +458,8 @@ async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: f
     except httpx.HTTPError:
         pass  # whatever arrived of the error body is still worth showing
     except asyncio.CancelledError:
-        if not silence.timed_out():
+        if silence.timed_out() is None:
             raise
     finally:
-        silence.stop()
+        silence.pause()
     return b"".join(parts)

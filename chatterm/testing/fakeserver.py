@@ -45,6 +45,8 @@ Named presets (combine them left to right; each sets a few Scenario fields):
 ``error-mid``     a mid-stream error in the format's own shape after 3 answer pieces
 ``malformed``     a line that is not JSON after the first answer piece, then a normal end
 ``stall``         2 answer pieces, then silence until the client gives up
+``ping-forever``  a keep-alive every 0.2 s from the start, and never a token
+``ping-mid``      2 answer pieces, then a keep-alive every 0.2 s and nothing else
 ``http-400`` ``http-401`` ``http-404`` ``http-500``   that status in the format's envelope
 ``http-429`` ``http-503`` ``http-529``  that status with ``retry-after: 3`` (plus
                   ``retry-after-ms`` on OpenAI and Anthropic routes)
@@ -61,7 +63,9 @@ byte), ``write_delay_s`` (per write), ``drop_after_bytes`` / ``drop_mid`` (abrup
 ``error``/``response.failed``, Anthropic ``event: error``, Gemini raw JSON without
 ``data:``, Ollama ``{"error"}`` line), ``status`` + ``retry_after`` (HTTP error in the
 format's envelope), ``garbage_after`` (a line that is not JSON), ``truncate_after``,
-``stall_after``, ``hang_up``, ``body`` (a 200 with exactly these bytes instead of the
+``stall_after``, ``ping_after`` (then keep-alives until the client leaves: ``ping`` says
+which, an SSE comment, an empty line or an event without a token, every ``ping_every_s``),
+``hang_up``, ``body`` (a 200 with exactly these bytes instead of the
 stream) and ``content_type`` (the 200's Content-Type); and framings: ``split`` (per event,
 whole, ``awkward``, byte-wise, fixed sizes, explicit cuts), ``line_ending``, ``bom``,
 gzip/deflate, chunked / Content-Length / close-delimited bodies. Fault positions are wire

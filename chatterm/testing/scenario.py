@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 Dialect = Literal["reasoning_content", "reasoning", "think_tags", "none"]
 Split = Literal["event", "whole", "awkward", "bytewise"] | int | tuple[int, ...]
-End = Literal["clean", "stall", "drop"]
+End = Literal["clean", "stall", "drop", "ping"]
+Ping = Literal["comment", "blank", "empty"]
 
 DEFAULT_REASONING = (
     "The user wants a short note on naïve text handling. I should say that UTF-8 uses one to "
@@ -149,6 +150,11 @@ class Scenario:
     drop_after_bytes: int | None = None  # close the socket abruptly after N body bytes
     drop_mid: Point | None = None  # close abruptly halfway through the event at that point
     stall_after: Point | None = None  # send up to there, then nothing until the client leaves
+    ping_after: Point | None = None  # send up to there, then only keep-alives until the
+    #                                  client leaves (a server that never gives up)
+    ping: Ping = "comment"  # the keep-alive: ": ping" (NDJSON: a line of spaces), an empty
+    #                         line, or an event without a token ("data: {}", an empty message)
+    ping_every_s: float = 0.2
     garbage_after: Point | None = None  # a line that is not JSON
     raw_after: tuple[Point, str] | None = None  # raw text (not SSE) at that point
     hang_up: bool = False  # read the request, then close without any response
@@ -298,6 +304,14 @@ PRESETS: dict[str, tuple[str, Mapping[str, Any]]] = {
     "bytewise": ("one byte per write", {"split": "bytewise"}),
     "crlf": ("CRLF line ends", {"line_ending": "\r\n"}),
     "keepalive": ("keep-alive comments before and during the stream", {"keepalive_comments": True}),
+    "ping-forever": (
+        "a keep-alive every 0.2 s from the start, and never a token",
+        {"ping_after": 0},
+    ),
+    "ping-mid": (
+        "2 answer pieces, then a keep-alive every 0.2 s and nothing else",
+        {"ping_after": after_answer(2)},
+    ),
 }
 
 _FIELDS = frozenset(f.name for f in fields(Scenario))

@@ -487,7 +487,9 @@ class FakeServer:
             content_type = scenario.content_type or fmt.content_type
             extra = fmt.response_headers(scenario)
             return self._send_simple(conn, record, 200, scenario.body, content_type, extra)
-        return self._send_stream(conn, record, fmt, scenario, fmt.render(scenario, request))
+        frames = fmt.render(scenario, request)
+        ping = fmt.keepalive(scenario, request).wire
+        return self._send_stream(conn, record, fmt, scenario, frames, ping)
 
     def _pause(self, conn: _Connection, record: RecordedRequest, seconds: float) -> bool:
         """Wait before the next write; True (stop answering) if the client hung up in the
@@ -523,11 +525,14 @@ class FakeServer:
         fmt: WireFormat,
         scenario: Scenario,
         frames: list[Frame],
+        ping: bytes = b"",
     ) -> bool:
         pieces = split_wire(frames, scenario.split)
         end: End = "clean"
         if scenario.stall_after is not None:
             end = "stall"
+        elif scenario.ping_after is not None:
+            end = "ping"
         budget = scenario.drop_after_bytes
         if budget is None and scenario.drop_mid is not None:
             budget = drop_offset(frames, scenario.drop_mid)
@@ -543,8 +548,10 @@ class FakeServer:
         if chunked:
             extra += "transfer-encoding: chunked\r\n"
         elif scenario.body_framing == "length":
-            # Announce the whole body (and more when stalling): a drop leaves it short.
-            declared = sum(len(piece) for piece in pieces) + (end == "stall")
+            # Announce the whole body (and more when stalling or pinging): a drop leaves it
+            # short.
+            more = (1 << 30) if end == "ping" else int(end == "stall")
+            declared = sum(len(piece) for piece in pieces) + more
             extra += f"content-length: {declared}\r\n"
         else:
             extra += "connection: close\r\n"  # the body ends when the connection does
@@ -580,6 +587,8 @@ class FakeServer:
             if conn.wait_for_close():
                 record.client_closed.set()
             return False
+        if end == "ping":
+            return self._ping_until_closed(conn, record, scenario, ping, chunked)
         # A truncated reply ends its body properly, then the server closes the connection.
         keep_alive = scenario.truncate_after is None
         if not chunked:  # a close-delimited body ends when the connection closes
@@ -588,6 +597,25 @@ class FakeServer:
             record.client_closed.set()
             return False
         return keep_alive
+
+    def _ping_until_closed(
+        self,
+        conn: _Connection,
+        record: RecordedRequest,
+        scenario: Scenario,
+        ping: bytes,
+        chunked: bool,
+    ) -> bool:
+        """Send a keep-alive every ``ping_every_s`` until the client leaves."""
+        if scenario.content_encoding:
+            raise ValueError("keep-alives are sent as they are: do not compress")
+        write = f"{len(ping):x}\r\n".encode() + ping + b"\r\n" if chunked else ping
+        while not self._pause(conn, record, scenario.ping_every_s):
+            if not conn.send(write):
+                record.client_closed.set()
+                return False
+            record.bytes_sent += len(ping)
+        return False
 
 
 def _presented_key(request: Request) -> str:

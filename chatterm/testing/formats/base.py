@@ -81,6 +81,16 @@ class WireFormat(ABC):
         """A line that is not JSON (an SSE data line unless the format is NDJSON)."""
         return self.wire(s).sse("this is not JSON {")
 
+    def keepalive(self, s: Scenario, request: Request) -> Frame:
+        """What keeps a quiet stream open (``s.ping``): a comment, an empty line, or an
+        event that carries no token."""
+        wire = self.wire(s)
+        if s.ping == "comment":
+            return wire.comment("ping")
+        if s.ping == "blank":
+            return Frame(wire.eol.encode(), kind="comment")
+        return wire.sse({})
+
     @abstractmethod
     def error_body(self, s: Scenario, refusal: Refusal, request: Request) -> bytes:
         """The body of an HTTP error in the format's own envelope."""
@@ -135,6 +145,8 @@ class WireFormat(ABC):
             frames = frames[: index_of(frames, s.truncate_after)]
         if s.stall_after is not None:
             frames = frames[: index_of(frames, s.stall_after)]
+        if s.ping_after is not None:
+            frames = frames[: index_of(frames, s.ping_after)]
         if s.bom and frames:
             frames[0] = replace(frames[0], wire=b"\xef\xbb\xbf" + frames[0].wire)
         return frames

@@ -94,6 +94,18 @@ class OllamaChat(WireFormat):
     def malformed(self, s: Scenario) -> Frame:
         return self.wire(s).line("this is not JSON {")
 
+    def keepalive(self, s: Scenario, request: Request) -> Frame:
+        """NDJSON has no comments: a line of spaces, an empty line, or a message with no
+        text and ``done: false``."""
+        wire = self.wire(s)
+        if s.ping == "comment":
+            return Frame(f"   {wire.eol}".encode(), kind="comment")
+        if s.ping == "blank":
+            return Frame(wire.eol.encode(), kind="comment")
+        message = {"role": "assistant", "content": ""}
+        body = {"model": s.model or request.model, "message": message, "done": False}
+        return wire.line(body)
+
     def reply(self, s: Scenario, request: Request) -> list[Frame]:
         wire = self.wire(s)
         model = s.model or request.model
