@@ -34,7 +34,12 @@ from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import Sink, pump
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.recorder import TurnRecorder
-from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
+from chatterm.sessions.store import (
+    SessionError,
+    SessionNotFound,
+    SessionSaveFailed,
+    SessionStore,
+)
 from chatterm.text import safe_text, visible_line
 
 TICK_S = 0.25  # how often a quiet stream is checked for text to checkpoint
@@ -129,7 +134,8 @@ def ask_command(
         problem = keeper.wait_for_saves()  # before the request: nothing paid for yet
         if problem is not None:
             keeper.close()
-            return fail(problem, EXIT_FAILED)
+            outcome, fix = "nothing was sent", "free space or fix the folder's permissions"
+            return fail(_as_ending(problem, keeper, outcome, fix + ", then ask again"), EXIT_FAILED)
     # A failure the stream did not foresee ends the reply in an error (printed, one line).
     reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
     code = EXIT_OK if reply.finish_reason in CLEAN_FINISHES else EXIT_FAILED
@@ -142,6 +148,15 @@ def ask_command(
     if not args.json:
         stderr.write(saved.saved_line() + "\n")
     return code
+
+
+def _as_ending(message: str, keeper: SessionKeeper, outcome: str, fix: str) -> str:
+    """A save failure worded for ``ask``, which ends: the TUI's "the conversation is kept
+    in memory" is not true here."""
+    failure = keeper.save_failure()
+    if isinstance(failure, SessionSaveFailed) and message == str(failure):
+        return failure.for_command(outcome, fix)
+    return message
 
 
 def _last_model(keeper: SessionKeeper | None) -> str | None:
@@ -176,6 +191,10 @@ class SavedTurn:
         self.recorder.done(reply)
         self.keeper.close()
         self.error = self.keeper.take_error()
+        if self.error is not None:
+            outcome = "the reply was printed but not saved in full"
+            fix = "free space or fix the folder's permissions"
+            self.error = _as_ending(self.error, self.keeper, outcome, fix)
         if self.error is None and isinstance(self.printer, JsonLinesPrinter):
             self.printer.session_id = self.recorder.session.id
 

@@ -144,6 +144,10 @@ class SessionKeeper:
         """A save failure not reported yet (a repeat of the last one is not news)."""
         return self.writer.take_error()
 
+    def save_failure(self) -> SessionError | None:
+        """Why the latest save failed, if it did."""
+        return self.writer.failure()
+
     def close(self) -> None:
         """Finish every queued save (called when the app ends)."""
         self.writer.close()

@@ -138,6 +138,12 @@ class SessionWriter:
             self._reported = message
             return message
 
+    def failure(self) -> SessionError | None:
+        """Why the latest write failed, if it did (for a caller that words its own
+        message); :meth:`take_error` still says it once."""
+        with self._lock:
+            return self._error
+
     def wait(self) -> None:
         """Wait for every queued write; a session whose file changed meanwhile is saved
         under its new id before this returns."""

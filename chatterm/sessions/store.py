@@ -41,6 +41,28 @@ class SessionNotFound(SessionError):
     """No session has that id, or the prefix matches more than one (a usage mistake)."""
 
 
+class SessionSaveFailed(SessionError):
+    """The disk refused a session file (full, read-only, no permission); the old file stays.
+
+    The message says the conversation is kept in memory, which is true in the TUI: the chat
+    carries on and the next save tries again. A command that ends instead (``ask``) says
+    what became of the exchange with :meth:`for_command`.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot save the session to {path}: {reason}; the conversation is kept in "
+            "memory — free space or fix the folder's permissions, or export it elsewhere"
+        )
+        self.path = path
+        self.reason = reason
+
+    def for_command(self, outcome: str, fix: str) -> str:
+        """The message for a command that ends: ``outcome`` is what became of the
+        exchange, ``fix`` what to do."""
+        return f"cannot save the session to {self.path}: {self.reason}; {outcome} — {fix}"
+
+
 class SessionConflict(SessionError):
     """The file changed on disk since this store read or wrote it (another chatterm, an
     editor): it is not written over."""
@@ -293,10 +315,7 @@ def write_session_file(path: Path, data: bytes) -> None:
         reason = exc.strerror or type(exc).__name__
         if exc.errno is not None and exc.errno in _DISK_FULL:
             reason = "the disk is full"
-        raise SessionError(
-            f"cannot save the session to {path}: {reason}; the conversation is kept in "
-            "memory — free space or fix the folder's permissions, or export it elsewhere"
-        ) from None
+        raise SessionSaveFailed(path, reason) from None
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}

@@ -3,7 +3,9 @@ saved session is continued with its history, against the fake server on 127.0.0.
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +26,7 @@ from chatterm.text import safe_text
 from tests.cli.test_cli_ask import ask_env
 from tests.fake_provider.fixtures import API_KEY
 from tests.fake_provider.server import FakeServer, Scenario
+from tests.test_files_and_disk import BrokenDisk
 from tests.waiting import default_sigint, wait_until
 
 MODEL = "openai:test-model"
@@ -353,3 +356,67 @@ def test_ctrl_c_during_a_stall_saves_the_reply_as_cancelled(
     assert turn.finish_reason == "cancelled"
     assert turn.answer == done["text"] == "".join(printed)
     assert turn.reasoning == base.reasoning
+
+
+# ---------------------------------------------------------------------------- a full disk
+# ``ask`` ends after the reply: its messages never say the conversation is "kept in memory"
+# (the TUI's, where it is), but what became of the exchange, and the fix, in one line.
+
+
+def test_ask_save_on_a_full_disk_refuses_before_sending_in_one_line(
+    capsys: pytest.CaptureFixture[str], server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = SessionStore().folder
+    disk = BrokenDisk(monkeypatch, folder.parent, ("mkstemp", errno.ENOSPC))
+    disk.broken = True
+    for args in (["--json"], []):
+        code, out, err = ask(capsys, "--save", *args, "-m", MODEL, "hi")
+        assert (code, out) == (1, ""), args
+        assert re.fullmatch(
+            f"chatterm: cannot save the session to {re.escape(str(folder))}/[^ ]+\\.json: "
+            "the disk is full; nothing was sent — free space or fix the folder's "
+            "permissions, then ask again\n",
+            err,
+        ), err
+    assert disk.refused
+    assert server.requests == []  # nothing was paid for
+
+
+def test_ask_save_into_a_folder_that_is_a_file_says_nothing_was_sent(
+    capsys: pytest.CaptureFixture[str], server: FakeServer
+) -> None:
+    folder = SessionStore().folder
+    folder.parent.mkdir(parents=True)
+    folder.write_bytes(b"")
+    code, _, err = ask(capsys, "--save", "-m", MODEL, "hi")
+    assert code == 1
+    assert "; nothing was sent — free space or fix the folder's permissions" in err
+    assert "memory" not in err and err.count("\n") == 1
+    assert server.requests == []
+
+
+def test_a_save_failing_mid_reply_says_the_reply_was_printed_not_saved(
+    capsys: pytest.CaptureFixture[str], server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = SessionStore().folder
+    disk = BrokenDisk(monkeypatch, folder.parent, ("mkstemp", errno.ENOSPC))
+
+    class DiskFillsUp(ReplyStream):
+        """The prompt was saved; then, as the request goes out, the disk fills up."""
+
+        async def events(self) -> AsyncIterator[TimedEvent]:
+            disk.broken = True
+            async for timed in super().events():
+                yield timed
+
+    monkeypatch.setattr(stream, "ReplyStream", DiskFillsUp)  # the one `ask` imports
+    code, out, err = ask(capsys, "--save", "-m", MODEL, "hi")
+    assert code == 1 and safe_text(Scenario().answer) in out
+    assert re.fullmatch(
+        f"chatterm: cannot save the session to {re.escape(str(folder))}/[^ ]+\\.json: "
+        "the disk is full; the reply was printed but not saved in full — free space or fix "
+        "the folder's permissions\n",
+        err,
+    ), err
+    [turn] = only_session().turns  # the prompt, saved before the request
+    assert turn.prompt == "hi"
