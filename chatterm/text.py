@@ -6,9 +6,11 @@ control character is replaced by its visible Unicode "control picture" (ESC beco
 so nothing is hidden from the reader and nothing is obeyed by the terminal. Newline and tab
 are kept. The Unicode line and paragraph separators (U+2028, U+2029) become newlines: they
 are line breaks to the writer, while terminals disagree on their width (Rich counts zero
-cells, some terminals one), which would shift everything after them on the screen. Rich
-markup is not a concern here: callers build ``rich.text.Text`` objects, which never parse
-markup.
+cells, some terminals one), which would shift everything after them on the screen. A lone
+surrogate (an undecodable byte of argv or a file name, which Python keeps as U+DC80-U+DCFF
+and a stream with ``surrogateescape`` writes back as the raw byte: 0x9B is an 8-bit CSI)
+becomes U+FFFD. Rich markup is not a concern here: callers build ``rich.text.Text``
+objects, which never parse markup.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from datetime import UTC, datetime
 
 # C0 controls except TAB and LF, DEL, and the C1 range (0x80-0x9F), which some terminals
 # obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line. The
-# line and paragraph separators become newlines.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# line and paragraph separators become newlines; surrogates are mended (see mend()).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -41,7 +43,7 @@ def safe_text(text: str) -> str:
     """``text`` with every terminal control character made visible and inert."""
     if not _CONTROL.search(text):
         return text
-    return _CONTROL.sub(_picture, text.replace("\r\n", "\n"))
+    return _CONTROL.sub(_picture, mend(text).replace("\r\n", "\n"))
 
 
 class SafeFeed:

@@ -14,12 +14,14 @@ from typing import Any
 from chatterm import __version__
 from chatterm.cli.common import EXIT_USAGE
 from chatterm.sessions.codec import EXPORT_FORMATS
+from chatterm.text import safe_text
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        # argparse's own usage errors exit 2 too, but we keep the one-line house format.
-        self.exit(EXIT_USAGE, f"chatterm: {message} (see chatterm --help)\n")
+        # argparse's own usage errors exit 2 too, but we keep the one-line house format. The
+        # message may quote argv as it came (undecodable bytes as surrogates): made safe.
+        self.exit(EXIT_USAGE, f"chatterm: {safe_text(message)} (see chatterm --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,9 +19,21 @@ from chatterm.providers.registry import default_model, resolve_model
 from chatterm.startup import resume_collector
 from chatterm.state import load_state
 
+# Arguments that are text, not paths: an undecodable byte in them becomes U+FFFD at once,
+# so it can reach neither a request, a session file nor an echo on stdout. Session refs and
+# output paths stay as given (a file name may be in another encoding); the messages that
+# quote them go through safe_text.
+_TEXT_ARGUMENTS = ("model", "ask_model", "prompt", "system", "title")
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name in _TEXT_ARGUMENTS:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, valid_text(value))
+        elif isinstance(value, list):
+            setattr(args, name, [valid_text(str(item)) for item in value])
     if args.open_session is not None and args.command not in (None, "tui"):
         hint = "; to continue it from the command line: chatterm ask --session SESSION"
         return fail(
@@ -81,8 +93,6 @@ def tui_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         settings = Settings()
         notice = f"{exc} — started with default settings"
-    if args.model:
-        args.model = valid_text(args.model)  # undecodable argv bytes: U+FFFD, not a crash
     model_ref = args.model or remembered_model(settings) or default_model(settings)
     try:
         target = resolve_model(model_ref, settings)

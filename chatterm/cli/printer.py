@@ -9,6 +9,7 @@ when ``NO_COLOR`` is unset. JSON Lines keep the exact text, escaped as JSON.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TextIO, assert_never
 
 from chatterm import events
@@ -127,9 +128,15 @@ def retry_line(event: events.Retrying) -> str:
     return f"retrying in {wait}: {reason} (retry {event.retry} of {event.max_retries})"
 
 
+# A lone surrogate (an undecodable byte of a file name) would reach a surrogateescape
+# stdout as the raw byte; as a \u escape it is valid JSON and reads back the same.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def json_line(record: dict[str, Any]) -> str:
     """``record`` as one line of JSON (no newline), safe to put on a terminal."""
-    return escape_unsafe_in_strings(json.dumps(record, ensure_ascii=False))
+    line = escape_unsafe_in_strings(json.dumps(record, ensure_ascii=False))
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 class JsonLinesPrinter(_Printer):
