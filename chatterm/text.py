@@ -9,8 +9,13 @@ are line breaks to the writer, while terminals disagree on their width (Rich cou
 cells, some terminals one), which would shift everything after them on the screen. A lone
 surrogate (an undecodable byte of argv or a file name, which Python keeps as U+DC80-U+DCFF
 and a stream with ``surrogateescape`` writes back as the raw byte: 0x9B is an 8-bit CSI)
-becomes U+FFFD. Rich markup is not a concern here: callers build ``rich.text.Text``
-objects, which never parse markup.
+becomes U+FFFD. Invisible formatting characters (bidi overrides and isolates, which reorder
+what is shown, and zero-width characters, which hide text) become ⬚ (U+2B1A DOTTED SQUARE):
+one narrow character for one, as the control pictures are, so text keeps its length and
+columns, and the reader sees that something invisible is there. ZWJ and ZWNJ between two
+letters or symbols are kept: they shape Persian and Indic words and emoji sequences. Rich
+markup is not a concern here: callers build ``rich.text.Text`` objects, which never parse
+markup.
 """
 
 from __future__ import annotations
@@ -19,63 +24,108 @@ import base64
 import functools
 import json
 import re
+import unicodedata
 import urllib.parse
 from datetime import UTC, datetime
 
 # C0 controls except TAB and LF, DEL, and the C1 range (0x80-0x9F), which some terminals
 # obey as 8-bit CSI/OSC introducers. CR is replaced too: it could overwrite a line. The
 # line and paragraph separators become newlines; surrogates are mended (see mend()).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+# Invisible formatting characters: the bidi marks, embeddings, overrides and isolates
+# (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which reorder what is shown
+# ("Trojan Source"), and the zero-width and other invisible ones (U+180E, U+200B,
+# U+2060-U+2064, U+206A-U+206F, U+FEFF, U+FFF9-U+FFFB), which hide text or split words.
+_INVISIBLE = (
+    "\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+)
+# ZWNJ and ZWJ shape Persian and Indic words and build emoji sequences (👨‍👩‍👧): between
+# two letters, marks, digits or symbols they are kept; anywhere else they only hide.
+_JOINERS = "\u200c\u200d"
+_CONTROL = re.compile(f"[{_CONTROLS}{_INVISIBLE}{_JOINERS}]")
+INVISIBLE_PICTURE = "\u2b1a"  # ⬚ DOTTED SQUARE
 
 
-def _picture(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code in (0x2028, 0x2029):
-        return "\n"
-    if code < 0x20:
-        return chr(0x2400 + code)  # ␀ … ␟
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    return "\ufffd"  # C1 controls have no pictures
+def _joins(char: str) -> bool:
+    """Whether a ZWJ/ZWNJ next to ``char`` can be part of a word or an emoji sequence."""
+    category = unicodedata.category(char)
+    return category[0] in "LMN" or category in ("So", "Sk")
+
+
+def _made_safe(text: str, before: str) -> str:
+    """:func:`safe_text`, with ``before`` the character that came just before ``text``."""
+    text = mend(text).replace("\r\n", "\n")
+
+    def picture(match: re.Match[str]) -> str:
+        char = match.group()
+        code = ord(char)
+        if char in _JOINERS:
+            at = match.start()
+            previous = text[at - 1] if at else before
+            following = text[at + 1 : at + 2]
+            if previous and following and _joins(previous) and _joins(following):
+                return char
+            return INVISIBLE_PICTURE
+        if code in (0x2028, 0x2029):
+            return "\n"
+        if code < 0x20:
+            return chr(0x2400 + code)  # ␀ … ␟
+        if code == 0x7F:
+            return "\u2421"  # ␡
+        if code <= 0x9F:
+            return "\ufffd"  # C1 controls have no pictures
+        return INVISIBLE_PICTURE
+
+    return _CONTROL.sub(picture, text)
 
 
 def safe_text(text: str) -> str:
-    """``text`` with every terminal control character made visible and inert."""
+    """``text`` with every terminal control character and every invisible formatting
+    character (bidi controls, zero-width characters) made visible and inert."""
     if not _CONTROL.search(text):
         return text
-    return _CONTROL.sub(_picture, mend(text).replace("\r\n", "\n"))
+    return _made_safe(text, "")
 
 
 class SafeFeed:
-    """:func:`safe_text` over a stream of pieces.
+    """:func:`safe_text` over a stream of pieces, giving what safe_text gives the whole.
 
     A carriage return ending one piece waits for the next, so a CRLF split between two
-    deltas still becomes one newline rather than a visible CR and a newline.
+    deltas still becomes one newline rather than a visible CR and a newline; so does a
+    ZWJ or ZWNJ ending one, whose next character decides whether it is kept.
     """
 
     def __init__(self) -> None:
         self._held = ""
+        self._before = ""  # the last character let through, for a joiner that follows it
 
     def feed(self, text: str) -> str:
         text = self._held + text
-        self._held = ""
-        if text.endswith("\r"):
-            text, self._held = text[:-1], "\r"
-        return safe_text(text)
+        end = len(text.rstrip("\r" + _JOINERS))
+        text, self._held = text[:end], text[end:]
+        if not text:
+            return ""
+        before, self._before = self._before, text[-1]
+        if not _CONTROL.search(text):
+            return text
+        return _made_safe(text, before)
 
     def flush(self) -> str:
         text, self._held = self._held, ""
-        return safe_text(text)
+        return _made_safe(text, self._before) if text else ""
 
 
 # Serialized JSON and TOML may carry these raw inside strings, but a C1 control can act as
 # a terminal escape (U+009B is an 8-bit CSI) and U+2028/U+2029 split lines for
-# str.splitlines() readers. A \u escape of four hex digits means the same in both formats.
-_RAW_IN_STRINGS = re.compile("[\x7f-\x9f\u2028\u2029]")
+# str.splitlines() readers, and the invisible bidi and zero-width characters reorder or hide
+# what a terminal shows (ZWJ and ZWNJ only join, and stay). A \u escape of four hex digits
+# means the same in both formats.
+_RAW_IN_STRINGS = re.compile(f"[\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
 
 
 def escape_unsafe_in_strings(serialized: str) -> str:
-    """JSON or TOML text with every DEL, C1 control, U+2028 and U+2029 as a \\u escape;
+    """JSON or TOML text with every DEL, C1 control, U+2028, U+2029 and invisible
+    formatting character (bidi, zero-width) as a \\u escape;
     only for text where they can occur inside strings alone (not in keys or syntax)."""
     return _RAW_IN_STRINGS.sub(lambda m: f"\\u{ord(m.group()):04x}", serialized)
 

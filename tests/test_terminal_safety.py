@@ -84,16 +84,24 @@ PAYLOADS = {
     "backspace": "abc\x08\x08\x08XYZ",
     "del": "del\x7f",
     "markup": "[bold red]loud[/] [link=file:///etc/passwd]click[/link]",
+    # Trojan Source: an override or an isolate reorders what is shown; zero-width
+    # characters hide text, and so does a joiner that joins nothing.
+    "bidi": "file\u202etxt.exe \u2067isolated\u2069 \u200eLRM\u200fRLM\u061cALM",
+    "zero-width": "zero\u200bwidth\u2060joiner\ufeffbom \u200dalone\u200c",
 }
 HOSTILE = " ".join(PAYLOADS.values())
 #: For one-line places that cut long text short (error lines, headers): markup first.
 SHORT = f"{PAYLOADS['markup']} {PAYLOADS['osc52']} {PAYLOADS['c1-csi']} {PAYLOADS['csi']}"
 MARKUP_SHOWN = ("[bold red]loud[/]", "[link=file:///etc/passwd]click[/link]")
 #: What stands for the controls once neutralized (a sample: ESC, BEL, C1, CR).
-PICTURES = ("␛[31m", "␛]52;c;", "␇", "\ufffd31m", "␍HIDDEN")
+PICTURES = ("␛[31m", "␛]52;c;", "␇", "\ufffd31m", "␍HIDDEN", "file⬚txt.exe", "zero⬚width")
 
-# Everything a terminal could act on, other than newline and tab.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Everything a terminal could act on, other than newline and tab, and the invisible bidi and
+# zero-width characters that reorder or hide what it shows (ZWJ and ZWNJ only join).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029"
+    "\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
 # The escape sequences chatterm's own plain output writes in colour (dim, red, reset).
 _OWN_SGR = re.compile(r"\x1b\[(?:2|31|0)m")
 
@@ -264,6 +272,20 @@ def test_ask_on_a_terminal_writes_only_its_own_colours(fake_server: FakeServer, 
     assert_shown(_OWN_SGR.sub("", out))
 
 
+#: Legitimate joiners next to a hidden override: the joiners are text and stay.
+JOINED = "family 👨\u200d👩\u200d👧 Persian می\u200cخواهم Hindi क्\u200dष file\u202etxt.exe"
+JOINED_SHOWN = "family 👨\u200d👩\u200d👧 Persian می\u200cخواهم Hindi क्\u200dष file⬚txt.exe"
+
+
+def test_ask_plain_keeps_joiners_and_shows_an_override(fake_server: FakeServer, home: Path) -> None:
+    fake_server.scenario = Scenario(reasoning=JOINED, answer=JOINED, tokens_per_chunk=1)
+    result = run_cli(home, "ask", "-m", "openai:test-model", "hi", server=fake_server)
+    out = text_of(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert_inert(out)
+    assert out.count(JOINED_SHOWN) == 2  # reasoning and answer, cut into deltas anywhere
+
+
 def test_ask_json_keeps_the_exact_text_escaped(fake_server: FakeServer, home: Path) -> None:
     fake_server.scenario = hostile_scenario(
         error_after=after_answer(60), error_object={"error": {"message": "boom"}}
@@ -271,7 +293,8 @@ def test_ask_json_keeps_the_exact_text_escaped(fake_server: FakeServer, home: Pa
     result = run_cli(home, "ask", "--json", "-m", "openai:test-model", "hi", server=fake_server)
     raw = text_of(result.stdout)
     assert_inert(raw)  # every control is a JSON escape
-    for escaped in ("\\u001b", "\\u0007", "\\u009b", "\\u009d", "\\u2028", "\\u2029", "\\r"):
+    escapes = ("\\u001b", "\\u0007", "\\u009b", "\\u009d", "\\u2028", "\\u2029", "\\r", "\\u202e")
+    for escaped in escapes:
         assert escaped in raw, escaped
     records = [json.loads(line) for line in raw.splitlines()]
     text = "".join(r["text"] for r in records if r["type"] == "text")
@@ -557,6 +580,22 @@ async def test_tui_answer_reasoning_and_stats() -> None:
         shown = screen_text(app)
         assert_shown(shown)
         assert "[bold red]loud[/]" in turn.reasoning.text
+
+
+async def test_tui_keeps_joiners_and_shows_an_override() -> None:
+    body = sse_body(reasoning=[JOINED[:9], JOINED[9:]], answer=list(JOINED))  # ZWJs cut off
+    app = ChatApp(
+        Settings(), "openai:test", env=OPENAI_ENV, client_factory=answer_factory(body=body)
+    )
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
+        await send(pilot, "hi")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        assert turn.reply is not None and turn.reply.text == JOINED  # the reply itself: exact
+        shown = screen_text(app)
+        assert "file⬚txt.exe" in shown
+        assert shown.count("می\u200cخواهم") == 2 and shown.count("क्\u200dष") == 2
+        assert turn.reasoning.text == JOINED_SHOWN
 
 
 async def test_tui_while_streaming() -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatterm.text import safe_text
+from chatterm.text import INVISIBLE_PICTURE, SafeFeed, escape_unsafe_in_strings, safe_text
 
 ESC = "\x1b"
+#: Invisible formatting characters: bidi marks, embeddings, overrides and isolates, and
+#: zero-width and other invisible characters.
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH = "\u180e\u200b\u2060\u2061\u2062\u2063\u2064\u206a\u206f\ufeff\ufff9\ufffa\ufffb"
+HIDDEN = BIDI + ZERO_WIDTH
+JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ
 
 
 def inert(text: str) -> bool:
@@ -67,7 +76,8 @@ def test_crlf_with_other_controls() -> None:
 
 
 def test_plain_text_unchanged() -> None:
-    text = "Hello — привет 👋 漢字 `code` [bold]not markup[/bold] \u200b\u00a0 ok"
+    # U+200B used to be here: a zero-width space hides text, and is now shown (see below).
+    text = "Hello — привет 👋 漢字 `code` [bold]not markup[/bold] 👨\u200d👩\u200d👧\u00a0 ok"
     assert safe_text(text) == text
 
 
@@ -90,6 +100,99 @@ def test_output_is_always_inert(text: str) -> None:
 
 
 @settings(deadline=None, derandomize=True)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))))
+@given(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters=HIDDEN + JOINERS
+        )
+    )
+)
 def test_text_without_controls_is_untouched(text: str) -> None:
     assert safe_text(text) == text
+
+
+# -- bidi controls and zero-width characters
+
+
+@pytest.mark.parametrize("char", list(HIDDEN))
+def test_invisible_formatting_characters_are_shown(char: str) -> None:
+    assert safe_text(f"a{char}b") == f"a{INVISIBLE_PICTURE}b"
+
+
+def test_trojan_source_override_is_shown() -> None:
+    # An RLO makes "txt.exe" look like "exe.txt"; an isolate hides a reordering too.
+    assert safe_text("file\u202etxt.exe") == "file⬚txt.exe"
+    assert safe_text("\u2067x\u2069 = 1") == "⬚x⬚ = 1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👨\u200d👩\u200d👧",  # family: ZWJ between emoji
+        "👩🏽\u200d💻",  # a skin-tone modifier before the ZWJ
+        "🏳\ufe0f\u200d🌈",  # a variation selector before the ZWJ
+        "می\u200cخواهم",  # Persian: ZWNJ between letters
+        "क्\u200dष",  # Devanagari: ZWJ after a virama
+        "1\u200c2",
+    ],
+)
+def test_joiners_between_letters_and_emoji_stay(text: str) -> None:
+    assert safe_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\u200dx", "⬚x"),
+        ("x\u200d", "x⬚"),
+        ("x \u200c y", "x ⬚ y"),
+        ("x\u200d\u200dy", "x⬚⬚y"),
+        ("x\u200d\u202ey", "x⬚⬚y"),
+        ("\u200c", "⬚"),
+    ],
+)
+def test_joiners_alone_are_shown(raw: str, shown: str) -> None:
+    assert safe_text(raw) == shown
+
+
+def joiner_is_between_letters(text: str, at: int) -> bool:
+    def joins(char: str) -> bool:
+        category = unicodedata.category(char)
+        return category[0] in "LMN" or category in ("So", "Sk")
+
+    return 0 < at < len(text) - 1 and joins(text[at - 1]) and joins(text[at + 1])
+
+
+#: Text heavy in what the filter looks at, among letters, emoji and spaces.
+_MIXED = st.text(
+    alphabet=st.sampled_from([*HIDDEN, *JOINERS, "a", "ش", "👨", "\ufe0f", " ", "\r", "\n", "."])
+    | st.characters()
+)
+
+
+@settings(deadline=None, derandomize=True)
+@given(_MIXED)
+def test_no_hidden_character_gets_through(text: str) -> None:
+    out = safe_text(text)
+    assert not any(char in HIDDEN for char in out)
+    for at, char in enumerate(out):
+        if char in JOINERS:
+            assert joiner_is_between_letters(out, at), (text, out)
+    assert len(out) == len(text) - text.count("\r\n")  # one for one
+
+
+@settings(deadline=None, derandomize=True)
+@given(_MIXED, st.lists(st.integers(min_value=0, max_value=40), max_size=6))
+def test_safe_feed_gives_what_safe_text_gives_the_whole(text: str, cuts: list[int]) -> None:
+    feed = SafeFeed()
+    bounds = sorted({min(cut, len(text)) for cut in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *bounds], [*bounds, len(text)], strict=True)]
+    assert "".join(feed.feed(piece) for piece in pieces) + feed.flush() == safe_text(text)
+
+
+def test_json_and_toml_escape_hidden_characters_but_not_joiners() -> None:
+    serialized = json.dumps({"text": f"a{HIDDEN}👨\u200d👩"}, ensure_ascii=False)
+    escaped = escape_unsafe_in_strings(serialized)
+    assert not any(char in HIDDEN for char in escaped)
+    assert "\\u202e" in escaped and "👨\u200d👩" in escaped
+    assert json.loads(escaped) == json.loads(serialized)  # exact
