@@ -40,7 +40,7 @@ from chatterm.errors import ChattermError
 from chatterm.files import atomic_write
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
-from chatterm.providers.endpoint import error_detail
+from chatterm.providers.endpoint import error_detail, join_url
 from chatterm.providers.ollama import (
     KEY_ENV as OLLAMA_KEY_ENV,
 )
@@ -139,7 +139,7 @@ async def list_openai_models(
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
-        response = await client.get(f"{base_url}/models", headers=headers)
+        response = await client.get(join_url(base_url, "/models"), headers=headers)
     except httpx.HTTPError as exc:
         reason = one_line(redact(str(exc) or type(exc).__name__, secrets), 160)
         raise ChattermError(f"cannot list the models of {where} ({reason})") from None

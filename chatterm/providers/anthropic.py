@@ -33,7 +33,7 @@ from chatterm.events import (
 )
 from chatterm.pricing import is_local_url
 from chatterm.providers.base import Provider, WireFormat, requested_effort
-from chatterm.providers.endpoint import Endpoint
+from chatterm.providers.endpoint import Endpoint, join_url, url_path
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -378,9 +378,9 @@ def thinking_budget(
 def messages_url(base_url: str) -> str:
     """``{base_url}/v1/messages``, as the SDK builds it; a base that already ends in /v1 (a
     common way to write a proxy address) is not given a second one."""
-    if base_url.endswith("/v1"):
-        return f"{base_url}/messages"
-    return f"{base_url}/v1/messages"
+    if url_path(base_url).endswith("/v1"):
+        return join_url(base_url, "/messages")
+    return join_url(base_url, "/v1/messages")
 
 
 class MessagesFormat(WireFormat):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from chatterm.pricing import PriceSpec
 from chatterm.providers.parsing import loads, message_from_error_object
@@ -28,6 +29,34 @@ PICK_ANOTHER = "or pick another model (demo works offline)"
 UNSET_KEY = "{key_env} is not set: export {key_env}=… to use {name} models, " + PICK_ANOTHER
 #: The usual hint for HTTP 404.
 NOT_FOUND = "check the model name and the base URL {base_url}"
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``base_url`` with ``path`` (``/chat/completions``, maybe with a query of its own)
+    added to the end of its path, and its query parameters kept, before the path's.
+
+    A base URL may carry parameters (Azure's ``…/v1?api-version=2024-10-21``): the endpoint
+    path goes into the URL's path, not after the query. A base URL without a query or a
+    fragment (or one too malformed to split, which the request then reports) is joined as
+    written."""
+    if "?" not in base_url and "#" not in base_url:
+        return base_url + path
+    try:
+        split = urlsplit(base_url)
+    except ValueError:
+        return base_url + path
+    more_path, _, more_query = path.partition("?")
+    query = "&".join(part for part in (split.query, more_query) if part)
+    return urlunsplit((split.scheme, split.netloc, split.path.rstrip("/") + more_path, query, ""))
+
+
+def url_path(base_url: str) -> str:
+    """The path of ``base_url`` (no query, no trailing slash), or the URL if it cannot be
+    split: what a check such as "already ends in /v1" looks at."""
+    try:
+        return urlsplit(base_url).path.rstrip("/")
+    except ValueError:
+        return base_url
 
 
 def unusable_key(key: str | None, key_env: str | None) -> str | None:

@@ -32,7 +32,7 @@ from chatterm.events import (
 )
 from chatterm.pricing import PriceSpec
 from chatterm.providers.base import Provider, WireFormat
-from chatterm.providers.endpoint import Endpoint, error_detail
+from chatterm.providers.endpoint import Endpoint, error_detail, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -322,7 +322,7 @@ class GatewayFormat(WireFormat):
     key_header = ("X-API-Key", "")
 
     def url(self, endpoint: Endpoint, model: str) -> str:
-        return f"{endpoint.base_url}/generate/stream"
+        return join_url(endpoint.base_url, "/generate/stream")
 
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation

@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from chatterm.events import (
     Conversation,
@@ -19,7 +18,7 @@ from chatterm.events import (
 )
 from chatterm.pricing import PriceSpec, is_local_url
 from chatterm.providers.base import Provider, WireFormat, requested_effort
-from chatterm.providers.endpoint import PICK_ANOTHER, Endpoint
+from chatterm.providers.endpoint import PICK_ANOTHER, Endpoint, join_url, url_path
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.model_facts import model_info
 from chatterm.text import one_line
@@ -81,11 +80,9 @@ class GeminiFormat(WireFormat):
         A model given as ``models/x`` (or ``tunedModels/x``) is used as the resource path; a
         base URL that already ends in an API version (``…/v1beta``) gets no second one.
         """
-        root = endpoint.base_url
-        if not _VERSION_SUFFIX.search(urlsplit(root).path):
-            root += f"/{API_VERSION}"
+        version = "" if _VERSION_SUFFIX.search(url_path(endpoint.base_url)) else f"/{API_VERSION}"
         resource = model if "/" in model else f"models/{model}"
-        return f"{root}/{resource}:streamGenerateContent?alt=sse"
+        return join_url(endpoint.base_url, f"{version}/{resource}:streamGenerateContent?alt=sse")
 
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation

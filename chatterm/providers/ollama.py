@@ -32,7 +32,7 @@ from chatterm.events import (
     Usage,
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
-from chatterm.providers.endpoint import Endpoint, error_detail
+from chatterm.providers.endpoint import Endpoint, error_detail, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     MAX_NANOSECONDS,
@@ -111,7 +111,8 @@ def parse_ollama_host(value: str | None) -> str:
         host = f"[{host}]"
     default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
     netloc = host if default else f"{host}:{port}"
-    return f"{scheme}://{netloc}{split.path.rstrip('/')}"
+    query = f"?{split.query}" if split.query else ""  # kept: requests add their path before it
+    return f"{scheme}://{netloc}{split.path.rstrip('/')}{query}"
 
 
 def is_cloud_host(base_url: str) -> bool:
@@ -241,7 +242,7 @@ class OllamaChatFormat(WireFormat):
         self._last_model: str | None = None
 
     def url(self, endpoint: Endpoint, model: str) -> str:
-        return f"{endpoint.base_url}/api/chat"
+        return join_url(endpoint.base_url, "/api/chat")
 
     def build_request(
         self, endpoint: Endpoint, model: str, conversation: Conversation
@@ -331,7 +332,7 @@ async def list_installed_models(
     if api_key and is_cloud_host(base_url):
         headers["Authorization"] = f"Bearer {api_key}"
     try:
-        response = await client.get(f"{base_url}/api/tags", headers=headers)
+        response = await client.get(join_url(base_url, "/api/tags"), headers=headers)
     except httpx.HTTPError as exc:
         reason = one_line(redact(str(exc) or type(exc).__name__, secrets), 160)
         raise ChattermError(

@@ -27,7 +27,7 @@ from chatterm.events import (
 )
 from chatterm.pricing import is_local_url
 from chatterm.providers.base import Provider, WireFormat, requested_effort
-from chatterm.providers.endpoint import Endpoint
+from chatterm.providers.endpoint import Endpoint, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
@@ -310,7 +310,7 @@ class ChatCompletionsFormat(WireFormat):
         self.kind = "openai" if openai_models else "openai-compat"
 
     def url(self, endpoint: Endpoint, model: str) -> str:
-        return endpoint.base_url + "/chat/completions"
+        return join_url(endpoint.base_url, "/chat/completions")
 
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation

@@ -26,7 +26,7 @@ from chatterm.events import (
     Usage,
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
-from chatterm.providers.endpoint import Endpoint
+from chatterm.providers.endpoint import Endpoint, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.openai_compat import (
     OpenAICompatProvider,
@@ -231,7 +231,7 @@ class ResponsesFormat(WireFormat):
     kind = "openai-responses"
 
     def url(self, endpoint: Endpoint, model: str) -> str:
-        return endpoint.base_url + "/responses"
+        return join_url(endpoint.base_url, "/responses")
 
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation
