@@ -674,7 +674,7 @@ def test_every_writer_goes_through_files_or_is_listed() -> None:
         "chatterm/files.py",
         "chatterm/network/debuglog.py",  # os.open(..., 0o600) in append mode
         "chatterm/tui/screens/chat_transcript.py",  # os.open(..., O_EXCL, 0o600)
-        "chatterm/cli/main.py",  # os.open(os.devnull) only
+        "chatterm/cli/common.py",  # os.open(os.devnull) only (silence_stdout)
     }
     writers = re.compile(
         r"write_text\(|write_bytes\(|\bos\.open\(|mkstemp\(|\.mkdir\(|(?<![\w.])(?<!def )open\("

@@ -2,7 +2,9 @@
 
 Plain text for people or JSON Lines for scripts (:mod:`chatterm.cli.printer`); with
 ``--save`` or ``--session`` the exchange is recorded in a session as it streams. Ctrl+C
-keeps what arrived and reports the reply as cancelled.
+keeps what arrived and reports the reply as cancelled. A stdout that fails (a full disk)
+stops the printing, not the recording: the reply is saved whole and the failure is one line
+at the end; with nothing to save, it stops the reply.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from chatterm.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     fail,
+    silence_stdout,
     valid_text,
     wants_color,
 )
-from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter
+from chatterm.cli.printer import GuardedOutput, JsonLinesPrinter, PlainPrinter, StdoutFailed
 from chatterm.config import load_settings
 from chatterm.errors import ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Event, Message
@@ -123,11 +126,12 @@ def ask_command(
         max_tokens=model_config.max_tokens if model_config else None,
     )
     printer: JsonLinesPrinter | PlainPrinter
+    output = GuardedOutput(stdout, stop=keeper is None)
     if args.json:
-        printer = JsonLinesPrinter(stdout, show_reasoning=not args.no_reasoning)
+        printer = JsonLinesPrinter(output, show_reasoning=not args.no_reasoning)
     else:
         color = wants_color(stdout, env)
-        printer = PlainPrinter(stdout, stderr, color=color, show_reasoning=not args.no_reasoning)
+        printer = PlainPrinter(output, stderr, color=color, show_reasoning=not args.no_reasoning)
     saved: SavedTurn | None = None
     if keeper is not None:
         saved = SavedTurn(keeper, keeper.begin_turn(prompt, target.ref), printer)
@@ -137,7 +141,13 @@ def ask_command(
             outcome, fix = "nothing was sent", "free space or fix the folder's permissions"
             return fail(_as_ending(problem, keeper, outcome, fix + ", then ask again"), EXIT_FAILED)
     # A failure the stream did not foresee ends the reply in an error (printed, one line).
-    reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
+    try:
+        reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
+    except StdoutFailed:
+        reply = None  # output.error says why; with nothing to save, the reply stopped there
+    if output.error is not None:
+        return _stdout_failed(output.error, stdout, stderr, saved, plain=not args.json)
+    assert reply is not None  # only StdoutFailed leaves it unset, and output.error with it
     code = EXIT_OK if reply.finish_reason in CLEAN_FINISHES else EXIT_FAILED
     if saved is None:
         return code
@@ -157,6 +167,26 @@ def _as_ending(message: str, keeper: SessionKeeper, outcome: str, fix: str) -> s
     if isinstance(failure, SessionSaveFailed) and message == str(failure):
         return failure.for_command(outcome, fix)
     return message
+
+
+def _stdout_failed(
+    error: OSError, stdout: TextIO, stderr: TextIO, saved: SavedTurn | None, *, plain: bool
+) -> int:
+    """``ask``'s end when the reply could not be written (exit 1): one line saying so and
+    where the reply was saved, if it was. A reader that went away (``… | head``) is not
+    worth a message: only what a save says as usual."""
+    if stdout is sys.stdout:
+        silence_stdout()  # what is still buffered must not raise again at exit
+    if isinstance(error, BrokenPipeError):
+        if saved is not None and saved.error is not None:
+            stderr.write(f"chatterm: {safe_text(saved.error)}\n")
+        elif saved is not None and plain:
+            stderr.write(saved.saved_line() + "\n")
+        return EXIT_FAILED
+    message = f"cannot write the reply to stdout: {error.strerror or type(error).__name__}"
+    if saved is not None:
+        message += f"; {saved.error}" if saved.error else f"; the reply is {saved.saved_line()}"
+    return fail(message, EXIT_FAILED)
 
 
 def _last_model(keeper: SessionKeeper | None) -> str | None:

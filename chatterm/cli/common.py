@@ -6,6 +6,7 @@ reply was cancelled), 2 bad usage or config.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import TextIO
@@ -27,6 +28,16 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     if sys.stderr is not None:
         sys.stderr.write(f"chatterm: {safe_text(message)}\n")
     return code
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device, so what is still buffered for a stdout that failed
+    (a closed pipe, a full disk) goes nowhere at exit instead of raising there."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 def wants_color(stream: TextIO, env: Mapping[str, str]) -> bool:

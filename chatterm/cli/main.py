@@ -12,7 +12,7 @@ import os
 import sys
 
 from chatterm.cli.arguments import build_parser
-from chatterm.cli.common import EXIT_FAILED, EXIT_OK, fail, valid_text
+from chatterm.cli.common import EXIT_FAILED, EXIT_OK, fail, silence_stdout, valid_text
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.providers.registry import default_model, resolve_model
@@ -70,20 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except BrokenPipeError:
         # The reader went away (`chatterm ask … | head`): not an error worth a traceback.
-        _silence_stdout()
+        silence_stdout()
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - a bug: one redacted line, never a traceback
         from chatterm.network import debuglog
 
         return fail(debuglog.crash_message(exc), EXIT_FAILED)
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
 
 
 def tui_command(args: argparse.Namespace) -> int:

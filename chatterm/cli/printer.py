@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TextIO, assert_never
+from typing import Any, Protocol, TextIO, assert_never
 
 from chatterm import events
 from chatterm.events import Event
@@ -18,6 +18,51 @@ from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import format_stats
 from chatterm.retry import format_wait
 from chatterm.text import SafeFeed, escape_unsafe_in_strings, safe_text
+
+
+class Output(Protocol):
+    """Where a printer writes: a text stream, or a :class:`GuardedOutput` around one."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+class StdoutFailed(Exception):
+    """Writing the reply failed and nothing else takes it (no session): stop the reply."""
+
+
+class GuardedOutput:
+    """A printer's stdout whose failure (a full disk, a closed pipe) is kept in ``error``
+    rather than raised through the reply's pump, where it would keep the session recorder
+    from getting the rest of the reply; nothing more is written after it. With ``stop``,
+    the failure is raised as :class:`StdoutFailed` too: no one else wants the reply."""
+
+    def __init__(self, out: TextIO, *, stop: bool) -> None:
+        self.out = out
+        self.stop = stop
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is None:
+            try:
+                self.out.write(text)
+            except OSError as error:
+                self._failed(error)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.out.flush()
+            except OSError as error:
+                self._failed(error)
+
+    def _failed(self, error: OSError) -> None:
+        self.error = error
+        if self.stop:
+            raise StdoutFailed() from error
+
 
 _DIM = "\x1b[2m"
 _RED = "\x1b[31m"
@@ -48,7 +93,7 @@ class PlainPrinter(_Printer):
     """Reasoning under a ``thinking`` rule, then the answer, then one stats line."""
 
     def __init__(
-        self, out: TextIO, err: TextIO, *, color: bool, show_reasoning: bool = True
+        self, out: Output, err: Output, *, color: bool, show_reasoning: bool = True
     ) -> None:
         self.out = out
         self.err = err
@@ -147,7 +192,7 @@ class JsonLinesPrinter(_Printer):
     """
 
     def __init__(
-        self, out: TextIO, *, show_reasoning: bool = True, session_id: str | None = None
+        self, out: Output, *, show_reasoning: bool = True, session_id: str | None = None
     ) -> None:
         self.out = out
         self.show_reasoning = show_reasoning
