@@ -39,6 +39,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import httpx
 
@@ -82,6 +83,7 @@ WRITE_TIMEOUT_S = 30.0  # sending the request body (a long prompt over a slow li
 _MAX_ERROR_BODY = 64 * 1024
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -247,16 +249,7 @@ class _Attempt:
 
     async def _send(self, silence: Silence) -> httpx.Response:
         """The response's head; :class:`SilenceTimeout` if it takes too long."""
-        silence.start()
-        try:
-            return await self.client.send(self.request, stream=True)
-        except asyncio.CancelledError:
-            limit = silence.timed_out()
-            if limit is not None:
-                raise SilenceTimeout(limit) from None
-            raise
-        finally:
-            silence.pause()
+        return await _watched(silence, self.client.send(self.request, stream=True))
 
     async def _http_error(self, response: httpx.Response, silence: Silence) -> list[TimedEvent]:
         provider, status = self.provider, response.status_code
@@ -286,16 +279,7 @@ class _Attempt:
         chunks = response.aiter_bytes()
         try:
             while True:
-                silence.start()
-                try:
-                    chunk = await anext(chunks, None)
-                except asyncio.CancelledError:
-                    limit = silence.timed_out()
-                    if limit is not None:
-                        raise SilenceTimeout(limit) from None
-                    raise
-                finally:
-                    silence.pause()
+                chunk = await _watched(silence, anext(chunks, None))
                 if chunk is None:
                     break
                 now = clock()
@@ -429,6 +413,21 @@ class _Attempt:
                 "the reply so far is kept"
             )
         return StreamError(redact(message, self.secrets), retryable=True)
+
+
+async def _watched(silence: Silence, pending: Awaitable[T]) -> T:
+    """Await ``pending`` with the silence watchdog running: :class:`SilenceTimeout` when it
+    fires first (it cancels the wait), the watchdog paused again however the wait ends."""
+    silence.start()
+    try:
+        return await pending
+    except asyncio.CancelledError:
+        limit = silence.timed_out()
+        if limit is not None:
+            raise SilenceTimeout(limit) from None
+        raise
+    finally:
+        silence.pause()
 
 
 def _is_token(event: Event) -> bool:
