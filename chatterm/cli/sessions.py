@@ -23,7 +23,7 @@ from chatterm.sessions.codec import ExportFormat
 from chatterm.sessions.export import export_session
 from chatterm.sessions.index import SessionSummary
 from chatterm.sessions.model import Session, Turn
-from chatterm.sessions.store import SessionError, SessionNotFound, SessionStore
+from chatterm.sessions.store import SessionError, SessionNotFound, SessionSaveFailed, SessionStore
 from chatterm.text import local_time, safe_text, visible_line
 
 MODELS_WIDTH = 40
@@ -197,6 +197,9 @@ def rename_session(store: SessionStore, ref: str, title: str, out: TextIO) -> in
     session.touch()
     try:
         saved = store.save(session)
+    except SessionSaveFailed as exc:  # worded for a command that ends: nothing is kept
+        fix = "free space or fix the folder's permissions, then rename it again"
+        raise CommandFailed(exc.for_command("the title is unchanged", fix), EXIT_FAILED) from None
     except SessionError as exc:
         raise CommandFailed(str(exc), EXIT_FAILED) from None
     if same_file(saved, path):

@@ -7,6 +7,7 @@ control characters are shown as symbols and Rich markup appears literally.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import stat
@@ -31,6 +32,7 @@ from chatterm.sessions.export import to_markdown
 from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session, session_to_data
 from chatterm.sessions.store import SessionStore
 from chatterm.text import local_time
+from tests.test_files_and_disk import BrokenDisk
 
 HOSTILE = "evil \x1b]52;c;ZXZpbA==\x07 \x1b[2J [bold red]loud[/bold red] \x9b2J end"
 
@@ -366,6 +368,25 @@ def test_hostile_text_is_shown_not_obeyed(capsys: pytest.CaptureFixture[str]) ->
 
 
 # ----------------------------------------------------------------------------- rename, delete
+
+
+def test_rename_on_a_full_disk_says_the_title_is_unchanged(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = save(make_session())
+    (summary,) = store.list()
+    before = (store.folder / summary.file_name).read_bytes()
+    disk = BrokenDisk(monkeypatch, store.folder.parent, ("mkstemp", errno.ENOSPC))
+    disk.broken = True
+    code, out, err = run(capsys, "sessions", "rename", summary.id, "New", "title")
+    assert (code, out) == (1, "")
+    assert err.startswith("chatterm: cannot save the session to ") and err.count("\n") == 1
+    assert err.endswith(
+        ": the disk is full; the title is unchanged — free space or fix the folder's "
+        "permissions, then rename it again\n"
+    ), err
+    assert "kept in memory" not in err
+    assert disk.refused and (store.folder / summary.file_name).read_bytes() == before
 
 
 def test_rename(capsys: pytest.CaptureFixture[str]) -> None:
