@@ -7,6 +7,8 @@
   a parser raise; the events always end in exactly one Finish, and the last-resort guard
   (:data:`~chatterm.providers.parsing.INTERNAL_ERROR`) never fires.
 * ``<think>`` tags split at any point give the same reasoning and answer.
+* Markdown nested to any depth (lists, quotes, indentation) is cut into segments, and a
+  segment nested deeper than the cap is shown as plain text; rendering never raises.
 
 Sessions round-trip any text: see ``tests/sessions``.
 """
@@ -21,6 +23,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textual.app import App
 
 from chatterm.decode.sse import SSEDecoder
 from chatterm.events import (
@@ -43,6 +46,10 @@ from chatterm.reply.accumulate import ReplyAccumulator
 from chatterm.testing.fakeserver import render
 from chatterm.testing.frames import awkward_offsets, index_after
 from chatterm.testing.scenario import Scenario, after_answer
+from chatterm.tui.markdown.hostile import MAX_NESTING, shown_as_plain_text, too_deep
+from chatterm.tui.markdown.look import look_from_variables
+from chatterm.tui.segments import split_all, split_segments
+from chatterm.tui.widgets.answer_pane import plain_lines, render_markdown
 
 PARSERS: dict[str, Callable[[], GuardedParser]] = {
     "chat": ChatCompletionsParser,
@@ -367,3 +374,41 @@ def test_think_tags_are_removed_and_their_contents_kept(
     shown = _BLANK_LINES.sub("", answer)
     expected = (reasoning, shown if shown.strip() else "")
     assert _fold(_split_think(_cut_text(text, cuts))) == expected
+
+
+_NESTING_MARKS = {"bullet": "- ", "ordered": "1. ", "quote": "> ", "indent": "  "}
+
+
+@st.composite
+def _nested_line(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(sorted(_NESTING_MARKS)))
+    depth = draw(st.one_of(st.integers(0, MAX_NESTING + 2), st.integers(0, 2000)))
+    text = draw(st.sampled_from(["item", "*em* [x](u) `c`", "", "```", "| a | b |"]))
+    return _NESTING_MARKS[kind] * depth + text
+
+
+_MARKDOWN_APP = App[None]()  # not run: its console renders, as the answer pane's does
+_LOOK = look_from_variables({}, dark=True)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(lines=st.lists(_nested_line(), min_size=1, max_size=40), width=st.integers(1, 120))
+def test_deeply_nested_markdown_falls_back_to_plain_text_and_never_raises(
+    lines: list[str], width: int
+) -> None:
+    text = "\n".join(lines) + "\n"
+    segments = split_all(text)
+    finished, tail = split_segments(text[: len(text) // 2])
+    assert finished + split_all(tail + text[len(text) // 2 :]) == segments
+    for segment in segments:
+        deep = any(too_deep(line) for line in segment.split("\n"))
+        assert shown_as_plain_text(segment) == deep
+        rendered = render_markdown(_MARKDOWN_APP, segment, (width, _LOOK))
+        if deep:
+            assert rendered == plain_lines(segment, width)
+            assert all(line.cell_length <= width for line in rendered)

@@ -18,6 +18,11 @@ segment may end, in order of preference:
   that does not change what the line before it means (no setext underline, no table
   delimiter row, no ordered item that would start a list of its own).
 
+A line nested too deep (:func:`chatterm.tui.markdown.hostile.too_deep`) makes its segment
+plain text: the scanner, whose work grows with the nesting, never sees it or the lines
+after it, and the segment ends after ``max_lines`` lines, before any line, so a nesting
+bomb streams in as small plain segments.
+
 A fence longer than ``max_fence_lines`` is cut too, or one long code block would make the
 live tail grow without bound: the finished part gets a closing fence and the tail starts
 again with the opening line. Fences indented four or more spaces (inside nested list
@@ -41,7 +46,8 @@ and re-split only the tail. Pure and synchronous: no Textual here.
 
 from __future__ import annotations
 
-from chatterm.tui.markdown.blocks import WAIT, BlockScanner
+from chatterm.tui.markdown.blocks import WAIT, BlockScanner, Cut
+from chatterm.tui.markdown.hostile import too_deep
 
 SEGMENT_LINES = 20
 FENCE_SPLIT_LINES = 60
@@ -74,18 +80,23 @@ def split_segments(
     lines = 0  # complete lines in the current segment, counting ``prefix``
     blocks = BlockScanner()
     opening = ""  # the line that opened the innermost code fence
+    plain = False  # the current segment has a line nested too deep: it is plain text
     size = len(text)
     pos = 0
     while pos < size:
         end = text.find("\n", pos)
         line = text[pos:end] if end != -1 else None
         if lines:
-            cut = blocks.cut_before(text[pos], line, lines, max_lines)
+            if plain:
+                cut = Cut() if lines >= max_lines and line is not None else None
+            else:
+                cut = blocks.cut_before(text[pos], line, lines, max_lines)
             if cut is WAIT:
                 break
             if cut is not None:
                 segments.append(prefix + text[start:pos])
                 blocks, lines, prefix, start = BlockScanner(), 0, cut.reopen, pos + cut.skip
+                plain = False
                 *whole, partial = cut.reopen.split("\n")
                 for reopened in whole:  # a repeated table head
                     blocks.feed(reopened)
@@ -95,6 +106,12 @@ def split_segments(
         if line is None:
             break  # an incomplete last line decides nothing yet
         after = end + 1
+        if plain or too_deep(line):
+            # Shown as plain text (chatterm.tui.markdown.hostile), so its blocks do not
+            # matter; it is cut every ``max_lines`` lines, and the scanner, whose work
+            # grows with the nesting, never sees the line.
+            plain, lines, pos = True, lines + 1, after
+            continue
         before = blocks.innermost_fence()
         fence_was = before.fence if before is not None else None
         blocks.feed(line)

@@ -20,6 +20,8 @@ and the rest follow a few at a time once the width has stopped changing
 (:class:`_Rewrapper`), the newest first.
 
 Text must already have gone through ``safe_text``; Rich's Markdown never reads Rich markup.
+A segment nested too deep, or too big, is drawn as plain text instead
+(:mod:`chatterm.tui.markdown.hostile`), so hostile Markdown cannot stall the event loop.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary, ref
 
+from rich.cells import chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import App, ComposeResult
@@ -38,6 +41,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from chatterm.tui.markdown.hostile import parse_lost_text, shown_as_plain_text
 from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown, markdown_look
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
 
@@ -66,11 +70,27 @@ Lines = list[Line]
 
 
 def render_markdown(app: App[Any], source: str, key: RenderKey) -> Lines:
-    """Markdown source as lines for a width and a look (without padding)."""
+    """Markdown source as lines for a width and a look (without padding); nested too
+    deep, or too big, it is shown as the plain text it is (wrapped)."""
     width, look = key
+    if shown_as_plain_text(source):
+        return plain_lines(source, width)
+    markdown = ThemedMarkdown(source, look)
+    if parse_lost_text(markdown.markdown.parsed):
+        return plain_lines(source, width)
     options = app.console_options.update(width=width, highlight=False)
-    lines = app.console.render_lines(ThemedMarkdown(source, look), options, pad=False)
+    lines = app.console.render_lines(markdown, options, pad=False)
     return [Line(line) for line in lines]
+
+
+def plain_lines(source: str, width: int) -> Lines:
+    """Text as lines cut every ``width`` cells (Rich's word wrapping of a megabyte-long
+    line would stall the event loop)."""
+    return [
+        Line([Segment(chunk)])
+        for text_line in source.rstrip("\n").split("\n")
+        for chunk in (chop_cells(text_line, width) or [""])
+    ]
 
 
 def draw(line: list[Segment], width: int, style: Style) -> Strip:
