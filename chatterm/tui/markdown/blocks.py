@@ -37,7 +37,7 @@ class _Fence:
 
 def _open_fence(line: str) -> _Fence | None:
     match = _FENCE_OPEN.match(line)
-    if match is None or _indent(line) >= 4:
+    if match is None or indent_columns(line) >= 4:
         return None
     fence = match.group("fence")
     if fence[0] == "`" and "`" in match.group("info"):
@@ -47,13 +47,13 @@ def _open_fence(line: str) -> _Fence | None:
 
 def _closes(line: str, fence: _Fence) -> bool:
     match = _FENCE_CLOSE.match(line)
-    if match is None or _indent(line) >= 4:
+    if match is None or indent_columns(line) >= 4:
         return False
     marker = match.group("fence")
     return marker[0] == fence.char and len(marker) >= fence.length
 
 
-def _indent(line: str) -> int:
+def indent_columns(line: str) -> int:
     """Columns of leading whitespace (a tab goes to the next multiple of four)."""
     column = 0
     for char in line:
@@ -100,12 +100,12 @@ def _list_item(line: str) -> _Item | None:
     space = match.group("space")
     marker = match.end() - len(space)
     rest = line[match.end() :]
-    if not rest.strip() or _indent(space) > 4:
+    if not rest.strip() or indent_columns(space) > 4:
         # An empty item, or indented code: the content is one space in.
         content_indent = marker + 1
         content = line[marker + 1 :] if space else ""
     else:
-        content_indent = marker + _indent(space)
+        content_indent = marker + indent_columns(space)
         content = rest
     if ordered is not None:
         return _Item(
@@ -141,7 +141,7 @@ def _cells(row: str) -> list[str]:
 
 def _is_delimiter_row(line: str, header: str) -> bool:
     """Whether ``line`` under ``header`` makes the two the head of a table."""
-    if not _DELIMITER_LIKE.match(line) or _indent(line) >= 4:
+    if not _DELIMITER_LIKE.match(line) or indent_columns(line) >= 4:
         return False
     stripped = line.strip()
     if len(stripped) < 2 or (stripped[0] == "-" and stripped[1] in " \t"):
@@ -164,7 +164,7 @@ def _html_block(line: str, after_text: bool) -> re.Pattern[str] | None | Literal
     """Whether the line starts an HTML block: False if not; else the pattern that ends it,
     or None when it ends on this line (the rules are markdown-it's own)."""
     stripped = line.lstrip()
-    if not stripped.startswith("<") or _indent(line) >= 4:
+    if not stripped.startswith("<") or indent_columns(line) >= 4:
         return False
     for opening, closing, interrupts in HTML_BLOCK_SEQUENCES:
         if opening.search(stripped):
@@ -184,7 +184,7 @@ def _interrupts(line: str) -> bool:
     """
     stripped = line.lstrip()
     if _list_item(stripped) is not None:
-        return _indent(line) < 4
+        return indent_columns(line) < 4
     if _HR.match(stripped) or _HEADING.match(stripped):
         return True
     if _open_fence(stripped) is not None or stripped.startswith(">"):
@@ -194,7 +194,7 @@ def _interrupts(line: str) -> bool:
 
 def _ends_table(line: str) -> bool:
     """Whether a non-blank line ends a table instead of being its next row."""
-    return _indent(line) >= 4 or _interrupts(line)
+    return indent_columns(line) >= 4 or _interrupts(line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,7 @@ class BlockScanner:
             self.prev_blank = False
             return
         if self.item is not None and self.empty_item != 2:
-            indent = _indent(line)
+            indent = indent_columns(line)
             if indent >= self.content_indent:
                 self.item.feed(_dedent(line, self.content_indent))
                 self.prev_blank, self.empty_item = False, 0
@@ -305,7 +305,7 @@ class BlockScanner:
 
     def _outside_items(self, line: str) -> None:
         """A non-blank line that is not part of the current list item, if any."""
-        indent = _indent(line)
+        indent = indent_columns(line)
         if indent >= 4:
             if self.item is None and (self.prev_text or self.in_quote):
                 return  # indented code cannot interrupt a paragraph

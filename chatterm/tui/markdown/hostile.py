@@ -21,6 +21,8 @@ from collections.abc import Iterable
 
 from markdown_it.token import Token
 
+from chatterm.tui.markdown.blocks import indent_columns
+
 MAX_NESTING = 24  # quote or list markers opening one line
 MAX_INDENT = 4 * MAX_NESTING  # columns of leading whitespace
 MAX_MARKDOWN_CHARS = 64 * 1024
@@ -30,25 +32,10 @@ _NESTED_BLOCKS = frozenset({"blockquote_open", "list_item_open"})
 _CONTAINER_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
 
 
-def _indent_over(line: str, limit: int) -> bool:
-    """Whether leading whitespace takes more than ``limit`` columns (tabs to stops of 4)."""
-    column = 0
-    for char in line:
-        if char == " ":
-            column += 1
-        elif char == "\t":
-            column += 4 - column % 4
-        else:
-            return False
-        if column > limit:
-            return True
-    return False
-
-
 def too_deep(line: str) -> bool:
     """Whether a line opens more than ``MAX_NESTING`` quotes and list items, or is
     indented more than ``MAX_INDENT`` columns."""
-    if _indent_over(line, MAX_INDENT):
+    if indent_columns(line) > MAX_INDENT:
         return True
     pos = 0
     for _ in range(MAX_NESTING + 1):
