@@ -548,12 +548,19 @@ class _Reader:
 
 def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
     """What a prompt after ``turns`` follows: every prompt, and every answer that has text
-    (reasoning is not sent back), except a reply that failed (cancelled, interrupted,
-    error) and was then retried: the turn after it has the same prompt, and the model
-    should see that prompt once, with the answer that was retried for."""
+    (reasoning is not sent back), except
+
+    - a reply cut off before any text (still streaming in another process, interrupted,
+      cancelled): nothing answered its prompt, and sending it would put two user messages
+      in a row (the turn a concurrent ``chatterm ask --session`` leaves reads so);
+    - a reply that failed (cancelled, interrupted, error) and was then retried: the turn
+      after it has the same prompt, and the model should see that prompt once, with the
+      answer that was retried for."""
     messages: list[Message] = []
     for index, turn in enumerate(turns):
         later = turns[index + 1] if index + 1 < len(turns) else None
+        if turn.finish_reason in _CUT_OFF and not turn.answer:
+            continue
         failed = turn.finish_reason not in CLEAN_FINISHES
         if failed and later is not None and later.prompt == turn.prompt:
             continue
@@ -561,3 +568,6 @@ def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
         if turn.answer:
             messages.append(Message("assistant", turn.answer))
     return tuple(messages)
+
+
+_CUT_OFF: frozenset[FinishReason | None] = frozenset({None, "interrupted", "cancelled"})

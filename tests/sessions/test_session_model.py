@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from session_factory import full_session, full_turn
 
-from chatterm.events import Message
+from chatterm.events import FinishReason, Message
 from chatterm.sessions.model import (
     SCHEMA_VERSION,
     FutureSessionError,
@@ -182,3 +182,21 @@ def test_a_newer_version_is_refused_as_such() -> None:
 def test_unknown_keys_are_ignored_so_minor_additions_stay_readable() -> None:
     data = _broken(lambda d: d.update(tags=["x"]))
     assert session_from_data(data).title == "Arithmetic"
+
+
+@pytest.mark.parametrize("finish", [None, "interrupted", "cancelled"])
+def test_a_reply_cut_off_before_any_text_is_not_sent(finish: FinishReason | None) -> None:
+    # `ask --session` in another process left its turn streaming (or it was killed, or
+    # cancelled) before any text: its prompt would make two user messages in a row.
+    session = full_session(turns=3)
+    session.turns[1].finish_reason = finish
+    session.turns[1].answer = ""
+    session.turns[2].finish_reason = "stop"
+    history = session.history()
+    assert history == (
+        Message("user", "question 0"),
+        Message("assistant", "answer 0"),
+        Message("user", "question 2"),
+        Message("assistant", "answer 2"),
+    )
+    assert history_of(session.turns[:2]) == history[:2]
