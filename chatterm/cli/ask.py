@@ -135,7 +135,9 @@ def ask_command(
     saved: SavedTurn | None = None
     if keeper is not None:
         saved = SavedTurn(keeper, keeper.begin_turn(prompt, target.ref), printer)
-        problem = keeper.wait_for_saves()  # before the request: nothing paid for yet
+        keeper.writer.wait()  # before the request: nothing paid for yet
+        keeper.take_notices()  # a copy made because the file changed: said at the end
+        problem = keeper.take_error()
         if problem is not None:
             keeper.close()
             outcome, fix = "nothing was sent", "free space or fix the folder's permissions"
@@ -220,6 +222,9 @@ class SavedTurn:
             return  # a sink ends once
         self.recorder.done(reply)
         self.keeper.close()
+        # Saved as a copy because another program changed the file meanwhile: not a
+        # failure; saved_line (and the done record's session id) say where it went.
+        self.keeper.take_notices()
         self.error = self.keeper.take_error()
         if self.error is not None:
             outcome = "the reply was printed but not saved in full"
@@ -237,6 +242,9 @@ class SavedTurn:
     def saved_line(self) -> str:
         """What ``ask`` says on stderr once the reply is saved."""
         line = f"saved as session {visible_line(self.recorder.session.id)}"
+        forked_from = self.keeper.forked_from()
+        if forked_from is not None:
+            return f"{line} (a copy: {visible_line(forked_from)} changed meanwhile)"
         path, named = self.keeper.saved_path(), self.keeper.opened_from
         if path is not None and named is not None and not same_file(path, named):
             line += f" in {safe_text(str(path))} (the file you named is unchanged)"

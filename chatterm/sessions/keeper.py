@@ -144,6 +144,18 @@ class SessionKeeper:
         """A save failure not reported yet (a repeat of the last one is not news)."""
         return self.writer.take_error()
 
+    def take_notices(self) -> list[str]:
+        """Notices not reported yet that the open session went on under a new id (see
+        :meth:`forked_from`); :meth:`take_error` then gives only a failure."""
+        return self.writer.take_notices()
+
+    def forked_from(self) -> str | None:
+        """The session the open one was copied from because another program changed its
+        file meanwhile (saving it there would have written over that change), if it was."""
+        if self.session is None:
+            return None
+        return self.writer.forked_from(self.session.id)
+
     def save_failure(self) -> SessionError | None:
         """Why the latest save failed, if it did."""
         return self.writer.failure()

@@ -41,8 +41,9 @@ class SessionWriter:
 
     If a session's file changes on disk behind its back (``chatterm ask --session`` or a
     second TUI on the same chat, an editor), the file is not written over: the session
-    continues under a new id, in a new file, and :meth:`take_error` says so. Nothing is
-    lost on either side.
+    continues under a new id, in a new file, and :meth:`take_error` says so (a caller that
+    words its own line takes the notice with :meth:`take_notices` and asks
+    :meth:`forked_from`). Nothing is lost on either side.
     """
 
     def __init__(self, store: SessionStore) -> None:
@@ -54,6 +55,7 @@ class SessionWriter:
         self._reported: str | None = None
         self._notices: list[str] = []
         self._fork_notes: dict[str, str] = {}  # said once the new file is written
+        self._forked: dict[str, str] = {}  # new session id -> the id it was forked from
         self._closed = False
         self._pending: dict[str, int] = {}  # session id -> writes queued, not yet done
         self._conflicts: set[str] = set()  # ids whose file changed behind our back
@@ -90,6 +92,7 @@ class SessionWriter:
         with self._lock:
             self._conflicts.discard(old)
             self._latest.pop(old, None)
+            self._forked[session.id] = old
             self._fork_notes[session.id] = (
                 f"session {old} was changed by another program since chatterm opened it; "
                 f"this chat goes on as session {session.id} (both are kept)"
@@ -137,6 +140,22 @@ class SessionWriter:
                 return None
             self._reported = message
             return message
+
+    def take_notices(self) -> list[str]:
+        """The notices :meth:`take_error` would give first (a session moved to a new file),
+        taken now, so that what it gives afterwards is only a write failure."""
+        with self._lock:
+            notices, self._notices = self._notices, []
+            return notices
+
+    def forked_from(self, session_id: str) -> str | None:
+        """The id whose file changed behind this writer's back, if ``session_id`` is the
+        new id a session went on under (followed back to the first, if it moved twice)."""
+        with self._lock:
+            origin = self._forked.get(session_id)
+            while origin is not None and origin in self._forked:
+                origin = self._forked[origin]
+            return origin
 
     def failure(self) -> SessionError | None:
         """Why the latest write failed, if it did (for a caller that words its own

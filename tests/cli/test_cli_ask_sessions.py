@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -420,3 +421,107 @@ def test_a_save_failing_mid_reply_says_the_reply_was_printed_not_saved(
     ), err
     [turn] = only_session().turns  # the prompt, saved before the request
     assert turn.prompt == "hi"
+
+
+# ---------------------------------------------------------------------- two writers at once
+
+
+@pytest.mark.parametrize("held_mode", ["--json", "--plain"])
+def test_two_asks_on_one_session_at_once_both_keep_their_reply(
+    held_mode: str,
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first ``ask --session`` is held before its reply while a second one runs on the
+    same session from start to end; the first then saves into a copy (the file changed
+    meanwhile) and says so: not a failure, and its done record names the copy."""
+    code, out, _ = ask(capsys, "--save", "--json", "-m", MODEL, "question zero")
+    assert code == 0
+    session_id = done_of(out)["session_id"]
+
+    # The server holds the first process's reply at its headers delay until released.
+    gate = threading.Event()
+    held_s = 0.125
+    pause = server._pause
+
+    def held_pause(conn: Any, record: Any, seconds: float) -> bool:
+        if seconds == held_s:
+            gate.wait(SAFETY_TIMEOUT_S)
+            return False
+        return pause(conn, record, seconds)
+
+    monkeypatch.setattr(server, "_pause", held_pause)
+    server.queue(
+        Scenario(answer="The held answer.", headers_delay_s=held_s),
+        Scenario(answer="The quick answer."),
+    )
+    env = ask_env(isolated_home, server)
+
+    def start(prompt: str, *mode: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "chatterm", "ask", "--session", session_id, *mode, prompt],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=isolated_home,
+        )
+
+    held = start("held question", *([held_mode] if held_mode == "--json" else []))
+    quick: subprocess.Popen[str] | None = None
+    try:
+        server.wait_for_requests(2, timeout=SAFETY_TIMEOUT_S)  # its prompt is on disk by now
+        quick = start("quick question")
+        quick_out, quick_err = quick.communicate(timeout=SAFETY_TIMEOUT_S)
+        gate.set()
+        held_out, held_err = held.communicate(timeout=SAFETY_TIMEOUT_S)
+    finally:
+        gate.set()
+        for process in (held, quick):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    # The second one continued the session; the held prompt (no answer yet) is not sent.
+    assert quick.returncode == 0, quick_err
+    assert "The quick answer." in quick_out
+    assert quick_err == f"saved as session {session_id}\n"
+    quick_request = json.loads(server.requests[2].body)
+    assert [(m["role"], m["content"]) for m in quick_request["messages"]] == [
+        ("user", "question zero"),
+        ("assistant", Scenario().answer),
+        ("user", "quick question"),
+    ]
+    kept = SessionStore().load(session_id)
+    assert [(t.prompt, t.answer) for t in kept.turns] == [
+        ("question zero", Scenario().answer),
+        ("held question", ""),
+        ("quick question", "The quick answer."),
+    ]
+    assert kept.turns[1].finish_reason == "interrupted"
+
+    # The held one: its reply is whole, in a copy its done record (or its last line)
+    # names; exit 0.
+    assert held.returncode == 0, held_err
+    if held_mode == "--json":
+        assert held_err == ""
+        done = done_of(held_out)
+        assert done["text"] == "The held answer." and done["finish_reason"] == "stop"
+        copy_id = done["session_id"]
+    else:
+        assert "The held answer." in held_out
+        found = re.fullmatch(
+            r"saved as session (\S+) \(a copy: (\S+) changed meanwhile\)\n", held_err
+        )
+        assert found is not None, held_err
+        copy_id = found[1]
+        assert found[2] == session_id
+    assert copy_id != session_id
+    copy = SessionStore().load(copy_id)
+    assert [(t.prompt, t.answer) for t in copy.turns] == [
+        ("question zero", Scenario().answer),
+        ("held question", "The held answer."),
+    ]

@@ -299,3 +299,28 @@ def test_a_conflict_on_the_very_last_save_is_still_saved(store: SessionStore) ->
     assert session.id != original_id
     assert SessionStore(store.folder).load(session.id).turns[0].answer == "the answer"
     assert writer.take_error() is not None
+
+
+def test_a_fork_is_a_notice_that_can_be_taken_apart_from_failures(store: SessionStore) -> None:
+    writer = SessionWriter(store)
+    session = new_session()
+    first = TurnRecorder(session, writer, "q1", "demo")
+    first.done(_record(first, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    writer.wait()
+    original_id = session.id
+    assert writer.forked_from(original_id) is None
+    path = store.path_for(session)
+    # Another program writes the file twice over: this session moves on twice.
+    for _ in range(2):
+        path = store.path_for(session)
+        path.write_text(path.read_text() + "\n")
+        later = TurnRecorder(session, writer, "again", "demo")
+        later.done(_record(later, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+        writer.wait()
+    writer.close()
+    assert session.id != original_id
+    assert writer.forked_from(session.id) == original_id  # followed back to the first
+    notices = writer.take_notices()
+    assert len(notices) == 2 and original_id in notices[0] and session.id in notices[1]
+    assert writer.take_notices() == []
+    assert writer.take_error() is None  # a fork is not a failure
