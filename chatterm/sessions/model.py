@@ -550,9 +550,10 @@ def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
     """What a prompt after ``turns`` follows: every prompt, and every answer that has text
     (reasoning is not sent back), except
 
-    - a reply cut off before any text (still streaming in another process, interrupted,
-      cancelled): nothing answered its prompt, and sending it would put two user messages
-      in a row (the turn a concurrent ``chatterm ask --session`` leaves reads so);
+    - a reply that never ended and has no text (still streaming in another process, or
+      killed; it reads as interrupted): nothing answered its prompt, and sending it would
+      put two user messages in a row (the turn a concurrent ``chatterm ask --session``
+      leaves reads so);
     - a reply that failed (cancelled, interrupted, error) and was then retried: the turn
       after it has the same prompt, and the model should see that prompt once, with the
       answer that was retried for."""
@@ -570,4 +571,4 @@ def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
     return tuple(messages)
 
 
-_CUT_OFF: frozenset[FinishReason | None] = frozenset({None, "interrupted", "cancelled"})
+_CUT_OFF: frozenset[FinishReason | None] = frozenset({None, "interrupted"})
