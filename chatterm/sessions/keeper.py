@@ -135,11 +135,6 @@ class SessionKeeper:
 
     # -- saving -----------------------------------------------------------------------
 
-    def wait_for_saves(self) -> str | None:
-        """Wait until every queued save is written; why one failed, if one did."""
-        self.writer.wait()
-        return self.writer.take_error()
-
     def take_error(self) -> str | None:
         """A save failure not reported yet (a repeat of the last one is not news)."""
         return self.writer.take_error()
