@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from typing import Any, Protocol, TextIO, assert_never
 
 from chatterm import events
@@ -74,7 +75,7 @@ def dim(text: str, color: bool) -> str:
     return f"{_DIM}{text}{_RESET}" if color else text
 
 
-class _Printer:
+class _Printer(ABC):
     """A printer ends once: a second ``done`` (a path that cannot know whether the pump
     ended it) prints nothing."""
 
@@ -85,8 +86,9 @@ class _Printer:
             self._ended = True
             self._end(reply)
 
+    @abstractmethod
     def _end(self, reply: Reply) -> None:
-        raise NotImplementedError
+        """Write the reply's end (its stats line, or its ``done`` record)."""
 
 
 class PlainPrinter(_Printer):
