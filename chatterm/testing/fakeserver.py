@@ -101,6 +101,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from chatterm.testing.connection import RecordedRequest, ensure_loopback
 from chatterm.testing.formats import CHAT, FORMATS, Request
 from chatterm.testing.formats.openai_chat import MIDSTREAM_ERROR
 from chatterm.testing.frames import (
@@ -125,7 +126,7 @@ from chatterm.testing.scenario import (
     preset,
     script_tokens,
 )
-from chatterm.testing.server import FakeServer, RecordedRequest, ensure_loopback
+from chatterm.testing.server import FakeServer
 
 __all__ = [
     "DEFAULT_ANSWER",

@@ -1,5 +1,6 @@
-"""The HTTP/1.1 server behind :mod:`chatterm.testing.fakeserver`: sockets, routing,
-scenario choice, HTTP errors and the byte-level delivery of each format's frames.
+"""The HTTP/1.1 server behind :mod:`chatterm.testing.fakeserver`: routing, scenario
+choice, HTTP errors and the byte-level delivery of each format's frames (the sockets
+themselves are :mod:`chatterm.testing.connection`'s).
 
 It writes every byte itself (status line, headers, chunk sizes, body), so a scenario can
 cut a response anywhere, pause, stall or hang up; it binds loopback addresses only.
@@ -7,7 +8,6 @@ cut a response anywhere, pause, stall or hang up; it binds loopback addresses on
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import select
@@ -17,10 +17,15 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from chatterm.testing.connection import (
+    POLL_S,
+    Connection,
+    RecordedRequest,
+    Stopped,
+    ensure_loopback,
+)
 from chatterm.testing.formats import (
     ANTHROPIC,
     CHAT,
@@ -37,7 +42,6 @@ from chatterm.testing.formats.ollama import tags
 from chatterm.testing.frames import Frame, drop_offset, split_wire
 from chatterm.testing.scenario import End, Scenario, preset, split_preset_suffix
 
-_POLL_S = 0.02  # how often blocked server threads look at the stop flag
 _GEMINI_PATH = re.compile(r"^/v1beta/models/(?P<model>.+):streamGenerateContent$")
 _STREAM_ROUTES: dict[str, WireFormat] = {
     "/v1/chat/completions": CHAT,
@@ -48,149 +52,7 @@ _STREAM_ROUTES: dict[str, WireFormat] = {
 }
 
 
-def ensure_loopback(host: str) -> str:
-    """The address to bind for ``host``, which must be a loopback address.
-
-    Raises ``ValueError`` for anything else: this server answers anyone who connects, with
-    whatever the scenario says, so it must not be reachable from another machine.
-    """
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        raise ValueError(f"{host!r} is not an IP address; use 127.0.0.1 or ::1") from None
-    if not address.is_loopback:
-        raise ValueError(
-            f"refusing to listen on {host}: the fake server only listens on loopback "
-            "addresses (127.0.0.1, ::1)"
-        )
-    return str(address)
-
-
 # ---------------------------------------------------------------------------- the server
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the server received it."""
-
-    method: str
-    path: str  # the request target, query included
-    headers: list[tuple[str, str]]
-    body: bytes
-    scenario: Scenario | None = None
-    format: str | None = None  # the wire format that answered (chat, anthropic, …)
-    model: str | None = None  # the requested model, without a @preset suffix
-    preset: str | None = None  # the preset names the request chose, if any
-    status: int | None = None  # the HTTP status the server answered with
-    #: set when the server has written its whole response (or given up on the client)
-    finished: threading.Event = field(default_factory=threading.Event)
-    #: set when the server saw the client close the connection before the response ended
-    #: (at once while it pauses or stalls; otherwise at the next write)
-    client_closed: threading.Event = field(default_factory=threading.Event)
-    #: body bytes written (HTTP chunk framing excluded)
-    bytes_sent: int = 0
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def route(self) -> str:
-        """The path without the query, percent-decoded."""
-        return unquote(urlsplit(self.path).path)
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.path).query))
-
-
-class _Stopped(Exception):
-    """The server is shutting down."""
-
-
-class _Connection:
-    """A buffered reader over one accepted socket that notices the server stopping."""
-
-    def __init__(self, sock: socket.socket, stop: threading.Event) -> None:
-        self.sock = sock
-        self.stop = stop
-        self.buffer = b""
-
-    def _recv(self) -> bytes:
-        while True:
-            if self.stop.is_set():
-                raise _Stopped
-            readable, _, _ = select.select([self.sock], [], [], _POLL_S)
-            if readable:
-                try:
-                    return self.sock.recv(65536)
-                except OSError:
-                    return b""
-
-    def read_until(self, marker: bytes, limit: int = 1 << 20) -> bytes | None:
-        while marker not in self.buffer:
-            if len(self.buffer) > limit:
-                return None
-            data = self._recv()
-            if not data:
-                return None
-            self.buffer += data
-        head, _, self.buffer = self.buffer.partition(marker)
-        return head
-
-    def read_exact(self, size: int) -> bytes | None:
-        while len(self.buffer) < size:
-            data = self._recv()
-            if not data:
-                return None
-            self.buffer += data
-        out, self.buffer = self.buffer[:size], self.buffer[size:]
-        return out
-
-    def send(self, data: bytes) -> bool:
-        try:
-            self.sock.sendall(data)
-        except OSError:
-            return False
-        return True
-
-    def closed_within(self, seconds: float) -> bool:
-        """Wait ``seconds``, or less: True as soon as the peer closes the connection (or
-        the server stops), False when the time is up with the connection still open."""
-        deadline = time.monotonic() + seconds
-        while not self.stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            readable, _, _ = select.select([self.sock], [], [], min(_POLL_S, remaining))
-            if readable:
-                try:
-                    data = self.sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    return True
-                self.buffer += data  # an early next request: keep it for read_until
-        return True
-
-    def wait_for_close(self) -> bool:
-        """Block until the peer closes (True) or the server stops (False)."""
-        try:
-            while True:
-                data = self._recv()
-                if not data:
-                    return True
-        except _Stopped:
-            return False
 
 
 class FakeServer:
@@ -257,7 +119,7 @@ class FakeServer:
         while len(self.requests) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"expected {count} request(s), got {len(self.requests)}")
-            time.sleep(_POLL_S)
+            time.sleep(POLL_S)
         return self.requests[:count]
 
     def check(self) -> None:
@@ -269,7 +131,7 @@ class FakeServer:
 
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
-            readable, _, _ = select.select([self._listener], [], [], _POLL_S)
+            readable, _, _ = select.select([self._listener], [], [], POLL_S)
             if not readable:
                 continue
             try:
@@ -290,16 +152,16 @@ class FakeServer:
         with sock:
             sock.setblocking(True)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Connection(sock, self._stop)
+            conn = Connection(sock, self._stop)
             try:
                 while self._handle_one(conn):
                     pass
-            except _Stopped:
+            except Stopped:
                 pass
             except Exception as exc:  # reported by check(), which the fixture calls
                 self.errors.append(exc)
 
-    def _handle_one(self, conn: _Connection) -> bool:
+    def _handle_one(self, conn: Connection) -> bool:
         """Serve one request; False when the connection must close."""
         head = conn.read_until(b"\r\n\r\n")
         if head is None:
@@ -331,7 +193,7 @@ class FakeServer:
                 chosen = f" [{record.preset}]" if record.preset else ""
                 self.log(f"{method} {path} -> {record.format or '-'}{chosen} {record.status}")
 
-    def _route(self, conn: _Connection, record: RecordedRequest) -> bool:
+    def _route(self, conn: Connection, record: RecordedRequest) -> bool:
         method, route = record.method, record.route
         if method == "POST" and route in _STREAM_ROUTES:
             return self._stream(conn, record, _STREAM_ROUTES[route], None)
@@ -387,7 +249,7 @@ class FakeServer:
             "last_id": self.models[-1] if self.models else None,
         }
 
-    def _read_chunked(self, conn: _Connection) -> bytes | None:
+    def _read_chunked(self, conn: Connection) -> bytes | None:
         parts: list[bytes] = []
         while True:
             size_line = conn.read_until(b"\r\n")
@@ -403,13 +265,13 @@ class FakeServer:
             parts.append(part[:-2])
 
     def _send_json(
-        self, conn: _Connection, record: RecordedRequest, status: int, value: Any
+        self, conn: Connection, record: RecordedRequest, status: int, value: Any
     ) -> bool:
         return self._send_simple(conn, record, status, json.dumps(value).encode("utf-8"))
 
     def _send_simple(
         self,
-        conn: _Connection,
+        conn: Connection,
         record: RecordedRequest,
         status: int,
         body: bytes,
@@ -439,7 +301,7 @@ class FakeServer:
         return preset(names, self.scenario)
 
     def _stream(
-        self, conn: _Connection, record: RecordedRequest, fmt: WireFormat, path_model: str | None
+        self, conn: Connection, record: RecordedRequest, fmt: WireFormat, path_model: str | None
     ) -> bool:
         record.format = fmt.name
         try:
@@ -491,7 +353,7 @@ class FakeServer:
         ping = fmt.keepalive(scenario, request).wire
         return self._send_stream(conn, record, fmt, scenario, frames, ping)
 
-    def _pause(self, conn: _Connection, record: RecordedRequest, seconds: float) -> bool:
+    def _pause(self, conn: Connection, record: RecordedRequest, seconds: float) -> bool:
         """Wait before the next write; True (stop answering) if the client hung up in the
         meantime, which is then recorded, or the server is stopping."""
         if not conn.closed_within(seconds):
@@ -502,7 +364,7 @@ class FakeServer:
 
     def _refuse(
         self,
-        conn: _Connection,
+        conn: Connection,
         record: RecordedRequest,
         fmt: WireFormat,
         scenario: Scenario,
@@ -520,7 +382,7 @@ class FakeServer:
 
     def _send_stream(
         self,
-        conn: _Connection,
+        conn: Connection,
         record: RecordedRequest,
         fmt: WireFormat,
         scenario: Scenario,
@@ -600,7 +462,7 @@ class FakeServer:
 
     def _ping_until_closed(
         self,
-        conn: _Connection,
+        conn: Connection,
         record: RecordedRequest,
         scenario: Scenario,
         ping: bytes,
