@@ -15,11 +15,13 @@ from typing import Any, Literal, cast
 from chatterm import paths
 from chatterm.errors import ConfigError
 from chatterm.events import REASONING_EFFORTS, ReasoningEffort
+from chatterm.files import file_problem, read_regular
 from chatterm.pricing import PriceOverride
 from chatterm.urls import url_problem
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_FAVOURITES = 9
+CONFIG_LIMIT = 1 << 20  # a config file is a few KB; a bigger one is a mistake
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -99,11 +101,11 @@ def load_settings(path: Path | None = None) -> Settings:
     """Read the config file; a missing file means all defaults."""
     path = path or paths.config_file()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=CONFIG_LIMIT)
     except FileNotFoundError:
         return Settings()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}; check its permissions") from None
+        raise ConfigError(f"cannot read {path}: {file_problem(exc)}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -19,9 +19,10 @@ import tomli_w
 
 from chatterm import paths
 from chatterm.events import REASONING_EFFORTS, ReasoningEffort
-from chatterm.files import atomic_write
+from chatterm.files import atomic_write, file_problem, read_regular
 
 STATE_VERSION = 1
+STATE_LIMIT = 1 << 20  # the app writes a few hundred bytes here
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,11 @@ def load_state(path: Path | None = None) -> tuple[AppState, str | None]:
     """
     path = path or state_file()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=STATE_LIMIT)
     except FileNotFoundError:
         return AppState(), None
     except OSError as exc:
-        return AppState(), f"cannot read {path}: {exc.strerror or exc}; starting afresh"
+        return AppState(), f"cannot read {path} ({file_problem(exc)}); starting afresh"
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
@@ -86,5 +87,5 @@ def save_state(state: AppState, path: Path | None = None) -> str | None:
         # A model name from an undecodable argument can hold a lone surrogate.
         atomic_write(path, tomli_w.dumps(data).encode("utf-8", "replace"))
     except OSError as exc:
-        return f"cannot save {path}: {exc.strerror or exc}; settings are not remembered"
+        return f"cannot save {path} ({file_problem(exc)}); settings are not remembered"
     return None

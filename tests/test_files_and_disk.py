@@ -7,8 +7,8 @@ real command line, with Pilot driving it), and ``ask``, ``sessions list``, ``mod
 ``config show`` run. None raises, each problem is one line (or one notification), and the
 file's bytes are exactly as they were.
 
-"Unreadable" is a ``PermissionError`` from reading that one path (tests may run as root,
-where ``chmod 000`` blocks nothing); a real ``chmod 000`` variant runs when not root.
+"Unreadable" is a real ``chmod 000``; as root the test gives up the permission overrides
+for the run (tests/privileges.py), so the kernel refuses as it refuses any user.
 
 A full (ENOSPC) or read-only (EROFS) disk is simulated by making the writes into the data
 folder fail (``tempfile.mkstemp`` or ``os.replace``), mid-chat.
@@ -35,6 +35,7 @@ from chatterm.sessions.model import new_session
 from chatterm.sessions.store import SessionStore, sessions_dir
 from chatterm.state import state_file
 from chatterm.tui.app import ChatApp
+from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
 from tests.tui.tui_helpers import SIZE, SaveChecks, chat, finish_reply, send
 
 SESSION_ID = "20261121-100000-abcdef"
@@ -88,32 +89,14 @@ def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def damage(kind: str, how: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, bytes]:
-    """Write the damaged file; for ``unreadable``, make reading it fail. Its path and bytes."""
+    """Write the damaged file (``unreadable``: mode 000). Its path and bytes."""
     path = where(kind)
     data = DAMAGES[how](good_bytes(kind))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     if how == "unreadable":
-        refuse_reading(path, monkeypatch)
+        path.chmod(0)
     return path, data
-
-
-def refuse_reading(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_read_bytes = Path.read_bytes
-    real_open = Path.open
-
-    def read_bytes(self: Path) -> bytes:
-        if self.absolute() == target.absolute():
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_read_bytes(self)
-
-    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
-        if self.absolute() == target.absolute():
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    monkeypatch.setattr(Path, "open", open_)
 
 
 def toasts(app: ChatApp) -> list[str]:
@@ -170,7 +153,22 @@ def test_damaged_files_never_crash_and_are_left_alone(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    if how == "unreadable" and not file_privileges_can_be_dropped():
+        pytest.skip("root here cannot give up reading mode-000 files")
     path, data = damage(kind, how, monkeypatch)
+    with without_file_privileges():
+        run_everything_over(kind, how, path, monkeypatch, capsys)
+    with open(path, "rb") as file:  # noqa: PTH123 - Path.read_bytes may be refusing
+        assert file.read() == data, f"{path} was written over"
+
+
+def run_everything_over(
+    kind: str,
+    how: str,
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     usable = how == "empty" and kind in ("config", "state")  # empty TOML: all defaults
     config_broken = kind == "config" and not usable
 
@@ -208,30 +206,6 @@ def test_damaged_files_never_crash_and_are_left_alone(
         assert any(SESSION_ID in toast for toast in tui.toasts), tui.toasts
         assert tui.app is not None and tui.app.keeper.session is not None
         assert tui.app.keeper.session.id != SESSION_ID  # the chat went on in a new file
-
-    with open(path, "rb") as file:  # noqa: PTH123 - Path.read_bytes may be refusing
-        assert file.read() == data, f"{path} was written over"
-
-
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads mode 000")
-@pytest.mark.parametrize("kind", KINDS)
-def test_mode_000_files(
-    kind: str, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = where(kind)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = good_bytes(kind)
-    path.write_bytes(data)
-    path.chmod(0)
-    try:
-        for argv in (["ask", "-m", "demo:fast", "hi"], ["sessions", "list"], ["config", "show"]):
-            main(argv)
-            one_line_each(capsys.readouterr().err)
-        TuiRun(monkeypatch)
-        assert main(["-m", "demo:fast"]) == 0
-    finally:
-        path.chmod(0o600)
-    assert path.read_bytes() == data
 
 
 def test_a_session_from_a_newer_chatterm_is_left_alone(
@@ -412,12 +386,12 @@ def test_cli_writes_to_a_broken_disk_are_one_line(
     disk.broken = True
     assert main(["sessions", "export", saved.stem, "-o", str(broken / "x.md")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "No space left" in err, err
+    assert err.count("\n") == 1 and "disk is full" in err, err
     assert not list(broken.iterdir())
     monkeypatch.setenv("CHATTERM_HOME", str(broken / "home"))
     assert main(["config", "init"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "No space left" in err, err
+    assert err.count("\n") == 1 and "disk is full" in err, err
 
 
 async def test_tui_export_onto_the_same_broken_disk_says_what_to_do(

@@ -37,7 +37,7 @@ import httpx
 from chatterm import paths
 from chatterm.config import Settings
 from chatterm.errors import ChattermError
-from chatterm.files import atomic_write
+from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.network import debuglog
 from chatterm.network.tls import tls_context
 from chatterm.providers.endpoint import error_detail, join_url
@@ -56,6 +56,7 @@ CACHE_TTL_S = 600.0  # how long a server's list is used without asking again
 DEFAULT_TIMEOUT_S = 2.0  # per server; servers are asked concurrently
 MAX_MODELS = 2000  # per server: a relay listing more is cut short
 CACHE_VERSION = 1
+CACHE_LIMIT = 16 << 20  # 2,000 names for each of a few servers is well under 1 MB
 _OPENAI_HOST = "api.openai.com"
 # list_installed_models words a transport failure (nothing listening) this way.
 _OLLAMA_UNREACHABLE = "cannot list Ollama models"
@@ -305,7 +306,7 @@ def _fresh(entry: Any, target: Target, now: float, max_age: float) -> tuple[str,
 def _read_cache(path: Path) -> dict[str, Any]:
     """The cache's providers table; a missing or damaged cache is an empty one."""
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_regular(path, limit=CACHE_LIMIT))
     except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("chatterm_models_cache") != CACHE_VERSION:
@@ -321,5 +322,5 @@ def _write_cache(path: Path, providers: dict[str, Any]) -> str | None:
     try:
         atomic_write(path, data, durable=False)  # a cache: losing it costs one request
     except OSError as exc:
-        return f"cannot write the model cache {path}: {exc.strerror or exc}"
+        return f"cannot write the model cache {path}: {file_problem(exc)}"
     return None

@@ -22,9 +22,9 @@ import tomli_w
 
 from chatterm import paths, state
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from chatterm.config import ModelConfig, ProviderConfig, Settings, load_settings
+from chatterm.config import CONFIG_LIMIT, ModelConfig, ProviderConfig, Settings, load_settings
 from chatterm.errors import ConfigError
-from chatterm.files import atomic_write
+from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.providers.registry import default_model, model_cycle
 from chatterm.text import redact, safe_text
 
@@ -148,7 +148,7 @@ def init_config(out: TextIO, *, force: bool = False, path: Path | None = None) -
     try:
         atomic_write(path, EXAMPLE_CONFIG.encode("utf-8"))
     except OSError as exc:
-        return fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
+        return fail(f"cannot write {path}: {file_problem(exc)}", EXIT_FAILED)
     out.write(f"wrote {safe_text(str(path))}\n")
     return EXIT_OK
 
@@ -283,6 +283,6 @@ def _raw_file(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_regular(path, limit=CONFIG_LIMIT).decode("utf-8"))
     except (OSError, ValueError):
         return None

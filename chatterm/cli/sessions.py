@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
 from chatterm.cli.printer import PlainPrinter, dim, json_line
 from chatterm.events import Event, ReasoningDelta, TextDelta
-from chatterm.files import atomic_write, same_file
+from chatterm.files import atomic_write, file_problem, replaceable, same_file
 from chatterm.pricing import format_usd
 from chatterm.reply.figures import session_cost
 from chatterm.sessions.codec import ExportFormat
@@ -243,6 +243,10 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
         # Checked before loading, so a mistake costs nothing.
         if target.is_dir():
             raise CommandFailed(f"{target} is a folder; give a file name", EXIT_USAGE)
+        try:
+            replaceable(target)  # never a FIFO, a device or a link to nothing, even forced
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {target}: {file_problem(exc)}", EXIT_USAGE) from None
         if target.exists() and not args.force:
             raise CommandFailed(f"{target} already exists; use --force to overwrite it", EXIT_USAGE)
         if not target.parent.is_dir():
@@ -271,8 +275,6 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
     try:
         atomic_write(target, data)
     except OSError as exc:
-        raise CommandFailed(
-            f"cannot write {target}: {exc.strerror or type(exc).__name__}", EXIT_FAILED
-        ) from None
+        raise CommandFailed(f"cannot write {target}: {file_problem(exc)}", EXIT_FAILED) from None
     out.write(f"exported session {visible_line(session.id)} to {safe_text(str(target))}\n")
     return EXIT_OK

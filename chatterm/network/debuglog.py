@@ -26,9 +26,12 @@ its debug log); :func:`problem` says why.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import stat
 import threading
 import time
 import traceback
@@ -42,7 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from chatterm.files import private_dir
+from chatterm.files import NotRegularFile, file_problem, kind_of, private_dir
 from chatterm.text import one_line, redact
 
 LOG_ENV = "CHATTERM_LOG"
@@ -144,17 +147,38 @@ class _Log:
                 return
             try:
                 if self.fd is None:
-                    private_dir(self.path.parent)
-                    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-                    self.fd = os.open(self.path, flags, _FILE_MODE)
+                    self.fd = _open_log(self.path)
                 os.write(self.fd, line.encode("ascii"))
             except OSError as exc:
-                self.failed = f"cannot write the debug log {self.path}: {exc.strerror or exc}"
+                self.failed = f"cannot write the debug log {self.path}: {file_problem(exc)}"
 
     def new_id(self) -> int:
         with self.lock:
             self.next_id += 1
             return self.next_id
+
+
+def _open_log(path: Path) -> int:
+    """The log file, opened for appending; only a regular file (a FIFO with no reader
+    would block every write, a device would swallow the log or worse)."""
+    private_dir(path.parent)
+    with contextlib.suppress(FileNotFoundError):
+        found = os.stat(path)  # a device is refused before it is opened
+        if not stat.S_ISREG(found.st_mode):
+            raise NotRegularFile(path, kind_of(found.st_mode))
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOCTTY", 0), _FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise NotRegularFile(path, "a FIFO (named pipe)") from None
+        raise
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode):
+        os.close(fd)
+        raise NotRegularFile(path, kind_of(opened.st_mode))
+    os.set_blocking(fd, True)
+    return fd
 
 
 _logs: dict[str, _Log] = {}

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from chatterm.errors import ChattermError
-from chatterm.files import atomic_write
+from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
 from chatterm.sessions.model import Session
 
 INDEX_NAME = ".index.json"
 INDEX_VERSION = 1
 PREVIEW_CHARS = 200
+INDEX_LIMIT = 64 << 20  # 10,000 sessions take about 4 MB; a bigger file is not ours
 
 
 class SessionFolderError(ChattermError):
@@ -120,8 +121,7 @@ def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionForma
         return
     except OSError as exc:
         raise SessionFolderError(
-            f"cannot read the sessions folder {folder}: {exc.strerror or exc}; "
-            "check that it is a folder you can read"
+            f"cannot read the sessions folder {folder}: {file_problem(exc)}"
         ) from None
     for entry in entries:
         name = entry.name
@@ -210,7 +210,7 @@ def _values_of(summary: SessionSummary) -> list[Any]:
 
 def _read_index(path: Path) -> dict[str, list[Any]]:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_regular(path, limit=INDEX_LIMIT))
     except (OSError, ValueError, RecursionError):
         return {}  # missing or corrupt: rebuilt from the files
     if not isinstance(data, dict) or data.get("chatterm_index") != INDEX_VERSION:
@@ -223,9 +223,11 @@ def _read_index(path: Path) -> dict[str, list[Any]]:
 
 def _write_index(path: Path, entries: dict[str, list[Any]]) -> None:
     data = {"chatterm_index": INDEX_VERSION, "fields": list(_FIELDS), "entries": entries}
-    # A cache: no fsync (rebuilt if lost), and a read-only folder only costs speed.
+    # A cache: no fsync (rebuilt if lost), and a read-only folder only costs speed. ASCII
+    # escapes carry what UTF-8 cannot: a file name that is not UTF-8 (kept by Python as
+    # lone surrogates) and a title holding a lone surrogate escape both round-trip.
     with contextlib.suppress(OSError):
-        atomic_write(path, json.dumps(data, ensure_ascii=False).encode(), durable=False)
+        atomic_write(path, json.dumps(data).encode("ascii"), durable=False)
 
 
 def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> SessionSummary | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chatterm import paths
 from chatterm.errors import ChattermError
-from chatterm.files import atomic_write
+from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
     SessionFolderError,
@@ -67,6 +67,9 @@ class SessionConflict(SessionError):
     """The file changed on disk since this store read or wrote it (another chatterm, an
     editor): it is not written over."""
 
+
+# A session is text: a long chat is a few MB. Past this it is not worth loading into memory.
+SESSION_FILE_LIMIT = 256 << 20
 
 # What identifies one version of a file: a replace gives a new inode, an edit in place a
 # new mtime or size.
@@ -121,6 +124,15 @@ class SessionStore:
 
     def find(self, ref: str) -> Path:
         """The file for an id, a unique id prefix, or a path to a session file."""
+        try:
+            return self._find(ref)
+        except OSError as exc:  # the folder (or the path given) cannot be looked into
+            where = exc.filename or self.folder
+            raise SessionError(
+                f"cannot look for session {ref!r:.60} in {where}: {file_problem(exc)}"
+            ) from None
+
+    def _find(self, ref: str) -> Path:
         candidate = Path(ref).expanduser()
         if candidate.suffix in (".json", ".toml") and candidate.is_file():
             return candidate
@@ -162,14 +174,12 @@ class SessionStore:
             # Stamped around the read, so a write landing meanwhile is not taken for ours.
             for _ in range(3):
                 before = _stamp(path)
-                raw = path.read_bytes()
+                raw = read_regular(path, limit=SESSION_FILE_LIMIT)
                 stamp = _stamp(path)
                 if stamp == before:
                     break
         except OSError as exc:
-            raise SessionError(
-                f"cannot read {path}: {exc.strerror or exc}; check its permissions"
-            ) from None
+            raise SessionError(f"cannot read {path}: {file_problem(exc)}") from None
         try:
             session = decode(raw, fmt)
         except SessionFormatError as exc:
@@ -194,10 +204,10 @@ class SessionStore:
 
     def _summarize_file(self, path: Path, fmt: SessionFormat) -> SessionSummary:
         try:
-            session = decode(path.read_bytes(), fmt)
+            session = decode(read_regular(path, limit=SESSION_FILE_LIMIT), fmt)
         except OSError as exc:
             return broken_summary(
-                path.name, fmt, f"cannot read: {exc.strerror or exc}", transient=True
+                path.name, fmt, f"cannot read: {file_problem(exc)}", transient=True
             )
         except SessionFormatError as exc:
             return broken_summary(path.name, fmt, str(exc))
@@ -225,8 +235,12 @@ class SessionStore:
             if session.id not in self._owned:
                 if not is_valid_id(session.id):
                     raise SessionError(f"{session.id!r:.40} cannot be a session id (a file name)")
-                while self._taken(session.id):
-                    session.id = new_session_id()
+                try:
+                    while self._taken(session.id):
+                        session.id = new_session_id()
+                except OSError as exc:  # the folder cannot be looked into
+                    path = self.folder / f"{session.id}.{self.new_format}"
+                    raise SessionSaveFailed(path, _save_reason(exc)) from None
                 path = self.folder / f"{session.id}.{self.new_format}"
                 self._owned[session.id] = path
                 self._stamps[path] = None
@@ -234,7 +248,15 @@ class SessionStore:
         return path, self._encoder.encode(session, _format_of(path))
 
     def _taken(self, session_id: str) -> bool:
-        return any((self.folder / f"{session_id}.{fmt}").exists() for fmt in SESSION_FORMATS)
+        """Whether a file (or a link, even to nothing) holds the name; OSError when the
+        folder cannot be looked into."""
+        for fmt in SESSION_FORMATS:
+            try:
+                (self.folder / f"{session_id}.{fmt}").lstat()
+            except FileNotFoundError:
+                continue
+            return True
+        return False
 
     def commit(self, path: Path, data: bytes) -> None:
         """Write prepared bytes, unless the file changed since this store last saw it.
@@ -291,7 +313,7 @@ class SessionStore:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
+            raise SessionError(f"cannot delete {path}: {file_problem(exc)}") from None
         with self._lock:
             self._owned = {k: v for k, v in self._owned.items() if v != path}
             self._stamps.pop(path, None)
@@ -312,10 +334,13 @@ def write_session_file(path: Path, data: bytes) -> None:
     try:
         atomic_write(path, data)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        if exc.errno is not None and exc.errno in _DISK_FULL:
-            reason = "the disk is full"
-        raise SessionSaveFailed(path, reason) from None
+        raise SessionSaveFailed(path, _save_reason(exc)) from None
+
+
+def _save_reason(exc: OSError) -> str:
+    if exc.errno is not None and exc.errno in _DISK_FULL:
+        return "the disk is full"
+    return exc.strerror or type(exc).__name__
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}

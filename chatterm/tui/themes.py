@@ -39,8 +39,10 @@ from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
 from chatterm import paths
+from chatterm.files import file_problem, read_regular
 
 DEFAULT_THEME = "chatterm-dark"
+THEME_LIMIT = 1 << 20  # a theme is a few hundred bytes
 COLOR_FIELDS = (
     "primary",
     "secondary",
@@ -99,7 +101,7 @@ def load_themes(folders: Iterable[Path]) -> tuple[list[Theme], list[ThemeFailure
         try:
             files = sorted(folder.glob("*.toml"))
         except OSError as exc:
-            failures.append(ThemeFailure(folder, f"cannot list: {exc.strerror or exc}"))
+            failures.append(ThemeFailure(folder, f"cannot list: {file_problem(exc)}"))
             continue
         for path in files:
             try:
@@ -111,9 +113,9 @@ def load_themes(folders: Iterable[Path]) -> tuple[list[Theme], list[ThemeFailure
 
 def read_theme(path: Path) -> Theme:
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=THEME_LIMIT)
     except OSError as exc:
-        raise ThemeError(f"cannot read: {exc.strerror or exc}") from None
+        raise ThemeError(f"cannot read: {file_problem(exc)}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from session_factory import full_session
 
+from chatterm.sessions import store as store_module
 from chatterm.sessions.codec import encode
 from chatterm.sessions.index import INDEX_NAME
 from chatterm.sessions.model import SCHEMA_VERSION, new_session
 from chatterm.sessions.store import SessionConflict, SessionError, SessionStore, sessions_dir
+from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
 
 
 def _mode(path: Path) -> int:
@@ -212,13 +214,16 @@ def test_a_failed_write_leaves_the_old_file_and_no_litter(
 
 
 def test_a_read_only_folder_gives_a_clear_message(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes anywhere")
+    if not file_privileges_can_be_dropped():
+        pytest.skip("root here cannot give up writing anywhere")
     folder = tmp_path / "sessions"
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with pytest.raises(SessionError, match="cannot save the session.*Permission denied"):
+        with (
+            without_file_privileges(),
+            pytest.raises(SessionError, match="cannot save the session.*Permission denied"),
+        ):
             SessionStore(folder).save(full_session())
     finally:
         folder.chmod(0o700)
@@ -384,16 +389,16 @@ def test_an_intact_index_lists_without_opening_a_session_file(
         store.save(full_session(session_id=f"20261121-10000{n}-aaaa"))
     expected = store.list()
     opened: list[str] = []
-    real_read = Path.read_bytes
+    real_read = store_module.read_regular
 
-    def counting(self: Path) -> bytes:
-        if self.name != INDEX_NAME:
-            opened.append(self.name)
-        return real_read(self)
+    def counting(path: Path, *, limit: int) -> bytes:
+        opened.append(path.name)
+        return real_read(path, limit=limit)
 
-    monkeypatch.setattr(Path, "read_bytes", counting)
+    monkeypatch.setattr(store_module, "read_regular", counting)
+    (tmp_path / expected[0].file_name).touch()  # one file changed: only it is read again
     assert store.list() == expected
-    assert opened == []
+    assert opened == [expected[0].file_name]
 
 
 def test_an_entry_that_claims_another_file_is_reread(tmp_path: Path) -> None:
@@ -411,21 +416,17 @@ def test_an_entry_that_claims_another_file_is_reread(tmp_path: Path) -> None:
 def test_a_passing_read_problem_is_not_remembered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not file_privileges_can_be_dropped():
+        pytest.skip("root here cannot give up reading mode-000 files")
     store = SessionStore(tmp_path)
-    store.save(full_session())
-    real_read = Path.read_bytes
-
-    def denied(self: Path) -> bytes:
-        if self.suffix == ".json" and not self.name.startswith("."):
-            raise PermissionError(errno.EACCES, "Permission denied")
-        return real_read(self)
-
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    path = store.save(full_session())
     (tmp_path / INDEX_NAME).unlink(missing_ok=True)
-    (listed,) = store.list()
-    assert "Permission denied" in (listed.problem or "")
-    monkeypatch.setattr(Path, "read_bytes", real_read)
-    (listed,) = store.list()  # fixed without the file changing: read again
+    path.chmod(0)
+    with without_file_privileges():
+        (listed,) = store.list()
+        assert "permission denied" in (listed.problem or "")
+        path.chmod(0o600)  # fixed without the file changing: read again
+        (listed,) = store.list()
     assert listed.problem is None and listed.title == "Arithmetic"
 
 

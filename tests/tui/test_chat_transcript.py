@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import httpx
+import pytest
 from textual.widgets._toast import Toast
 from tui_helpers import (
     SIZE,
@@ -20,8 +22,9 @@ from tui_helpers import (
 
 from chatterm.config import Settings
 from chatterm.sessions.export import export_session
+from chatterm.sessions.model import new_session
 from chatterm.tui.app import ChatApp
-from chatterm.tui.screens.chat_transcript import CodeBlock, code_blocks, export_path
+from chatterm.tui.screens.chat_transcript import CodeBlock, code_blocks, export_paths, write_new
 
 ANSWER_ONE = "First:\n\n```python\nprint('one')\n```\n\nand\n\n```sh\nls -l\n```\n"
 ANSWER_TWO = "Second:\n\n```\nplain \x1b[31m block\n```\n"
@@ -65,11 +68,30 @@ def test_code_blocks_are_found_in_order_with_their_language() -> None:
     assert code_blocks("no code") == []
 
 
-def test_export_path_never_names_an_existing_file(tmp_path: Path) -> None:
-    assert export_path(tmp_path, "chat") == tmp_path / "chat.md"
-    (tmp_path / "chat.md").write_text("old")
-    (tmp_path / "chat-1.md").write_text("old")
-    assert export_path(tmp_path, "chat") == tmp_path / "chat-2.md"
+def test_an_export_never_takes_a_name_that_is_held(tmp_path: Path) -> None:
+    """A file, a link to nothing, a link to a file and a FIFO all hold a name: the export
+    goes past them (a dangling link once made F12 spin forever) and writes through none."""
+    session = new_session(session_id="20261207-120000-abcdef")
+    stem = tmp_path / f"chatterm-{session.id}"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    Path(f"{stem}.md").write_text("old")
+    Path(f"{stem}-1.md").symlink_to(tmp_path / "nowhere.md")
+    Path(f"{stem}-2.md").symlink_to(victim)
+    os.mkfifo(f"{stem}-3.md")
+    path = write_new(session, tmp_path)
+    assert path == Path(f"{stem}-4.md")
+    assert path.read_text(encoding="utf-8").startswith("# Untitled chat")
+    assert victim.read_text() == "mine" and not (tmp_path / "nowhere.md").exists()
+    assert Path(f"{stem}.md").read_text() == "old"
+
+
+def test_an_export_gives_up_after_a_bound(tmp_path: Path) -> None:
+    session = new_session(session_id="20261207-120000-abcdef")
+    for path in export_paths(tmp_path, f"chatterm-{session.id}"):
+        path.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileExistsError, match="numbered others exist"):
+        write_new(session, tmp_path)
 
 
 async def test_copy_the_last_answer_sends_osc_52() -> None:

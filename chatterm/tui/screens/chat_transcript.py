@@ -20,8 +20,10 @@ given one), never over an existing file: ``-1``, ``-2``, … are added instead.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,29 +57,25 @@ def code_blocks(markdown: str) -> list[CodeBlock]:
     return blocks
 
 
-def export_path(folder: Path, stem: str, suffix: str = ".md") -> Path:
-    """``folder/stem.md``, or the first of ``stem-1.md``, ``stem-2.md``, … that does not
-    exist yet."""
+def export_paths(folder: Path, stem: str, suffix: str = ".md") -> Iterator[Path]:
+    """``folder/stem.md``, then ``stem-1.md``, ``stem-2.md``, … up to a bound."""
     for number in range(MAX_EXPORT_SUFFIX + 1):
-        path = folder / f"{stem}{f'-{number}' if number else ''}{suffix}"
-        if not path.exists():
-            return path
-    raise FileExistsError(f"{folder / stem}{suffix} and {MAX_EXPORT_SUFFIX} others exist")
+        yield folder / f"{stem}{f'-{number}' if number else ''}{suffix}"
 
 
 def write_new(session: Session, folder: Path) -> Path:
     """Export ``session`` as Markdown into a new file in ``folder``; its path.
 
-    Raises OSError. The file is created exclusively: a file that appeared meanwhile is
-    never written over (the next suffix is tried).
+    Raises OSError. The file is created exclusively: nothing that holds a name (a file, a
+    link even to nothing, a FIFO) is written over or through; the next suffix is tried.
     """
     from chatterm.sessions.export import export_session  # F12 only: start-up skips it
 
     data = export_session(session, "md")
-    while True:
-        path = export_path(folder, f"chatterm-{session.id}")
+    stem = f"chatterm-{session.id}"
+    for path in export_paths(folder, stem):
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
             continue
         try:
@@ -88,6 +86,9 @@ def write_new(session: Session, folder: Path) -> Path:
                 os.unlink(path)  # never leave half an export behind
             raise
         return path
+    raise FileExistsError(
+        errno.EEXIST, f"{stem}.md and {MAX_EXPORT_SUFFIX} numbered others exist", str(folder)
+    )
 
 
 def _lines(count: int) -> str:
