@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         resume_collector()  # paused for the TUI's start-up only (see chatterm.startup)
         if sys.stdout is None and args.command != "ask":  # `ask` says so in its own words
             return fail("stdout is closed; nowhere to write")  # `chatterm … >&-`
+    code = _dispatch(args)
+    log = sys.modules.get("chatterm.network.debuglog")  # loaded only if it was used
+    problem = log.problem() if log is not None else None
+    if problem:  # CHATTERM_LOG names something that cannot be written: said once, at the end
+        fail(problem)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "ask":
             from chatterm.cli.ask import ask_command

@@ -114,7 +114,8 @@ def broken_summary(
 
 
 def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionFormat]]:
-    """Every ``<id>.json`` / ``<id>.toml`` in the folder (not the index, not temp files)."""
+    """Every ``<id>.json`` / ``<id>.toml`` in the folder (not the index, not temp files,
+    not folders)."""
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
@@ -130,8 +131,17 @@ def session_files(folder: Path) -> Iterable[tuple[os.DirEntry[str], SessionForma
                 _remove_if_stale(entry)
             continue
         stem, dot, ext = name.rpartition(".")
-        if dot and stem and ext in SESSION_FORMATS and entry.is_file():
+        # Not only regular files: a FIFO or a dangling link under a session's name is
+        # listed with its problem (reading it says what it is) rather than hidden.
+        if dot and stem and ext in SESSION_FORMATS and not _is_folder(entry):
             yield entry, ext
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 STALE_TEMP_S = 600.0  # a write takes well under a second; older temp files were orphaned

@@ -15,6 +15,7 @@ of a session file.
 from __future__ import annotations
 
 import errno
+import stat
 import threading
 from pathlib import Path
 
@@ -67,6 +68,8 @@ class SessionConflict(SessionError):
     """The file changed on disk since this store read or wrote it (another chatterm, an
     editor): it is not written over."""
 
+
+_FRESH_ID_TRIES = 100  # an id is the time plus 24 random bits: one try nearly always does
 
 # A session is text: a long chat is a few MB. Past this it is not worth loading into memory.
 SESSION_FILE_LIMIT = 256 << 20
@@ -127,18 +130,19 @@ class SessionStore:
         try:
             return self._find(ref)
         except OSError as exc:  # the folder (or the path given) cannot be looked into
-            where = exc.filename or self.folder
-            raise SessionError(
-                f"cannot look for session {ref!r:.60} in {where}: {file_problem(exc)}"
-            ) from None
+            where = Path(str(exc.filename or self.folder))
+            if where.parent == self.folder:
+                where = self.folder
+            what = "the sessions folder " if where == self.folder else ""
+            raise SessionError(f"cannot read {what}{where}: {file_problem(exc)}") from None
 
     def _find(self, ref: str) -> Path:
         candidate = Path(ref).expanduser()
-        if candidate.suffix in (".json", ".toml") and candidate.is_file():
+        if candidate.suffix in (".json", ".toml") and _present(candidate):
             return candidate
         if is_valid_id(ref):
             exact = [self.folder / f"{ref}.{fmt}" for fmt in SESSION_FORMATS]
-            found = [path for path in exact if path.is_file()]
+            found = [path for path in exact if _present(path)]
             if found:
                 return _one_file(found)
             try:
@@ -235,11 +239,15 @@ class SessionStore:
             if session.id not in self._owned:
                 if not is_valid_id(session.id):
                     raise SessionError(f"{session.id!r:.40} cannot be a session id (a file name)")
+                path = self.folder / f"{session.id}.{self.new_format}"
                 try:
-                    while self._taken(session.id):
+                    for _ in range(_FRESH_ID_TRIES):
+                        if not self._taken(session.id):
+                            break
                         session.id = new_session_id()
+                    else:
+                        raise SessionSaveFailed(path, "no free session id (the clock is stuck?)")
                 except OSError as exc:  # the folder cannot be looked into
-                    path = self.folder / f"{session.id}.{self.new_format}"
                     raise SessionSaveFailed(path, _save_reason(exc)) from None
                 path = self.folder / f"{session.id}.{self.new_format}"
                 self._owned[session.id] = path
@@ -318,6 +326,17 @@ class SessionStore:
             self._owned = {k: v for k, v in self._owned.items() if v != path}
             self._stamps.pop(path, None)
         return path
+
+
+def _present(path: Path) -> bool:
+    """Whether something other than a folder holds the name (a FIFO or a link to nothing
+    too: reading it then says what it is, rather than "no such session")."""
+    try:
+        return not stat.S_ISDIR(path.stat().st_mode)
+    except NotADirectoryError:  # the folder is a file: listing it says so
+        return False
+    except FileNotFoundError:
+        return path.is_symlink()
 
 
 def _one_file(paths: list[Path]) -> Path:
