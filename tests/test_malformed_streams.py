@@ -34,6 +34,7 @@ from chatterm.events import (
     StreamError,
     StreamWarning,
     TextDelta,
+    estimate_tokens,
 )
 from chatterm.network.tls import tls_context
 from chatterm.providers.anthropic import AnthropicProvider, MessagesParser
@@ -116,8 +117,8 @@ def parse(fmt: str, chunks: Iterable[bytes], content_type: str = "") -> list[Eve
     return events
 
 
-def fold(events: Iterable[Event]) -> Reply:
-    accumulator = ReplyAccumulator("test")
+def fold(events: Iterable[Event], prompt_chars: int = 0) -> Reply:
+    accumulator = ReplyAccumulator("test", prompt_chars)
     accumulator.add(0.0, Started("test"))
     for i, event in enumerate(events, 1):
         accumulator.add(float(i), event)
@@ -313,6 +314,23 @@ def test_junk_token_counts_are_absent_counts(fmt: str, junk: str) -> None:
     assert reply.usage.input_tokens == expected
     assert not reply.usage.estimated
     json.dumps(done_record(reply), allow_nan=False)
+
+
+@pytest.mark.parametrize("junk", list(JUNK_NUMBERS), ids=list(JUNK_NUMBERS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_junk_input_count_for_a_sent_prompt_is_the_marked_estimate(fmt: str, junk: str) -> None:
+    """Beside a real output count, a junk input count is not an exact 0 (no request has no
+    tokens): the prompt's estimate stands in, and the usage says it is an estimate."""
+    value, expected = JUNK_NUMBERS[junk]
+    events = parse(fmt, pieces(body_of(fmt).replace(SENTINEL_TOKENS, value), None))
+    reply = fold(events, prompt_chars=4000)
+    assert_complete(reply)
+    if expected:
+        assert (reply.usage.input_tokens, reply.usage.estimated) == (expected, False)
+    else:
+        assert reply.usage.input_tokens == estimate_tokens(4000) > 0
+        assert reply.usage.estimated
+        assert reply.usage.output_tokens > 0
 
 
 @pytest.mark.parametrize("junk", list(JUNK_NUMBERS), ids=list(JUNK_NUMBERS))

@@ -175,8 +175,10 @@ class ReplyAccumulator:
     def _settled(self, usage: Usage) -> Usage:
         """The server's usage, unless it cannot be this reply's. One that counts no token
         (its counts were junk) gives way to the reply's own estimate, keeping any cost the
-        server charged; an output of 0 beside text that did stream is the estimate instead.
-        Either is marked estimated: a paid reply never reads as an exact $0 it was not."""
+        server charged; an output of 0 beside text that did stream is the estimate instead,
+        and so is an input of 0 for a prompt that was sent (no request has no tokens: the
+        count was junk or left out). Each is marked estimated: a paid reply never reads as
+        an exact $0 it was not."""
         if usage.estimated:
             return usage
         if not usage.counts_tokens:
@@ -187,12 +189,14 @@ class ReplyAccumulator:
             )
         streamed = self._text_chars + self._reasoning_chars
         if usage.output_tokens == 0 and streamed:
-            return replace(
+            usage = replace(
                 usage,
                 output_tokens=estimate_tokens(streamed),
                 reasoning_tokens=estimate_tokens(self._reasoning_chars),
                 estimated=True,
             )
+        if usage.input_tokens == 0 and self.prompt_chars:
+            usage = replace(usage, input_tokens=estimate_tokens(self.prompt_chars), estimated=True)
         return usage
 
     def _estimated_usage(self) -> Usage:
