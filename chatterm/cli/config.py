@@ -12,6 +12,7 @@ and the key).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -202,6 +203,7 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
             lines.append(f"# {key}: not set ({default_note})  # default")
         else:
             lines.append(_comment(_toml_line(key, value)) + "  # default")
+    lines.extend(_network_lines(settings, raw))
     lines.extend(_tables(settings))
     lines.append("")
     lines.append("# environment (keys only as set / not set):")
@@ -222,6 +224,17 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return safe_text(text)
+
+
+def _network_lines(settings: Settings, raw: dict[str, Any]) -> list[str]:
+    """``[network]``, every value in effect: the file's as keys, the defaults as comments."""
+    in_file = raw.get("network")
+    in_file = in_file if isinstance(in_file, dict) else {}
+    lines = ["", "[network]" + ("  # file" if in_file else "  # defaults")]
+    for item in dataclasses.fields(settings.network):
+        line = _toml_line(item.name, getattr(settings.network, item.name))
+        lines.append(f"{line}  # file" if item.name in in_file else _comment(line) + "  # default")
+    return lines
 
 
 def _tables(settings: Settings) -> list[str]:

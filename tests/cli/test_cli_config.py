@@ -32,6 +32,10 @@ theme = "chatterm-light"
 [keys]
 "chat.next_model" = "f3"
 
+[network]
+connect_timeout = 4
+total_timeout = 0
+
 [providers.lan]
 base_url = "http://me:hunter2@192.168.1.2:8080/v1?key=url-secret&x=1"
 api_key_env = "LAN_KEY"
@@ -161,6 +165,8 @@ def test_show_reads_back_as_the_same_settings(isolated_home: Path) -> None:
     assert shown.reasoning_effort == "off"
     assert 'reasoning_effort = "off"  # file: reasoning = false' in out
     assert 'session_format = "toml"  # file' in out
+    assert "connect_timeout = 4.0  # file" in out and "total_timeout = 0.0  # file" in out
+    assert "# idle_timeout = 120.0  # default" in out
 
 
 def test_show_never_prints_secrets(isolated_home: Path) -> None:
