@@ -77,9 +77,9 @@ def load_session(store: SessionStore, ref: str) -> tuple[Path, Session]:
 def cost_cell(summary: SessionSummary) -> str:
     """The session's cost in the words of the stats bar: ``$0.012``, ``~$0.01``,
     ``$0.004 + unknown``, ``unknown``."""
-    if summary.turns == 0:
+    if summary.replies == 0:
         return "–"
-    if summary.cost_unknown >= summary.turns:
+    if summary.cost_unknown >= summary.replies:
         return "unknown"
     text = ("~" if summary.cost_estimated else "") + format_usd(summary.cost_usd)
     return text + " + unknown" if summary.cost_unknown else text
@@ -96,7 +96,7 @@ def summary_row(summary: SessionSummary) -> list[str]:
     return [
         visible_line(summary.id),
         local_time(summary.updated),
-        str(summary.turns),
+        summary.turns_text,
         _cut(visible_line(", ".join(summary.models)), MODELS_WIDTH) or "–",
         cost_cell(summary),
         visible_line(summary.title) or "untitled",

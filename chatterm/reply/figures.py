@@ -47,8 +47,25 @@ def format_usage(usage: Usage) -> str:
     return text
 
 
+class SessionCosts(list[Cost | None]):
+    """The cost of each reply of a session, alternatives included; ``alternatives`` of
+    them are replies kept off the active path (regenerated, edited, undone)."""
+
+    def __init__(self, costs: Iterable[Cost | None] = (), alternatives: int = 0) -> None:
+        super().__init__(costs)
+        self.alternatives = alternatives
+
+
 def session_cost(costs: Iterable[Cost | None]) -> str:
-    """The sum of the known costs, saying so when some reply's cost is unknown."""
+    """The sum of the known costs, saying so when some reply's cost is unknown, and that
+    it includes alternatives when ``costs`` has any (:class:`SessionCosts`)."""
+    text = _sum_of(costs)
+    if isinstance(costs, SessionCosts) and costs.alternatives:
+        text += " incl. alternatives"
+    return text
+
+
+def _sum_of(costs: Iterable[Cost | None]) -> str:
     total = 0.0
     known = unknown = 0
     estimated = False

@@ -68,15 +68,16 @@ class SessionEncoder:
     """
 
     def __init__(self) -> None:
-        # id(turn) -> (turn, format, text); holding the turn keeps its id from being reused.
-        self._finished: dict[int, tuple[Turn, SessionFormat, str]] = {}
+        # id(turn) -> (turn, format, parent, text); holding the turn keeps its id from
+        # being reused. The parent is part of the text: a path rearranged changes it.
+        self._finished: dict[int, tuple[Turn, SessionFormat, int | None, str]] = {}
 
     def encode(self, session: Session, fmt: SessionFormat) -> bytes:
         data = session_to_data(session, with_turns=False)
         end = data.pop("end")
-        turns = [self._turn_text(turn, fmt) for turn in session.turns]
-        if len(self._finished) > len(session.turns):
-            keep = {id(turn) for turn in session.turns}
+        turns = [self._turn_text(turn, fmt) for turn in session.tree]
+        if len(self._finished) > len(session.tree):
+            keep = {id(turn) for turn in session.tree}
             self._finished = {k: v for k, v in self._finished.items() if k in keep}
         if fmt == "toml":
             if not turns:
@@ -94,8 +95,8 @@ class SessionEncoder:
 
     def _turn_text(self, turn: Turn, fmt: SessionFormat) -> str:
         cached = self._finished.get(id(turn))
-        if cached is not None and cached[0] is turn and cached[1] == fmt:
-            return cached[2]
+        if cached is not None and cached[0] is turn and cached[1:3] == (fmt, turn.parent):
+            return cached[3]
         array = pending_timeline(turn)
         if isinstance(array, _Array) and array.fmt == fmt:
             # Read from a file of this format and not used since: written back as read.
@@ -107,7 +108,7 @@ class SessionEncoder:
             # Nested two levels deep; JSON strings hold no raw newlines, so this is safe.
             text = escape_unsafe_in_strings(text.replace("\n", "\n  "))
         if not turn.in_progress:
-            self._finished[id(turn)] = (turn, fmt, text)
+            self._finished[id(turn)] = (turn, fmt, turn.parent, text)
         return text
 
 

@@ -57,6 +57,17 @@ class SessionSummary:
     file_name: str
     problem: str | None = None  # why the file could not be read; the rest is then blank
     transient: bool = False  # the problem may pass without the file changing
+    alternatives: int = 0  # turns kept off the active path (regenerated, edited, undone)
+
+    @property
+    def replies(self) -> int:
+        """Every reply in the session, alternatives included."""
+        return self.turns + self.alternatives
+
+    @property
+    def turns_text(self) -> str:
+        """``3``, or ``3 (2 alt)`` when alternatives are kept off the active path."""
+        return f"{self.turns} ({self.alternatives} alt)" if self.alternatives else str(self.turns)
 
     def matches(self, text: str) -> bool:
         """Case-insensitive match of every word of ``text`` in the id, title, models,
@@ -68,7 +79,11 @@ class SessionSummary:
 
 
 def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSummary:
-    known = [t.cost.usd for t in session.turns if t.cost is not None and t.cost.usd is not None]
+    """The turns on the active path; the cost of every reply, alternatives included (each
+    was paid for)."""
+    session.sync()
+    every = session.tree
+    known = [t.cost.usd for t in every if t.cost is not None and t.cost.usd is not None]
     return SessionSummary(
         id=session.id,
         title=session.title,
@@ -77,14 +92,14 @@ def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSu
         updated=session.updated,
         turns=len(session.turns),
         cost_usd=sum(known, 0.0),
-        cost_unknown=len(session.turns) - len(known),
+        cost_unknown=len(every) - len(known),
         cost_estimated=any(
-            t.cost is not None and t.cost.estimated and t.cost.source != "local"
-            for t in session.turns
+            t.cost is not None and t.cost.estimated and t.cost.source != "local" for t in every
         ),
         preview=session.turns[0].prompt[:PREVIEW_CHARS] if session.turns else "",
         format=fmt,
         file_name=file_name,
+        alternatives=len(every) - len(session.turns),
     )
 
 
@@ -208,6 +223,7 @@ _FIELD_TYPES: tuple[tuple[type, ...], ...] = (
     (str,),  # file_name
     (str, type(None)),  # problem
     (bool,),  # transient
+    (int,),  # alternatives
 )
 _ROW_SHAPES: frozenset[tuple[type, ...]] = frozenset(
     (int, int, int, *shape) for shape in itertools.product(*_FIELD_TYPES)
@@ -247,10 +263,11 @@ def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> Se
     (
         _inode, _mtime, _size, id_, title, models, created, updated, turns, cost_usd,
         cost_unknown, cost_estimated, preview, format_, file_name, problem, transient,
+        alternatives,
     ) = record  # fmt: skip
     if file_name != name or format_ != fmt or not math.isfinite(cost_usd):
         return None
-    if turns < 0 or cost_unknown < 0:
+    if turns < 0 or cost_unknown < 0 or alternatives < 0:
         return None
     if problem is None and id_ != name.rsplit(".", 1)[0]:
         return None
@@ -258,5 +275,5 @@ def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> Se
         return None
     return SessionSummary(
         id_, title, tuple(models), created, updated, turns, cost_usd, cost_unknown,
-        cost_estimated, preview, fmt, file_name, problem, transient,
+        cost_estimated, preview, fmt, file_name, problem, transient, alternatives,
     )  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatterm.events import Message
-from chatterm.pricing import Cost
+from chatterm.reply.figures import SessionCosts
 from chatterm.sessions.model import Session, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.store import SessionError, SessionStore
@@ -46,11 +46,15 @@ class SessionKeeper:
         """What the next prompt follows (see :func:`chatterm.sessions.model.history_of`)."""
         return list(self.session.history()) if self.session is not None else []
 
-    def costs(self) -> list[Cost | None]:
-        """The cost of every reply that has ended (not the one streaming)."""
+    def costs(self) -> SessionCosts:
+        """The cost of every reply that has ended (not the one streaming), alternatives
+        included: they were paid for too."""
         if self.session is None:
-            return []
-        return [turn.cost for turn in self.session.turns if not turn.in_progress]
+            return SessionCosts()
+        self.session.sync()
+        tree, path = self.session.tree, self.session.turns
+        ended = [turn.cost for turn in tree if not turn.in_progress]
+        return SessionCosts(ended, alternatives=len(tree) - len(path))
 
     def begin_turn(self, prompt: str, model: str) -> TurnRecorder:
         """Start recording a reply; the session (and its file) begins with the first one.

@@ -1,6 +1,14 @@
 """The session document: a conversation as data, in memory and on disk.
 
-A :class:`Session` holds its turns; a :class:`Turn` holds the user's message and everything
+A conversation branches: a reply regenerated, a prompt edited, an exchange undone, and
+nothing is thrown away. A :class:`Session` holds every turn ever written (``tree``, in the
+order written) and each turn knows the turn it follows (``parent``, an index into the
+tree; None for a first turn). Turns that follow the same turn are alternatives of each
+other. ``turns`` is the *active path*, the branch shown and sent as history: from a first
+turn down to the active one. Everything that reads a conversation reads ``turns``; only
+:meth:`Session.add` and the branch methods change either list.
+
+A :class:`Turn` holds the user's message and everything
 about the reply to it (model, reasoning, answer, finish reason, usage, metrics, cost,
 error) plus its *timeline*: the deltas as they arrived, coalesced to at most one entry per
 ~16 ms frame, each ``(offset_ms, kind, text)`` with the offset counted from the request.
@@ -14,6 +22,12 @@ str/int/float/bool/list/dict, with no ``None`` anywhere (TOML has no null: a mis
 means "none"), so the JSON and TOML files have the same shape. The document ends with
 ``end = {turns = N}``: a TOML file cut short at a line break still parses, and this is how
 a complete file is told from the start of one.
+
+Version 2 writes every turn of the tree in ``turns``, each with ``parent`` (the index of
+the turn it follows; absent for a first turn), and ``active`` (the index of the last turn
+of the active path; -1 when it is empty). A version-1 file is one branch: turn i follows
+turn i-1 and the last is active. It is read as that and written as version 2 only when it
+is saved after a change.
 """
 
 from __future__ import annotations
@@ -36,9 +50,10 @@ from chatterm.events import (
 )
 from chatterm.pricing import Cost, CostSource
 from chatterm.reply.accumulate import Reply
+from chatterm.reply.figures import SessionCosts
 from chatterm.reply.metrics import Metrics
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
 
 TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
@@ -79,6 +94,7 @@ class Turn:
     error: StreamError | None = None
     warnings: tuple[str, ...] = ()
     timeline: list[TimelineEntry] = field(default_factory=list)
+    parent: int | None = None  # the index in the session's tree of the turn this follows
 
     @property
     def in_progress(self) -> bool:
@@ -188,7 +204,8 @@ def timeline_data(turn: Turn) -> list[list[Any]]:
 
 @dataclass(slots=True)
 class Session:
-    """A conversation: its id, title, times and turns."""
+    """A conversation: its id, title, times, every turn (``tree``) and the active path
+    (``turns``). Given only ``turns``, they are one branch, each following the last."""
 
     id: str
     title: str
@@ -197,21 +214,110 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     system: str | None = None
     version: int = SCHEMA_VERSION
+    tree: list[Turn] = field(default_factory=list)
+    # The tree index of each turn of ``turns``, in order.
+    path: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.tree:
+            self.tree = list(self.turns)
+            for index, turn in enumerate(self.tree):
+                turn.parent = index - 1 if index else None
+            self.path = list(range(len(self.tree)))
+        elif not self.path and self.turns:
+            self.path = [self._index(turn) for turn in self.turns]
+
+    def _index(self, turn: Turn) -> int:
+        for index, candidate in enumerate(self.tree):
+            if candidate is turn:
+                return index
+        raise ValueError("the turn is not in this session")
+
+    def sync(self) -> None:
+        """Take ``turns`` as the active path if it was changed as a plain list (appended
+        to, or replaced): turns new to the tree are added to it, each following the turn
+        before it. A path rearranged in any other way becomes the whole tree, one branch.
+        Every method that reads the tree calls this first."""
+        turns, path, tree = self.turns, self.path, self.tree
+        if len(path) == len(turns) and all(tree[i] is t for i, t in zip(path, turns, strict=True)):
+            return
+        known = len(path)
+        if known <= len(turns) and all(tree[i] is t for i, t in zip(path, turns, strict=False)):
+            for turn in turns[known:]:  # appended: added after the path's last turn
+                turn.parent = path[-1] if path else None
+                tree.append(turn)
+                path.append(len(tree) - 1)
+            return
+        self.tree = list(turns)
+        for index, turn in enumerate(self.tree):
+            turn.parent = index - 1 if index else None
+        self.path = list(range(len(turns)))
 
     @property
     def models(self) -> list[str]:
-        """The models that wrote replies, in order of first use."""
+        """The models that wrote replies on the active path, in order of first use."""
         return list(dict.fromkeys(turn.model for turn in self.turns))
 
     def history(self) -> tuple[Message, ...]:
         """The messages to send to continue the conversation (see :func:`history_of`)."""
         return history_of(self.turns)
 
-    def costs(self) -> list[Cost | None]:
-        return [turn.cost for turn in self.turns]
+    def costs(self) -> SessionCosts:
+        """The cost of every reply in the tree: alternatives were paid for too."""
+        self.sync()
+        costs = (turn.cost for turn in self.tree)
+        return SessionCosts(costs, alternatives=len(self.tree) - len(self.turns))
 
     def touch(self) -> None:
         self.updated = now_iso()
+
+    # -- the tree -------------------------------------------------------------------------
+
+    def add(self, turn: Turn) -> None:
+        """Add ``turn`` after the active path's last turn; it becomes the active one (an
+        alternative of any turn that followed the same turn)."""
+        self.sync()
+        turn.parent = self.path[-1] if self.path else None
+        self.tree.append(turn)
+        self.path.append(len(self.tree) - 1)
+        self.turns.append(turn)
+
+    def alternatives(self, position: int) -> list[int]:
+        """The tree indexes of the turns that could stand at ``position`` of the active
+        path (the turn there and its siblings), in the order they were written."""
+        self.sync()
+        parent = self.tree[self.path[position]].parent
+        return [index for index, turn in enumerate(self.tree) if turn.parent == parent]
+
+    def rewind(self, position: int) -> None:
+        """Cut the active path before ``position``: the next turn added follows the turn
+        before it. Nothing leaves the tree."""
+        self.sync()
+        del self.path[position:]
+        del self.turns[position:]
+
+    def show(self, index: int) -> None:
+        """Make the active path run through tree turn ``index`` and on down the branch
+        written last below it."""
+        self.sync()
+        children: dict[int | None, int] = {}
+        for child, turn in enumerate(self.tree):
+            children[turn.parent] = child  # the last written wins
+        path = [index]
+        while self.tree[path[0]].parent is not None:
+            parent = self.tree[path[0]].parent
+            assert parent is not None
+            path.insert(0, parent)
+        while path[-1] in children:
+            path.append(children[path[-1]])
+        self.path = path
+        self.turns = [self.tree[i] for i in path]
+
+    @property
+    def branched(self) -> bool:
+        """Whether any turn has an alternative (the tree is more than one branch)."""
+        self.sync()
+        return len(self.tree) != len(self.turns)
 
 
 def now_iso() -> str:
@@ -253,7 +359,7 @@ def title_from_prompt(prompt: str, limit: int = TITLE_CHARS) -> str:
 
 def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "chatterm_session": session.version,
+        "chatterm_session": SCHEMA_VERSION,  # a file is written only after a change
         "id": session.id,
         "title": session.title,
         "created": session.created,
@@ -261,11 +367,13 @@ def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, A
     }
     if session.system is not None:
         data["system"] = session.system
+    session.sync()
+    data["active"] = session.path[-1] if session.path else -1
     if with_turns:
-        data["turns"] = [turn_to_data(turn) for turn in session.turns]
+        data["turns"] = [turn_to_data(turn) for turn in session.tree]
     # Last in the file: a TOML file cut short at a line break still parses, so the reader
     # needs this to tell a complete file from the first part of one.
-    data["end"] = {"turns": len(session.turns)}
+    data["end"] = {"turns": len(session.tree)}
     return data
 
 
@@ -274,6 +382,7 @@ def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
         "prompt": turn.prompt,
         "model": turn.model,
         "started": turn.started,
+        **({} if turn.parent is None else {"parent": turn.parent}),
         "finish_reason": turn.finish_reason or "streaming",
         "reasoning": turn.reasoning,
         "answer": turn.answer,
@@ -349,18 +458,39 @@ def session_from_data(data: object, *, timelines: Sequence[TimelineLoader] = ())
     end = doc.table().get("end")
     if not isinstance(end, dict) or end.get("turns") != len(turn_list):
         raise SessionFormatError("the file ends early (it was cut short); the end is missing")
-    turns = [
+    tree = [
         _turn_from_data(_Reader(item, f"turns[{index}]"), timelines)
         for index, item in enumerate(turn_list)
     ]
+    if version == 1:  # one branch: each turn follows the one before, the last is active
+        active = len(tree) - 1
+        for index, turn in enumerate(tree):
+            turn.parent = index - 1 if index else None
+    else:
+        active = doc.table().get("active", len(tree) - 1)
+        if type(active) is not int or not -1 <= active < len(tree):
+            raise SessionFormatError(
+                f"active must be -1 or the index of a turn, not {active!r:.20}"
+            )
+        for index, turn in enumerate(tree):
+            if turn.parent is not None and not 0 <= turn.parent < index:
+                raise SessionFormatError(f"turns[{index}].parent must be an earlier turn's index")
+    path: list[int] = []
+    at: int | None = active if active >= 0 else None
+    while at is not None:
+        path.append(at)
+        at = tree[at].parent
+    path.reverse()
     return Session(
         id=session_id,
         title=doc.string("title", ""),
         created=doc.string("created"),
         updated=doc.string("updated"),
-        turns=turns,
+        turns=[tree[index] for index in path],
         system=doc.optional_string("system"),
         version=version,
+        tree=tree,
+        path=path,
     )
 
 
@@ -429,10 +559,20 @@ def _turn_from_data(turn: _Reader, timelines: Sequence[TimelineLoader] = ()) -> 
             for i, item in enumerate(turn.list("warnings", []))
         ),
         timeline=[TimelineEntry(int(offset), kind, text) for offset, kind, text in items],
+        parent=_parent(turn),
     )
     if load is not None:
         set_pending_timeline(result, load)
     return result
+
+
+def _parent(turn: _Reader) -> int | None:
+    value = turn.table().get("parent")
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:
+        raise SessionFormatError(f"{turn.where}.parent must be a turn's index")
+    return value
 
 
 _KINDS = frozenset(TIMELINE_KINDS)

@@ -209,7 +209,7 @@ class TurnRecorder:
         self.turn = Turn(prompt=prompt, model=model, started=now_iso())
         if not session.title:
             session.title = title_from_prompt(prompt)
-        session.turns.append(self.turn)
+        session.add(self.turn)
         self._start: float | None = None
         self._reasoning: list[str] = []
         self._answer: list[str] = []

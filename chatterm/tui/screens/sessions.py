@@ -41,15 +41,15 @@ from chatterm.tui.screens.replay import ReplayScreen
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
-NUMBER_COLUMNS = (("turns", "Turns", 5), ("cost", "Cost", 12))
+NUMBER_COLUMNS = (("turns", "Turns", 11), ("cost", "Cost", 12))
 
 
 def cost_text(summary: SessionSummary) -> str:
     """``$0.012``, ``~$0.01`` (estimated), ``$0.01 + ?`` (some unknown), ``unknown``;
     ``–`` for a chat with no replies."""
-    if not summary.turns:
+    if not summary.replies:
         return "–"
-    if summary.cost_unknown >= summary.turns:
+    if summary.cost_unknown >= summary.replies:
         return "unknown"
     text = ("~" if summary.cost_estimated else "") + format_usd(summary.cost_usd)
     return text + " + ?" if summary.cost_unknown else text
@@ -63,7 +63,7 @@ def row_cells(summary: SessionSummary) -> list[Text]:
         Text(safe_text(summary.title or "untitled")),
         Text(safe_text(", ".join(summary.models))),
         Text(local_time(summary.updated)),
-        Text(str(summary.turns), justify="right"),
+        Text(summary.turns_text, justify="right"),
         Text(cost_text(summary), justify="right"),
     ]
 
