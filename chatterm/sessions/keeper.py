@@ -83,11 +83,18 @@ class SessionKeeper:
         self.writer.wait()  # the open session's last save first, if it is the one asked for
         path = self.store.find(ref)
         session = self.store.load_path(path)
-        for turn in session.turns:
+        for turn in session.tree:  # a reply killed in any branch
             if turn.in_progress:
                 turn.finish_reason = "interrupted"
         self.session, self.opened_from = session, path
         return session
+
+    def path_changed(self) -> None:
+        """The open session's active path changed (an alternative shown, an exchange
+        undone): save it, so that the file opens on the same branch."""
+        if self.session is not None:
+            self.session.touch()
+            self.writer.submit(self.session)
 
     def is_open(self, session_id: str) -> bool:
         return self.session is not None and self.session.id == session_id

@@ -289,6 +289,19 @@ class Session:
         parent = self.tree[self.path[position]].parent
         return [index for index, turn in enumerate(self.tree) if turn.parent == parent]
 
+    def places(self) -> list[tuple[int, int]]:
+        """For each turn of the active path, which of the alternatives at its place it is
+        (from 1, in the order written) and how many there are."""
+        self.sync()
+        siblings: dict[int | None, list[int]] = {}
+        for index, turn in enumerate(self.tree):
+            siblings.setdefault(turn.parent, []).append(index)
+        places = []
+        for index in self.path:
+            group = siblings[self.tree[index].parent]
+            places.append((group.index(index) + 1, len(group)))
+        return places
+
     def rewind(self, position: int) -> None:
         """Cut the active path before ``position``: the next turn added follows the turn
         before it. Nothing leaves the tree."""

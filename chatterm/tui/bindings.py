@@ -61,6 +61,65 @@ RETRY = Binding(
     show=False,  # the footer is full at 120 columns; the stats bar says it when it applies
     tooltip="Send the last prompt again: the reply was cancelled, cut off or failed.",
 )
+REGENERATE = Binding(
+    "alt+r",
+    "regenerate",
+    "Regenerate",
+    id="chat.regenerate",
+    show=False,
+    tooltip="Ask for the selected reply (or the last) again, on the current model; the old "
+    "one is kept as an alternative.",
+)
+PREVIOUS_ALTERNATIVE = Binding(
+    "alt+left",
+    "alternative(-1)",
+    "Previous alternative",
+    id="chat.previous_alternative",
+    show=False,
+    tooltip="Show the previous alternative of the selected turn (or the last).",
+)
+NEXT_ALTERNATIVE = Binding(
+    "alt+right",
+    "alternative(1)",
+    "Next alternative",
+    id="chat.next_alternative",
+    show=False,
+    tooltip="Show the next alternative of the selected turn (or the last).",
+)
+SELECT_EARLIER_TURN = Binding(
+    "alt+up",
+    "select_turn(-1)",
+    "Earlier turn",
+    id="chat.select_earlier_turn",
+    show=False,
+    tooltip="Select the turn above: regenerate, edit and the alternative keys act on it.",
+)
+SELECT_LATER_TURN = Binding(
+    "alt+down",
+    "select_turn(1)",
+    "Later turn",
+    id="chat.select_later_turn",
+    show=False,
+    tooltip="Select the turn below (past the last: none, the keys act on the last).",
+)
+EDIT_PROMPT = Binding(
+    "alt+e",
+    "edit_prompt",
+    "Edit prompt",
+    id="chat.edit_prompt",
+    show=False,
+    tooltip="Put the selected turn's prompt (or the last) in the prompt box; sending it "
+    "starts a new branch there, the old one is kept.",
+)
+UNDO_EXCHANGE = Binding(
+    "alt+u",
+    "undo_exchange",
+    "Undo",
+    id="chat.undo_exchange",
+    show=False,
+    tooltip="Take the last exchange off the conversation (kept as an alternative): the "
+    "next prompt follows the turn before.",
+)
 TOGGLE_REASONING = Binding(
     "ctrl+r",
     "toggle_reasoning",
@@ -268,9 +327,19 @@ DIALOG_CANCEL = Binding(
 )
 
 PROMPT_BINDINGS = [SEND, NEWLINE]
+BRANCH_BINDINGS = [
+    REGENERATE,
+    PREVIOUS_ALTERNATIVE,
+    NEXT_ALTERNATIVE,
+    SELECT_EARLIER_TURN,
+    SELECT_LATER_TURN,
+    EDIT_PROMPT,
+    UNDO_EXCHANGE,
+]
 CHAT_BINDINGS = [
     CANCEL,
     RETRY,
+    *BRANCH_BINDINGS,
     TOGGLE_REASONING,
     NEXT_MODEL,
     PICK_MODEL,

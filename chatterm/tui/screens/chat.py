@@ -66,6 +66,7 @@ from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
+from chatterm.tui.screens.chat_branches import BranchActions
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.turns_screen import TurnsScreen
@@ -126,11 +127,12 @@ def can_retry(turn: Turn) -> bool:
     return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
-class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
+class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, TurnsScreen):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
-    the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`'.
+    the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`',
+    the branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`'.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
@@ -238,11 +240,18 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
             return
         if self._busy():
             return
-        if self.target is None or self.model_problem:
-            self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
+        if not self.ready_to_send():
             return
         event.prompt.clear()
-        await self.send(text)
+        history = await self.branch_for_send()  # a rewritten earlier prompt: a new branch
+        await self.send(text, history)
+
+    def ready_to_send(self) -> bool:
+        """Whether the current model can take a prompt (and if not, say why)."""
+        if self.target is None or self.model_problem:
+            self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
+            return False
+        return True
 
     def conversation_for(
         self, prompt: str, target: ResolvedModel, history: Sequence[Message] | None = None
@@ -288,6 +297,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
         )
         # The session (and its file) begins with its first prompt, saved at once.
         recorder = self.keeper.begin_turn(prompt, target.ref)
+        self.mark_alternatives(turn, len(recorder.session.turns) - 1)
         live = self.live = LiveReply(turn, stream, recorder)
         turn.start_clock()
         worker: Worker[None] = self._run_reply(live)
@@ -344,6 +354,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
     def action_cancel_reply(self) -> None:
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
+        else:
+            self.leave_editing()
 
     def key_of(self, binding: Binding) -> str:
         """The key that does ``binding``'s action, as the ``[keys]`` config has it."""
@@ -367,8 +379,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
             self._end_reply(self.live)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_reply":
-            return True if self.live is not None else None
+        if action == "cancel_reply":  # also leaves the rewriting of an earlier prompt
+            return True if self.live is not None or self.editing is not None else None
         if action == "retry":
             # Offered (by the palette and the stats bar's hint) only when there is something
             # to retry.
@@ -398,8 +410,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
         if failed is None:
             self.notify("Nothing to retry: the last reply finished.", markup=False, timeout=3)
             return
-        if self.target is None or self.model_problem:
-            self.notify(safe_text(self.model_problem or "no model"), severity="error", markup=False)
+        if not self.ready_to_send():
             return
         session = self.keeper.session
         assert session is not None
@@ -454,15 +465,22 @@ class ChatScreen(ModelSwitching, TranscriptActions, TurnsScreen):
         await self.show_session()
         self.notify(f"Opened “{safe_text(session.title)}”.", markup=False, timeout=2)
 
-    async def show_session(self) -> None:
-        """Show the open session's turns as recorded (none for a new chat)."""
+    async def show_session(self, *, adopt_model: bool = True) -> None:
+        """Show the open session's active path as recorded (none for a new chat), each
+        turn saying which of its alternatives it is; ``adopt_model`` continues with the
+        last reply's model (opening a session, not flipping between alternatives)."""
         session = self.keeper.session
         turns = session.turns if session is not None else []
-        await self.conversation.show_recorded(turns, reasoning_collapsed=self.reasoning_collapsed)
+        await self.conversation.show_recorded(
+            turns,
+            reasoning_collapsed=self.reasoning_collapsed,
+            alternatives=session.places() if session is not None else (),
+        )
         if session is None or not turns:
             self.stats.show_idle(self.model_ref, self.costs)
             return
-        self._adopt_model(session)
+        if adopt_model:
+            self._adopt_model(session)
         self.stats.show_final(turns[-1].to_reply(), self.costs, self._retry_hint())
         self.refresh_bindings()
 

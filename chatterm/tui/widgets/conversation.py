@@ -85,6 +85,7 @@ class ConversationView(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._earlier: list[Turn] = []  # recorded turns not mounted yet, oldest first
+        self._alternatives: list[tuple[int, int]] = []  # of every recorded turn, in order
         self._shown = 0  # counts show_recorded calls, for batches mounted meanwhile
 
     def on_mount(self) -> None:
@@ -95,9 +96,17 @@ class ConversationView(VerticalScroll):
         """The line standing for the turns not shown yet (the screen composes it)."""
         return self.query_one(EarlierTurns)
 
-    async def show_recorded(self, turns: Sequence[Turn], *, reasoning_collapsed: bool) -> None:
+    async def show_recorded(
+        self,
+        turns: Sequence[Turn],
+        *,
+        reasoning_collapsed: bool,
+        alternatives: Sequence[tuple[int, int]] = (),
+    ) -> None:
         """Show these recorded turns instead of any turn shown: the latest at once, the
-        earlier ones on demand."""
+        earlier ones on demand. ``alternatives`` gives, for each turn, which alternative at
+        its place it is and how many there are (none given: one each)."""
+        self._alternatives = list(alternatives) or [(1, 1)] * len(turns)
         # Forget the earlier turns first: removing the views scrolls to the top, which
         # would show the previous ones.
         self._earlier = []
@@ -119,7 +128,10 @@ class ConversationView(VerticalScroll):
             for turn in turns
         ]
         await self.mount_all(views, after=self.earlier_turns)
-        for view, turn in zip(views, turns, strict=True):
+        first = len(self._earlier)  # the position of the first of these turns
+        for offset, (view, turn) in enumerate(zip(views, turns, strict=True)):
+            if first + offset < len(self._alternatives):
+                view.set_alternative(*self._alternatives[first + offset])
             view.show_recorded(turn.to_reply())
 
     def _scrolled(self, scroll_y: float) -> None:

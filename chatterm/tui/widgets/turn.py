@@ -72,6 +72,9 @@ class TurnView(Widget):
         &.-ended > .turn-status {
             display: block;
         }
+        &.-selected {
+            border-left: thick $accent;
+        }
     }
     """
 
@@ -88,6 +91,8 @@ class TurnView(Widget):
         self.on_frame = on_frame
         self.prompt = prompt
         self.model = model
+        self.alternative: tuple[int, int] | None = None  # (k, n): shown is k of n
+        self.model_label = Static(Text(safe_text(model)), classes="model-label")
         self.reasoning = ReasoningPane(collapsed=reasoning_collapsed)
         self.answer = AnswerPane()
         self.status = Static("", classes="turn-status")
@@ -101,11 +106,22 @@ class TurnView(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(safe_text(self.prompt)), classes="user-message")
-        yield Static(Text(safe_text(self.model)), classes="model-label")
+        yield self.model_label
         yield self.notice
         yield self.reasoning
         yield self.answer
         yield self.status
+
+    def set_alternative(self, shown: int, count: int) -> None:
+        """Say that this reply is alternative ``shown`` (from 1) of ``count`` at its place
+        in the conversation; with one, nothing is said."""
+        self.alternative = (shown, count) if count > 1 else None
+        label = Text()
+        if self.alternative is not None:
+            label.append(f"◀ {shown}/{count} ▶", style="bold")
+            label.append("  ")
+        label.append(safe_text(self.model))
+        self.model_label.update(label)
 
     @property
     def streaming(self) -> bool:
