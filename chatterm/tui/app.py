@@ -27,7 +27,7 @@ from chatterm.text import safe_text
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
-from chatterm.tui.keymap import checked_keymap, restore_alt_digits
+from chatterm.tui.keymap import checked_keymap, restore_alt_keys
 from chatterm.tui.memory import app_ended, app_started, settle_after_start
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
@@ -116,7 +116,7 @@ class ChatApp(App[None]):
         self.export_dir = export_dir
         self.discover_models = discover_models
         self.problems: list[str] = []  # shown once, when the app starts
-        restore_alt_digits()  # so alt+1…alt+9 reach the favourites in every terminal
+        restore_alt_keys()  # so alt+1…alt+9 and alt+letters arrive in every terminal
         self.keymap, problems = checked_keymap(settings.keys)
         self.problems.extend(problems)
         self._use_themes(theme_folders)

@@ -13,8 +13,8 @@ found here, once, before the app starts, and reported in one notification each:
 - a key name Textual does not know (``"Ctrl+G"`` is read as ``ctrl+g``; ``"contrl+g"`` is
   reported).
 
-:func:`restore_alt_digits` undoes one of Textual's key translations so that alt+1…alt+9
-reach the favourite bindings (see its docstring).
+:func:`restore_alt_keys` makes ESC+digit and ESC+letter arrive as alt+1…alt+9 and
+alt+a…alt+z, so that the favourite and branching keys work (see its docstring).
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ from chatterm.tui.bindings import SCOPES, binding_ids
 from chatterm.tui.compat import add_escape_sequences, normalize_key_list
 
 
-def restore_alt_digits() -> None:
-    """Make ESC 1…ESC 9 arrive as alt+1…alt+9 again.
+def restore_alt_keys() -> None:
+    """Make ESC 1…ESC 9 arrive as alt+1…alt+9 again, and ESC a…ESC z as alt+a…alt+z.
 
-    Textual 8.2 turns those sequences into the characters macOS types for Option+1…9
+    Textual 8.2 turns the digit sequences into the characters macOS types for Option+1…9
     (¡ ™ £ ¢ ∞ § ¶ • ª), a workaround for WezTerm on macOS. Every other terminal sends
     ESC+digit for Alt+digit, so the favourite keys would never fire and junk would be
-    typed into the prompt instead. This edits Textual's private sequence table (the only
-    place the translation lives): each entry becomes the key alt+N, delivered at once
-    (a missing entry would also read as alt+N, but only after the escape delay). A test
-    feeds the raw bytes through the parser.
+    typed into the prompt instead. ESC+letter (what terminals send for Alt+letter, the
+    branching keys) has no entry, and read as Esc followed by a typed letter. This edits
+    Textual's private sequence table (the only place the translation lives): each entry
+    becomes the alt key, delivered at once. A test feeds the raw bytes through the parser.
     """
-    add_escape_sequences({f"\x1b{digit}": f"alt+{digit}" for digit in "123456789"})
+    keys = "123456789abcdefghijklmnopqrstuvwxyz"
+    add_escape_sequences({f"\x1b{key}": f"alt+{key}" for key in keys})
 
 
 def _keys(value: str) -> list[str]:

@@ -121,8 +121,9 @@ def test_textual_normalize_key_list_names_characters_as_key_events_do() -> None:
 
 ESCAPE_TODO = (
     "make chatterm.tui.compat.add_escape_sequences tell Textual's input parser to read an "
-    "escape sequence as a given key at once; restore_alt_digits needs it so that "
-    "alt+1…alt+9 (the favourite models) reach the app in terminals that send ESC+digit"
+    "escape sequence as a given key at once; restore_alt_keys needs it so that "
+    "alt+1…alt+9 (the favourite models) and alt+letters reach the app in terminals that "
+    "send ESC+key"
 )
 
 

@@ -145,14 +145,15 @@ async def test_a_clash_is_reported_once() -> None:
         assert "chat.copy_answer" in clashes[0] and "chat.next_model" in clashes[0]
 
 
-def test_alt_digits_from_a_real_terminal_reach_the_favourites() -> None:
+def test_alt_digits_and_letters_from_a_real_terminal_arrive_as_alt_keys() -> None:
     from textual._xterm_parser import XTermParser
 
-    from chatterm.tui.keymap import restore_alt_digits
+    from chatterm.tui.keymap import restore_alt_keys
 
-    restore_alt_digits()
-    keys = [event.key for event in XTermParser().feed("\x1b1\x1b5\x1b9") if hasattr(event, "key")]
-    assert keys == ["alt+1", "alt+5", "alt+9"]
+    restore_alt_keys()
+    sent = "\x1b1\x1b5\x1b9\x1br\x1be\x1bu\x1b[1;3D\x1b[1;3C"
+    keys = [event.key for event in XTermParser().feed(sent) if hasattr(event, "key")]
+    assert keys == ["alt+1", "alt+5", "alt+9", "alt+r", "alt+e", "alt+u", "alt+left", "alt+right"]
     typed = [event.key for event in XTermParser().feed("£") if hasattr(event, "key")]
     assert typed == ["pound_sign"]  # a typed £ stays a character
 

@@ -206,7 +206,9 @@ class BranchActions(TurnsScreen):
         """Before a prompt is sent: when it rewrites an earlier one, cut the active path
         there and give the history it follows; otherwise None (the whole conversation)."""
         position, self.editing = self.editing, None
-        self.selected = None
+        if self.selected is not None:
+            self.selected = None
+            await self._show_selection()
         session = self._session()
         if position is None or session is None or position >= len(session.turns):
             return None
