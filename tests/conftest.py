@@ -48,3 +48,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     for name in _PROVIDER_ENV:
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture
+def offline_home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The isolated home as the current folder, with no Ollama to find (port 9 refuses at
+    once) and no debug log."""
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    monkeypatch.delenv("CHATTERM_LOG", raising=False)
+    monkeypatch.chdir(isolated_home)
+    return isolated_home

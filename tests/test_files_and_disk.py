@@ -81,11 +81,8 @@ KINDS = ("session", "config", "state", "theme")
 
 
 @pytest.fixture
-def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    monkeypatch.delenv("CHATTERM_LOG", raising=False)
-    monkeypatch.chdir(isolated_home)
-    return isolated_home
+def home(offline_home: Path) -> Path:
+    return offline_home
 
 
 def damage(kind: str, how: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, bytes]:

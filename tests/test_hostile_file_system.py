@@ -49,11 +49,8 @@ needs_permission_bits = pytest.mark.skipif(
 
 
 @pytest.fixture
-def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    monkeypatch.delenv("CHATTERM_LOG", raising=False)
-    monkeypatch.chdir(isolated_home)
-    return isolated_home
+def home(offline_home: Path) -> Path:
+    return offline_home
 
 
 def run(*argv: str, stdin: str = "", privileged: bool = True) -> subprocess.CompletedProcess[str]:
