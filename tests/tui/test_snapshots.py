@@ -79,6 +79,24 @@ def test_after_one_demo_reply(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_a_regenerated_reply(snap_compare: SnapCompare) -> None:
+    """You should see the regenerated turn selected (a bar down its left edge) and scrolled
+    to its top: the question, the model label "◀ 2/2 ▶  demo:fast", the reasoning and the
+    start of the answer; the stats bar ends "session $0 incl. alternatives"."""
+    app, first_reply = one_demo_reply()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await first_reply(pilot)
+        await pilot.press("alt+r")
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        await wait_for(pilot, lambda: len(app.keeper.costs()) == 2, what="the second reply")
+        await pilot.press("alt+up")  # select it: its top scrolls into view
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_after_one_demo_reply_in_the_light_theme(snap_compare: SnapCompare) -> None:
     """The same screen in chatterm-light: dark text on a near-white background, blue
     accents, the code block on a light grey with a light syntax theme."""

@@ -103,7 +103,7 @@ class BranchActions(TurnsScreen):
         for offset, view in enumerate(views):
             view.set_class(first + offset == self.selected, "-selected")
             if first + offset == self.selected:
-                view.scroll_visible(animate=False)
+                view.scroll_visible(animate=False, top=True)
         if self.selected is None:
             self.conversation.scroll_end(animate=False)
 
