@@ -18,6 +18,14 @@ and f11 are often taken by the terminal for help, its menu or full screen) and a
 meta key, as it is by default everywhere but macOS Terminal, where "Use Option as Meta
 key" turns it on).
 
+The prompt's own tools are on Alt too, for want of a free control key: alt+e opens the
+message in ``$VISUAL``/``$EDITOR`` (ctrl+e, the usual key, is TextArea's end of line;
+ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+r searches the prompts of
+every saved chat (as ctrl+r searches a shell's history; ctrl+r shows reasoning here).
+ctrl+f, the one control letter nothing binds, is left to the user's ``[keys]``. A terminal
+sends alt+e as ESC e, which Textual reports with the character "e": the prompt lets the
+binding have it rather than type the "e" (see :mod:`chatterm.tui.widgets.prompt`).
+
 The prompt's bindings are deliberately not ``priority``: priority bindings run as soon as
 the app reads the key, before the prompt has inserted the characters typed just before
 it, so a fast "text + Enter" (a paste, tmux send-keys) would send an empty message.
@@ -192,6 +200,14 @@ EXPORT = Binding(
     show=False,
     tooltip="Export this chat to a Markdown file in the current folder.",
 )
+EDIT_PROMPT = Binding(
+    "alt+e",
+    "edit_prompt",
+    "Editor",
+    id="chat.edit_prompt",
+    show=False,
+    tooltip="Write the message in $VISUAL (else $EDITOR); it comes back to the prompt, not sent.",
+)
 PICK_THEME = Binding(
     "f4",
     "pick_theme",
@@ -353,6 +369,7 @@ CHAT_BINDINGS = [
     COPY_CODE,
     EXPORT,
     PICK_THEME,
+    EDIT_PROMPT,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [

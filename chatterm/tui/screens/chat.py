@@ -68,6 +68,7 @@ from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat_branches import BranchActions
 from chatterm.tui.screens.chat_models import ModelSwitching
+from chatterm.tui.screens.chat_prompts import PromptComposing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
@@ -127,12 +128,13 @@ def can_retry(turn: Turn) -> bool:
     return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
-class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, TurnsScreen):
+class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposing, TurnsScreen):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
     the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`',
-    the branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`'.
+    the branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`',
+    the editor and past prompts :class:`~chatterm.tui.screens.chat_prompts.PromptComposing`'s.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]

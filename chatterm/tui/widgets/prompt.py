@@ -70,9 +70,11 @@ class PromptArea(BeforeTextAreaInput, TextArea):
         # TextArea inserts a newline for enter before bindings are looked at; while enter
         # is bound here (the keymap may move "send" elsewhere), leave it to the binding.
         # The key then reaches the bindings in order, after the characters typed before it.
-        if event.key == "enter":
+        # Alt+letter arrives from a terminal as ESC + letter, which Textual reports with the
+        # letter as its character: TextArea would type it. A bound one goes to its binding.
+        if event.key == "enter" or event.key.startswith("alt+"):
             active = self.screen.active_bindings.get(event.key)
-            if active is not None and active.node is self:
+            if active is not None and (active.node is self or event.key != "enter"):
                 event.prevent_default()
 
     async def before_paste(self, event: events.Paste) -> None:
@@ -86,6 +88,12 @@ class PromptArea(BeforeTextAreaInput, TextArea):
     def action_newline(self) -> None:
         start, end = self.selection
         self.replace("\n", start, end, maintain_selection_offset=False)
+
+    def put_text(self, text: str) -> None:
+        """Replace the whole text with ``text`` (as a paste is taken: controls made
+        visible), the cursor at its end; Ctrl+Z brings the previous text back."""
+        self.replace(pasted_text(text), (0, 0), self.document.end, maintain_selection_offset=False)
+        self.move_cursor(self.document.end)
 
 
 def pasted_text(text: str) -> str:
