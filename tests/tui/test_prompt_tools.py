@@ -167,3 +167,77 @@ async def test_the_palette_offers_the_editor() -> None:
         await type_text(pilot, "editor")
         await wait_for(pilot, lambda: bool(palette_hits(app)), what="palette hits")
         assert "Write the message in $EDITOR" in palette_hits(app)
+
+
+# -- Up/Down: this chat's prompts ---------------------------------------------------------
+
+
+async def test_up_and_down_in_the_empty_prompt_recall_this_chats_prompts() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        for prompt in ("first", "second", "first", "third"):
+            await send(pilot, prompt)
+            await finish_reply(pilot)
+        seen = []
+        for _ in range(4):
+            await pilot.press("up")
+            seen.append(screen.prompt.text)
+        assert seen == ["third", "first", "second", "second"]  # each once, the oldest stays
+        assert screen.prompt.cursor_location == (0, len("second"))
+        seen = []
+        for _ in range(4):
+            await pilot.press("down")
+            seen.append(screen.prompt.text)
+        assert seen == ["first", "third", "", ""]  # past the newest: the empty box again
+        await pilot.press("up", "up", "enter")  # a recalled prompt is sent as typed
+        await finish_reply(pilot)
+        assert screen.turns[-1].prompt == "first"
+        assert screen.prompt.text == ""
+
+
+async def test_an_edited_recall_moves_the_cursor_again() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await send(pilot, "one")
+        await finish_reply(pilot)
+        await send(pilot, "two\nlines")
+        await finish_reply(pilot)
+        await pilot.press("up")
+        assert screen.prompt.text == "two\nlines"
+        assert screen.prompt.cursor_location == (0, 3)  # the first line: Up goes on
+        await pilot.press("up")
+        assert screen.prompt.text == "one"
+        await pilot.press("down")
+        assert screen.prompt.text == "two\nlines"
+        assert screen.prompt.cursor_location == (1, 5)  # the last line: Down goes on
+        await type_text(pilot, "!")
+        await pilot.press("up")
+        assert screen.prompt.text == "two\nlines!"  # edited: the cursor moved instead
+        assert screen.prompt.cursor_location[0] == 0
+        await pilot.press("down", "down")
+        assert screen.prompt.text == "two\nlines!"
+
+
+async def test_up_with_a_draft_in_the_box_moves_the_cursor() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await send(pilot, "sent before")
+        await finish_reply(pilot)
+        await type_text(pilot, "my draft")
+        await pilot.press("up", "down")
+        assert screen.prompt.text == "my draft"
+
+
+async def test_a_new_chat_has_nothing_to_recall() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await send(pilot, "old chat")
+        await finish_reply(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        await pilot.press("up")
+        assert screen.prompt.text == ""

@@ -1,5 +1,5 @@
 """Composing the message, for the chat screen: in the user's own editor, and from the
-prompts written before.
+prompts written before (this chat's on Up in the empty prompt box).
 
 The editor key hands the terminal over (:meth:`textual.app.App.suspend`) to ``$VISUAL``,
 else ``$EDITOR``, on the prompt's text (:mod:`chatterm.tui.external_editor`), and puts
@@ -20,10 +20,11 @@ from textual.screen import Screen
 
 from chatterm.text import safe_text
 from chatterm.tui.widgets.prompt import PromptArea
+from chatterm.tui.widgets.turn import TurnView
 
 
 class PromptComposing(Screen[None]):
-    """The chat screen's editor key.
+    """The chat screen's editor key, and the prompts the prompt box recalls.
 
     The chat screen sets ``env`` (where ``$VISUAL`` and ``$EDITOR`` are read) and
     overrides :meth:`_busy`.
@@ -36,6 +37,11 @@ class PromptComposing(Screen[None]):
 
     def _prompt_box(self) -> PromptArea:
         return self.query_one(PromptArea)
+
+    def past_prompts(self) -> list[str]:
+        """The prompts of the turns on screen, oldest first: what Up recalls in the empty
+        prompt box."""
+        return [turn.prompt for turn in self.query(TurnView)]
 
     def action_edit_prompt(self) -> None:
         """Write the message in the user's editor; it comes back to the prompt box."""

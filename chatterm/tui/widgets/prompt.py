@@ -1,5 +1,11 @@
 """The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline.
 
+Up in the empty box recalls this chat's earlier prompts, newest first, and Down comes back
+(:mod:`chatterm.tui.prompt_recall`); the screen says which prompts those are. A recalled
+prompt is browsed from its first line (Up puts the cursor at the end of it) and its last
+(Down puts it at the end of the text), so a multi-line one is stepped over in one press;
+once it is edited, Up and Down move the cursor again.
+
 Pasted text is taken as the user sees it: line ends become newlines and every other
 control character its visible picture (``safe_text``), since a TextArea draws its text
 as is and a paste (from a web page, a log with colours) may carry escape sequences that
@@ -8,6 +14,7 @@ would otherwise reach the terminal. What is shown is what is sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +26,7 @@ from textual.widgets import TextArea
 from chatterm.text import safe_text
 from chatterm.tui.bindings import PROMPT_BINDINGS
 from chatterm.tui.compat import BeforeTextAreaInput
+from chatterm.tui.prompt_recall import PromptRecall
 
 PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"
 
@@ -55,7 +63,14 @@ class PromptArea(BeforeTextAreaInput, TextArea):
         def control(self) -> PromptArea:
             return self.prompt
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        past_prompts: Callable[[], Sequence[str]] | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """``past_prompts`` gives the prompts Up recalls, oldest first (none by default)."""
         super().__init__(
             id=id,
             classes=classes,
@@ -65,6 +80,8 @@ class PromptArea(BeforeTextAreaInput, TextArea):
             highlight_cursor_line=False,
             placeholder=PLACEHOLDER,
         )
+        self._past_prompts = past_prompts
+        self._recall = PromptRecall()
 
     async def before_key(self, event: events.Key) -> None:
         # TextArea inserts a newline for enter before bindings are looked at; while enter
@@ -88,6 +105,28 @@ class PromptArea(BeforeTextAreaInput, TextArea):
     def action_newline(self) -> None:
         start, end = self.selection
         self.replace("\n", start, end, maintain_selection_offset=False)
+
+    def action_cursor_up(self, select: bool = False) -> None:
+        if not select and self.cursor_location[0] == 0:
+            recalled = self._recall.older(self.text, self._earlier_prompts)
+            if recalled is not None:
+                self.put_text(recalled)
+                self.move_cursor((0, len(self.document.get_line(0))))
+                return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        if not select and self.cursor_location[0] == self.document.line_count - 1:
+            recalled = self._recall.newer(self.text)
+            if recalled is not None:
+                self.put_text(recalled)
+                return
+        super().action_cursor_down(select)
+
+    def _earlier_prompts(self) -> list[str]:
+        """The prompts to recall, as the box shows them (what put_text makes of them)."""
+        prompts = self._past_prompts() if self._past_prompts is not None else ()
+        return [pasted_text(prompt) for prompt in prompts]
 
     def put_text(self, text: str) -> None:
         """Replace the whole text with ``text`` (as a paste is taken: controls made
