@@ -76,6 +76,7 @@ NOT_AT_TUI_START = (
     "chatterm.tui.screens.model_picker",
     "chatterm.tui.screens.sessions",
     "chatterm.tui.screens.replay",
+    "chatterm.tui.screens.prompt_search",
     "email",
 )
 

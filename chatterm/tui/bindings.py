@@ -208,6 +208,14 @@ EDIT_PROMPT = Binding(
     show=False,
     tooltip="Write the message in $VISUAL (else $EDITOR); it comes back to the prompt, not sent.",
 )
+SEARCH_PROMPTS = Binding(
+    "alt+r",
+    "search_prompts",
+    "Past prompts",
+    id="chat.search_prompts",
+    show=False,
+    tooltip="Search the prompts of every saved chat; Enter puts one in the prompt.",
+)
 PICK_THEME = Binding(
     "f4",
     "pick_theme",
@@ -335,6 +343,21 @@ PICKER_CLOSE = Binding(
     id="picker.close",
     tooltip="Close the list and keep the current model.",
 )
+# The past prompts (every saved chat's): the filter keeps the focus, as in the model picker.
+PROMPTS_SELECT = Binding(
+    "enter",
+    "select",
+    "Use prompt",
+    id="prompts.select",
+    tooltip="Put the highlighted prompt in the prompt box (not sent).",
+)
+PROMPTS_CLOSE = Binding(
+    "escape",
+    "close",
+    "Close",
+    id="prompts.close",
+    tooltip="Close the list; the prompt box stays as it was.",
+)
 # Dialogs.
 DIALOG_YES = Binding("y", "yes", "Yes", id="dialog.yes", tooltip="Yes, do it.")
 DIALOG_NO = Binding("n,escape", "no", "No", id="dialog.no", tooltip="No, leave it as it is.")
@@ -370,6 +393,7 @@ CHAT_BINDINGS = [
     EXPORT,
     PICK_THEME,
     EDIT_PROMPT,
+    SEARCH_PROMPTS,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [
@@ -381,6 +405,7 @@ SESSIONS_BINDINGS = [
 ]
 REPLAY_BINDINGS = [REPLAY_PAUSE, REPLAY_SKIP, REPLAY_CLOSE]
 PICKER_BINDINGS = [PICKER_SELECT, PICKER_CLOSE]
+PROMPTS_BINDINGS = [PROMPTS_SELECT, PROMPTS_CLOSE]
 CONFIRM_BINDINGS = [DIALOG_YES, DIALOG_NO]
 RENAME_BINDINGS = [DIALOG_CANCEL]
 # The bindings active together, screen by screen: a key may serve one action per screen.
@@ -389,6 +414,7 @@ SCOPES: dict[str, list[Binding]] = {
     "sessions": [*SESSIONS_BINDINGS, *APP_BINDINGS],
     "replay": [*REPLAY_BINDINGS, *APP_BINDINGS],
     "model picker": [*PICKER_BINDINGS, *APP_BINDINGS],
+    "past prompts": [*PROMPTS_BINDINGS, *APP_BINDINGS],
     "confirm": [*CONFIRM_BINDINGS, *APP_BINDINGS],
     "rename": [*RENAME_BINDINGS, *APP_BINDINGS],
 }
@@ -399,6 +425,7 @@ ALL_BINDINGS = [
     *SESSIONS_BINDINGS,
     *REPLAY_BINDINGS,
     *PICKER_BINDINGS,
+    *PROMPTS_BINDINGS,
     *CONFIRM_BINDINGS,
     *RENAME_BINDINGS,
 ]

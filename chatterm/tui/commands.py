@@ -43,6 +43,7 @@ TITLES = {
     "chat.sessions": "Sessions…",
     "chat.replay": "Replay this chat",
     "chat.edit_prompt": "Write the message in $EDITOR",
+    "chat.search_prompts": "Past prompts…",
 }
 
 

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from session_files import write_session
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets._toast import Toast
-from tui_helpers import SIZE, chat, finish_reply, send, type_text
+from tui_helpers import SIZE, chat, finish_reply, palette_hits, send, type_text
 
 from chatterm.config import Settings
+from chatterm.sessions.store import sessions_dir
 from chatterm.tui.app import ChatApp
+from chatterm.tui.screens.prompt_search import PromptSearchScreen
 from tests.waiting import settle, wait_for
 
 
@@ -159,8 +162,6 @@ async def test_the_editor_waits_while_a_reply_streams(tmp_path: Path) -> None:
 
 
 async def test_the_palette_offers_the_editor() -> None:
-    from tui_helpers import palette_hits
-
     app = ChatApp(Settings(), "demo:fast", env={})
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
@@ -241,3 +242,136 @@ async def test_a_new_chat_has_nothing_to_recall() -> None:
         await settle(pilot)
         await pilot.press("up")
         assert screen.prompt.text == ""
+
+
+# -- Alt+R: every saved chat's prompts ----------------------------------------------------
+
+
+def saved_chats() -> None:
+    folder = sessions_dir()
+    write_session(
+        folder,
+        "20261101-090000-aaaa",
+        "Cooking",
+        ["How long to boil pasta?", "And rice?"],
+        "2026-11-01T09:00:00Z",
+    )
+    write_session(
+        folder,
+        "20261102-090000-bbbb",
+        "Rust",
+        ["Explain lifetimes\nwith an example", "How long to boil pasta?"],
+        "2026-11-02T09:00:00Z",
+    )
+
+
+async def open_search(pilot: Pilot[Any]) -> PromptSearchScreen:
+    await press_alt(pilot, "r")
+    screen = pilot.app.screen
+    assert isinstance(screen, PromptSearchScreen)
+    await wait_for(pilot, lambda: not screen.reading, what="the saved chats read")
+    return screen
+
+
+def table_prompts(screen: PromptSearchScreen) -> list[str]:
+    table = screen.table
+    return [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+
+
+async def test_alt_r_lists_every_chats_prompts_and_enter_puts_one_in_the_prompt() -> None:
+    saved_chats()
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        chat_screen = chat(app)
+        search = await open_search(pilot)
+        assert table_prompts(search) == [
+            "How long to boil pasta?",  # once, where it was sent last
+            "Explain lifetimes with an example",  # one line in the list
+            "And rice?",
+        ]
+        await type_text(pilot, "lifetimes")
+        await wait_for(pilot, lambda: len(search.shown) == 1, what="the filter")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is chat_screen, what="back to the chat")
+        assert chat_screen.prompt.text == "Explain lifetimes\nwith an example"  # whole
+        assert chat_screen.prompt.has_focus
+        assert chat_screen.turns == []  # not sent
+
+
+async def test_enter_right_after_typing_takes_the_filtered_prompt() -> None:
+    saved_chats()
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        chat_screen = chat(app)
+        await open_search(pilot)
+        await type_text(pilot, "RICE")  # case ignored
+        await pilot.press("enter")  # before the typing pause has filled the table again
+        await wait_for(pilot, lambda: app.screen is chat_screen, what="back to the chat")
+        assert chat_screen.prompt.text == "And rice?"
+
+
+async def test_the_arrows_move_the_list_and_esc_leaves_the_prompt_alone() -> None:
+    saved_chats()
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        chat_screen = chat(app)
+        await type_text(pilot, "my draft")
+        search = await open_search(pilot)
+        await pilot.press("down", "down")
+        assert search.table.cursor_row == 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is chat_screen, what="back to the chat")
+        assert chat_screen.prompt.text == "my draft"
+        await open_search(pilot)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: app.screen is chat_screen, what="back to the chat")
+        assert chat_screen.prompt.text == "Explain lifetimes\nwith an example"
+        await pilot.press("ctrl+z")
+        assert chat_screen.prompt.text == "my draft"  # the draft is one undo away
+
+
+async def test_prompts_from_files_are_shown_and_taken_as_data() -> None:
+    hostile = "[b]bold[/b] \x1b]52;c;aGk=\x07 \x1b[2J\u202eevil"
+    write_session(sessions_dir(), "20261101-090000-aaaa", "\x1b[31mt", [hostile], "2026-11-01")
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        chat_screen = chat(app)
+        search = await open_search(pilot)
+        row = [str(cell) for cell in search.table.get_row_at(0)]
+        assert row[0] == "[b]bold[/b] ␛]52;c;aGk=␇ ␛[2J⬚evil"
+        assert row[1] == "␛[31mt"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is chat_screen, what="back to the chat")
+        assert chat_screen.prompt.text == "[b]bold[/b] ␛]52;c;aGk=␇ ␛[2J⬚evil"
+
+
+async def test_with_no_saved_chats_the_list_says_so() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        search = await open_search(pilot)
+        assert search.table.row_count == 0
+        status = str(search.query_one("#prompts-status").render())
+        assert "No saved prompts yet" in status
+        await pilot.press("enter")  # nothing to take: the list stays
+        assert pilot.app.screen is search
+
+
+async def test_this_chats_own_prompts_are_found_once_saved() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        chat_screen = chat(app)
+        await send(pilot, "a prompt of this chat")
+        await finish_reply(pilot)
+        await wait_for(pilot, lambda: any(sessions_dir().glob("*.json")), what="the save")
+        search = await open_search(pilot)
+        assert table_prompts(search) == ["a prompt of this chat"]
+        assert chat_screen.keeper.session is not None
+
+
+async def test_the_palette_offers_the_past_prompts() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "past prompts")
+        await wait_for(pilot, lambda: bool(palette_hits(app)), what="palette hits")
+        assert "Past prompts…" in palette_hits(app)

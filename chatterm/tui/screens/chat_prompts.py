@@ -1,5 +1,6 @@
 """Composing the message, for the chat screen: in the user's own editor, and from the
-prompts written before (this chat's on Up in the empty prompt box).
+prompts written before (this chat's on Up in the empty prompt box, every saved chat's in
+the past-prompts search, :mod:`chatterm.tui.screens.prompt_search`).
 
 The editor key hands the terminal over (:meth:`textual.app.App.suspend`) to ``$VISUAL``,
 else ``$EDITOR``, on the prompt's text (:mod:`chatterm.tui.external_editor`), and puts
@@ -18,19 +19,22 @@ from textual.app import SuspendNotSupported
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from chatterm.sessions.keeper import SessionKeeper
 from chatterm.text import safe_text
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.turn import TurnView
 
 
 class PromptComposing(Screen[None]):
-    """The chat screen's editor key, and the prompts the prompt box recalls.
+    """The chat screen's editor and past-prompts keys, and the prompts the prompt box
+    recalls.
 
     The chat screen sets ``env`` (where ``$VISUAL`` and ``$EDITOR`` are read) and
-    overrides :meth:`_busy`.
+    ``keeper`` (whose store's folder holds the saved chats), and overrides :meth:`_busy`.
     """
 
     env: Mapping[str, str]
+    keeper: SessionKeeper
 
     def _busy(self) -> bool:
         return False
@@ -79,6 +83,20 @@ class PromptComposing(Screen[None]):
         box.put_text(edited.text)
         if edited.note is not None:
             self._say(edited.note, "warning")
+
+    def action_search_prompts(self) -> None:
+        """List every saved chat's prompts; the one chosen goes to the prompt box."""
+        from chatterm.tui.screens.prompt_search import (
+            PromptSearchScreen,  # imported when first opened: start-up does without it
+        )
+
+        self.app.push_screen(PromptSearchScreen(self.keeper.store.folder), self._prompt_chosen)
+
+    def _prompt_chosen(self, text: str | None) -> None:
+        box = self._prompt_box()
+        if text is not None:
+            box.put_text(text)
+        box.focus()
 
     def _say(self, message: str, severity: SeverityLevel) -> None:
         self.notify(safe_text(message), severity=severity, markup=False)
