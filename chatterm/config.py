@@ -77,6 +77,8 @@ class Settings:
     ``reasoning_effort`` is where a session starts (the TUI cycles it); ``reasoning`` is
     False exactly when that is ``"off"``. ``keys`` maps binding ids to keys, as
     ``App.set_keymap`` takes them; ``favourites`` are the models on alt+1…alt+9.
+    ``enter_sends`` False swaps the prompt's keys: Enter inserts a newline and Ctrl+J
+    sends (for terminals that cannot tell Shift+Enter from Enter).
     """
 
     default_model: str | None = None
@@ -86,6 +88,7 @@ class Settings:
     reasoning_effort: ReasoningEffort = "medium"
     session_format: Literal["json", "toml"] = "json"
     theme: str | None = None
+    enter_sends: bool = True
     keys: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
@@ -132,6 +135,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             "reasoning_effort",
             "session_format",
             "theme",
+            "enter_sends",
             "keys",
             "providers",
             "models",
@@ -250,6 +254,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         reasoning_effort=effort,
         session_format=session_format,
         theme=check.optional_string(data.get("theme"), "theme"),
+        enter_sends=check.boolean(data.get("enter_sends", True), "enter_sends"),
         keys=keys,
         providers=providers,
         model_settings=model_settings,

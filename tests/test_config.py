@@ -366,3 +366,21 @@ class TestHostileValues:
     def test_a_huge_number_is_one_line(self, tmp_path: Path) -> None:
         message = config_error(tmp_path, "a = " + "9" * 5000 + "\n")
         assert "cannot be read" in message or "invalid TOML" in message
+
+
+class TestEnterSends:
+    def test_enter_sends_by_default_and_false_swaps(self, tmp_path: Path) -> None:
+        assert load_settings(write(tmp_path, "")).enter_sends is True
+        assert load_settings(write(tmp_path, "enter_sends = false\n")).enter_sends is False
+        assert load_settings(write(tmp_path, "enter_sends = true\n")).enter_sends is True
+
+    @pytest.mark.parametrize("value", ['"false"', "0", "[]"])
+    def test_anything_but_true_or_false_is_one_line(self, tmp_path: Path, value: str) -> None:
+        message = config_error(tmp_path, f"enter_sends = {value}\n")
+        assert "enter_sends must be true or false" in message
+
+    def test_it_is_a_top_level_key(self, tmp_path: Path) -> None:
+        message = config_error(tmp_path, "[keys]\nenter_sends = false\n")
+        assert "keys.enter_sends must be a string" in message
+        message = config_error(tmp_path, "enter_send = false\n")
+        assert "unknown key 'enter_send'" in message and "enter_sends" in message

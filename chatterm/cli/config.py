@@ -74,6 +74,11 @@ EXAMPLE_CONFIG = """\
 ## one of Textual's themes, or a theme file of your own in themes/ next to this file.
 # theme = "chatterm-dark"
 
+## Enter sends the message and Ctrl+J inserts a newline. With enter_sends = false, Enter
+## inserts a newline and Ctrl+J sends (Alt+Enter too, where the terminal reports it): for
+## terminals that cannot tell Shift+Enter from Enter. [keys] can still move either.
+# enter_sends = true
+
 ## Retries and timeouts (seconds). A request that fails before the first token (no
 ## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
 ## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
@@ -193,6 +198,7 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
         ("reasoning_effort", settings.reasoning_effort, ""),
         ("session_format", settings.session_format, ""),
         ("theme", settings.theme, "the app's default"),
+        ("enter_sends", settings.enter_sends, ""),
     ]
     for key, value, default_note in scalars:
         from_file = key in raw or (key == "reasoning_effort" and "reasoning" in raw)

@@ -27,7 +27,7 @@ from chatterm.text import safe_text
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
 from chatterm.tui.commands import ModelsAndThemes, screen_commands
-from chatterm.tui.keymap import checked_keymap, restore_alt_keys
+from chatterm.tui.keymap import checked_keymap, restore_alt_keys, with_enter_setting
 from chatterm.tui.memory import app_ended, app_started, settle_after_start
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat import ChatScreen
@@ -117,7 +117,8 @@ class ChatApp(App[None]):
         self.discover_models = discover_models
         self.problems: list[str] = []  # shown once, when the app starts
         restore_alt_keys()  # so alt+1…alt+9 and alt+letters arrive in every terminal
-        self.keymap, problems = checked_keymap(settings.keys)
+        keys = with_enter_setting(settings.keys, enter_sends=settings.enter_sends)
+        self.keymap, problems = checked_keymap(keys)
         self.problems.extend(problems)
         self._use_themes(theme_folders)
         self.model_ref = model_ref

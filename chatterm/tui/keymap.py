@@ -13,6 +13,9 @@ found here, once, before the app starts, and reported in one notification each:
 - a key name Textual does not know (``"Ctrl+G"`` is read as ``ctrl+g``; ``"contrl+g"`` is
   reported).
 
+:func:`with_enter_setting` turns ``enter_sends = false`` into the ``[keys]`` it stands for
+(Enter inserts a newline, Ctrl+J sends), so it is checked and applied as those are.
+
 :func:`restore_alt_keys` makes ESC+digit and ESC+letter arrive as alt+1…alt+9 and
 alt+a…alt+z, so that the favourite and branching keys work (see its docstring).
 """
@@ -24,7 +27,7 @@ from collections.abc import Mapping
 from textual.keys import Keys
 from textual.widgets import TextArea
 
-from chatterm.tui.bindings import SCOPES, binding_ids
+from chatterm.tui.bindings import NEWLINE, SCOPES, SEND, binding_ids
 from chatterm.tui.compat import add_escape_sequences, normalize_key_list
 
 
@@ -41,6 +44,22 @@ def restore_alt_keys() -> None:
     """
     keys = "123456789abcdefghijklmnopqrstuvwxyz"
     add_escape_sequences({f"\x1b{key}": f"alt+{key}" for key in keys})
+
+
+# enter_sends = false: the prompt's two keys swapped. Alt+Enter sends too where the
+# terminal reports it (the kitty keyboard protocol; elsewhere it arrives as Enter).
+ENTER_INSERTS_NEWLINE = {
+    str(SEND.id): "ctrl+j,alt+enter",
+    str(NEWLINE.id): "enter,shift+enter",
+}
+
+
+def with_enter_setting(keys: Mapping[str, str], *, enter_sends: bool) -> dict[str, str]:
+    """``[keys]``, plus the prompt's keys ``enter_sends = false`` asks for; a prompt key
+    that ``[keys]`` sets itself stays as set there."""
+    if enter_sends:
+        return dict(keys)
+    return {**ENTER_INSERTS_NEWLINE, **keys}
 
 
 def _keys(value: str) -> list[str]:

@@ -189,6 +189,15 @@ def test_show_marks_defaults_and_what_they_come_to(isolated_home: Path) -> None:
     assert without_source(parse_settings(tomllib.loads(out))) == Settings()
 
 
+def test_show_has_enter_sends_from_the_file_or_as_a_default(isolated_home: Path) -> None:
+    code, out = run("show")
+    assert code == 0 and "# enter_sends = true  # default" in out
+    (isolated_home / "config.toml").write_text("enter_sends = false\n")
+    code, out = run("show")
+    assert code == 0 and "enter_sends = false  # file" in out
+    assert parse_settings(tomllib.loads(out)).enter_sends is False
+
+
 def test_show_is_the_default_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config"]) == 0
     assert "# chatterm config show" in capsys.readouterr().out

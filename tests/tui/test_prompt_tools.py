@@ -20,6 +20,7 @@ from tui_helpers import SIZE, chat, finish_reply, palette_hits, send, type_text
 from chatterm.config import Settings
 from chatterm.sessions.store import sessions_dir
 from chatterm.tui.app import ChatApp
+from chatterm.tui.keymap import checked_keymap, with_enter_setting
 from chatterm.tui.screens.prompt_search import PromptSearchScreen
 from tests.waiting import settle, wait_for
 
@@ -375,3 +376,71 @@ async def test_the_palette_offers_the_past_prompts() -> None:
         await type_text(pilot, "past prompts")
         await wait_for(pilot, lambda: bool(palette_hits(app)), what="palette hits")
         assert "Past prompts…" in palette_hits(app)
+
+
+# -- enter_sends = false: Enter inserts a newline, Ctrl+J sends ----------------------------
+
+
+def test_enter_sends_false_stands_for_two_prompt_keys() -> None:
+    assert with_enter_setting({"chat.cancel": "f10"}, enter_sends=True) == {"chat.cancel": "f10"}
+    swapped = with_enter_setting({}, enter_sends=False)
+    assert swapped == {"prompt.send": "ctrl+j,alt+enter", "prompt.newline": "enter,shift+enter"}
+    assert checked_keymap(swapped) == (swapped, [])  # no clash, nothing the prompt edits with
+    # A prompt key [keys] sets itself wins.
+    mine = with_enter_setting({"prompt.send": "f10"}, enter_sends=False)
+    assert mine == {"prompt.send": "f10", "prompt.newline": "enter,shift+enter"}
+
+
+def welcome_text(app: ChatApp) -> str:
+    return " ".join(str(chat(app).query_one("#welcome").render()).split())
+
+
+async def test_with_enter_sends_false_enter_inserts_a_newline_and_ctrl_j_sends() -> None:
+    app = ChatApp(Settings(enter_sends=False), "demo:fast", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = chat(app)
+        assert screen.prompt.placeholder == (
+            "Message the model (Ctrl+J sends, Enter inserts a newline)"
+        )
+        assert "Ctrl+J sends, Enter inserts a newline" in welcome_text(app)
+        await type_text(pilot, "first line")
+        await pilot.press("enter")
+        await type_text(pilot, "second line")
+        assert screen.prompt.text == "first line\nsecond line"
+        assert screen.turns == []
+        await pilot.press("ctrl+j")
+        await finish_reply(pilot)
+        assert [turn.prompt for turn in screen.turns] == ["first line\nsecond line"]
+        await type_text(pilot, "again")
+        await pilot.press("alt+enter")  # where the terminal reports it (kitty protocol)
+        await finish_reply(pilot)
+        assert [turn.prompt for turn in screen.turns][-1] == "again"
+        assert not any("[keys]" in text for text in toasts(app))
+
+
+async def test_enter_sends_by_default_as_the_placeholder_says() -> None:
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        assert screen.prompt.placeholder == (
+            "Message the model (Enter sends, Ctrl+J inserts a newline)"
+        )
+        await send(pilot, "one\ntwo")
+        await finish_reply(pilot)
+        assert [turn.prompt for turn in screen.turns] == ["one\ntwo"]
+
+
+async def test_keys_can_swap_the_prompts_keys_too() -> None:
+    # What enter_sends = false stands for, written as [keys].
+    keys = {"prompt.send": "ctrl+j", "prompt.newline": "enter"}
+    app = ChatApp(Settings(keys=keys), "demo:fast", env={})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = chat(app)
+        assert "Ctrl+J sends, Enter inserts a newline" in screen.prompt.placeholder
+        await type_text(pilot, "a")
+        await pilot.press("enter")
+        await type_text(pilot, "b")
+        await pilot.press("ctrl+j")
+        await finish_reply(pilot)
+        assert [turn.prompt for turn in screen.turns] == ["a\nb"]
+        assert not any("[keys]" in text for text in toasts(app))

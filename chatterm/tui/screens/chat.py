@@ -183,7 +183,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         with ConversationView(id="conversation"):
             yield Static(welcome(self.notice, self.keymap), id="welcome")
             yield EarlierTurns()
-        yield PromptArea(id="prompt", past_prompts=self.past_prompts)
+        yield PromptArea(id="prompt", past_prompts=self.past_prompts, keymap=self.keymap)
         yield StatsBar(id="stats")
         yield Footer()
 

@@ -1,4 +1,5 @@
-"""The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline.
+"""The prompt: a multi-line TextArea where Enter sends and ctrl+j inserts a newline (or
+the other way round: ``enter_sends = false``, :func:`chatterm.tui.keymap.with_enter_setting`).
 
 Up in the empty box recalls this chat's earlier prompts, newest first, and Down comes back
 (:mod:`chatterm.tui.prompt_recall`); the screen says which prompts those are. A recalled
@@ -14,7 +15,7 @@ would otherwise reach the terminal. What is shown is what is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,11 +25,15 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from chatterm.text import safe_text
-from chatterm.tui.bindings import PROMPT_BINDINGS
+from chatterm.tui.bindings import NEWLINE, PROMPT_BINDINGS, SEND, key_label
 from chatterm.tui.compat import BeforeTextAreaInput
 from chatterm.tui.prompt_recall import PromptRecall
 
-PLACEHOLDER = "Message the model (Enter sends, Ctrl+J inserts a newline)"
+
+def placeholder_text(keymap: Mapping[str, str] | None = None) -> str:
+    """What the empty prompt says: its two keys, as ``keymap`` (``[keys]``) has them."""
+    send, newline = key_label(SEND, keymap), key_label(NEWLINE, keymap)
+    return f"Message the model ({send} sends, {newline} inserts a newline)"
 
 
 class PromptArea(BeforeTextAreaInput, TextArea):
@@ -67,10 +72,12 @@ class PromptArea(BeforeTextAreaInput, TextArea):
         self,
         *,
         past_prompts: Callable[[], Sequence[str]] | None = None,
+        keymap: Mapping[str, str] | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """``past_prompts`` gives the prompts Up recalls, oldest first (none by default)."""
+        """``past_prompts`` gives the prompts Up recalls, oldest first (none by default);
+        ``keymap`` (``[keys]``) names the keys in the placeholder."""
         super().__init__(
             id=id,
             classes=classes,
@@ -78,7 +85,7 @@ class PromptArea(BeforeTextAreaInput, TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             highlight_cursor_line=False,
-            placeholder=PLACEHOLDER,
+            placeholder=placeholder_text(keymap),
         )
         self._past_prompts = past_prompts
         self._recall = PromptRecall()
