@@ -18,13 +18,13 @@ and f11 are often taken by the terminal for help, its menu or full screen) and a
 meta key, as it is by default everywhere but macOS Terminal, where "Use Option as Meta
 key" turns it on).
 
-The prompt's own tools are on Alt too, for want of a free control key: alt+e opens the
+The prompt's own tools are on Alt too, for want of a free control key: alt+v opens the
 message in ``$VISUAL``/``$EDITOR`` (ctrl+e, the usual key, is TextArea's end of line;
-ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+r searches the prompts of
-every saved chat (as ctrl+r searches a shell's history; ctrl+r shows reasoning here).
+ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+h searches the prompts of
+every saved chat (the history; ctrl+r, a shell's key for it, shows reasoning here).
 ctrl+f, the one control letter nothing binds, is left to the user's ``[keys]``. A terminal
-sends alt+e as ESC e, which Textual reports with the character "e": the prompt lets the
-binding have it rather than type the "e" (see :mod:`chatterm.tui.widgets.prompt`).
+sends alt+v as ESC v, which Textual may report with the character "v": the prompt lets the
+binding have it rather than type the "v" (see :mod:`chatterm.tui.widgets.prompt`).
 
 The prompt's bindings are deliberately not ``priority``: priority bindings run as soon as
 the app reads the key, before the prompt has inserted the characters typed just before
@@ -200,16 +200,16 @@ EXPORT = Binding(
     show=False,
     tooltip="Export this chat to a Markdown file in the current folder.",
 )
-EDIT_PROMPT = Binding(
-    "alt+e",
-    "edit_prompt",
+OPEN_EDITOR = Binding(
+    "alt+v",
+    "open_editor",
     "Editor",
-    id="chat.edit_prompt",
+    id="chat.open_editor",
     show=False,
     tooltip="Write the message in $VISUAL (else $EDITOR); it comes back to the prompt, not sent.",
 )
 SEARCH_PROMPTS = Binding(
-    "alt+r",
+    "alt+h",
     "search_prompts",
     "Past prompts",
     id="chat.search_prompts",
@@ -392,7 +392,7 @@ CHAT_BINDINGS = [
     COPY_CODE,
     EXPORT,
     PICK_THEME,
-    EDIT_PROMPT,
+    OPEN_EDITOR,
     SEARCH_PROMPTS,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]

@@ -42,7 +42,7 @@ TITLES = {
     "chat.new_session": "New chat",
     "chat.sessions": "Sessions…",
     "chat.replay": "Replay this chat",
-    "chat.edit_prompt": "Write the message in $EDITOR",
+    "chat.open_editor": "Write the message in $EDITOR",
     "chat.search_prompts": "Past prompts…",
 }
 

@@ -1,4 +1,4 @@
-"""The prompts of every saved chat, for the search behind the past-prompts key (alt+r).
+"""The prompts of every saved chat, for the search behind the past-prompts key (alt+h).
 
 A session's summary in the index holds only the start of its first prompt, so the
 sessions themselves are read: newest first, a batch at a time (the screen shows each batch

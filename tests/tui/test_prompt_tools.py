@@ -75,7 +75,7 @@ async def test_the_editor_key_puts_the_edited_text_in_the_prompt_unsent(tmp_path
     async with app.run_test(size=SIZE) as pilot:
         screen = chat(app)
         await type_text(pilot, "first draft")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert seen_by_editor(tmp_path) == "first draft"
         assert screen.prompt.text == "Rewritten:\nfirst draft"  # no "e" typed, no newline added
         assert screen.turns == []  # not sent: Enter sends it
@@ -92,7 +92,7 @@ async def test_what_the_editor_wrote_is_shown_safely_and_can_be_undone(tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         screen = chat(app)
         await type_text(pilot, "mine")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert screen.prompt.text == "␛[31mred␛[0m \ufffd"
         await pilot.press("ctrl+z")
         assert screen.prompt.text == "mine"
@@ -105,7 +105,7 @@ async def test_an_editor_that_fails_leaves_the_prompt_as_it_was(tmp_path: Path) 
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
         await type_text(pilot, "keep me")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert seen_by_editor(tmp_path) == "keep me"
         assert screen.prompt.text == "keep me"
         assert any("exited with status 2; the prompt is left as it was" in t for t in toasts(app))
@@ -118,7 +118,7 @@ async def test_an_editor_that_is_not_there_is_named(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
         await type_text(pilot, "draft")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert screen.prompt.text == "draft"
         assert any("nano-not-here" in t and "was not found" in t for t in toasts(app))
 
@@ -128,7 +128,7 @@ async def test_without_an_editor_the_key_says_which_variables_to_set() -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
         await type_text(pilot, "draft")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert screen.prompt.text == "draft"
         assert any("set $VISUAL or $EDITOR" in text for text in toasts(app))
 
@@ -139,7 +139,7 @@ async def test_a_terminal_that_cannot_be_handed_over_is_said(tmp_path: Path) -> 
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = chat(app)
         await type_text(pilot, "draft")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert screen.prompt.text == "draft"
         assert seen_by_editor(tmp_path) is None
         assert any("cannot be handed over to an editor" in text for text in toasts(app))
@@ -154,7 +154,7 @@ async def test_the_editor_waits_while_a_reply_streams(tmp_path: Path) -> None:
         await send(pilot, "hello")
         await wait_for(pilot, lambda: screen.live is not None, what="the reply streaming")
         await type_text(pilot, "next")
-        await press_alt(pilot, "e")
+        await press_alt(pilot, "v")
         assert seen_by_editor(tmp_path) is None
         assert screen.prompt.text == "next"
         assert any("A reply is streaming" in text for text in toasts(app))
@@ -245,7 +245,7 @@ async def test_a_new_chat_has_nothing_to_recall() -> None:
         assert screen.prompt.text == ""
 
 
-# -- Alt+R: every saved chat's prompts ----------------------------------------------------
+# -- Alt+H: every saved chat's prompts ----------------------------------------------------
 
 
 def saved_chats() -> None:
@@ -267,7 +267,7 @@ def saved_chats() -> None:
 
 
 async def open_search(pilot: Pilot[Any]) -> PromptSearchScreen:
-    await press_alt(pilot, "r")
+    await press_alt(pilot, "h")
     screen = pilot.app.screen
     assert isinstance(screen, PromptSearchScreen)
     await wait_for(pilot, lambda: not screen.reading, what="the saved chats read")

@@ -47,7 +47,7 @@ class PromptComposing(Screen[None]):
         prompt box."""
         return [turn.prompt for turn in self.query(TurnView)]
 
-    def action_edit_prompt(self) -> None:
+    def action_open_editor(self) -> None:
         """Write the message in the user's editor; it comes back to the prompt box."""
         from chatterm.tui.external_editor import (  # the first time the key is pressed
             Edited,
