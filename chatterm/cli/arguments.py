@@ -109,7 +109,11 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     listing.add_argument(
         "--json", action="store_true", help="one JSON object per session (JSON Lines)"
     )
-    show = sub.add_parser("show", help="print a session's conversation")
+    show = sub.add_parser(
+        "show",
+        help="print a session's conversation (the active path; [2/3] marks a turn that has "
+        "alternatives)",
+    )
     show.add_argument("session", metavar="SESSION")
     rename = sub.add_parser("rename", help="give a session a new title")
     rename.add_argument("session", metavar="SESSION")
@@ -120,7 +124,9 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "export",
         help="write a session as Markdown, JSON or TOML",
         description="Write SESSION to stdout, or to FILE with -o (never over an existing "
-        "file unless --force, and never into the sessions folder).",
+        "file unless --force, and never into the sessions folder). Markdown shows the active "
+        "path with each turn's alternatives folded under it; JSON and TOML are the whole "
+        "session document, every branch.",
     )
     export.add_argument("session", metavar="SESSION")
     export.add_argument(

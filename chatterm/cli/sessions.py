@@ -3,6 +3,8 @@
 Exit codes follow the rest of the command line: 0 done, 1 a session file could not be read
 or written, 2 bad usage (an unknown id, an ambiguous prefix, an export that would overwrite
 a file). Every piece of session text printed for people goes through :func:`safe_text`.
+``show`` prints the active path and marks each turn that has alternatives with which one it
+is (``[2/3]``).
 """
 
 from __future__ import annotations
@@ -135,17 +137,22 @@ def list_sessions(store: SessionStore, out: TextIO, *, json_lines: bool = False)
 # -- show -------------------------------------------------------------------------------
 
 
-def write_prompt(out: TextIO, turn: Turn, *, color: bool) -> None:
-    """The user's message under a ``you`` rule, then a rule naming the model that replied."""
-    out.write(dim("── you ──", color) + "\n")
+def write_prompt(out: TextIO, turn: Turn, *, color: bool, place: tuple[int, int] = (1, 1)) -> None:
+    """The user's message under a ``you`` rule, then a rule naming the model that replied.
+    ``place``: which of the alternatives at the turn's place it is, and how many there are;
+    the rule says so when there are several (``── you ── [2/3]``)."""
+    alternative, alternatives = place
+    mark = f" [{alternative}/{alternatives}]" if alternatives > 1 else ""
+    out.write(dim(f"── you ──{mark}", color) + "\n")
     prompt = safe_text(turn.prompt).rstrip("\n")
     out.write(prompt + "\n")
     out.write(dim(f"── {visible_line(turn.model)} ──", color) + "\n")
 
 
-def write_turn(out: TextIO, turn: Turn, *, color: bool) -> None:
-    """One turn as ``chatterm ask`` prints a reply, after its prompt."""
-    write_prompt(out, turn, color=color)
+def write_turn(out: TextIO, turn: Turn, *, color: bool, place: tuple[int, int] = (1, 1)) -> None:
+    """One turn as ``chatterm ask`` prints a reply, after its prompt (see
+    :func:`write_prompt` for ``place``)."""
+    write_prompt(out, turn, color=color, place=place)
     printer = PlainPrinter(out, out, color=color)
     events: list[Event] = []
     if turn.reasoning:
@@ -162,11 +169,15 @@ def write_turn(out: TextIO, turn: Turn, *, color: bool) -> None:
 def write_header(out: TextIO, session: Session, *, color: bool) -> None:
     out.write((visible_line(session.title) or "untitled") + "\n")
     models = ", ".join(session.models) or "no replies"
-    turns = len(session.turns)
+    session.sync()
+    turns, alternatives = len(session.turns), len(session.tree) - len(session.turns)
+    count = f"{turns} turn{'' if turns == 1 else 's'}"
+    if alternatives:
+        count += f" ({alternatives} alternative{'' if alternatives == 1 else 's'})"
     facts = [
         session.id,
         local_time(session.created),
-        f"{turns} turn{'' if turns == 1 else 's'}",
+        count,
         models,
         session_cost(session.costs()),
     ]
@@ -178,9 +189,9 @@ def write_header(out: TextIO, session: Session, *, color: bool) -> None:
 def show_session(store: SessionStore, ref: str, out: TextIO, *, color: bool) -> int:
     _, session = load_session(store, ref)
     write_header(out, session, color=color)
-    for turn in session.turns:
+    for turn, place in zip(session.turns, session.places(), strict=True):
         out.write("\n")
-        write_turn(out, turn, color=color)
+        write_turn(out, turn, color=color, place=place)
     out.flush()
     return EXIT_OK
 

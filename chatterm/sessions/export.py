@@ -1,10 +1,13 @@
 """A session as a Markdown document, or as the session file itself (JSON or TOML).
 
-Markdown puts each prompt under a "You" heading, each reply under its model's name, the
-reasoning in a collapsed ``<details>`` block, and the reply's stats line in italics under
-it. Text is kept as written, except that control characters are made visible, a
-``</details>`` inside reasoning is defused, and a code fence or HTML comment left open is
-closed where its text ends, so no prompt or reply can swallow the rest of the document.
+Markdown puts each prompt of the active path under a "You" heading, each reply under its
+model's name, the reasoning in a collapsed ``<details>`` block, and the reply's stats line
+in italics under it. The other replies at a turn (regenerated, or to an edited prompt)
+follow it, folded in a ``<details>`` block, each with its model, its prompt when that was
+different, its reasoning, answer and stats. Text is kept as written, except that control
+characters are made visible, a ``</details>`` inside folded text is defused, and a code
+fence or HTML comment left open is closed where its text ends, so no prompt or reply can
+swallow the rest of the document. JSON and TOML are the session document, every branch.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import re
 
 from chatterm.reply.figures import format_stats, session_cost
 from chatterm.sessions.codec import ExportFormat, encode, utf8_bytes
-from chatterm.sessions.model import Session
+from chatterm.sessions.model import Session, Turn
 from chatterm.text import safe_text
 
 _DETAILS_END = re.compile(r"</details\s*>", re.IGNORECASE)
+_DETAILS_START = re.compile(r"<(details)(?=[\s>/])", re.IGNORECASE)
 
 
 def export_session(session: Session, fmt: ExportFormat) -> bytes:
@@ -34,26 +38,84 @@ def to_markdown(session: Session) -> str:
 def _markdown(session: Session) -> str:
     lines: list[str] = [f"# {_one_line(session.title) or 'Untitled chat'}", ""]
     models = ", ".join(f"`{m}`" for m in session.models) or "none"
+    session.sync()
+    turns = _count(len(session.turns), "turn")
+    off_path = len(session.tree) - len(session.turns)
+    if off_path:
+        turns += f" ({_count(off_path, 'alternative')})"
     lines += [
-        f"*{session.created[:16].replace('T', ' ')} · {_count(len(session.turns), 'turn')} · "
+        f"*{session.created[:16].replace('T', ' ')} · {turns} · "
         f"models {models} · {session_cost(session.costs())}*",
         "",
     ]
     if session.system:
         lines += ["**System prompt**", "", _quote(session.system), ""]
-    for turn in session.turns:
+    places = session.places()
+    for position, turn in enumerate(session.turns):
+        alternative, alternatives = places[position]
         lines += ["## You", "", _closed(turn.prompt), ""]
-        lines += [f"## {_one_line(turn.model)}", ""]
-        if turn.reasoning:
-            reasoning = _DETAILS_END.sub("&lt;/details>", _closed(turn.reasoning.strip("\n")))
-            lines += ["<details>", "<summary>Reasoning</summary>", "", reasoning, "", "</details>"]
-            lines.append("")
-        if turn.answer:
-            lines += [_closed(turn.answer), ""]
-        lines += [f"*{format_stats(turn.to_reply())}*", ""]
-        if turn.error is not None:
-            lines += [f"> **error:** {_one_line(turn.error.message)}", ""]
+        which = f" (alternative {alternative} of {alternatives})" if alternatives > 1 else ""
+        lines += [f"## {_one_line(turn.model)}{which}", ""]
+        lines += _reply(turn)
+        if alternatives > 1:
+            lines += _other_replies(session, position)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _reply(turn: Turn, *, folded: bool = False) -> list[str]:
+    """The reply's reasoning (folded), answer, stats line and error, each followed by a
+    blank line. ``folded``: it goes inside a ``<details>`` block, which its answer must not
+    close either."""
+    lines: list[str] = []
+    if turn.reasoning:
+        reasoning = _defused(_closed(turn.reasoning.strip("\n")))
+        lines += ["<details>", "<summary>Reasoning</summary>", "", reasoning, "", "</details>"]
+        lines.append("")
+    if turn.answer:
+        answer = _closed(turn.answer)
+        lines += [_defused(answer) if folded else answer, ""]
+    lines += [f"*{format_stats(turn.to_reply())}*", ""]
+    if turn.error is not None:
+        lines += [f"> **error:** {_one_line(turn.error.message)}", ""]
+    return lines
+
+
+def _defused(text: str) -> str:
+    """``text`` that cannot end the ``<details>`` block it is in, nor open one that would
+    take that block's end."""
+    return _DETAILS_START.sub(r"&lt;\1", _DETAILS_END.sub("&lt;/details>", text))
+
+
+def _other_replies(session: Session, position: int) -> list[str]:
+    """The alternatives at ``position`` other than the one on the active path, folded: each
+    under its number and model, with its prompt if it differs (an edited prompt)."""
+    shown = session.path[position]
+    siblings = session.alternatives(position)
+    others = [index for index in siblings if index != shown]
+    summary = "1 other reply" if len(others) == 1 else f"{len(others)} other replies"
+    lines = ["<details>", f"<summary>{summary} at this turn</summary>", ""]
+    for index in others:
+        turn = session.tree[index]
+        number = siblings.index(index) + 1
+        heading = f"Alternative {number} of {len(siblings)}: {_one_line(turn.model)}"
+        lines += [f"### {heading}", ""]
+        if turn.prompt != session.turns[position].prompt:
+            lines += ["**You (another prompt)**", "", _defused(_closed(turn.prompt)), ""]
+        lines += _reply(turn, folded=True)
+        later = _later_turns(session, index)
+        if later:
+            lines += [f"*{_count(later, 'more turn')} followed it in its branch*", ""]
+    lines += ["</details>", ""]
+    return lines
+
+
+def _later_turns(session: Session, index: int) -> int:
+    """How many turns of the tree follow turn ``index``, in any branch below it."""
+    below = {index}
+    for child, turn in enumerate(session.tree):  # a parent is always written first
+        if turn.parent in below:
+            below.add(child)
+    return len(below) - 1
 
 
 def _count(n: int, noun: str) -> str:
