@@ -100,7 +100,7 @@ def _retries(value: str) -> int:
 def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     sessions = commands.add_parser(
         "sessions",
-        help="list, show, rename, delete or export saved sessions",
+        help="list, show, fork, rename, delete or export saved sessions",
         description="Saved conversations. SESSION is an id, a unique start of one, or the "
         "path of a session file. With no subcommand, lists them.",
     )
@@ -115,6 +115,20 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "alternatives)",
     )
     show.add_argument("session", metavar="SESSION")
+    fork = sub.add_parser(
+        "fork",
+        help="copy a session's conversation into a new session",
+        description="Copy SESSION's active path (the branch shown, without its alternatives) "
+        "up to and including turn N into a new session titled '<title> (fork)'. SESSION is "
+        "not changed.",
+    )
+    fork.add_argument("session", metavar="SESSION")
+    fork.add_argument(
+        "--at-turn",
+        type=int,
+        metavar="N",
+        help="the last turn to copy, from 1 (default: every turn)",
+    )
     rename = sub.add_parser("rename", help="give a session a new title")
     rename.add_argument("session", metavar="SESSION")
     rename.add_argument("title", metavar="TITLE", nargs="+")

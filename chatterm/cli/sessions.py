@@ -1,22 +1,25 @@
-"""``chatterm sessions …``: list, show, rename, delete and export saved sessions.
+"""``chatterm sessions …``: list, show, fork, rename, delete and export saved sessions.
 
 Exit codes follow the rest of the command line: 0 done, 1 a session file could not be read
 or written, 2 bad usage (an unknown id, an ambiguous prefix, an export that would overwrite
-a file). Every piece of session text printed for people goes through :func:`safe_text`.
-``show`` prints the active path and marks each turn that has alternatives with which one it
-is (``[2/3]``).
+a file, a turn out of range). Every piece of session text printed for people goes through
+:func:`safe_text`. ``show`` prints the active path and marks each turn that has
+alternatives with which one it is (``[2/3]``); ``fork`` copies the active path into a new
+session.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
 from chatterm.cli.printer import PlainPrinter, dim, json_line
+from chatterm.config import load_settings
+from chatterm.errors import ConfigError
 from chatterm.events import Event, ReasoningDelta, TextDelta
 from chatterm.files import atomic_write, file_problem, replaceable, same_file
 from chatterm.pricing import format_usd
@@ -24,7 +27,7 @@ from chatterm.reply.figures import session_cost
 from chatterm.sessions.codec import ExportFormat
 from chatterm.sessions.export import export_session
 from chatterm.sessions.index import SessionSummary
-from chatterm.sessions.model import Session, Turn
+from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionError, SessionNotFound, SessionSaveFailed, SessionStore
 from chatterm.text import local_time, safe_text, visible_line
 
@@ -43,6 +46,8 @@ def sessions_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[s
             return list_sessions(store, out, json_lines=getattr(args, "json", False))
         if command == "show":
             return show_session(store, args.session, out, color=wants_color(out, env))
+        if command == "fork":
+            return fork_session(store, args.session, args.at_turn, out)
         if command == "rename":
             return rename_session(store, args.session, " ".join(args.title), out)
         if command == "delete":
@@ -193,6 +198,64 @@ def show_session(store: SessionStore, ref: str, out: TextIO, *, color: bool) -> 
         out.write("\n")
         write_turn(out, turn, color=color, place=place)
     out.flush()
+    return EXIT_OK
+
+
+# -- fork -------------------------------------------------------------------------------
+
+
+def turn_in_range(option: str, number: int, session: Session) -> int:
+    """``number`` (from 1) if the session's active path has such a turn; otherwise
+    :class:`CommandFailed` (exit code 2) naming the valid range."""
+    count = len(session.turns)
+    if count == 0:
+        raise CommandFailed(
+            f"session {visible_line(session.id)} has no turns on its active path", EXIT_USAGE
+        )
+    if not 1 <= number <= count:
+        valid = "1" if count == 1 else f"1 to {count}"
+        raise CommandFailed(
+            f"{option} {number} is out of range: session {visible_line(session.id)} has "
+            f"{count} turn{'' if count == 1 else 's'} on its active path (give {valid})",
+            EXIT_USAGE,
+        )
+    return number
+
+
+def forked_turn(turn: Turn) -> Turn:
+    """A copy of ``turn`` for another session: its text, figures and timeline. A reply
+    still streaming elsewhere (or killed) reads as interrupted: nothing streams into the
+    copy."""
+    timeline = [TimelineEntry(e.offset_ms, e.kind, e.text) for e in turn.timeline]
+    copy = replace(turn, timeline=timeline, parent=None)
+    if copy.in_progress:
+        copy.finish_reason = "interrupted"
+    return copy
+
+
+def fork_session(store: SessionStore, ref: str, at_turn: int | None, out: TextIO) -> int:
+    """Copy the active path up to and including turn ``at_turn`` (default: all of it) into
+    a new session, saved in the config's ``session_format``; the original is not changed."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+    _, session = load_session(store, ref)
+    last = turn_in_range("--at-turn", len(session.turns) if at_turn is None else at_turn, session)
+    fork = new_session(system=session.system)
+    fork.title = f"{session.title or 'untitled'} (fork)"
+    for turn in session.turns[:last]:
+        fork.add(forked_turn(turn))
+    try:
+        SessionStore(store.folder, new_format=settings.session_format).save(fork)
+    except SessionSaveFailed as exc:
+        fix = "free space or fix the folder's permissions, then fork it again"
+        raise CommandFailed(exc.for_command("nothing was forked", fix), EXIT_FAILED) from None
+    except SessionError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+    out.write(
+        f"forked session {visible_line(session.id)} at turn {last} as {visible_line(fork.id)}\n"
+    )
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,8 @@ from chatterm.sessions.store import SessionStore
 from tests.cli.test_cli_ask_sessions import MODEL, ask, done_of, server  # noqa: F401
 from tests.cli.test_cli_replay import fake_tui  # noqa: F401
 from tests.cli.test_cli_sessions import (
+    assert_one_line_error,
+    assert_terminal_safe,
     make_turn,
     run,
     save,
@@ -149,3 +152,129 @@ def test_json_and_toml_exports_hold_the_whole_tree(
     assert data == session_to_data(session)
     assert len(data["turns"]) == 6 and data["active"] == 3
     assert [turn.get("parent") for turn in data["turns"]] == [None, 0, 1, 1, 0, 4]
+
+
+# ----------------------------------------------------------------------------- fork
+
+
+def forked_ids(before: set[str]) -> list[str]:
+    return sorted({s.id for s in SessionStore().list()} - before)
+
+
+def test_fork_copies_the_active_path_into_a_new_session(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    session = branched()
+    store = save(session)
+    original = saved_bytes(store, session)
+    code, out, err = run(capsys, "sessions", "fork", session.id[:12])
+    assert code == 0 and err == ""
+    [new_id] = forked_ids({session.id})
+    assert out == f"forked session {session.id} at turn 3 as {new_id}\n"
+    assert saved_bytes(store, session) == original  # untouched, byte for byte
+
+    fork = SessionStore().load(new_id)
+    assert fork.title == "Arithmetic (fork)"
+    assert fork.system == "Be brief."
+    assert fork.created != session.created
+    assert not fork.branched and len(fork.tree) == 3  # no alternatives
+    assert [t.prompt for t in fork.turns] == ["q0", "q1", "q2"]
+    for copied, turn in zip(fork.turns, session.turns, strict=True):
+        assert (copied.answer, copied.reasoning, copied.model) == (
+            turn.answer,
+            turn.reasoning,
+            turn.model,
+        )
+        assert (copied.usage, copied.metrics, copied.cost) == (turn.usage, turn.metrics, turn.cost)
+        assert copied.timeline == turn.timeline and copied.timeline
+        assert copied.started == turn.started and copied.finish_reason == turn.finish_reason
+    assert [t.parent for t in fork.tree] == [None, 0, 1]
+
+
+def test_fork_at_a_turn(capsys: pytest.CaptureFixture[str]) -> None:
+    session = branched()
+    save(session)
+    code, out, err = run(capsys, "sessions", "fork", session.id, "--at-turn", "2")
+    assert code == 0 and err == ""
+    [new_id] = forked_ids({session.id})
+    assert out == f"forked session {session.id} at turn 2 as {new_id}\n"
+    fork = SessionStore().load(new_id)
+    assert [t.answer for t in fork.turns] == ["zero", "one"]
+    # The fork continues on its own: its history is the copied path.
+    assert [m.content for m in fork.history()] == ["q0", "zero", "q1", "one"]
+
+
+@pytest.mark.parametrize("turn", ["0", "-1", "4", "99"])
+def test_fork_out_of_range_names_the_valid_range(
+    capsys: pytest.CaptureFixture[str], turn: str
+) -> None:
+    session = branched()
+    store = save(session)
+    original = saved_bytes(store, session)
+    code, out, err = run(capsys, "sessions", "fork", session.id, f"--at-turn={turn}")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"--at-turn {turn} is out of range", "3 turns", "give 1 to 3")
+    assert forked_ids({session.id}) == []
+    assert saved_bytes(store, session) == original
+
+
+def test_fork_of_one_turn_and_of_no_turns(capsys: pytest.CaptureFixture[str]) -> None:
+    one = new_session(session_id="20261207-120000-one")
+    one.add(make_turn())
+    empty = new_session(session_id="20261207-120000-empty")
+    empty.add(make_turn())
+    empty.rewind(0)  # every exchange undone: the tree keeps it
+    save(one, empty)
+    code, _, err = run(capsys, "sessions", "fork", one.id, "--at-turn", "2")
+    assert code == 2
+    assert_one_line_error(err, "1 turn on its active path", "(give 1)")
+    code, _, err = run(capsys, "sessions", "fork", empty.id)
+    assert code == 2
+    assert_one_line_error(err, "has no turns on its active path")
+    code, _, err = run(capsys, "sessions", "fork", "20261207-nothing")
+    assert code == 2
+    assert_one_line_error(err, "no session")
+    with pytest.raises(SystemExit) as exc:
+        main(["sessions", "fork", one.id, "--at-turn", "x"])
+    assert exc.value.code == 2
+    assert_one_line_error(capsys.readouterr().err, "--at-turn")
+
+
+def test_fork_uses_the_configured_format_and_untitled(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    (isolated_home / "config.toml").write_text('session_format = "toml"\n')
+    session = new_session(session_id=SESSION_ID)  # a JSON file, no title
+    turn = make_turn()
+    turn.finish_reason = None  # still streaming in another process (or killed)
+    session.add(turn)
+    store = save(session)
+    assert run(capsys, "sessions", "fork", session.id)[0] == 0
+    [new_id] = forked_ids({session.id})
+    assert (store.folder / f"{new_id}.toml").is_file()
+    fork = SessionStore().load(new_id)
+    assert fork.title == "untitled (fork)"
+    assert fork.turns[0].finish_reason == "interrupted"  # nothing streams into the copy
+
+
+def test_fork_with_a_broken_config_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    (isolated_home / "config.toml").write_text('session_format = "yaml"\n')
+    session = branched()
+    save(session)
+    code, _, err = run(capsys, "sessions", "fork", session.id)
+    assert code == 2
+    assert_one_line_error(err, "session_format")
+    assert forked_ids({session.id}) == []
+
+
+def test_fork_output_is_safe_for_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    session = branched()
+    session.title = "evil \x1b[2J title"
+    save(session)
+    code, out, _ = run(capsys, "sessions", "fork", session.id)
+    assert code == 0
+    assert_terminal_safe(out)
+    [new_id] = forked_ids({session.id})
+    assert SessionStore().load(new_id).title == "evil \x1b[2J title (fork)"
