@@ -85,6 +85,13 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help="continue a saved session (id, unique start of one, or file): its history is "
         "sent and the reply is added to it",
     )
+    ask.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="with --session and no prompt: ask the session's last prompt again (with the "
+        "history before it, on -m MODEL or the same model); the new reply is kept as an "
+        "alternative of the old one",
+    )
 
 
 def _retries(value: str) -> int:

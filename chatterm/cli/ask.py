@@ -1,10 +1,11 @@
 """``chatterm ask``: one prompt, one reply streamed to stdout, for scripts and pipes.
 
 Plain text for people or JSON Lines for scripts (:mod:`chatterm.cli.printer`); with
-``--save`` or ``--session`` the exchange is recorded in a session as it streams. Ctrl+C
-keeps what arrived and reports the reply as cancelled. A stdout that fails (a full disk)
-stops the printing, not the recording: the reply is saved whole and the failure is one line
-at the end; with nothing to save, it stops the reply.
+``--save`` or ``--session`` the exchange is recorded in a session as it streams, and with
+``--regenerate`` the session's last prompt is asked again, the new reply kept as an
+alternative of the old one. Ctrl+C keeps what arrived and reports the reply as cancelled. A
+stdout that fails (a full disk) stops the printing, not the recording: the reply is saved
+whole and the failure is one line at the end; with nothing to save, it stops the reply.
 """
 
 from __future__ import annotations
@@ -81,9 +82,16 @@ def ask_command(
     env = os.environ if env is None else env
     if args.save and args.session is not None:
         return fail("--save starts a new session and --session continues one; give one")
+    if args.regenerate and args.session is None:
+        return fail("--regenerate asks a saved session's last prompt again: give --session")
+    if args.regenerate and args.prompt is not None:
+        return fail(
+            "--regenerate asks the session's last prompt again; give no prompt with it "
+            "(to ask something else: chatterm ask --session SESSION PROMPT)"
+        )
     try:
         settings = load_settings()
-        prompt = _read_prompt(args, stdin)
+        prompt = "" if args.regenerate else _read_prompt(args, stdin)
     except ConfigError as exc:
         return fail(str(exc))
     if args.retries is not None:
@@ -101,6 +109,10 @@ def ask_command(
                 return fail(str(exc), EXIT_FAILED)
             if session.system is not None:  # the session's own system prompt wins
                 system = session.system
+            if args.regenerate and not session.turns:
+                return fail(
+                    f"session {visible_line(session.id)} has no turn to regenerate", EXIT_USAGE
+                )
     try:
         session_model = _last_model(keeper)
         model_ref = args.ask_model or args.model or session_model or default_model(settings, env)
@@ -110,6 +122,12 @@ def ask_command(
     missing = target.provider.missing_key()
     if missing:
         return fail(missing)
+    if args.regenerate and keeper is not None and keeper.session is not None:
+        # The last turn leaves the active path (it stays in the session): the new reply
+        # follows the turn before it, with the same prompt.
+        session = keeper.session
+        prompt = session.turns[-1].prompt
+        session.rewind(len(session.turns) - 1)
     model_config = settings.model_settings.get(target.ref)
     from chatterm.providers.effort import effort_fields
 
@@ -232,6 +250,15 @@ class SavedTurn:
             self.error = _as_ending(self.error, self.keeper, outcome, fix)
         if self.error is None and isinstance(self.printer, JsonLinesPrinter):
             self.printer.session_id = self.recorder.session.id
+            self.printer.place = self.place()[1:]
+
+    def place(self) -> tuple[int, int, int]:
+        """Where the reply stands: its turn (from 1) on the active path, which of the
+        alternatives there it is (from 1, in the order written) and how many there are."""
+        session = self.recorder.session
+        position = next(i for i, turn in enumerate(session.turns) if turn is self.recorder.turn)
+        alternative, alternatives = session.places()[position]
+        return position + 1, alternative, alternatives
 
     async def tick(self) -> None:
         """Checkpoint a quiet stream now and then (run as a task while streaming)."""
@@ -240,8 +267,12 @@ class SavedTurn:
             self.recorder.tick(time.monotonic())  # the clock ReplyStream stamps events with
 
     def saved_line(self) -> str:
-        """What ``ask`` says on stderr once the reply is saved."""
+        """What ``ask`` says on stderr once the reply is saved (and, when the turn has
+        alternatives, which one it is)."""
         line = f"saved as session {visible_line(self.recorder.session.id)}"
+        turn, alternative, alternatives = self.place()
+        if alternatives > 1:
+            line += f" (alternative {alternative} of {alternatives} at turn {turn})"
         forked_from = self.keeper.forked_from()
         if forked_from is not None:
             return f"{line} (a copy: {visible_line(forked_from)} changed meanwhile)"

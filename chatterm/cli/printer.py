@@ -190,7 +190,7 @@ class JsonLinesPrinter(_Printer):
     """One JSON object per line: deltas, errors, and exactly one ``done`` record.
 
     ``session_id``, when set by the time the reply is done, goes into the ``done`` record
-    (the session the reply was saved in).
+    (the session the reply was saved in), and so does ``place`` (see :func:`done_record`).
     """
 
     def __init__(
@@ -199,6 +199,7 @@ class JsonLinesPrinter(_Printer):
         self.out = out
         self.show_reasoning = show_reasoning
         self.session_id = session_id
+        self.place: tuple[int, int] | None = None
 
     def record(self, record: dict[str, Any]) -> None:
         """Write one record as a line and flush."""
@@ -235,14 +236,25 @@ class JsonLinesPrinter(_Printer):
 
     def _end(self, reply: Reply) -> None:
         self.record(
-            done_record(reply, include_reasoning=self.show_reasoning, session_id=self.session_id)
+            done_record(
+                reply,
+                include_reasoning=self.show_reasoning,
+                session_id=self.session_id,
+                place=self.place,
+            )
         )
 
 
 def done_record(
-    reply: Reply, *, include_reasoning: bool = True, session_id: str | None = None
+    reply: Reply,
+    *,
+    include_reasoning: bool = True,
+    session_id: str | None = None,
+    place: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The ``done`` record; ``session_id`` is added only when given."""
+    """The ``done`` record; ``session_id`` is added only when given, and so is ``place``:
+    which of the alternatives at the reply's turn in the session it is (from 1, in the
+    order written) and how many there are, as ``alternative`` and ``alternatives``."""
     usage = reply.usage
     metrics = reply.metrics
     record: dict[str, Any] = {
@@ -269,4 +281,6 @@ def done_record(
     }
     if session_id is not None:
         record["session_id"] = session_id
+    if place is not None:
+        record["alternative"], record["alternatives"] = place
     return record

@@ -27,6 +27,7 @@ from tests.cli.test_cli_sessions import (
     run,
     save,
 )
+from tests.fake_provider.server import FakeServer, Scenario
 
 SESSION_ID = "20261207-120000-tree"
 
@@ -278,3 +279,133 @@ def test_fork_output_is_safe_for_the_terminal(capsys: pytest.CaptureFixture[str]
     assert_terminal_safe(out)
     [new_id] = forked_ids({session.id})
     assert SessionStore().load(new_id).title == "evil \x1b[2J title (fork)"
+
+
+# ----------------------------------------------------------------------------- ask --regenerate
+
+
+def answers(*texts: str) -> list[Scenario]:
+    return [Scenario(answer=text) for text in texts]
+
+
+def test_regenerate_asks_the_last_prompt_again_and_keeps_both_replies(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+) -> None:
+    server.queue(*answers("First.", "Second.", "Second, again.", "Second, thrice."))
+    code, out, _ = ask(capsys, "--save", "--json", "-m", MODEL, "q1")
+    assert code == 0
+    session_id = done_of(out)["session_id"]
+    assert done_of(out)["alternative"] == 1 and done_of(out)["alternatives"] == 1
+    assert ask(capsys, "--session", session_id, "q2")[0] == 0
+
+    code, out, err = ask(capsys, "--session", session_id, "--regenerate", "--json")
+    assert code == 0 and err == ""
+    done = done_of(out)
+    assert done["text"] == "Second, again."
+    assert (done["session_id"], done["alternative"], done["alternatives"]) == (session_id, 2, 2)
+    history = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "First."},
+        {"role": "user", "content": "q2"},
+    ]
+    assert server.requests[2].json["messages"] == history  # the history before it, same prompt
+    assert server.requests[2].json["model"] == "test-model"  # the regenerated reply's model
+
+    session = SessionStore().load(session_id)
+    assert [t.answer for t in session.turns] == ["First.", "Second, again."]
+    assert [t.answer for t in session.tree] == ["First.", "Second.", "Second, again."]
+    assert [t.parent for t in session.tree] == [None, 0, 0]
+    assert session.turns[-1].prompt == "q2" and session.turns[-1].timeline
+
+    # Plain, on another model: the stderr line says which alternative it is.
+    code, out, err = ask(capsys, "--session", session_id, "--regenerate", "-m", "openai:other")
+    assert code == 0 and "Second, thrice." in out
+    assert err == f"saved as session {session_id} (alternative 3 of 3 at turn 2)\n"
+    assert server.requests[3].json["messages"] == history
+    assert server.requests[3].json["model"] == "other"
+    session = SessionStore().load(session_id)
+    assert session.places() == [(1, 1), (3, 3)] and len(session.tree) == 4
+    files = [p.name for p in SessionStore().folder.iterdir() if not p.name.startswith(".")]
+    assert files == [f"{session_id}.json"]  # the same file
+
+    # A normal prompt after it follows the new reply.
+    server.queue(*answers("Third."))
+    assert ask(capsys, "--session", session_id, "q3")[0] == 0
+    assert server.requests[4].json["messages"][-3:] == [
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "Second, thrice."},
+        {"role": "user", "content": "q3"},
+    ]
+
+
+def test_regenerating_the_only_turn(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+) -> None:
+    server.queue(*answers("One.", "One, again."))
+    session_id = done_of(ask(capsys, "--save", "--json", "-m", MODEL, "only")[1])["session_id"]
+    code, out, err = ask(capsys, "--session", session_id, "--regenerate")
+    assert code == 0 and "One, again." in out
+    assert err == f"saved as session {session_id} (alternative 2 of 2 at turn 1)\n"
+    assert server.requests[1].json["messages"] == [{"role": "user", "content": "only"}]
+    assert [t.parent for t in SessionStore().load(session_id).tree] == [None, None]
+
+
+def test_a_prompt_after_an_undo_says_its_alternative_too(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+) -> None:
+    session = branched()
+    session.rewind(2)  # as the TUI's undo leaves it
+    session.tree[1].model = MODEL
+    save(session)
+    server.queue(*answers("Another."))
+    code, out, _ = ask(capsys, "--session", session.id, "--json", "q2 again")
+    assert code == 0
+    assert (done_of(out)["alternative"], done_of(out)["alternatives"]) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--regenerate"], ["give --session"]),
+        (["--save", "--regenerate"], ["give --session"]),
+        (["--session", SESSION_ID, "--regenerate", "new prompt"], ["give no prompt"]),
+        (["--session", SESSION_ID, "--regenerate", "-"], ["give no prompt"]),
+    ],
+)
+def test_regenerate_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+    args: list[str],
+    words: list[str],
+) -> None:
+    session = branched()
+    store = save(session)
+    original = saved_bytes(store, session)
+    code, out, err = ask(capsys, *args)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "--regenerate", *words)
+    assert server.requests == []
+    assert saved_bytes(store, session) == original
+
+
+def test_regenerate_with_no_turns_or_a_bad_model_sends_nothing(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+) -> None:
+    empty = new_session(session_id="20261207-120000-empty")
+    empty.add(make_turn())
+    empty.rewind(0)
+    session = branched()
+    store = save(empty, session)
+    before = {path.name: path.read_bytes() for path in store.folder.iterdir()}
+    code, out, err = ask(capsys, "--session", empty.id, "--regenerate")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"session {empty.id} has no turn to regenerate")
+    code, out, err = ask(capsys, "--session", session.id, "--regenerate", "-m", "nope:model")
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert server.requests == []
+    assert {path.name: path.read_bytes() for path in store.folder.iterdir()} == before
