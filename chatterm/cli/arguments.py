@@ -174,10 +174,24 @@ def add_replay_parser(commands: argparse._SubParsersAction[Any]) -> None:
     replay = commands.add_parser(
         "replay",
         help="play a saved session again, with its original timing",
-        description="Stream SESSION's replies again as they arrived (no network). On a "
-        "terminal this opens the TUI; --plain prints it as `chatterm ask` does.",
+        description="Stream SESSION's replies again as they arrived (no network): the "
+        "active path, or with --turn one turn of it. On a terminal this opens the TUI; "
+        "--plain prints it as `chatterm ask` does.",
     )
     replay.add_argument("session", metavar="SESSION", help="id, unique start of one, or file")
+    replay.add_argument(
+        "--turn",
+        type=int,
+        metavar="N",
+        help="play only turn N (from 1) of the active path",
+    )
+    replay.add_argument(
+        "--alternative",
+        type=int,
+        metavar="K",
+        help="with --turn: play alternative K (from 1, in the order written) at that turn "
+        "instead of the one shown",
+    )
     replay.add_argument(
         "--speed",
         type=speed_value,

@@ -1,10 +1,12 @@
 """``chatterm replay SESSION``: a saved conversation streamed again with its original timing.
 
-On a terminal it opens the TUI's replay view; with ``--plain`` (or when stdout is not a
+It plays the active path (the branch shown), or with ``--turn N`` that one turn of it, and
+with ``--alternative K`` the K-th reply written at that turn instead of the one shown. On a
+terminal it opens the TUI's replay view; with ``--plain`` (or when stdout is not a
 terminal) the turns go through the same printers as ``chatterm ask``, and ``--json`` gives
 ``ask``'s JSON Lines with a ``prompt`` record before each turn. Nothing here touches the
 network. Exit codes: 0 played to the end, 1 stopped with Ctrl+C or an unreadable file, 2 bad
-usage (an unknown id, a negative speed).
+usage (an unknown id, a negative speed, a turn or alternative out of range).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import TextIO
 
-from chatterm.cli.common import EXIT_FAILED, EXIT_OK, CommandFailed, fail, wants_color
+from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
 from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
-from chatterm.cli.sessions import load_session, write_prompt
+from chatterm.cli.sessions import forked_turn, load_session, turn_in_range, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.events import Event
@@ -25,6 +27,7 @@ from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session
 from chatterm.sessions.replay import ReplayControl, Sleep, replay_turns
 from chatterm.sessions.store import SessionStore
+from chatterm.text import visible_line
 
 
 class StoppedWithoutFigures:
@@ -45,13 +48,25 @@ class StoppedWithoutFigures:
 
 def replay_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str, str]) -> int:
     out = stdout
+    if args.alternative is not None and args.turn is None:
+        return fail("--alternative K picks a reply at one turn: give --turn N too")
     try:
         _, session = load_session(SessionStore(), args.session)
+        chosen = None if args.turn is None else choose_turn(session, args.turn, args.alternative)
     except CommandFailed as exc:
         return fail(str(exc), exc.code)
     if args.plain or args.json or not out.isatty():
+        first_turn, place = (0, None) if chosen is None else chosen
         return asyncio.run(
-            play(session, out, speed=args.speed, json_lines=args.json, color=wants_color(out, env))
+            play(
+                session,
+                out,
+                speed=args.speed,
+                json_lines=args.json,
+                color=wants_color(out, env),
+                first_turn=first_turn,
+                place=place,
+            )
         )
     try:
         settings = load_settings()
@@ -60,8 +75,53 @@ def replay_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str
         fail(f"{exc} — replaying with default settings")
     from chatterm.tui.app import run_replay  # textual is most of start-up: only the TUI pays it
 
+    if chosen is not None:
+        session = one_turn_session(session, *chosen)
     run_replay(settings, session, args.speed)
     return EXIT_OK
+
+
+def choose_turn(
+    session: Session, number: int, alternative: int | None
+) -> tuple[int, tuple[int, int]]:
+    """Make the session's active path run through alternative ``alternative`` (from 1, in
+    the order written; None: the one shown) at turn ``number`` (from 1) and end there.
+    Returns the turn's position and which of how many alternatives it is;
+    :class:`CommandFailed` (exit code 2) if either number is out of range. The session is
+    changed in memory only."""
+    position = turn_in_range("--turn", number, session) - 1
+    siblings = session.alternatives(position)
+    count = len(siblings)
+    if alternative is None:
+        alternative = siblings.index(session.path[position]) + 1
+    elif not 1 <= alternative <= count:
+        valid = "1" if count == 1 else f"1 to {count}"
+        raise CommandFailed(
+            f"--alternative {alternative} is out of range: turn {number} of session "
+            f"{visible_line(session.id)} has {count} alternative{'' if count == 1 else 's'} "
+            f"(give {valid})",
+            EXIT_USAGE,
+        )
+    session.show(siblings[alternative - 1])
+    session.rewind(position + 1)
+    return position, (alternative, count)
+
+
+def one_turn_session(session: Session, position: int, place: tuple[int, int]) -> Session:
+    """A session of the one turn at ``position`` of the active path, titled with where it
+    stands, for the TUI's replay view (which plays a whole session)."""
+    alternative, alternatives = place
+    where = f"turn {position + 1}"
+    if alternatives > 1:
+        where += f", alternative {alternative} of {alternatives}"
+    return Session(
+        id=session.id,
+        title=f"{session.title or 'untitled'} · {where}",
+        created=session.created,
+        updated=session.updated,
+        turns=[forked_turn(session.turns[position])],
+        system=session.system,
+    )
 
 
 async def play(
@@ -73,27 +133,36 @@ async def play(
     color: bool = False,
     control: ReplayControl | None = None,
     sleep: Sleep = asyncio.sleep,
+    first_turn: int = 0,
+    place: tuple[int, int] | None = None,
 ) -> int:
-    """Print the session's turns as they streamed: each prompt, then its reply through a
-    new printer, ending with the recorded stats. Ctrl+C stops it (exit code 1)."""
+    """Print the session's turns from ``first_turn`` on as they streamed: each prompt, then
+    its reply through a new printer, ending with the recorded stats. Ctrl+C stops it (exit
+    code 1). ``place``: which alternative the first turn played is, of how many (said on
+    its prompt rule, and in its ``prompt`` record)."""
     try:
-        async for played in replay_turns(session, speed=speed, control=control, sleep=sleep):
+        turns = replay_turns(
+            session, speed=speed, control=control, sleep=sleep, first_turn=first_turn
+        )
+        async for played in turns:
             turn = played.turn
             printer: PlainPrinter | JsonLinesPrinter
             if json_lines:
                 printer = JsonLinesPrinter(out)
-                printer.record(
-                    {
-                        "type": "prompt",
-                        "turn": played.index,
-                        "model": turn.model,
-                        "text": turn.prompt,
-                    }
-                )
+                record = {
+                    "type": "prompt",
+                    "turn": played.index,
+                    "model": turn.model,
+                    "text": turn.prompt,
+                }
+                if place is not None and played.index == first_turn:
+                    record["alternative"], record["alternatives"] = place
+                printer.record(record)
             else:
-                if played.index > 0:
+                if played.index > first_turn:
                     out.write("\n")
-                write_prompt(out, turn, color=color)
+                shown = place if place is not None and played.index == first_turn else (1, 1)
+                write_prompt(out, turn, color=color, place=shown)
                 out.flush()
                 printer = PlainPrinter(out, out, color=color)
             await pump(played, StoppedWithoutFigures(printer))

@@ -8,19 +8,25 @@ Provider traffic goes to the fake server on 127.0.0.1, never the internet.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chatterm.cli.arguments import build_parser
 from chatterm.cli.main import main
+from chatterm.cli.printer import done_record
+from chatterm.cli.replay import choose_turn, one_turn_session, replay_command
 from chatterm.reply.figures import format_stats
 from chatterm.sessions.export import to_markdown
-from chatterm.sessions.model import Session, new_session, session_to_data
+from chatterm.sessions.model import Session, Turn, new_session, session_to_data
 from chatterm.sessions.store import SessionStore
 from tests.cli.test_cli_ask_sessions import MODEL, ask, done_of, server  # noqa: F401
 from tests.cli.test_cli_replay import fake_tui  # noqa: F401
 from tests.cli.test_cli_sessions import (
+    FakeTty,
     assert_one_line_error,
     assert_terminal_safe,
     make_turn,
@@ -28,6 +34,7 @@ from tests.cli.test_cli_sessions import (
     save,
 )
 from tests.fake_provider.server import FakeServer, Scenario
+from tests.waiting import wait_for
 
 SESSION_ID = "20261207-120000-tree"
 
@@ -409,3 +416,133 @@ def test_regenerate_with_no_turns_or_a_bad_model_sends_nothing(
     assert_one_line_error(err)
     assert server.requests == []
     assert {path.name: path.read_bytes() for path in store.folder.iterdir()} == before
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def test_replay_plays_the_active_path(capsys: pytest.CaptureFixture[str]) -> None:
+    session = branched()
+    save(session)
+    code, out, err = run(capsys, "replay", session.id, "--plain", "--speed", "0")
+    assert code == 0 and err == ""
+    assert re.findall(r"── you ──\n(\w+)", out) == ["q0", "q1", "q2"]
+    assert "new reply" in out and "old reply" not in out and "edited one" not in out
+
+
+def test_replay_one_alternative_plain(capsys: pytest.CaptureFixture[str]) -> None:
+    session = branched()
+    save(session)
+    code, out, err = run(
+        capsys, "replay", session.id, "--plain", "--speed", "0", "--turn", "3", "--alternative", "1"
+    )
+    assert code == 0 and err == ""
+    old = session.tree[2]
+    assert out.startswith("── you ── [1/2]\nq2\n── openai:gpt-x ──\n")
+    assert "old reply" in out and "new reply" not in out and "q0" not in out
+    assert out.endswith(f"── {format_stats(old.to_reply())} ──\n")
+
+    # The edited prompt at turn 2 is its own alternative; its branch's later turn is not played.
+    code, out, _ = run(
+        capsys, "replay", session.id, "--plain", "--speed", "0", "--turn", "2", "--alternative", "2"
+    )
+    assert code == 0
+    assert out.startswith("── you ── [2/2]\nq1 edited\n── openai:gpt-y ──\n")
+    assert "five" not in out and out.count("── you ──") == 1
+
+    # --turn alone: that turn of the active path.
+    code, out, _ = run(capsys, "replay", session.id, "--plain", "--speed", "0", "--turn", "1")
+    assert code == 0
+    assert out.startswith("── you ──\nq0\n") and out.count("── you ──") == 1
+
+
+def test_replay_one_alternative_json(capsys: pytest.CaptureFixture[str]) -> None:
+    session = branched()
+    save(session)
+    code, out, err = run(
+        capsys, "replay", session.id, "--json", "--speed", "0", "--turn", "3", "--alternative", "1"
+    )
+    assert code == 0 and err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0] == {
+        "type": "prompt",
+        "turn": 2,
+        "model": "openai:gpt-x",
+        "text": "q2",
+        "alternative": 1,
+        "alternatives": 2,
+    }
+    assert [r["type"] for r in records].count("prompt") == 1
+    assert records[-1] == json.loads(json.dumps(done_record(session.tree[2].to_reply())))
+    # Without --turn, the prompt records are as before.
+    out = run(capsys, "replay", session.id, "--json", "--speed", "0")[1]
+    prompts = [json.loads(line) for line in out.splitlines() if '"prompt"' in line]
+    assert [sorted(p) for p in prompts] == [["model", "text", "turn", "type"]] * 3
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--turn", "0"], ["--turn 0 is out of range", "give 1 to 3"]),
+        (["--turn", "4"], ["--turn 4 is out of range", "3 turns", "give 1 to 3"]),
+        (["--turn", "-2"], ["--turn -2 is out of range", "give 1 to 3"]),
+        (["--turn", "1", "--alternative", "2"], ["--alternative 2", "1 alternative", "(give 1)"]),
+        (["--turn", "3", "--alternative", "3"], ["--alternative 3", "turn 3", "give 1 to 2"]),
+        (["--turn", "3", "--alternative", "0"], ["--alternative 0", "give 1 to 2"]),
+        (["--alternative", "1"], ["--alternative", "--turn"]),
+    ],
+)
+def test_replay_out_of_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], args: list[str], words: list[str]
+) -> None:
+    session = branched()
+    save(session)
+    code, out, err = run(capsys, "replay", session.id, "--plain", *args)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, *words)
+
+
+def test_replay_one_alternative_in_the_tui(fake_tui: list[tuple[Any, ...]]) -> None:  # noqa: F811
+    session = branched()
+    save(session)
+    args = build_parser().parse_args(["replay", session.id, "--turn", "3", "--alternative", "1"])
+    assert replay_command(args, stdout=FakeTty(), env={}) == 0
+    [(_, replayed, _)] = fake_tui
+    assert isinstance(replayed, Session)
+    assert replayed.title == "Arithmetic · turn 3, alternative 1 of 2"
+    [turn] = replayed.turns
+    assert_same_reply(turn, session.tree[2])
+    assert replayed.system == session.system
+
+
+def assert_same_reply(played: Turn, recorded: Turn) -> None:
+    assert (played.prompt, played.answer, played.model) == (
+        recorded.prompt,
+        recorded.answer,
+        recorded.model,
+    )
+    assert played.timeline == recorded.timeline and played.metrics == recorded.metrics
+
+
+async def test_the_tui_replay_view_plays_the_one_alternative() -> None:
+    from chatterm.config import Settings
+    from chatterm.tui.app import ChatApp
+    from chatterm.tui.screens.replay import ReplayScreen
+
+    session = branched()
+    position, place = choose_turn(session, 2, 2)
+    app = ChatApp(
+        Settings(),
+        "demo",
+        env={},
+        replay=one_turn_session(session, position, place),
+        replay_speed=0,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.done)
+        [view] = screen.turns
+        assert view.answer.text == "edited one"
+        assert screen.title == "Arithmetic · turn 2, alternative 2 of 2"
+        await pilot.press("escape")
