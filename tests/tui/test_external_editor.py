@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chatterm.tui.external_editor import NO_EDITOR, edit_in_editor, editor_command
+from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
 
 # The "editor": records what it was given (path, mode, text) next to itself, then runs the
 # test's own lines with ``path`` (the file to edit) and ``Path`` at hand.
@@ -128,14 +129,18 @@ def test_no_temporary_file_no_editor(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not (tmp_path / "seen.json").exists()  # the editor never ran
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a mode-0500 folder")
+@pytest.mark.skipif(
+    not file_privileges_can_be_dropped(), reason="root here cannot give up writing anywhere"
+)
 def test_a_temporary_folder_that_refuses_writes_is_said(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     monkeypatch.setattr(tempfile, "tempdir", str(locked))
-    edited = edit_in_editor("draft", make_editor(tmp_path / "ed", ""))
+    editor = make_editor(tmp_path / "ed", "")
+    with without_file_privileges():
+        edited = edit_in_editor("draft", editor)
     assert edited.problem is not None and "permission denied" in edited.problem
 
 
