@@ -137,7 +137,7 @@ def ask_command(
         "off" if args.no_reasoning else args.effort or settings.reasoning_effort
     )
     conversation = Conversation(
-        messages=(*(keeper.history() if keeper else ()), Message("user", prompt)),
+        messages=(*(keeper.history(prompt) if keeper else ()), Message("user", prompt)),
         system=system,
         reasoning=reasoning,
         effort=effort,

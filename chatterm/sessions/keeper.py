@@ -42,9 +42,9 @@ class SessionKeeper:
         """The system prompt this conversation sends."""
         return self.session.system if self.session is not None else self.default_system
 
-    def history(self) -> list[Message]:
-        """What the next prompt follows (see :func:`chatterm.sessions.model.history_of`)."""
-        return list(self.session.history()) if self.session is not None else []
+    def history(self, next_prompt: str | None = None) -> list[Message]:
+        """What ``next_prompt`` follows (see :func:`chatterm.sessions.model.history_of`)."""
+        return list(self.session.history(next_prompt)) if self.session is not None else []
 
     def costs(self) -> SessionCosts:
         """The cost of every reply that has ended (not the one streaming), alternatives

@@ -258,9 +258,9 @@ class Session:
         """The models that wrote replies on the active path, in order of first use."""
         return list(dict.fromkeys(turn.model for turn in self.turns))
 
-    def history(self) -> tuple[Message, ...]:
-        """The messages to send to continue the conversation (see :func:`history_of`)."""
-        return history_of(self.turns)
+    def history(self, next_prompt: str | None = None) -> tuple[Message, ...]:
+        """The messages ``next_prompt`` follows on the active path (see :func:`history_of`)."""
+        return history_of(self.turns, next_prompt)
 
     def costs(self) -> SessionCosts:
         """The cost of every reply in the tree: alternatives were paid for too."""
@@ -699,24 +699,25 @@ class _Reader:
         return value
 
 
-def history_of(turns: Sequence[Turn]) -> tuple[Message, ...]:
-    """What a prompt after ``turns`` follows: every prompt, and every answer that has text
-    (reasoning is not sent back), except
+def history_of(turns: Sequence[Turn], next_prompt: str | None = None) -> tuple[Message, ...]:
+    """What ``next_prompt`` (the prompt about to be sent after ``turns``) follows: every
+    prompt, and every answer that has text (reasoning is not sent back), except
 
     - a reply that never ended and has no text (still streaming in another process, or
       killed; it reads as interrupted): nothing answered its prompt, and sending it would
       put two user messages in a row (the turn a concurrent ``chatterm ask --session``
       leaves reads so);
     - a reply that failed (cancelled, interrupted, error) and was then retried: the turn
-      after it has the same prompt, and the model should see that prompt once, with the
-      answer that was retried for."""
+      after it (or ``next_prompt``, a retry or a regenerated reply being asked for) has the
+      same prompt, and the model should see that prompt once, with the answer that was
+      retried for."""
     messages: list[Message] = []
     for index, turn in enumerate(turns):
-        later = turns[index + 1] if index + 1 < len(turns) else None
+        later = turns[index + 1].prompt if index + 1 < len(turns) else next_prompt
         if turn.finish_reason in _CUT_OFF and not turn.answer:
             continue
         failed = turn.finish_reason not in CLEAN_FINISHES
-        if failed and later is not None and later.prompt == turn.prompt:
+        if failed and later == turn.prompt:
             continue
         messages.append(Message("user", turn.prompt))
         if turn.answer:

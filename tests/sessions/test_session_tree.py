@@ -195,3 +195,17 @@ def test_a_version1_file_is_opened_listed_and_shown_without_being_rewritten(
     assert [t.answer for t in saved.turns][-1] == "regenerated"
     assert saved.alternatives(2) == [2, 3]
     assert (tmp_path / INDEX_NAME).exists()
+
+
+def test_a_prompt_asked_again_after_a_failure_is_sent_once() -> None:
+    """Regenerating a retried reply, or retrying by typing the same prompt: the failed
+    attempt before it is not sent, so the model never sees the prompt twice in a row."""
+    session = chain("a")
+    failed = full_turn("b", "")
+    failed.finish_reason = "error"
+    session.add(failed)
+    assert [m.content for m in session.history("b")] == ["a", "answer to a"]
+    assert [m.content for m in session.history("c")] == ["a", "answer to a", "b"]
+    session.add(full_turn("b", "retried"))
+    session.rewind(2)  # regenerate the retried reply: it asks "b" again
+    assert [m.content for m in session.history("b")] == ["a", "answer to a"]

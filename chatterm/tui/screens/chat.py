@@ -245,7 +245,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         if not self.ready_to_send():
             return
         event.prompt.clear()
-        history = await self.branch_for_send()  # a rewritten earlier prompt: a new branch
+        history = await self.branch_for_send(text)  # a rewritten earlier prompt: a new branch
         await self.send(text, history)
 
     def ready_to_send(self) -> bool:
@@ -263,7 +263,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         model_config = self.settings.model_settings.get(target.ref)
         reasoning, effort = self.conversation_effort()
         if history is None:
-            history = self.history
+            history = self.keeper.history(prompt)
         return Conversation(
             messages=(*history, Message("user", prompt)),
             system=self.keeper.system,

@@ -124,7 +124,7 @@ class BranchActions(TurnsScreen):
         session.rewind(position)
         self.selected = None
         await self.show_session(adopt_model=False)
-        await self.send(prompt, session.history())
+        await self.send(prompt, session.history(prompt))
 
     async def action_alternative(self, step: int) -> None:
         """Show the previous or next alternative at the selected turn (or the last)."""
@@ -202,7 +202,7 @@ class BranchActions(TurnsScreen):
         self.prompt.clear()
         return True
 
-    async def branch_for_send(self) -> Sequence[Message] | None:
+    async def branch_for_send(self, text: str) -> Sequence[Message] | None:
         """Before a prompt is sent: when it rewrites an earlier one, cut the active path
         there and give the history it follows; otherwise None (the whole conversation)."""
         position, self.editing = self.editing, None
@@ -215,4 +215,4 @@ class BranchActions(TurnsScreen):
         self.prompt.border_title = None
         session.rewind(position)
         await self.show_session(adopt_model=False)
-        return session.history()
+        return session.history(text)
