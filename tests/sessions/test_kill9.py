@@ -37,19 +37,18 @@ def saved_turn() -> Turn | None:
     return turns[-1] if turns else None
 
 
-def test_kill_9_mid_stream_keeps_everything_printed(
-    fake_server: FakeServer, isolated_home: Path
-) -> None:
-    base = Scenario(answer=" ".join(f"word{i}" for i in range(200)))
-    fake_server.scenario = base.but(stall_after=after_answer(ANSWER_PIECES))
-    expected = "".join(base.answer_pieces[:ANSWER_PIECES])
+def kill_when_printed_is_saved(
+    argv: list[str], env: dict[str, str], home: Path, expected: str
+) -> str:
+    """Run ``chatterm ARGV --json``; once it has printed ``expected`` (all the server sends
+    before it stalls) and the file on disk holds it, ``kill -9`` it. What it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "chatterm", "ask", "--save", "--json", "-m", MODEL, "Count."],
+        [sys.executable, "-m", "chatterm", *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=ask_env(isolated_home, fake_server),
-        cwd=isolated_home,
+        env=env,
+        cwd=home,
     )
     printed = ""
     try:
@@ -79,6 +78,18 @@ def test_kill_9_mid_stream_keeps_everything_printed(
     assert process.returncode == -signal.SIGKILL
     for line in rest.decode().splitlines():  # the server sent no more text after the stall
         assert json.loads(line)["type"] not in ("text", "done")
+    return printed
+
+
+def test_kill_9_mid_stream_keeps_everything_printed(
+    fake_server: FakeServer, isolated_home: Path
+) -> None:
+    base = Scenario(answer=" ".join(f"word{i}" for i in range(200)))
+    fake_server.scenario = base.but(stall_after=after_answer(ANSWER_PIECES))
+    expected = "".join(base.answer_pieces[:ANSWER_PIECES])
+    argv = ["ask", "--save", "--json", "-m", MODEL, "Count."]
+    env = ask_env(isolated_home, fake_server)
+    printed = kill_when_printed_is_saved(argv, env, isolated_home, expected)
 
     [summary] = SessionStore().list()
     assert summary.problem is None, summary.problem
@@ -91,3 +102,31 @@ def test_kill_9_mid_stream_keeps_everything_printed(
     assert turn.reasoning == base.reasoning
     assert turn.answer == printed == expected
     assert "".join(e.text for e in turn.timeline if e.kind == "answer") == turn.answer
+
+
+def test_kill_9_while_regenerating_keeps_the_earlier_reply_and_the_partial_new_one(
+    fake_server: FakeServer, isolated_home: Path
+) -> None:
+    env = ask_env(isolated_home, fake_server)
+    first = subprocess.run(
+        [sys.executable, "-m", "chatterm", "ask", "--save", "-m", MODEL, "Count."],
+        capture_output=True,
+        env=env,
+        cwd=isolated_home,
+        timeout=SAFETY_TIMEOUT_S,
+        check=True,
+    )
+    [summary] = SessionStore().list()
+    before = SessionStore().load(summary.id).turns[0]
+    assert before.finish_reason == "stop" and before.answer, first.stderr
+    base = Scenario(answer=" ".join(f"again{i}" for i in range(200)))
+    fake_server.scenario = base.but(stall_after=after_answer(ANSWER_PIECES))
+    expected = "".join(base.answer_pieces[:ANSWER_PIECES])
+    argv = ["ask", "--session", summary.id, "--regenerate", "--json", "-m", MODEL]
+    printed = kill_when_printed_is_saved(argv, env, isolated_home, expected)
+
+    session = SessionStore().load(summary.id)
+    old, new = session.tree
+    assert old == before  # the earlier alternative, whole
+    assert session.alternatives(0) == [0, 1] and session.turns == [new]
+    assert new.prompt == "Count." and new.in_progress and new.answer == printed == expected
