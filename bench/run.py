@@ -45,6 +45,13 @@ The figures:
   ones are mounted when scrolled to).
 - checkpoint_cpu_share: in the 50k render run, CPU time spent saving the session
   (checkpoints, encoding, the writer thread's commits) / the process's CPU time.
+- peer_tps_{approach}, peer_lag_{approach}_ms: the same 20k-token answer (5k with --quick)
+  rendered by each way other clients render a stream, in one harness with no network in
+  the way (bench/peers_stream.py): chatterm's turn widget, Textual's MarkdownStream (oterm,
+  toad), Markdown.update per token (elia; cut off after a budget, marked ``cut``), a whole
+  re-parse every 100 ms (parllama) and a plain Log (the floor). Tokens/s unpaced; lag paced
+  at 3,000 tokens/s. render_vs_{approach}_20k and lag_vs_{approach}_20k: chatterm's over
+  each (above 1 and below 1 respectively mean chatterm is ahead).
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ RENDER_SIZES = (1_000, 5_000, 10_000, 50_000)
 PACED_TOKENS = 20_000
 PACED_RATE = 3_000
 TUI_OPEN_TURNS = 200  # 2,000 would take most of a minute (about 20 ms a turn)
+PEERS = ("markdownstream", "update_per_token", "reparse_100ms", "log")
 
 
 def median_of(runs: int, measure: Callable[[], float]) -> float:
@@ -282,6 +290,38 @@ def bench_paced(children: Children, runs: int, log: Callable[[str], None]) -> di
     }
 
 
+def bench_peers(
+    children: Children, tokens: int, budget_s: float, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """chatterm's rendering beside the peers', unpaced and paced, in one harness."""
+    figures: dict[str, Any] = {}
+    for approach in ("chatterm", *PEERS):
+        common = ["--approach", approach, "--tokens", str(tokens), "--budget-s", str(budget_s)]
+        fast = children.json("peers_stream.py", *common)
+        paced = children.json("peers_stream.py", *common, "--rate", str(PACED_RATE))
+        cut = " (cut)" if fast["cut"] else ""
+        log(
+            f"peer {approach}: {fast['tokens_s']:,.0f} tok/s{cut}, "
+            f"lag {paced['lag_after_last_ms']} ms at {PACED_RATE} tok/s"
+        )
+        figures[f"peer_tps_{approach}"] = fast["tokens_s"]
+        if fast["cut"]:
+            figures[f"peer_tps_{approach}_cut_after"] = fast["tokens"]
+        # A paced run cut short has no lag after the last token to compare.
+        figures[f"peer_lag_{approach}_ms"] = "cut" if paced["cut"] else paced["lag_after_last_ms"]
+    size = f"{tokens // 1000}k"
+    ours_tps, ours_lag = figures["peer_tps_chatterm"], figures["peer_lag_chatterm_ms"]
+    for approach in PEERS:
+        theirs_tps = figures[f"peer_tps_{approach}"]
+        figures[f"render_vs_{approach}_{size}"] = round(ours_tps / theirs_tps, 2)
+        lag = figures[f"peer_lag_{approach}_ms"]
+        if isinstance(lag, float | int) and lag and isinstance(ours_lag, float | int):
+            figures[f"lag_vs_{approach}_{size}"] = round(ours_lag / lag, 3)
+        else:
+            figures[f"lag_vs_{approach}_{size}"] = "n/a (cut)"
+    return figures
+
+
 def bench_startup(children: Children, runs: int) -> dict[str, Any]:
     children.first_frame_ms("chatterm")  # untimed: fills the bytecode cache
     children.first_frame_ms("minimal")
@@ -355,13 +395,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs, under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--only", help="comma-separated parts: decode,startup,render,paced,sessions"
+        "--only", help="comma-separated parts: decode,startup,render,paced,sessions,peers"
     )
     options = parser.parse_args()
     quick = options.quick
     runs = 3 if quick else 7
     tui_runs = 1 if quick else 3
-    parts = set((options.only or "decode,startup,render,paced,sessions").split(","))
+    parts = set((options.only or "decode,startup,render,paced,sessions,peers").split(","))
     began = time.perf_counter()
 
     def log(message: str) -> None:
@@ -374,6 +414,9 @@ def main() -> None:
             figures.update(bench_render(children, tui_runs, log))
         if "paced" in parts:
             figures.update(bench_paced(children, tui_runs, log))
+        if "peers" in parts:
+            peer_tokens, budget_s = (5_000, 10.0) if quick else (PACED_TOKENS, 60.0)
+            figures.update(bench_peers(children, peer_tokens, budget_s, log))
         if "decode" in parts:
             figures.update(bench_decode(5_000 if quick else 20_000, runs))
             log("decode done")
