@@ -1,7 +1,7 @@
 """chatterm benchmarks: prints numbers and the targets they are held to, asserts nothing.
 
     python bench/run.py            # the full run (a few minutes)
-    python bench/run.py --quick    # under a minute: fewer runs, one of each TUI run
+    python bench/run.py --quick    # about two minutes: fewer runs, one of each TUI run
     python bench/run.py --json     # one JSON object with every figure
 
 Each figure is the median of several runs (one run per TUI figure with --quick), and every
@@ -392,7 +392,7 @@ def table(figures: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, under a minute")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, about two minutes")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only", help="comma-separated parts: decode,startup,render,paced,sessions,peers"
