@@ -174,6 +174,18 @@ async def test_the_palette_offers_the_editor() -> None:
 # -- Up/Down: this chat's prompts ---------------------------------------------------------
 
 
+async def test_up_recalls_the_earliest_prompts_of_a_long_session_not_shown_yet() -> None:
+    prompts = [f"question {n}" for n in range(30)]  # the chat opens on its latest 20 turns
+    write_session(sessions_dir(), "20261207-090000-long", "Long", prompts, "2026-12-07T09:00Z")
+    app = ChatApp(Settings(), "demo:fast", env={}, session_ref="20261207-090000-long")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await wait_for(pilot, lambda: len(screen.turns) == 20, what="the latest turns shown")
+        for _ in range(30):
+            await pilot.press("up")
+        assert screen.prompt.text == "question 0"
+
+
 async def test_up_and_down_in_the_empty_prompt_recall_this_chats_prompts() -> None:
     app = ChatApp(Settings(), "demo:fast", env={})
     async with app.run_test(size=SIZE) as pilot:

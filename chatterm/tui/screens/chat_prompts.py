@@ -43,8 +43,12 @@ class PromptComposing(Screen[None]):
         return self.query_one(PromptArea)
 
     def past_prompts(self) -> list[str]:
-        """The prompts of the turns on screen, oldest first: what Up recalls in the empty
-        prompt box."""
+        """The prompts of this chat's active path, oldest first (also the earlier turns of
+        a long session not mounted yet), else of the turns on screen: what Up recalls in
+        the empty prompt box."""
+        session = self.keeper.session
+        if session is not None and session.turns:
+            return [turn.prompt for turn in session.turns]
         return [turn.prompt for turn in self.query(TurnView)]
 
     def action_open_editor(self) -> None:
