@@ -145,7 +145,11 @@ def config_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str
 
 def init_config(out: TextIO, *, force: bool = False, path: Path | None = None) -> int:
     path = path or paths.config_file()
-    if path.exists() and not force:
+    try:
+        exists = path.exists()
+    except OSError as exc:  # its folder cannot be looked into
+        return fail(f"cannot write {path}: {file_problem(exc)}", EXIT_FAILED)
+    if exists and not force:
         return fail(
             f"{path} already exists; edit it, or replace it with `chatterm config init --force` "
             "(your changes would be lost)",

@@ -315,15 +315,17 @@ def export_command(store: SessionStore, args: argparse.Namespace, out: TextIO) -
     target = None if output in (None, "-") else Path(str(output)).expanduser()
     if target is not None:
         # Checked before loading, so a mistake costs nothing.
-        if target.is_dir():
-            raise CommandFailed(f"{target} is a folder; give a file name", EXIT_USAGE)
         try:
+            if target.is_dir():
+                raise CommandFailed(f"{target} is a folder; give a file name", EXIT_USAGE)
             replaceable(target)  # never a FIFO, a device or a link to nothing, even forced
-        except OSError as exc:
+            exists = target.exists()
+            folder_missing = not target.parent.is_dir()
+        except OSError as exc:  # a folder on the way that cannot be looked into
             raise CommandFailed(f"cannot write {target}: {file_problem(exc)}", EXIT_USAGE) from None
-        if target.exists() and not args.force:
+        if exists and not args.force:
             raise CommandFailed(f"{target} already exists; use --force to overwrite it", EXIT_USAGE)
-        if not target.parent.is_dir():
+        if folder_missing:
             raise CommandFailed(f"no folder {target.parent} to write {target.name} in", EXIT_USAGE)
         if _inside(target, store.folder):  # even with --force: those files are sessions
             raise CommandFailed(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chatterm.errors import ChattermError
-from chatterm.files import atomic_write, file_problem, read_regular
+from chatterm.files import DanglingLink, atomic_write, file_problem, read_regular
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
 from chatterm.sessions.model import Session
 
@@ -104,7 +104,7 @@ def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSu
 
 
 def broken_summary(
-    file_name: str, fmt: SessionFormat, problem: str, *, transient: bool = False
+    file_name: str, fmt: SessionFormat, problem: str, transient: bool = False
 ) -> SessionSummary:
     """A file that cannot be listed as a session. A ``transient`` problem (permissions,
     an I/O error) is not remembered by the index: it may be fixed without the file
@@ -182,8 +182,12 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
     for entry, fmt in session_files(folder):
         try:
             stat = entry.stat()
-        except OSError:
-            continue  # deleted while we looked
+        except OSError as exc:
+            if entry.is_symlink():  # a link to nothing (or past a loop): named, not hidden
+                if isinstance(exc, FileNotFoundError):
+                    exc = DanglingLink(Path(entry.path), os.readlink(entry.path))
+                summaries.append(broken_summary(entry.name, fmt, file_problem(exc), True))
+            continue  # else deleted while we looked
         stamp = [stat.st_ino, stat.st_mtime_ns, stat.st_size]
         record = cached.get(entry.name)
         summary = None

@@ -210,9 +210,7 @@ class SessionStore:
         try:
             session = decode(read_regular(path, limit=SESSION_FILE_LIMIT), fmt)
         except OSError as exc:
-            return broken_summary(
-                path.name, fmt, f"cannot read: {file_problem(exc)}", transient=True
-            )
+            return broken_summary(path.name, fmt, file_problem(exc), transient=True)
         except SessionFormatError as exc:
             return broken_summary(path.name, fmt, str(exc))
         except Exception as exc:  # noqa: BLE001 - one odd file must not hide the others

@@ -34,10 +34,9 @@ class PastPrompt:
 
 
 def prompts_of(session: Session) -> list[PastPrompt]:
-    """The prompts of ``session``, the newest first."""
-    return [
-        PastPrompt(turn.prompt, session.title, turn.started) for turn in reversed(session.turns)
-    ]
+    """The prompts of ``session``, every branch's, the newest first."""
+    session.sync()
+    return [PastPrompt(turn.prompt, session.title, turn.started) for turn in reversed(session.tree)]
 
 
 class PastPrompts:

@@ -31,12 +31,15 @@ OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}
 class Server:
     """Answers each request with a numbered answer, and keeps what each one sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: tuple[int, ...] = ()) -> None:
         self.requests: list[list[tuple[str, str]]] = []
+        self.failing = failing  # the requests (from 1) answered with HTTP 400
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.requests.append([(m["role"], m["content"]) for m in body["messages"]])
+        if len(self.requests) in self.failing:
+            return httpx.Response(400, json={"error": {"message": "bad request"}})
         return sse_response(sse_body(answer=[f"answer {len(self.requests)}"]))
 
     def last_sent(self) -> list[tuple[str, str]]:
@@ -54,6 +57,21 @@ def label(view: TurnView) -> str:
 
 def answers(app: ChatApp) -> list[str]:
     return [view.reply.text if view.reply else "" for view in chat(app).turns]
+
+
+async def test_retrying_twice_sends_the_prompt_once(isolated_home: Any) -> None:
+    server = Server(failing=(2, 3))
+    app, running = await start(server)
+    async with running as pilot:
+        await send(pilot, "A")
+        await finish_reply(pilot)
+        await send(pilot, "B")
+        await finish_reply(pilot)
+        for _ in range(2):
+            await pilot.press("ctrl+g")
+            await finish_reply(pilot)
+        assert len(server.requests) == 4
+        assert server.last_sent() == messages("A", "answer 1", "B")
 
 
 async def start(server: Server) -> tuple[ChatApp, Any]:

@@ -416,7 +416,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
             return
         session = self.keeper.session
         assert session is not None
-        await self.send(failed.prompt, history_of(session.turns[:-1]))
+        # The failed attempts with this prompt are not sent: the model sees it once.
+        await self.send(failed.prompt, history_of(session.turns, failed.prompt))
 
     def session_to_export(self) -> Session | None:
         return self.keeper.session
