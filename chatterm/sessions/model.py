@@ -326,6 +326,15 @@ class Session:
         self.path = path
         self.turns = [self.tree[i] for i in path]
 
+    def undone(self) -> int | None:
+        """The tree index of the turn written last among those that follow the active
+        path's last turn (a first turn, when the path is empty), or None: what a redo
+        brings back."""
+        self.sync()
+        leaf = self.path[-1] if self.path else None
+        following = [index for index, turn in enumerate(self.tree) if turn.parent == leaf]
+        return following[-1] if following else None
+
     @property
     def branched(self) -> bool:
         """Whether any turn has an alternative (the tree is more than one branch)."""

@@ -128,6 +128,14 @@ UNDO_EXCHANGE = Binding(
     tooltip="Take the last exchange off the conversation (kept as an alternative): the "
     "next prompt follows the turn before.",
 )
+REDO_EXCHANGE = Binding(
+    "alt+y",
+    "redo_exchange",
+    "Redo",
+    id="chat.redo_exchange",
+    show=False,
+    tooltip="Bring back the exchange undone last (and the turns after it in its branch).",
+)
 TOGGLE_REASONING = Binding(
     "ctrl+r",
     "toggle_reasoning",
@@ -374,6 +382,7 @@ BRANCH_BINDINGS = [
     SELECT_LATER_TURN,
     EDIT_PROMPT,
     UNDO_EXCHANGE,
+    REDO_EXCHANGE,
 ]
 CHAT_BINDINGS = [
     CANCEL,

@@ -209,3 +209,14 @@ def test_a_prompt_asked_again_after_a_failure_is_sent_once() -> None:
     session.add(full_turn("b", "retried"))
     session.rewind(2)  # regenerate the retried reply: it asks "b" again
     assert [m.content for m in session.history("b")] == ["a", "answer to a"]
+
+
+def test_undone_names_what_a_redo_brings_back() -> None:
+    session = chain("a", "b")
+    assert session.undone() is None  # nothing follows the last turn
+    session.rewind(1)
+    assert session.undone() == 1
+    session.rewind(0)
+    assert session.undone() == 0  # the first turn, under an empty path
+    session.show(session.undone() or 0)
+    assert prompts(session.turns) == ["a", "b"]

@@ -214,3 +214,42 @@ async def test_branch_keys_on_an_empty_chat_say_so(isolated_home: Any) -> None:
             await pilot.press(key)
         await settle(pilot)
         assert chat(app).turns == [] and server.requests == []
+
+
+async def test_redo_brings_back_what_undo_took_off(isolated_home: Any) -> None:
+    server = Server()
+    app, running = await start(server)
+    async with running as pilot:
+        for text in ("one", "two"):
+            await send(pilot, text)
+            await finish_reply(pilot)
+        await pilot.press("alt+u", "alt+u")  # down to an empty conversation
+        await wait_for(pilot, lambda: chat(app).turns == [], what="everything undone")
+        await pilot.press("alt+y")  # back come "one" and, below it in its branch, "two"
+        await wait_for(pilot, lambda: len(chat(app).turns) == 2, what="redone")
+        assert answers(app) == ["answer 1", "answer 2"]
+        await send(pilot, "three")
+        await finish_reply(pilot)
+        assert server.last_sent() == messages("one", "answer 1", "two", "answer 2", "three")
+        await pilot.press("alt+y")
+        await settle(pilot)
+        assert len(chat(app).turns) == 3  # nothing undone: nothing to redo
+
+
+async def test_a_new_chat_ends_an_edit_in_progress(isolated_home: Any) -> None:
+    server = Server()
+    app, running = await start(server)
+    async with running as pilot:
+        for text in ("one", "two"):
+            await send(pilot, text)
+            await finish_reply(pilot)
+        await pilot.press("alt+e")
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        screen = chat(app)
+        assert screen.editing is None and not screen.prompt.border_title
+        assert screen.prompt.text == ""
+        await send(pilot, "fresh")
+        await finish_reply(pilot)
+        assert server.last_sent() == messages("fresh")

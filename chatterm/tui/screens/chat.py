@@ -62,7 +62,7 @@ from chatterm.sessions.model import Session, Turn, history_of
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
 from chatterm.text import safe_text
-from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, RETRY, key_label
+from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
@@ -427,6 +427,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
     async def action_new_session(self) -> None:
         if self._busy():
             return
+        self.leave_editing()
         self.keeper.new()
         await self.show_session()
         self.notify("New chat.", markup=False, timeout=2)
@@ -465,6 +466,8 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         except SessionError as error:
             self.notify(safe_text(str(error)), severity="error", markup=False)
             return
+        self.leave_editing()
+        self.selected = None
         await self.show_session()
         self.notify(f"Opened “{safe_text(session.title)}”.", markup=False, timeout=2)
 
@@ -481,6 +484,13 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         )
         if session is None or not turns:
             self.stats.show_idle(self.model_ref, self.costs)
+            if session is not None and session.tree and adopt_model:  # opened so
+                redo = key_label(REDO_EXCHANGE, self.keymap)
+                self.notify(
+                    f"Every exchange of this chat was undone: {redo} brings back the last.",
+                    markup=False,
+                    timeout=5,
+                )
             return
         if adopt_model:
             self._adopt_model(session)

@@ -18,12 +18,7 @@ from collections.abc import Mapping, Sequence
 from chatterm.events import Message
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session
-from chatterm.tui.bindings import (
-    NEXT_ALTERNATIVE,
-    PREVIOUS_ALTERNATIVE,
-    REGENERATE,
-    key_label,
-)
+from chatterm.tui.bindings import REDO_EXCHANGE, REGENERATE, key_label
 from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.turn import TurnView
@@ -120,6 +115,7 @@ class BranchActions(TurnsScreen):
             return
         if not self.ready_to_send():
             return
+        self.leave_editing()
         prompt = session.turns[position].prompt
         session.rewind(position)
         self.selected = None
@@ -157,20 +153,35 @@ class BranchActions(TurnsScreen):
         if session is None:
             self.notify("Nothing to undo.", markup=False, timeout=3)
             return
+        self.leave_editing()
         position = len(session.turns) - 1
         session.rewind(position)
         self.keeper.path_changed()
         self.selected = None
         await self.show_session(adopt_model=False)
-        keys = f"{key_label(PREVIOUS_ALTERNATIVE, self.keymap)}/" + key_label(
-            NEXT_ALTERNATIVE, self.keymap
-        )
+        follows = f"follows turn {position}" if position else "starts the conversation afresh"
         self.notify(
-            f"Undone: turn {position + 1} is kept in the session. The next prompt follows "
-            f"turn {position}; {keys} at that place shows the old one again.",
+            f"Undone: turn {position + 1} is kept in the session, and "
+            f"{key_label(REDO_EXCHANGE, self.keymap)} brings it back. The next prompt "
+            f"{follows}.",
             markup=False,
             timeout=5,
         )
+
+    async def action_redo_exchange(self) -> None:
+        """Bring back the exchange undone last, with the turns after it in its branch."""
+        if self._busy():
+            return
+        session = self.keeper.session
+        undone = session.undone() if session is not None else None
+        if session is None or undone is None:
+            self.notify("Nothing to redo.", markup=False, timeout=3)
+            return
+        self.leave_editing()
+        session.show(undone)
+        self.keeper.path_changed()
+        self.selected = None
+        await self.show_session(adopt_model=False)
 
     # -- editing an earlier prompt ----------------------------------------------------------
 
@@ -194,10 +205,13 @@ class BranchActions(TurnsScreen):
         prompt.focus()
 
     def leave_editing(self) -> bool:
-        """Stop rewriting an earlier prompt (the box is emptied); False if it was not."""
+        """Stop rewriting an earlier prompt (the box is emptied); False if it was not. The
+        conversation changing under it (a new chat, another session, undo, regenerate)
+        ends it too."""
         if self.editing is None:
             return False
         self.editing = None
+        self.selected = None
         self.prompt.border_title = None
         self.prompt.clear()
         return True
@@ -206,13 +220,13 @@ class BranchActions(TurnsScreen):
         """Before a prompt is sent: when it rewrites an earlier one, cut the active path
         there and give the history it follows; otherwise None (the whole conversation)."""
         position, self.editing = self.editing, None
+        self.prompt.border_title = None
         if self.selected is not None:
             self.selected = None
             await self._show_selection()
         session = self._session()
         if position is None or session is None or position >= len(session.turns):
             return None
-        self.prompt.border_title = None
         session.rewind(position)
         await self.show_session(adopt_model=False)
         return session.history(text)
