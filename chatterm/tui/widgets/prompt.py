@@ -96,8 +96,15 @@ class PromptArea(BeforeTextAreaInput, TextArea):
         # The key then reaches the bindings in order, after the characters typed before it.
         # Alt+letter arrives from a terminal as ESC + letter, which Textual reports with the
         # letter as its character: TextArea would type it. A bound one goes to its binding.
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.node is self and active.binding.action == "newline":
+            # Inserted now, in order with the characters around it: the binding would run
+            # after the rest of the same burst had been typed ("a⏎b" as "ab⏎").
+            self.action_newline()
+            event.prevent_default()
+            event.stop()
+            return
         if event.key == "enter" or event.key.startswith("alt+"):
-            active = self.screen.active_bindings.get(event.key)
             if active is not None and (active.node is self or event.key != "enter"):
                 event.prevent_default()
 
