@@ -59,7 +59,30 @@ def _markdown(session: Session) -> str:
         lines += _reply(turn)
         if alternatives > 1:
             lines += _other_replies(session, position)
+    lines += _undone(session)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _undone(session: Session) -> list[str]:
+    """The exchanges undone after the active path's last turn (all of them, when every
+    exchange was undone), folded: each with its prompt, model and reply."""
+    leaf = session.path[-1] if session.path else None
+    undone = [index for index, turn in enumerate(session.tree) if turn.parent == leaf]
+    if not undone:
+        return []
+    where = "after the last turn" if session.path else "(every exchange was undone)"
+    summary = f"{_count(len(undone), 'undone exchange')} {where}"
+    lines = ["<details>", f"<summary>{summary}</summary>", ""]
+    for number, index in enumerate(undone, start=1):
+        turn = session.tree[index]
+        lines += [f"### Undone {number} of {len(undone)}: {_one_line(turn.model)}", ""]
+        lines += ["**You**", "", _defused(_closed(turn.prompt)), ""]
+        lines += _reply(turn, folded=True)
+        later = _later_turns(session, index)
+        if later:
+            lines += [f"*{_count(later, 'more turn')} followed it in its branch*", ""]
+    lines += ["</details>", ""]
+    return lines
 
 
 def _reply(turn: Turn, *, folded: bool = False) -> list[str]:

@@ -220,3 +220,16 @@ def test_undone_names_what_a_redo_brings_back() -> None:
     assert session.undone() == 0  # the first turn, under an empty path
     session.show(session.undone() or 0)
     assert prompts(session.turns) == ["a", "b"]
+
+
+def test_the_markdown_export_keeps_undone_exchanges() -> None:
+    from chatterm.sessions.export import to_markdown
+
+    session = chain("a", "b", "c")
+    session.rewind(1)  # b and c undone
+    text = to_markdown(session)
+    assert "1 undone exchange after the last turn" in text
+    assert "answer to b" in text and "1 more turn followed it in its branch" in text
+    session.rewind(0)
+    text = to_markdown(session)
+    assert "1 undone exchange (every exchange was undone)" in text and "answer to a" in text
