@@ -1,15 +1,17 @@
 """The wording of a finished reply's figures: one source for the TUI, `ask` and replay.
 
 Each figure comes with a tone (``None``, ``"warning"`` or ``"error"``) so a sink can colour
-it; :func:`format_stats` joins them into the plain one-line form.
+it; :func:`format_stats` joins them into the plain one-line form. :func:`rank_replies` says
+which of several replies to one prompt was first, fastest and cheapest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from chatterm.events import Usage
+from chatterm.events import CLEAN_FINISHES, Usage
 from chatterm.pricing import Cost, format_usd
 from chatterm.reply.accumulate import Reply
 
@@ -112,3 +114,39 @@ def reply_figures(reply: Reply) -> list[tuple[str, Tone]]:
 
 def format_stats(reply: Reply) -> str:
     return SEPARATOR.join(text for text, _ in reply_figures(reply))
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Which of several replies to one prompt did best, each as its position among them
+    (None when no reply can be said to)."""
+
+    fastest_first_token: int | None
+    fastest_tokens_per_s: int | None
+    cheapest: int | None
+
+
+def rank_replies(replies: Sequence[Reply]) -> Ranking:
+    """Rank the replies that finished cleanly (a failed reply's figures are not its
+    model's): the lowest TTFT, the highest tokens/s, and the lowest cost, which only counts
+    when every one of them has a known cost (an unknown one might be cheaper). A tie goes
+    to the reply given first."""
+    clean = [(i, reply) for i, reply in enumerate(replies) if reply.finish_reason in CLEAN_FINISHES]
+
+    def best(value: Callable[[Reply], float | None], *, lowest: bool) -> int | None:
+        known = [(i, v) for i, reply in clean if (v := value(reply)) is not None]
+        if not known:
+            return None
+        sign = 1 if lowest else -1
+        return min(known, key=lambda item: (sign * item[1], item[0]))[0]
+
+    costs = [reply.cost.usd if reply.cost is not None else None for _, reply in clean]
+    return Ranking(
+        fastest_first_token=best(lambda reply: reply.metrics.ttft_ms, lowest=True),
+        fastest_tokens_per_s=best(lambda reply: reply.metrics.tokens_per_s, lowest=False),
+        cheapest=(
+            best(lambda reply: reply.cost.usd if reply.cost else None, lowest=True)
+            if None not in costs
+            else None
+        ),
+    )
