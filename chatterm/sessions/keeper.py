@@ -2,14 +2,16 @@
 
 Every chat is a session, in the TUI and for ``chatterm ask --save/--session`` alike.
 :class:`SessionKeeper` creates it when the first prompt is sent (so an empty chat leaves
-no file), records each reply through a :class:`~chatterm.sessions.recorder.TurnRecorder`,
-and saves on the :class:`~chatterm.sessions.recorder.SessionWriter`'s background thread,
-so a slow disk never stalls a frame. The history sent and the session cost shown both come
+no file), records each reply through a :class:`~chatterm.sessions.recorder.TurnRecorder`
+(several at once when models are compared: alternatives of one turn), and saves on the
+:class:`~chatterm.sessions.recorder.SessionWriter`'s background thread, so a slow disk
+never stalls a frame. The history sent and the session cost shown both come
 from the session's turns, so a session opened from disk continues exactly where it stopped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from chatterm.events import Message
@@ -62,6 +64,23 @@ class SessionKeeper:
         if self.session is None:
             self.session = new_session(system=self.default_system)
         return TurnRecorder(self.session, self.writer, prompt, model)
+
+    def begin_alternatives(self, prompt: str, models: Sequence[str]) -> list[TurnRecorder]:
+        """Start recording one reply per model to the same prompt, as alternatives of one
+        turn: each follows the turn the active path ends at, in the order given, and the
+        active path ends at the first. Every prompt is saved before the first token."""
+        recorders: list[TurnRecorder] = []
+        for model in models:
+            if recorders:
+                assert self.session is not None
+                self.session.rewind(len(self.session.turns) - 1)  # the next one beside it
+            recorders.append(self.begin_turn(prompt, model))
+        if len(recorders) > 1:
+            assert self.session is not None
+            first = recorders[0].turn
+            self.session.show(next(i for i, t in enumerate(self.session.tree) if t is first))
+            self.path_changed()
+        return recorders
 
     # -- switching sessions -----------------------------------------------------------
 

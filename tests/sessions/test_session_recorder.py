@@ -21,6 +21,7 @@ from chatterm.events import (
     UsageUpdate,
 )
 from chatterm.reply.accumulate import ReplyAccumulator
+from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session, TimelineEntry, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.store import SessionStore
@@ -164,6 +165,49 @@ def test_turns_append_and_the_title_stays(store: SessionStore) -> None:
     loaded = SessionStore(store.folder).load(session.id)
     assert loaded.title == "first question"
     assert [t.prompt for t in loaded.turns] == ["first question", "second question"]
+
+
+def test_replies_of_several_models_are_alternatives_of_one_turn(store: SessionStore) -> None:
+    """``ask -m a -m b -m c --session``: three recorders at once on one session, their
+    turns beside each other after the active path's last turn, the first one shown; each
+    is checkpointed on its own and finishes in any order."""
+    keeper = SessionKeeper(store)
+    first = keeper.begin_turn("first question", "demo")
+    first.done(_record(first, [(0.0, Started("demo")), (0.1, Finish("stop"))]).reply())
+    recorders = keeper.begin_alternatives("second question", ["a", "b", "c"])
+    keeper.writer.wait()
+    assert keeper.session is not None
+    on_disk = _on_disk(store, keeper.session)
+    assert [turn.get("parent") for turn in on_disk["turns"]] == [None, 0, 0, 0]
+    assert on_disk["active"] == 1  # the first model's, before any token
+    assert [turn["finish_reason"] for turn in on_disk["turns"][1:]] == ["streaming"] * 3
+
+    accumulators = [ReplyAccumulator(r.turn.model) for r in recorders]
+    for at, (recorder, accumulator) in enumerate(zip(recorders, accumulators, strict=True)):
+        for event in (Started(recorder.turn.model), TextDelta(f"from {recorder.turn.model}")):
+            recorder.event(event, float(at))
+            accumulator.add(float(at), event)
+    for index in (2, 0, 1):  # the last model finishes first
+        accumulators[index].add(5.0, Finish("stop"))
+        recorders[index].done(accumulators[index].reply())
+    keeper.close()
+
+    loaded = SessionStore(store.folder).load(keeper.session.id)
+    assert [turn.answer for turn in loaded.tree[1:]] == ["from a", "from b", "from c"]
+    assert [turn.model for turn in loaded.turns] == ["demo", "a"]
+    assert loaded.places() == [(1, 1), (1, 3)]
+    assert loaded.history()[-1].content == "from a"
+
+
+def test_alternatives_of_a_first_turn_start_the_session(store: SessionStore) -> None:
+    keeper = SessionKeeper(store)
+    recorders = keeper.begin_alternatives("hello", ["a", "b"])
+    keeper.close()
+    assert keeper.session is not None and keeper.session.title == "hello"
+    loaded = SessionStore(store.folder).load(keeper.session.id)
+    assert [turn.parent for turn in loaded.tree] == [None, None]
+    assert [turn.model for turn in loaded.turns] == ["a"]
+    assert [r.turn.model for r in recorders] == ["a", "b"]
 
 
 def test_a_failing_disk_is_reported_once_and_saving_resumes(
