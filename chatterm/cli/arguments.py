@@ -57,7 +57,13 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
     ask.add_argument("prompt", nargs="?", help="the prompt, or - to read it from stdin")
     ask.add_argument(
-        "-m", "--model", dest="ask_model", metavar="MODEL", help="model, e.g. openai:gpt-5-mini"
+        "-m",
+        "--model",
+        dest="ask_model",
+        metavar="MODEL",
+        action="append",
+        help="model, e.g. openai:gpt-5-mini; give it more than once to compare models: they "
+        "answer the same prompt at once",
     )
     ask.add_argument("--system", help="system prompt for this request")
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")

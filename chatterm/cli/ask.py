@@ -3,9 +3,11 @@
 Plain text for people or JSON Lines for scripts (:mod:`chatterm.cli.printer`); with
 ``--save`` or ``--session`` the exchange is recorded in a session as it streams, and with
 ``--regenerate`` the session's last prompt is asked again, the new reply kept as an
-alternative of the old one. Ctrl+C keeps what arrived and reports the reply as cancelled. A
-stdout that fails (a full disk) stops the printing, not the recording: the reply is saved
-whole and the failure is one line at the end; with nothing to save, it stops the reply.
+alternative of the old one. With ``-m`` given more than once the models answer at once, each
+reply streamed by its own pump, and are compared (their replies alternatives of one turn,
+when saved). Ctrl+C keeps what arrived and reports the reply as cancelled. A stdout that
+fails (a full disk) stops the printing, not the recording: the reply is saved whole and the
+failure is one line at the end; with nothing to save, it stops the reply.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chatterm.cli.common import (
     EXIT_FAILED,
@@ -28,14 +30,22 @@ from chatterm.cli.common import (
     valid_text,
     wants_color,
 )
-from chatterm.cli.printer import GuardedOutput, JsonLinesPrinter, PlainPrinter, StdoutFailed
+from chatterm.cli.printer import (
+    GuardedOutput,
+    JsonLinesPrinter,
+    PlainComparison,
+    PlainPrinter,
+    StdoutFailed,
+    compare_record,
+    json_line,
+)
 from chatterm.config import load_settings
 from chatterm.errors import ConfigError
 from chatterm.events import CLEAN_FINISHES, Conversation, Event, Message
 from chatterm.files import same_file
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.reply.accumulate import Reply
-from chatterm.reply.sink import Sink, pump
+from chatterm.reply.sink import Sink, Source, end_sinks, pump
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import (
@@ -115,20 +125,20 @@ def ask_command(
                 )
     try:
         session_model = _last_model(keeper)
-        model_ref = args.ask_model or args.model or session_model or default_model(settings, env)
-        target = resolve_model(model_ref, settings, env)
+        refs = args.ask_model or [args.model or session_model or default_model(settings, env)]
+        targets = [resolve_model(ref, settings, env) for ref in refs]
     except ConfigError as exc:
         return fail(str(exc))
-    missing = target.provider.missing_key()
-    if missing:
-        return fail(missing)
+    for target in targets:  # every model's, before anything is sent
+        missing = target.provider.missing_key()
+        if missing:
+            return fail(missing if len(targets) == 1 else f"{target.ref}: {missing}")
     if args.regenerate and keeper is not None and keeper.session is not None:
         # The last turn leaves the active path (it stays in the session): the new reply
         # follows the turn before it, with the same prompt.
         session = keeper.session
         prompt = session.turns[-1].prompt
         session.rewind(len(session.turns) - 1)
-    model_config = settings.model_settings.get(target.ref)
     from chatterm.providers.effort import effort_fields
 
     if args.no_reasoning and args.effort not in (None, "off"):
@@ -136,13 +146,24 @@ def ask_command(
     reasoning, effort = effort_fields(
         "off" if args.no_reasoning else args.effort or settings.reasoning_effort
     )
-    conversation = Conversation(
-        messages=(*(keeper.history(prompt) if keeper else ()), Message("user", prompt)),
-        system=system,
-        reasoning=reasoning,
-        effort=effort,
-        max_tokens=model_config.max_tokens if model_config else None,
-    )
+    messages = (*(keeper.history(prompt) if keeper else ()), Message("user", prompt))
+    conversations = []
+    for target in targets:
+        model_config = settings.model_settings.get(target.ref)
+        conversations.append(
+            Conversation(
+                messages=messages,
+                system=system,
+                reasoning=reasoning,
+                effort=effort,
+                max_tokens=model_config.max_tokens if model_config else None,
+            )
+        )
+    if len(targets) > 1:
+        return _ask_models(
+            args, targets, conversations, settings, keeper, prompt, stdout, stderr, env
+        )
+    [target], [conversation] = targets, conversations
     printer: JsonLinesPrinter | PlainPrinter
     output = GuardedOutput(stdout, stop=keeper is None)
     if args.json:
@@ -153,13 +174,9 @@ def ask_command(
     saved: SavedTurn | None = None
     if keeper is not None:
         saved = SavedTurn(keeper, keeper.begin_turn(prompt, target.ref), printer)
-        keeper.writer.wait()  # before the request: nothing paid for yet
-        keeper.take_notices()  # a copy made because the file changed: said at the end
-        problem = keeper.take_error()
-        if problem is not None:
-            keeper.close()
-            outcome, fix = "nothing was sent", "free space or fix the folder's permissions"
-            return fail(_as_ending(problem, keeper, outcome, fix + ", then ask again"), EXIT_FAILED)
+        refused = _refused_before_sending(keeper)
+        if refused is not None:
+            return refused
     # A failure the stream did not foresee ends the reply in an error (printed, one line).
     try:
         reply = asyncio.run(_stream_to(printer, target, conversation, settings, saved))
@@ -187,6 +204,19 @@ def _as_ending(message: str, keeper: SessionKeeper, outcome: str, fix: str) -> s
     if isinstance(failure, SessionSaveFailed) and message == str(failure):
         return failure.for_command(outcome, fix)
     return message
+
+
+def _refused_before_sending(keeper: SessionKeeper) -> int | None:
+    """The prompt is saved before the request (nothing paid for yet): if that failed, say
+    so and end (exit 1) rather than send a reply that could not be kept."""
+    keeper.writer.wait()
+    keeper.take_notices()  # a copy made because the file changed: said at the end
+    problem = keeper.take_error()
+    if problem is None:
+        return None
+    keeper.close()
+    outcome, fix = "nothing was sent", "free space or fix the folder's permissions"
+    return fail(_as_ending(problem, keeper, outcome, fix + ", then ask again"), EXIT_FAILED)
 
 
 def _stdout_failed(
@@ -221,12 +251,7 @@ class SavedTurn:
     file never runs ahead of the screen) and, at the end, on disk before the printer's last
     line says so. ``error`` is then why the save failed, if it did."""
 
-    def __init__(
-        self,
-        keeper: SessionKeeper,
-        recorder: TurnRecorder,
-        printer: JsonLinesPrinter | PlainPrinter,
-    ) -> None:
+    def __init__(self, keeper: SessionKeeper, recorder: TurnRecorder, printer: Sink) -> None:
         self.keeper = keeper
         self.recorder = recorder
         self.printer = printer
@@ -239,7 +264,7 @@ class SavedTurn:
         if self.recorder.ended:
             return  # a sink ends once
         self.recorder.done(reply)
-        self.keeper.close()
+        self._written()
         # Saved as a copy because another program changed the file meanwhile: not a
         # failure; saved_line (and the done record's session id) say where it went.
         self.keeper.take_notices()
@@ -252,13 +277,24 @@ class SavedTurn:
             self.printer.session_id = self.recorder.session.id
             self.printer.place = self.place()[1:]
 
+    def _written(self) -> None:
+        """Wait for the reply to be on disk: the last save of the run, so the keeper
+        closes."""
+        self.keeper.close()
+
     def place(self) -> tuple[int, int, int]:
-        """Where the reply stands: its turn (from 1) on the active path, which of the
-        alternatives there it is (from 1, in the order written) and how many there are."""
+        """Where the reply stands: its turn (from 1; its depth, whether or not it is on the
+        active path), which of the alternatives there it is (from 1, in the order written)
+        and how many there are."""
         session = self.recorder.session
-        position = next(i for i, turn in enumerate(session.turns) if turn is self.recorder.turn)
-        alternative, alternatives = session.places()[position]
-        return position + 1, alternative, alternatives
+        session.sync()
+        turn, tree = self.recorder.turn, session.tree
+        index = next(i for i, candidate in enumerate(tree) if candidate is turn)
+        siblings = [i for i, candidate in enumerate(tree) if candidate.parent == turn.parent]
+        depth, parent = 1, turn.parent
+        while parent is not None:
+            depth, parent = depth + 1, tree[parent].parent
+        return depth, siblings.index(index) + 1, len(siblings)
 
     async def tick(self) -> None:
         """Checkpoint a quiet stream now and then (run as a task while streaming)."""
@@ -282,6 +318,15 @@ class SavedTurn:
         return line
 
 
+class SavedAlternative(SavedTurn):
+    """One model's reply in a compared run (``ask -m A -m B --save``): saved as a single
+    reply is, but the keeper stays open for the other models' replies (``ask`` closes it
+    once every reply has ended)."""
+
+    def _written(self) -> None:
+        self.keeper.writer.wait()
+
+
 async def _stream_to(
     printer: JsonLinesPrinter | PlainPrinter,
     target: ResolvedModel,
@@ -295,6 +340,12 @@ async def _stream_to(
 
     stream = ReplyStream(target, conversation, settings)
     sinks: tuple[Sink, ...] = (printer,) if saved is None else (printer, saved)
+    return await _pump_reply(stream, sinks, saved)
+
+
+async def _pump_reply(stream: Source, sinks: Sequence[Sink], saved: SavedTurn | None) -> Reply:
+    """Pump one reply into its sinks, checkpointing its session turn (if any) while the
+    stream is quiet. Cancelled (Ctrl+C), it keeps what arrived, marked cancelled."""
     ticker = asyncio.create_task(saved.tick()) if saved is not None else None
     try:
         return await pump(stream, *sinks)
@@ -306,3 +357,137 @@ async def _stream_to(
     finally:
         if ticker is not None:
             ticker.cancel()
+
+
+# -------------------------------------------------------------------------- several models
+
+
+def _ask_models(
+    args: argparse.Namespace,
+    targets: Sequence[ResolvedModel],
+    conversations: Sequence[Conversation],
+    settings: Settings,
+    keeper: SessionKeeper | None,
+    prompt: str,
+    stdout: TextIO,
+    stderr: TextIO,
+    env: Mapping[str, str],
+) -> int:
+    """``ask -m A -m B …``: the same prompt to every model at once, each reply streamed by
+    its own pump (its own provider, key, retries and timeouts: one failing ends only its
+    own reply). JSON Lines tag every record with its model and end with a ``compare``
+    record; plain output prints each reply whole, in the order given, then a table. With
+    a session, the replies are alternatives of one turn, the first model's shown."""
+    models = [target.ref for target in targets]
+    output = GuardedOutput(stdout, stop=keeper is None)
+    show_reasoning = not args.no_reasoning
+    tags = compare_tags(models)
+    plain: PlainComparison | None = None
+    printers: list[Sink]
+    if args.json:
+        printers = [
+            JsonLinesPrinter(output, show_reasoning=show_reasoning, tags=tag) for tag in tags
+        ]
+    else:
+        color = wants_color(stdout, env)
+        plain = PlainComparison(output, stderr, models, color=color, show_reasoning=show_reasoning)
+        printers = list(plain.replies)
+    saved: list[SavedAlternative] = []
+    if keeper is not None:
+        recorders = keeper.begin_alternatives(prompt, models)
+        saved = [
+            SavedAlternative(keeper, recorder, printer)
+            for recorder, printer in zip(recorders, printers, strict=True)
+        ]
+        refused = _refused_before_sending(keeper)
+        if refused is not None:
+            return refused
+    replies: list[Reply] | None
+    try:
+        replies = asyncio.run(_stream_all(targets, conversations, settings, printers, saved))
+        if plain is not None:
+            plain.table(replies)
+        else:
+            output.write(json_line(compare_record(replies, tags)) + "\n")
+            output.flush()
+    except StdoutFailed:
+        replies = None  # output.error says why; with nothing to save, the replies stopped
+    finally:
+        if keeper is not None:
+            keeper.close()
+    if output.error is not None:
+        failed = next((one for one in saved if one.error is not None), None)
+        first = failed or (saved[0] if saved else None)
+        return _stdout_failed(output.error, stdout, stderr, first, plain=not args.json)
+    assert replies is not None  # only StdoutFailed leaves it unset, and output.error with it
+    problems = list(dict.fromkeys(one.error for one in saved if one.error is not None))
+    for problem in problems:
+        # The replies are on stdout all the same; only the file is missing or behind.
+        stderr.write(f"chatterm: {safe_text(problem)}\n")
+    if problems:
+        return EXIT_FAILED
+    if saved and not args.json:
+        stderr.write(saved[0].saved_line() + "\n")
+    clean = all(reply.finish_reason in CLEAN_FINISHES for reply in replies)
+    return EXIT_OK if clean else EXIT_FAILED
+
+
+def compare_tags(models: Sequence[str]) -> list[dict[str, Any]]:
+    """What marks each model's records in a compared run: ``model``, and, when a model was
+    given twice, ``index`` (its place among the models given, from 0) on every one."""
+    repeated = len(set(models)) < len(models)
+    return [
+        {"model": model, **({"index": index} if repeated else {})}
+        for index, model in enumerate(models)
+    ]
+
+
+async def _stream_all(
+    targets: Sequence[ResolvedModel],
+    conversations: Sequence[Conversation],
+    settings: Settings,
+    printers: Sequence[Sink],
+    saved: Sequence[SavedAlternative],
+) -> list[Reply]:
+    """Stream every model's reply at once, each into its printer (and its session turn);
+    return them in the order given. Ctrl+C ends them all, each keeping what arrived. A
+    printer that fails (stdout, with nothing to save) ends them all, then is raised."""
+    from chatterm.reply.live import ReplyStream
+
+    streams = [
+        ReplyStream(target, conversation, settings)
+        for target, conversation in zip(targets, conversations, strict=True)
+    ]
+    sink_groups: list[tuple[Sink, ...]] = [
+        (printer, saved[i]) if saved else (printer,) for i, printer in enumerate(printers)
+    ]
+    tasks = [
+        asyncio.create_task(_pump_reply(stream, sinks, saved[i] if saved else None))
+        for i, (stream, sinks) in enumerate(zip(streams, sink_groups, strict=True))
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:  # Ctrl+C
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+    for task in tasks:
+        task.cancel()  # those still streaming (Ctrl+C, or a printer failed) end cancelled
+    await asyncio.wait(tasks)
+    replies: list[Reply] = []
+    failure: BaseException | None = None
+    for stream, sinks, task in zip(streams, sink_groups, tasks, strict=True):
+        if task.cancelled():  # cancelled before its pump began: its sinks end all the same
+            try:
+                replies.append(end_sinks(stream, *sinks))
+            except StdoutFailed as error:
+                failure = failure or error
+                replies.append(stream.reply())
+        elif task.exception() is not None:
+            failure = failure or task.exception()
+            replies.append(stream.reply())
+        else:
+            replies.append(task.result())
+    if failure is not None:
+        raise failure
+    return replies

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TextIO, assert_never
 
 from chatterm import events
 from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
-from chatterm.reply.figures import format_stats
+from chatterm.reply.figures import format_ms, format_rate, format_stats, rank_replies
 from chatterm.retry import format_wait
-from chatterm.text import SafeFeed, escape_unsafe_in_strings, safe_text
+from chatterm.text import SafeFeed, escape_unsafe_in_strings, safe_text, visible_line
 
 
 class Output(Protocol):
@@ -92,13 +93,21 @@ class _Printer(ABC):
 
 
 class PlainPrinter(_Printer):
-    """Reasoning under a ``thinking`` rule, then the answer, then one stats line."""
+    """Reasoning under a ``thinking`` rule, then the answer, then one stats line. ``label``
+    (terminal-safe) names the model in the error line, when several share stderr."""
 
     def __init__(
-        self, out: Output, err: Output, *, color: bool, show_reasoning: bool = True
+        self,
+        out: Output,
+        err: Output,
+        *,
+        color: bool,
+        show_reasoning: bool = True,
+        label: str | None = None,
     ) -> None:
         self.out = out
         self.err = err
+        self.label = label
         self.color = color
         self.show_reasoning = show_reasoning
         self._section: str | None = None  # "reasoning" | "answer"
@@ -149,6 +158,8 @@ class PlainPrinter(_Printer):
                     self._write("\n")
                     self.out.flush()
                 line = f"error: {safe_text(message)}"
+                if self.label is not None:
+                    line = f"{self.label}: {line}"
                 self.err.write((f"{_RED}{line}{_RESET}" if self.color else line) + "\n")
                 self.err.flush()
             case events.Retrying():
@@ -166,6 +177,162 @@ class PlainPrinter(_Printer):
             self._write("\n")
         self._write(f"── {format_stats(reply)} ──\n", dim=True)
         self.out.flush()
+
+
+class _Held:
+    """An :class:`Output` that keeps what is written, in one list with its sibling's (so
+    that stdout and stderr keep their order), until the reply is written out whole."""
+
+    def __init__(self, chunks: list[tuple[Output, str]], target: Output) -> None:
+        self.chunks = chunks
+        self.target = target
+
+    def write(self, text: str, /) -> int:
+        if text:
+            self.chunks.append((self.target, text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class HeldReply:
+    """One model's reply in a compared run (a sink): printed as :class:`PlainPrinter`
+    prints a reply (its error line naming the model), but held until
+    :class:`PlainComparison` writes it out. A retry notice is said at once, on stderr and
+    naming the model: it tells why nothing comes."""
+
+    def __init__(self, comparison: PlainComparison, label: str, *, show_reasoning: bool) -> None:
+        self.comparison = comparison
+        self.label = label
+        self.chunks: list[tuple[Output, str]] = []
+        out, err = _Held(self.chunks, comparison.out), _Held(self.chunks, comparison.err)
+        self.printer = PlainPrinter(
+            out, err, color=comparison.color, show_reasoning=show_reasoning, label=label
+        )
+        self.ended = False
+
+    def event(self, event: Event, at: float = 0.0) -> None:
+        if isinstance(event, events.Retrying):
+            line = f"{self.label}: {retry_line(event)}"
+            self.comparison.err.write(dim(line, self.comparison.color) + "\n")
+            self.comparison.err.flush()
+        else:
+            self.printer.event(event, at)
+
+    def done(self, reply: Reply) -> None:
+        if self.ended:
+            return  # a sink ends once
+        self.printer.done(reply)
+        self.ended = True
+        self.comparison.release()
+
+
+class PlainComparison:
+    """What a person sees of ``ask -m A -m B …``: each reply whole, under a rule naming its
+    model, in the order the models were given, as soon as it and every reply before it have
+    ended (replies streaming into one another would be unreadable); then :meth:`table`.
+    ``replies`` holds one sink per model."""
+
+    def __init__(
+        self,
+        out: Output,
+        err: Output,
+        models: Sequence[str],
+        *,
+        color: bool,
+        show_reasoning: bool = True,
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.color = color
+        self.labels = compare_labels(models)
+        self.replies = [
+            HeldReply(self, label, show_reasoning=show_reasoning) for label in self.labels
+        ]
+        self._written = 0
+
+    def release(self) -> None:
+        """Write out every ended reply whose turn has come."""
+        while self._written < len(self.replies) and self.replies[self._written].ended:
+            held = self.replies[self._written]
+            heading = f"══ {held.label} ══"
+            if self._written:
+                self.out.write("\n")
+            self.out.write((f"{_BOLD}{heading}{_RESET}" if self.color else heading) + "\n")
+            last: Output = self.out
+            for target, text in held.chunks:
+                if target is not last:
+                    last.flush()  # stdout and stderr interleave as the reply had them
+                    last = target
+                target.write(text)
+            held.chunks.clear()
+            self.out.flush()
+            self.err.flush()
+            self._written += 1
+
+    def table(self, replies: Sequence[Reply]) -> None:
+        """The replies' figures side by side, the best of each marked with ``*``."""
+        ranking = rank_replies(replies)
+        header = ["model", "finish", "TTFT", "first answer", "speed", "tokens", "cost"]
+        rows = [header]
+        for position, (label, reply) in enumerate(zip(self.labels, replies, strict=True)):
+            metrics, usage = reply.metrics, reply.usage
+            rate = format_rate(metrics.tokens_per_s) if metrics.tokens_per_s is not None else "–"
+            known = reply.cost is not None and reply.cost.usd is not None
+            cost = reply.cost.label() if reply.cost is not None and known else "unknown"
+            tokens = f"in {usage.input_tokens:,} · out {usage.output_tokens:,}"
+            rows.append(
+                [
+                    label,
+                    reply.finish_reason or "cancelled",
+                    _marked(format_ms(metrics.ttft_ms), position, ranking.fastest_first_token),
+                    _marked(format_ms(metrics.first_answer_ms), position, None),
+                    _marked(rate, position, ranking.fastest_tokens_per_s),
+                    tokens + (" est." if usage.estimated else ""),
+                    _marked(cost, position, ranking.cheapest),
+                ]
+            )
+        # A figure ends in "*" or a space (see _marked): its header too, so that they align.
+        rows[0] = [cell + (" " if column in _FIGURES else "") for column, cell in enumerate(header)]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+        self.out.write("\n")
+        for row in rows:
+            cells = [
+                cell.rjust(width) if column in _FIGURES else cell.ljust(width)
+                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            self.out.write("  ".join(cells).rstrip() + "\n")
+        bests = (
+            (ranking.fastest_first_token, "the fastest first token"),
+            (ranking.fastest_tokens_per_s, "the fastest tokens/s"),
+            (ranking.cheapest, "the cheapest"),
+        )
+        marked = [name for best, name in bests if best is not None]
+        if marked:
+            self.out.write(self._dim("* " + ", ".join(marked)) + "\n")
+        self.out.flush()
+
+    def _dim(self, text: str) -> str:
+        return dim(text, self.color)
+
+
+_FIGURES = frozenset({2, 3, 4, 6})  # the table's columns of figures, right-aligned
+_BOLD = "\x1b[1m"
+
+
+def _marked(figure: str, position: int, best: int | None) -> str:
+    """A figure of the table, ending in ``*`` when it is the best, else in a space."""
+    return figure + ("*" if position == best else " ")
+
+
+def compare_labels(models: Sequence[str]) -> list[str]:
+    """How plain output names each model of a compared run: its reference made visible,
+    and ``#2`` (its place among the models given, from 1) when it was asked twice."""
+    return [
+        visible_line(model) + (f" #{position + 1}" if models.count(model) > 1 else "")
+        for position, model in enumerate(models)
+    ]
 
 
 def retry_line(event: events.Retrying) -> str:
@@ -191,18 +358,28 @@ class JsonLinesPrinter(_Printer):
 
     ``session_id``, when set by the time the reply is done, goes into the ``done`` record
     (the session the reply was saved in), and so does ``place`` (see :func:`done_record`).
+    ``tags`` go into every record, just after its type: which model of a compared run it
+    is (``ask -m A -m B``), so that the lines of several printers can share one stdout.
     """
 
     def __init__(
-        self, out: Output, *, show_reasoning: bool = True, session_id: str | None = None
+        self,
+        out: Output,
+        *,
+        show_reasoning: bool = True,
+        session_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> None:
         self.out = out
         self.show_reasoning = show_reasoning
         self.session_id = session_id
         self.place: tuple[int, int] | None = None
+        self.tags = dict(tags or {})
 
     def record(self, record: dict[str, Any]) -> None:
-        """Write one record as a line and flush."""
+        """Write one record as a line (one write: lines never mix) and flush."""
+        if self.tags:
+            record = {"type": record["type"], **self.tags, **record}
         self.out.write(json_line(record) + "\n")
         self.out.flush()
 
@@ -255,13 +432,27 @@ def done_record(
     """The ``done`` record; ``session_id`` is added only when given, and so is ``place``:
     which of the alternatives at the reply's turn in the session it is (from 1, in the
     order written) and how many there are, as ``alternative`` and ``alternatives``."""
-    usage = reply.usage
-    metrics = reply.metrics
     record: dict[str, Any] = {
         "type": "done",
         "model": reply.model,
         "text": reply.text,
         "reasoning": reply.reasoning if include_reasoning else "",
+        **reply_fields(reply),
+        "warnings": list(reply.warnings),
+    }
+    if session_id is not None:
+        record["session_id"] = session_id
+    if place is not None:
+        record["alternative"], record["alternatives"] = place
+    return record
+
+
+def reply_fields(reply: Reply) -> dict[str, Any]:
+    """How a reply ended and its figures, as the ``done`` record and each result of the
+    ``compare`` record give them: finish reason, usage, times, tokens/s and cost."""
+    usage = reply.usage
+    metrics = reply.metrics
+    return {
         "finish_reason": reply.finish_reason,
         "usage": {
             "input_tokens": usage.input_tokens,
@@ -277,10 +468,28 @@ def done_record(
         "server_tokens_per_s": usage.server_tokens_per_s,
         "cost_usd": reply.cost.usd if reply.cost else None,
         "cost_source": reply.cost.source if reply.cost else "unknown",
-        "warnings": list(reply.warnings),
     }
-    if session_id is not None:
-        record["session_id"] = session_id
-    if place is not None:
-        record["alternative"], record["alternatives"] = place
-    return record
+
+
+def compare_record(replies: Sequence[Reply], tags: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``compare`` record that ends a run of several models: one result per reply, in
+    the order the models were given, each opened by the reply's ``tags`` (its ``model``,
+    and its ``index`` when a model was asked twice), then which model was first, fastest
+    and cheapest (:func:`~chatterm.reply.figures.rank_replies`; null when none was)."""
+    results = []
+    for reply, tag in zip(replies, tags, strict=True):
+        result = {**tag, **reply_fields(reply)}
+        result["cost_estimated"] = reply.cost.estimated if reply.cost else False
+        results.append(result)
+    ranking = rank_replies(replies)
+
+    def model_at(position: int | None) -> Any:
+        return None if position is None else tags[position]["model"]
+
+    return {
+        "type": "compare",
+        "results": results,
+        "fastest_first_token": model_at(ranking.fastest_first_token),
+        "fastest_tokens_per_s": model_at(ranking.fastest_tokens_per_s),
+        "cheapest": model_at(ranking.cheapest),
+    }
