@@ -77,10 +77,7 @@ def _undone(session: Session) -> list[str]:
         turn = session.tree[index]
         lines += [f"### Undone {number} of {len(undone)}: {_one_line(turn.model)}", ""]
         lines += ["**You**", "", _defused(_closed(turn.prompt)), ""]
-        lines += _reply(turn, folded=True)
-        later = _later_turns(session, index)
-        if later:
-            lines += [f"*{_count(later, 'more turn')} followed it in its branch*", ""]
+        lines += _folded_reply(session, index)
     lines += ["</details>", ""]
     return lines
 
@@ -124,11 +121,18 @@ def _other_replies(session: Session, position: int) -> list[str]:
         lines += [f"### {heading}", ""]
         if turn.prompt != session.turns[position].prompt:
             lines += ["**You (another prompt)**", "", _defused(_closed(turn.prompt)), ""]
-        lines += _reply(turn, folded=True)
-        later = _later_turns(session, index)
-        if later:
-            lines += [f"*{_count(later, 'more turn')} followed it in its branch*", ""]
+        lines += _folded_reply(session, index)
     lines += ["</details>", ""]
+    return lines
+
+
+def _folded_reply(session: Session, index: int) -> list[str]:
+    """Tree turn ``index``'s reply inside a ``<details>`` block, and how many turns
+    followed it in its own branch (they are not written out)."""
+    lines = _reply(session.tree[index], folded=True)
+    later = _later_turns(session, index)
+    if later:
+        lines += [f"*{_count(later, 'more turn')} followed it in its branch*", ""]
     return lines
 
 

@@ -23,6 +23,33 @@ _TABLE_KEYS = {
 }
 
 
+def modal_list_css(screen: str, status_id: str) -> str:
+    """The stylesheet of a modal list (the model picker, the past prompts): a framed box
+    in the middle, the table filling it, a status line of at most three lines below."""
+    return f"""
+    {screen} {{
+        align: center middle;
+        & > Vertical {{
+            width: 100;
+            max-width: 100%;
+            height: 80%;
+            padding: 0 1;
+            background: $surface;
+            border: round $primary;
+            border-title-color: $text-primary;
+        }}
+        & DataTable {{
+            height: 1fr;
+        }}
+        & #{status_id} {{
+            height: auto;
+            max-height: 3;
+            color: $text-muted;
+        }}
+    }}
+    """
+
+
 class FilteredTable(Screen[ScreenResultType]):
     """The filter and the table of a screen that composes both with these ids."""
 

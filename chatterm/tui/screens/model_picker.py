@@ -38,7 +38,7 @@ from chatterm.catalogue.listing import CatalogueEntry, catalogue
 from chatterm.config import Settings
 from chatterm.text import safe_text
 from chatterm.tui.bindings import PICKER_BINDINGS
-from chatterm.tui.screens.filtered_table import FilteredTable
+from chatterm.tui.screens.filtered_table import FilteredTable, modal_list_css
 
 COLUMNS = (  # with a cell's padding, 94 columns: the box is 100 wide
     ("mark", "", 2),
@@ -106,28 +106,7 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*PICKER_BINDINGS]
 
-    DEFAULT_CSS = """
-    ModelPickerScreen {
-        align: center middle;
-        & > Vertical {
-            width: 100;
-            max-width: 100%;
-            height: 80%;
-            padding: 0 1;
-            background: $surface;
-            border: round $primary;
-            border-title-color: $text-primary;
-        }
-        & DataTable {
-            height: 1fr;
-        }
-        & #picker-status {
-            height: auto;
-            max-height: 3;
-            color: $text-muted;
-        }
-    }
-    """
+    DEFAULT_CSS = modal_list_css("ModelPickerScreen", "picker-status")
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ from chatterm.sessions.store import SessionError
 from chatterm.text import local_time, one_line, safe_text
 from chatterm.tui.bindings import PROMPTS_BINDINGS
 from chatterm.tui.past_prompts import PastPrompt, PastPrompts
-from chatterm.tui.screens.filtered_table import FilteredTable
+from chatterm.tui.screens.filtered_table import FilteredTable, modal_list_css
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 SESSIONS_PER_BATCH = 20  # sessions read before the list shows what they hold
@@ -61,28 +61,7 @@ class PromptSearchScreen(ModalScreen[str | None], FilteredTable[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*PROMPTS_BINDINGS]
 
-    DEFAULT_CSS = """
-    PromptSearchScreen {
-        align: center middle;
-        & > Vertical {
-            width: 100;
-            max-width: 100%;
-            height: 80%;
-            padding: 0 1;
-            background: $surface;
-            border: round $primary;
-            border-title-color: $text-primary;
-        }
-        & DataTable {
-            height: 1fr;
-        }
-        & #prompts-status {
-            height: auto;
-            max-height: 3;
-            color: $text-muted;
-        }
-    }
-    """
+    DEFAULT_CSS = modal_list_css("PromptSearchScreen", "prompts-status")
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
