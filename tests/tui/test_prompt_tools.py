@@ -456,3 +456,18 @@ async def test_keys_can_swap_the_prompts_keys_too() -> None:
         await finish_reply(pilot)
         assert [turn.prompt for turn in screen.turns] == ["a\nb"]
         assert not any("[keys]" in text for text in toasts(app))
+
+
+async def test_a_burst_of_keys_is_applied_in_order() -> None:
+    """Keys that arrive in one read (a fast typist, a paste of keys, tmux send-keys): the
+    editing keys and Enter act in order with the characters around them."""
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await type_text(pilot, "old text")
+        burst = [("ctrl+a", None), ("ctrl+k", None), ("n", "n"), ("e", "e"), ("w", "w")]
+        burst.append(("enter", "\r"))
+        for key, character in burst:  # queued together, as a terminal read delivers them
+            screen.prompt.post_message(events.Key(key, character))
+        await finish_reply(pilot)
+        assert [turn.prompt for turn in screen.turns] == ["new"]

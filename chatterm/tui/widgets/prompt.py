@@ -91,22 +91,21 @@ class PromptArea(BeforeTextAreaInput, TextArea):
         self._recall = PromptRecall()
 
     async def before_key(self, event: events.Key) -> None:
-        # TextArea inserts a newline for enter before bindings are looked at; while enter
-        # is bound here (the keymap may move "send" elsewhere), leave it to the binding.
-        # The key then reaches the bindings in order, after the characters typed before it.
+        # A key bound here (send, newline, and TextArea's own editing keys: Ctrl+A, Ctrl+K,
+        # …) runs its action now, in order with the characters around it. Left to the
+        # binding, it would run after the rest of the same burst had been typed: a fast
+        # "a Enter b" gave "ab" and a newline, "Ctrl+A Ctrl+K new Enter" sent nothing.
+        # (TextArea would also insert a newline for an Enter that is bound to send.)
         # Alt+letter arrives from a terminal as ESC + letter, which Textual reports with the
         # letter as its character: TextArea would type it. A bound one goes to its binding.
         active = self.screen.active_bindings.get(event.key)
-        if active is not None and active.node is self and active.binding.action == "newline":
-            # Inserted now, in order with the characters around it: the binding would run
-            # after the rest of the same burst had been typed ("a⏎b" as "ab⏎").
-            self.action_newline()
+        if active is not None and active.node is self:
             event.prevent_default()
             event.stop()
+            await self.run_action(active.binding.action)
             return
-        if event.key == "enter" or event.key.startswith("alt+"):
-            if active is not None and (active.node is self or event.key != "enter"):
-                event.prevent_default()
+        if event.key.startswith("alt+") and active is not None:
+            event.prevent_default()
 
     async def before_paste(self, event: events.Paste) -> None:
         # Only the text is changed here: TextArea's own handler, which runs next, inserts
