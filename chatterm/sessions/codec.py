@@ -23,15 +23,13 @@ from typing import Any, Literal
 
 import tomli_w
 
+from chatterm.sessions.document import session_from_data, session_to_data, turn_to_data
 from chatterm.sessions.model import (
     Session,
     SessionFormatError,
     TimelineLoader,
     Turn,
     pending_timeline,
-    session_from_data,
-    session_to_data,
-    turn_to_data,
 )
 from chatterm.text import escape_unsafe_in_strings
 

@@ -20,8 +20,9 @@ from chatterm.cli.main import main
 from chatterm.cli.printer import done_record
 from chatterm.cli.replay import choose_turn, one_turn_session, replay_command
 from chatterm.reply.figures import format_stats
+from chatterm.sessions.document import session_to_data
 from chatterm.sessions.export import to_markdown
-from chatterm.sessions.model import Session, Turn, new_session, session_to_data
+from chatterm.sessions.model import Session, Turn, new_session
 from chatterm.sessions.store import SessionStore
 from tests.cli.test_cli_ask_sessions import MODEL, ask, done_of, server  # noqa: F401
 from tests.cli.test_cli_replay import fake_tui  # noqa: F401

@@ -28,8 +28,9 @@ from chatterm.events import StreamError, Usage
 from chatterm.pricing import Cost
 from chatterm.reply.figures import format_stats
 from chatterm.reply.metrics import Metrics
+from chatterm.sessions.document import session_to_data
 from chatterm.sessions.export import to_markdown
-from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session, session_to_data
+from chatterm.sessions.model import Session, TimelineEntry, Turn, new_session
 from chatterm.sessions.store import SessionStore
 from chatterm.text import local_time
 from tests.test_files_and_disk import BrokenDisk

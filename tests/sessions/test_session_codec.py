@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 from session_factory import full_session, full_turn
 
 from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode, encode
-from chatterm.sessions.model import (
-    SessionFormatError,
-    TimelineEntry,
-    new_session,
-    session_to_data,
-)
+from chatterm.sessions.document import session_to_data
+from chatterm.sessions.model import SessionFormatError, TimelineEntry, new_session
 
 HOSTILE = [
     "quotes \" and ' and \"\"\" and '''",

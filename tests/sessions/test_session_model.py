@@ -9,6 +9,7 @@ import pytest
 from session_factory import full_session, full_turn
 
 from chatterm.events import FinishReason, Message
+from chatterm.sessions.document import session_from_data, session_to_data
 from chatterm.sessions.model import (
     SCHEMA_VERSION,
     FutureSessionError,
@@ -17,8 +18,6 @@ from chatterm.sessions.model import (
     is_valid_id,
     new_session,
     new_session_id,
-    session_from_data,
-    session_to_data,
     title_from_prompt,
 )
 

@@ -15,12 +15,8 @@ import pytest
 from session_factory import full_session
 
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat, decode, decode_data, encode
-from chatterm.sessions.model import (
-    SessionFormatError,
-    TimelineEntry,
-    pending_timeline,
-    session_from_data,
-)
+from chatterm.sessions.document import session_from_data
+from chatterm.sessions.model import SessionFormatError, TimelineEntry, pending_timeline
 
 TRICKY = [
     'quotes " and \\ and \\n',

@@ -14,15 +14,9 @@ from hypothesis import strategies as st
 from session_factory import full_turn
 
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat, decode, encode
+from chatterm.sessions.document import session_to_data
 from chatterm.sessions.index import INDEX_NAME
-from chatterm.sessions.model import (
-    SCHEMA_VERSION,
-    Session,
-    SessionFormatError,
-    Turn,
-    new_session,
-    session_to_data,
-)
+from chatterm.sessions.model import SCHEMA_VERSION, Session, SessionFormatError, Turn, new_session
 from chatterm.sessions.store import SessionStore
 
 VERSION1 = Path(__file__).parent / "version1"

@@ -14,6 +14,7 @@ with none selected they act on the last turn.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from chatterm.events import Message
 from chatterm.sessions.keeper import SessionKeeper
@@ -25,8 +26,9 @@ from chatterm.tui.widgets.turn import TurnView
 
 
 class BranchActions(TurnsScreen):
-    """Branching for the chat screen, which sets ``keeper`` and ``keymap`` and overrides
-    :meth:`_busy`, :meth:`ready_to_send`, :meth:`show_session` and :meth:`send`."""
+    """Branching for the chat screen, which sets ``keeper`` and ``keymap``, overrides
+    :meth:`_busy` and :meth:`ready_to_send`, and provides ``prompt``, ``show_session`` and
+    ``send``."""
 
     keeper: SessionKeeper
     keymap: Mapping[str, str]
@@ -41,15 +43,14 @@ class BranchActions(TurnsScreen):
     def ready_to_send(self) -> bool:
         return True
 
-    async def show_session(self, *, adopt_model: bool = True) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the chat screen's own (it comes first in the chat screen's bases)
 
-    async def send(self, prompt: str, history: Sequence[Message] | None = None) -> None:
-        raise NotImplementedError
+        async def show_session(self, *, adopt_model: bool = True) -> None: ...
 
-    @property
-    def prompt(self) -> PromptArea:
-        raise NotImplementedError
+        async def send(self, prompt: str, history: Sequence[Message] | None = None) -> None: ...
+
+        @property
+        def prompt(self) -> PromptArea: ...
 
     # -- the turn acted on ------------------------------------------------------------------
 
