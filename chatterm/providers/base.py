@@ -51,6 +51,16 @@ def requested_effort(conversation: Conversation) -> ReasoningEffort | None:
     return conversation.effort if conversation.reasoning else "off"
 
 
+def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
+    """The conversation as Chat Completions-style messages, the system prompt first (the
+    shape Ollama's chat API takes too)."""
+    messages: list[dict[str, str]] = []
+    if conversation.system:
+        messages.append({"role": "system", "content": conversation.system})
+    messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
+    return messages
+
+
 class StreamParser(Protocol):
     """Bytes of one response body in, normalized events out.
 

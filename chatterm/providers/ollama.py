@@ -31,7 +31,7 @@ from chatterm.events import (
     TextDelta,
     Usage,
 )
-from chatterm.providers.base import Provider, WireFormat, requested_effort
+from chatterm.providers.base import Provider, WireFormat, chat_messages, requested_effort
 from chatterm.providers.endpoint import Endpoint, error_detail, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
@@ -253,10 +253,7 @@ class OllamaChatFormat(WireFormat):
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation
     ) -> dict[str, Any]:
-        messages: list[dict[str, str]] = []
-        if conversation.system:
-            messages.append({"role": "system", "content": conversation.system})
-        messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
+        messages = chat_messages(conversation)
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
         level = requested_effort(conversation)
         if model_info("ollama", model).reasoning:
