@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from chatterm.cli.common import (
     EXIT_FAILED,
@@ -37,6 +37,7 @@ from chatterm.cli.printer import (
     PlainPrinter,
     StdoutFailed,
     compare_record,
+    compare_tags,
     json_line,
 )
 from chatterm.config import load_settings
@@ -430,16 +431,6 @@ def _ask_models(
         stderr.write(saved[0].saved_line() + "\n")
     clean = all(reply.finish_reason in CLEAN_FINISHES for reply in replies)
     return EXIT_OK if clean else EXIT_FAILED
-
-
-def compare_tags(models: Sequence[str]) -> list[dict[str, Any]]:
-    """What marks each model's records in a compared run: ``model``, and, when a model was
-    given twice, ``index`` (its place among the models given, from 0) on every one."""
-    repeated = len(set(models)) < len(models)
-    return [
-        {"model": model, **({"index": index} if repeated else {})}
-        for index, model in enumerate(models)
-    ]
 
 
 async def _stream_all(

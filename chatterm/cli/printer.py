@@ -471,6 +471,16 @@ def reply_fields(reply: Reply) -> dict[str, Any]:
     }
 
 
+def compare_tags(models: Sequence[str]) -> list[dict[str, Any]]:
+    """What marks each model's records in a compared run: ``model``, and, when a model was
+    given twice, ``index`` (its place among the models given, from 0) on every one."""
+    repeated = len(set(models)) < len(models)
+    return [
+        {"model": model, **({"index": index} if repeated else {})}
+        for index, model in enumerate(models)
+    ]
+
+
 def compare_record(replies: Sequence[Reply], tags: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The ``compare`` record that ends a run of several models: one result per reply, in
     the order the models were given, each opened by the reply's ``tags`` (its ``model``,

@@ -13,28 +13,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
-from chatterm.cli.printer import JsonLinesPrinter, PlainPrinter, dim
+from chatterm.cli.printer import (
+    JsonLinesPrinter,
+    PlainComparison,
+    PlainPrinter,
+    compare_record,
+    compare_tags,
+    dim,
+    json_line,
+)
 from chatterm.cli.sessions import forked_turn, load_session, turn_in_range, write_prompt
 from chatterm.config import Settings, load_settings
 from chatterm.errors import ConfigError
 from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
-from chatterm.reply.sink import pump
+from chatterm.reply.sink import Sink, pump
 from chatterm.sessions.model import Session
-from chatterm.sessions.replay import ReplayControl, Sleep, replay_turns
+from chatterm.sessions.replay import RecordedTurn, ReplayControl, Sleep, replay_turns
 from chatterm.sessions.store import SessionStore
-from chatterm.text import visible_line
+from chatterm.text import safe_text, visible_line
 
 
 class StoppedWithoutFigures:
     """A replay's printer as a sink: a turn stopped with Ctrl+C ends with the replay's own
     "replay stopped" line, not with figures for a reply that was never recorded so."""
 
-    def __init__(self, printer: PlainPrinter | JsonLinesPrinter) -> None:
+    def __init__(self, printer: Sink) -> None:
         self.printer = printer
 
     def event(self, event: Event, at: float) -> None:
@@ -145,6 +153,10 @@ async def play(
             session, speed=speed, control=control, sleep=sleep, first_turn=first_turn
         )
         async for played in turns:
+            if len(played.columns) > 1:
+                gap = played.index > first_turn
+                await play_together(played, out, json_lines=json_lines, color=color, gap=gap)
+                continue
             turn = played.turn
             printer: PlainPrinter | JsonLinesPrinter
             if json_lines:
@@ -176,3 +188,42 @@ async def play(
             out.flush()
         return EXIT_FAILED
     return EXIT_OK
+
+
+async def play_together(
+    played: RecordedTurn, out: TextIO, *, json_lines: bool, color: bool, gap: bool
+) -> None:
+    """Replies begun together (a comparison), played at once as they raced. In plain text
+    each is printed whole under a rule naming its model, in the order written, then the
+    comparison table, as ``ask -m A -m B`` prints them; in JSON Lines each reply's records
+    carry its ``model`` (and ``index`` for a model asked twice), then one ``compare``
+    record."""
+    columns = played.columns
+    models = [column.turn.model for column in columns]
+    tags = compare_tags(models)
+    sinks: Sequence[Sink]
+    plain: PlainComparison | None = None
+    if json_lines:
+        prompt = {"type": "prompt", "turn": played.index, "text": played.turn.prompt}
+        JsonLinesPrinter(out).record({**prompt, "models": models})
+        sinks = [JsonLinesPrinter(out, tags=tag) for tag in tags]
+    else:
+        if gap:
+            out.write("\n")
+        out.write(
+            dim("── you ──", color) + "\n" + safe_text(played.turn.prompt).rstrip("\n") + "\n"
+        )
+        out.flush()
+        plain = PlainComparison(out, out, models, color=color)
+        sinks = plain.replies
+    replies = await asyncio.gather(
+        *(
+            pump(column, StoppedWithoutFigures(sink))
+            for column, sink in zip(columns, sinks, strict=True)
+        )
+    )
+    if plain is not None:
+        plain.table(replies)
+    else:
+        out.write(json_line(compare_record(replies, tags)) + "\n")
+    out.flush()

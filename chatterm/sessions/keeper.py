@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chatterm.events import Message
 from chatterm.reply.figures import SessionCosts
-from chatterm.sessions.model import Session, new_session
+from chatterm.sessions.model import Session, new_session, now_iso
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
 from chatterm.sessions.store import SessionError, SessionStore
 
@@ -58,23 +58,27 @@ class SessionKeeper:
         ended = [turn.cost for turn in tree if not turn.in_progress]
         return SessionCosts(ended, alternatives=len(tree) - len(path))
 
-    def begin_turn(self, prompt: str, model: str) -> TurnRecorder:
+    def begin_turn(self, prompt: str, model: str, *, started: str | None = None) -> TurnRecorder:
         """Start recording a reply; the session (and its file) begins with the first one.
         The prompt is saved before the first token arrives."""
         if self.session is None:
             self.session = new_session(system=self.default_system)
-        return TurnRecorder(self.session, self.writer, prompt, model)
+        return TurnRecorder(self.session, self.writer, prompt, model, started=started)
 
     def begin_alternatives(self, prompt: str, models: Sequence[str]) -> list[TurnRecorder]:
         """Start recording one reply per model to the same prompt, as alternatives of one
         turn: each follows the turn the active path ends at, in the order given, and the
-        active path ends at the first. Every prompt is saved before the first token."""
+        active path ends at the first. They share the instant they were started, which is
+        how a session tells replies begun together (compared) from replies regenerated
+        one after another (:meth:`~chatterm.sessions.model.Session.begun_together`).
+        Every prompt is saved before the first token."""
         recorders: list[TurnRecorder] = []
+        started = now_iso()
         for model in models:
             if recorders:
                 assert self.session is not None
                 self.session.rewind(len(self.session.turns) - 1)  # the next one beside it
-            recorders.append(self.begin_turn(prompt, model))
+            recorders.append(self.begin_turn(prompt, model, started=started))
         if len(recorders) > 1:
             assert self.session is not None
             first = recorders[0].turn

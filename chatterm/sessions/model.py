@@ -277,6 +277,19 @@ class Session:
         parent = self.tree[self.path[position]].parent
         return [index for index, turn in enumerate(self.tree) if turn.parent == parent]
 
+    def begun_together(self, position: int) -> list[int]:
+        """The replies at ``position`` of the active path that were begun together with
+        the one shown (a comparison: they share their ``started`` instant), as indices in
+        the tree in the order written; just the one shown for a reply begun alone."""
+        self.sync()
+        shown = self.tree[self.path[position]]
+        together = [
+            i
+            for i in self.alternatives(position)
+            if (self.tree[i].started, self.tree[i].prompt) == (shown.started, shown.prompt)
+        ]
+        return together
+
     def places(self) -> list[tuple[int, int]]:
         """For each turn of the active path, which of the alternatives at its place it is
         (from 1, in the order written) and how many there are."""

@@ -202,11 +202,12 @@ class TurnRecorder:
         model: str,
         *,
         checkpoint_s: float = CHECKPOINT_S,
+        started: str | None = None,
     ) -> None:
         self.session = session
         self.writer = writer
         self.checkpoint_s = checkpoint_s
-        self.turn = Turn(prompt=prompt, model=model, started=now_iso())
+        self.turn = Turn(prompt=prompt, model=model, started=started or now_iso())
         if not session.title:
             session.title = title_from_prompt(prompt)
         session.add(self.turn)

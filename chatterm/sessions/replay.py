@@ -7,6 +7,10 @@ the request); :func:`replay_turns` plays every turn in order as a
 for ``chatterm replay --plain``, the turn views in the TUI. Each turn ends with its recorded
 reply, so the figures shown are the recorded ones. Nothing here touches the network.
 
+Replies begun together (a comparison, :meth:`~chatterm.sessions.model.Session.begun_together`)
+play together: the turn played has ``columns``, one source per reply, each from the same
+start on the same clock, so they race as they did; the next turn waits for the slowest.
+
 Waiting is polled in short sleeps against the clock rather than one long sleep, so pause
 and skip take effect within ``POLL_S`` and tests can drive a fake clock and sleep.
 """
@@ -124,11 +128,15 @@ class RecordedTurn:
         self.index = index
         self.turn = turn
         self._playback = playback
+        self._start = playback.cursor  # where the recorded request was sent
         self.accumulator = ReplyAccumulator(turn.model)
         self._played_all = False
+        #: every reply begun together with this one, in the order written, this one among
+        #: them (just this one for a reply begun alone)
+        self.columns: tuple[RecordedTurn, ...] = (self,)
 
     async def events(self) -> AsyncGenerator[TimedEvent, None]:
-        start = self._playback.cursor
+        start = self._start
         for timed in turn_events(self.turn):
             await self._playback.wait_until(start + timed.at)
             played = TimedEvent(self._playback.control.playing_time(), timed.event)
@@ -160,7 +168,7 @@ class _Playback:
         self.cursor = 0.0  # recorded seconds since the start of the replay
 
     async def wait_until(self, cursor: float) -> None:
-        self.cursor = cursor
+        self.cursor = max(self.cursor, cursor)  # replies played together: the furthest
         if self.speed == 0:
             return
         while not self.control.skipping:
@@ -189,4 +197,15 @@ async def replay_turns(
     for index, turn in enumerate(session.turns[first_turn:], start=first_turn):
         if index > first_turn:
             await playback.wait_until(playback.cursor + TURN_GAP_S)
-        yield RecordedTurn(index, turn, playback)
+        played = RecordedTurn(index, turn, playback)
+        together = session.begun_together(index)
+        if len(together) > 1:
+            played.columns = tuple(
+                played
+                if session.tree[i] is turn
+                else RecordedTurn(index, session.tree[i], playback)
+                for i in together
+            )
+            for column in played.columns:
+                column.columns = played.columns
+        yield played

@@ -136,6 +136,31 @@ REDO_EXCHANGE = Binding(
     show=False,
     tooltip="Bring back the exchange undone last (and the turns after it in its branch).",
 )
+COMPARE = Binding(
+    "alt+c",
+    "compare",
+    "Compare",
+    id="chat.compare",
+    show=False,  # the footer keeps to 120 columns: the welcome text, stats bar and palette say it
+    tooltip="Choose 2 to 4 models; the next prompt goes to all of them, side by side.",
+)
+CANCEL_COLUMN = Binding(
+    "alt+x",
+    "cancel_column",
+    "Cancel one",
+    id="chat.cancel_column",
+    show=False,  # the footer keeps to 120 columns: the welcome text, stats bar and palette say it
+    tooltip="While models are compared: cancel the chosen column's reply, not the others.",
+)
+KEEP_REPLY = Binding(
+    "alt+k",
+    "keep_reply",
+    "Keep reply",
+    id="chat.keep_reply",
+    show=False,  # the footer keeps to 120 columns: the welcome text, stats bar and palette say it
+    tooltip="After a comparison: go on with the chosen column's reply (Alt+Left/Right "
+    "chooses); the others stay as its alternatives.",
+)
 TOGGLE_REASONING = Binding(
     "ctrl+r",
     "toggle_reasoning",
@@ -352,6 +377,23 @@ PICKER_CLOSE = Binding(
     tooltip="Close the list and keep the current model.",
 )
 # The past prompts (every saved chat's): the filter keeps the focus, as in the model picker.
+# Choosing the models of a comparison: the same list, Space chooses (priority: the filter
+# would type it; model names hold no spaces).
+COMPARE_PICKER_TOGGLE = Binding(
+    "space",
+    "choose_model",
+    "Choose",
+    id="compare_picker.toggle",
+    priority=True,
+    tooltip="Choose the highlighted model, or unchoose it (2 to 4 models).",
+)
+COMPARE_PICKER_START = Binding(
+    "enter",
+    "select",
+    "Compare",
+    id="compare_picker.start",
+    tooltip="Compare the chosen models: the next prompt goes to all of them.",
+)
 PROMPTS_SELECT = Binding(
     "enter",
     "select",
@@ -388,6 +430,9 @@ CHAT_BINDINGS = [
     CANCEL,
     RETRY,
     *BRANCH_BINDINGS,
+    COMPARE,
+    CANCEL_COLUMN,
+    KEEP_REPLY,
     TOGGLE_REASONING,
     NEXT_MODEL,
     PICK_MODEL,
@@ -414,6 +459,7 @@ SESSIONS_BINDINGS = [
 ]
 REPLAY_BINDINGS = [REPLAY_PAUSE, REPLAY_SKIP, REPLAY_CLOSE]
 PICKER_BINDINGS = [PICKER_SELECT, PICKER_CLOSE]
+COMPARE_PICKER_BINDINGS = [COMPARE_PICKER_TOGGLE, COMPARE_PICKER_START, PICKER_CLOSE]
 PROMPTS_BINDINGS = [PROMPTS_SELECT, PROMPTS_CLOSE]
 CONFIRM_BINDINGS = [DIALOG_YES, DIALOG_NO]
 RENAME_BINDINGS = [DIALOG_CANCEL]
@@ -423,6 +469,7 @@ SCOPES: dict[str, list[Binding]] = {
     "sessions": [*SESSIONS_BINDINGS, *APP_BINDINGS],
     "replay": [*REPLAY_BINDINGS, *APP_BINDINGS],
     "model picker": [*PICKER_BINDINGS, *APP_BINDINGS],
+    "compare picker": [*COMPARE_PICKER_BINDINGS, *APP_BINDINGS],
     "past prompts": [*PROMPTS_BINDINGS, *APP_BINDINGS],
     "confirm": [*CONFIRM_BINDINGS, *APP_BINDINGS],
     "rename": [*RENAME_BINDINGS, *APP_BINDINGS],
@@ -434,6 +481,8 @@ ALL_BINDINGS = [
     *SESSIONS_BINDINGS,
     *REPLAY_BINDINGS,
     *PICKER_BINDINGS,
+    COMPARE_PICKER_TOGGLE,
+    COMPARE_PICKER_START,
     *PROMPTS_BINDINGS,
     *CONFIRM_BINDINGS,
     *RENAME_BINDINGS,

@@ -17,15 +17,18 @@ from textual.content import Content
 
 from chatterm.events import Retrying, Usage
 from chatterm.reply.accumulate import Reply
-from chatterm.reply.figures import format_ms, reply_figures, session_cost
+from chatterm.reply.figures import format_ms, format_rate, rank_replies, reply_figures, session_cost
 from chatterm.retry import format_wait
 from chatterm.text import safe_text
 
 __all__ = [
+    "column_live",
+    "compare_bar",
     "error_line",
     "final_bar",
     "idle_bar",
     "live_bar",
+    "ranking_line",
     "replay_bar",
     "reply_line",
     "retry_bar",
@@ -123,3 +126,55 @@ def idle_bar(model: str) -> Content:
 def replay_bar(model: str, index: int, turns: int) -> Content:
     """The stats bar while a recorded turn plays back (its figures follow when it ends)."""
     return _join([("▶ replay", "$text-accent"), safe_text(model), f"turn {index + 1} of {turns}"])
+
+
+def column_live(elapsed_s: float, usage: Usage, retrying: str | None = None) -> Content:
+    """The live line of one column of a comparison: elapsed time and tokens so far, or
+    the retry it waits for."""
+    if retrying is not None:
+        return _join([("↻ " + retrying, WARNING_STYLE), format_ms(elapsed_s * 1000)])
+    tokens = f"{usage.output_tokens:,} tokens" + (" est." if usage.estimated else "")
+    return _join([("● streaming", "$text-success"), format_ms(elapsed_s * 1000), tokens])
+
+
+def compare_bar(streaming: int, columns: int, elapsed_s: float, keys: Sequence[str]) -> Content:
+    """The stats bar while a comparison streams: how many replies are still coming, the
+    time since the prompt was sent, and the keys (cancel all, cancel the chosen one)."""
+    return _join(
+        [
+            ("● comparing", "$text-success"),
+            f"{streaming} of {columns} streaming",
+            format_ms(elapsed_s * 1000),
+            *((safe_text(key), "dim") for key in keys),
+        ]
+    )
+
+
+def ranking_line(models: Sequence[str], replies: Sequence[Reply]) -> Content:
+    """The line under a finished comparison: which model gave the first token soonest,
+    which streamed fastest and which cost least (of those that finished cleanly)."""
+    ranking = rank_replies(replies)
+
+    def ttft(reply: Reply) -> str:
+        return format_ms(reply.metrics.ttft_ms)
+
+    def rate(reply: Reply) -> str:
+        return format_rate(reply.metrics.tokens_per_s or 0.0)
+
+    def cost(reply: Reply) -> str:
+        return reply.cost.label() if reply.cost is not None else ""
+
+    parts: list[str | tuple[str, str] | Content] = []
+    for position, what, figure in (
+        (ranking.fastest_first_token, "first token", ttft),
+        (ranking.fastest_tokens_per_s, "fastest", rate),
+        (ranking.cheapest, "cheapest", cost),
+    ):
+        if position is not None:
+            model = safe_text(models[position])
+            parts.append(
+                Content.assemble(f"{what}: ", (model, "bold"), f" {figure(replies[position])}")
+            )
+    if not parts:
+        return Content.assemble(("no reply finished cleanly: nothing to rank", WARNING_STYLE))
+    return _join(parts)

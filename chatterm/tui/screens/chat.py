@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -46,30 +45,25 @@ from chatterm.config import Settings
 from chatterm.events import (
     CLEAN_FINISHES,
     Conversation,
-    Event,
     Message,
-    ReasoningDelta,
     ReasoningEffort,
-    Retrying,
-    TextDelta,
 )
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel
-from chatterm.reply.accumulate import Reply
-from chatterm.reply.sink import Sink, end_sinks, pump
+from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session, Turn, history_of
-from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import SessionError
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, RETRY, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
-from chatterm.tui.screens.chat_branches import BranchActions
+from chatterm.tui.screens.chat_compare import CompareActions
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_prompts import PromptComposing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
+from chatterm.tui.screens.reply_in_flight import LiveReply
 from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
@@ -79,7 +73,6 @@ from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
-    from chatterm.reply.live import ReplyStream
 
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
@@ -96,44 +89,18 @@ def warm_up() -> None:
     warm_up_prices()
 
 
-@dataclass(eq=False)
-class LiveReply:
-    """The reply in flight: where its events come from and where they go."""
-
-    turn: TurnView
-    stream: ReplyStream
-    recorder: TurnRecorder
-    frames: int = 0
-    ended: bool = False
-    #: the last retry notice and when it came, until the first token arrives
-    retrying: tuple[float, Retrying] | None = None
-
-    def sinks(self) -> tuple[Sink, ...]:
-        """Where the reply's events go: the turn on screen, then the session (so the file
-        never runs ahead of the screen), then the retry notice's watch."""
-        return (self.turn, self.recorder, self)
-
-    def event(self, event: Event, at: float) -> None:
-        if isinstance(event, Retrying):
-            self.retrying = (at, event)
-        elif self.retrying is not None and isinstance(event, ReasoningDelta | TextDelta):
-            self.retrying = None
-
-    def done(self, reply: Reply) -> None:
-        pass  # the screen ends the turn (ChatScreen._end_reply)
-
-
 def can_retry(turn: Turn) -> bool:
     """A reply that ended without finishing (not one still streaming)."""
     return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
-class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposing, TurnsScreen):
+class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptComposing, TurnsScreen):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
     the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`',
-    the branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`',
+    comparing models :class:`~chatterm.tui.screens.chat_compare.CompareActions`', and the
+    branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`',
     the editor and past prompts :class:`~chatterm.tui.screens.chat_prompts.PromptComposing`'s.
     """
 
@@ -242,8 +209,18 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
             return
         if self._busy():
             return
+        if self.compare_models is not None:
+            targets = self.compare_targets()
+            if targets is None:
+                return
+            await self.keep_chosen()  # the last comparison goes on with its chosen reply
+            event.prompt.clear()
+            history = await self.branch_for_send(text)
+            await self.send_compared(text, targets, history)
+            return
         if not self.ready_to_send():
             return
+        await self.keep_chosen()
         event.prompt.clear()
         history = await self.branch_for_send(text)  # a rewritten earlier prompt: a new branch
         await self.send(text, history)
@@ -356,7 +333,9 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
     def action_cancel_reply(self) -> None:
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
-        else:
+        elif self.comparing():
+            self.cancel_comparison()
+        elif not self.leave_comparing():
             self.leave_editing()
 
     def key_of(self, binding: Binding) -> str:
@@ -365,10 +344,11 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
 
     def _busy(self) -> bool:
         """True (and says so) while a reply streams: it must end before anything else."""
-        if self.live is None:
+        if self.live is None and not self.comparing():
             return False
+        what = "A reply is streaming" if self.live is not None else "Replies are streaming"
         self.notify(
-            f"A reply is streaming: {self.key_of(CANCEL)} cancels it.",
+            f"{what}: {self.key_of(CANCEL)} cancels {'it' if self.live else 'them'}.",
             severity="warning",
             markup=False,
             timeout=3,
@@ -379,10 +359,18 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         """End the reply in flight, if any, as it stands (the app is closing)."""
         if self.live is not None:
             self._end_reply(self.live)
+        if self.comparison is not None:
+            for index in range(len(self.comparison.replies)):
+                self._end_column(self.comparison, index)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_reply":  # also leaves the rewriting of an earlier prompt
-            return True if self.live is not None or self.editing is not None else None
+        if action == "cancel_reply":  # also leaves comparing, or rewriting an earlier prompt
+            leaves = self.editing is not None or self.compare_models is not None
+            return True if self.live is not None or self.comparing() or leaves else None
+        if action == "cancel_column":
+            return self.comparing()
+        if action == "keep_reply":
+            return self.comparison is not None and not self.comparison.streaming
         if action == "retry":
             # Offered (by the palette and the stats bar's hint) only when there is something
             # to retry.
@@ -477,6 +465,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, BranchActions, PromptComposi
         last reply's model (opening a session, not flipping between alternatives)."""
         session = self.keeper.session
         turns = session.turns if session is not None else []
+        self.comparison = None  # shown, if there was one, as a turn with its alternatives
         await self.conversation.show_recorded(
             turns,
             reasoning_collapsed=self.reasoning_collapsed,

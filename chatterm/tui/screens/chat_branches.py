@@ -186,7 +186,7 @@ class BranchActions(TurnsScreen):
 
     # -- editing an earlier prompt ----------------------------------------------------------
 
-    def action_edit_prompt(self) -> None:
+    async def action_edit_prompt(self) -> None:
         """Put the selected turn's prompt (or the last) in the prompt box; sending it
         starts a new branch at that turn."""
         if self._busy():

@@ -14,6 +14,11 @@ open. Names come from the config and from servers: they are shown through ``safe
 in ``rich.text.Text``, never as markup.
 
 The screen is dismissed with the chosen ``provider:model``, or None.
+:class:`CompareModelsScreen` is the same list for choosing the two to four models of a
+comparison (:mod:`chatterm.tui.screens.chat_compare`): Space (or a click) chooses or
+unchooses the highlighted model, Enter compares them, and it is dismissed with the models
+in the order they were chosen. Model references hold no spaces, so the filter does
+without them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -37,7 +42,7 @@ from chatterm.catalogue.discovery import cached_discovery, discover
 from chatterm.catalogue.listing import CatalogueEntry, catalogue
 from chatterm.config import Settings
 from chatterm.text import safe_text
-from chatterm.tui.bindings import PICKER_BINDINGS
+from chatterm.tui.bindings import COMPARE_PICKER_BINDINGS, PICKER_BINDINGS
 from chatterm.tui.screens.filtered_table import FilteredTable, modal_list_css
 
 COLUMNS = (  # with a cell's padding, 94 columns: the box is 100 wide
@@ -89,9 +94,22 @@ def row_cells(entry: CatalogueEntry, mark: str) -> list[Text]:
     ]
 
 
+class ModelNameFilter(Input):
+    """The compare list's filter: it leaves Space to the list, which chooses with it (no
+    model reference holds a space)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key != "space" and super().check_consume_key(key, character)
+
+
+MAX_COMPARED = 4  # models in one comparison: more columns would each be too narrow
+
+PickResult = TypeVar("PickResult")
+
+
 # ModalScreen first: Textual gathers default CSS along the chain of first bases only.
-class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
-    """Pick a model; dismissed with its reference, or None.
+class ModelListScreen(ModalScreen[PickResult], FilteredTable[PickResult]):
+    """The list of models, filtered as you type; the subclasses say what choosing does.
 
     Args:
         settings: the configuration (its providers, models and prices).
@@ -103,10 +121,10 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
 
     TABLE_ID = "picker-table"
     FILTER_ID = "picker-filter"
+    BOX_TITLE = "Models"
+    FILTER_TYPE: ClassVar[type[Input]] = Input
 
-    BINDINGS: ClassVar[list[BindingType]] = [*PICKER_BINDINGS]
-
-    DEFAULT_CSS = modal_list_css("ModelPickerScreen", "picker-status")
+    DEFAULT_CSS = modal_list_css("ModelListScreen", "picker-status")
 
     def __init__(
         self,
@@ -133,8 +151,8 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Models"
-            yield Input(placeholder="Filter models (fuzzy)", id="picker-filter")
+            box.border_title = self.BOX_TITLE
+            yield self.FILTER_TYPE(placeholder="Filter models (fuzzy)", id="picker-filter")
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             yield Static(Content(""), id="picker-status")
 
@@ -221,7 +239,7 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
                 text += " · looking up prices and servers…"
             elif self.notes:
                 text += " · " + "; ".join(self.notes.values())
-            text += " · Enter switches, Esc closes"
+            text += " · " + self.status_hint()
         self.query_one("#picker-status", Static).update(Content(safe_text(text)))
 
     @on(DataTable.RowHighlighted)
@@ -232,14 +250,17 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
     def _filter_changed(self) -> None:
         self._fill()  # the best match first, highlighted
 
+    def status_hint(self) -> str:
+        return "Enter switches, Esc closes"
+
     # -- actions ----------------------------------------------------------------------
 
-    @on(Input.Submitted, "#picker-filter")
-    @on(DataTable.RowSelected)
-    def action_select(self) -> None:
+    def usable_highlighted(self) -> CatalogueEntry | None:
+        """The highlighted model, if it can be used; if its key is missing, say how to fix
+        it (the list stays open)."""
         entry = self.highlighted()
         if entry is None:
-            return
+            return None
         if entry.key_problem:
             self.notify(
                 safe_text(f"{entry.ref} cannot be used yet: {entry.key_problem}"),
@@ -247,8 +268,104 @@ class ModelPickerScreen(ModalScreen[str | None], FilteredTable[str | None]):
                 markup=False,
                 timeout=8,
             )
-            return
-        self.dismiss(entry.ref)
+            return None
+        return entry
+
+    @on(Input.Submitted, "#picker-filter")
+    def _submitted(self) -> None:
+        self.action_select()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.row_chosen()
+
+    def action_select(self) -> None:
+        """Enter: what choosing means on this list."""
+
+    def row_chosen(self) -> None:
+        """A row clicked (or Enter on the list itself)."""
+        self.action_select()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ModelPickerScreen(ModelListScreen[str | None]):
+    """Pick a model; dismissed with its reference, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*PICKER_BINDINGS]
+
+    def action_select(self) -> None:
+        entry = self.usable_highlighted()
+        if entry is not None:
+            self.dismiss(entry.ref)
+
+
+class CompareModelsScreen(ModelListScreen[tuple[str, ...] | None]):
+    """Choose two to four models to answer one prompt side by side; dismissed with them
+    in the order chosen, or None.
+
+    Args:
+        chosen: the models chosen when the list opens (the current one, or the last
+            comparison's).
+    """
+
+    BOX_TITLE = "Compare models"
+    FILTER_TYPE = ModelNameFilter
+    BINDINGS: ClassVar[list[BindingType]] = [*COMPARE_PICKER_BINDINGS]
+
+    def __init__(
+        self,
+        settings: Settings,
+        env: Mapping[str, str],
+        *,
+        current: str,
+        chosen: Sequence[str] = (),
+        favourites: Sequence[str] = (),
+        discover: bool = True,
+    ) -> None:
+        named = (*settings.model_cycle, *chosen)
+        settings = replace(settings, model_cycle=tuple(dict.fromkeys(named)))
+        super().__init__(settings, env, current=current, favourites=favourites, discover=discover)
+        self.chosen: list[str] = list(dict.fromkeys(chosen))[:MAX_COMPARED]
+
+    def _mark(self, ref: str) -> str:
+        return "✓" if ref in self.chosen else super()._mark(ref)
+
+    def status_hint(self) -> str:
+        chosen = ", ".join(self.chosen) if self.chosen else "none"
+        return f"chosen: {chosen} · Space chooses, Enter compares, Esc closes"
+
+    def action_choose_model(self) -> None:
+        """Choose the highlighted model, or unchoose it."""
+        entry = self.highlighted()
+        if entry is None:
+            return
+        if entry.ref in self.chosen:
+            self.chosen.remove(entry.ref)
+        elif len(self.chosen) >= MAX_COMPARED:
+            self.notify(
+                f"At most {MAX_COMPARED} models side by side: Space on a chosen one unchooses it.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        elif self.usable_highlighted() is None:
+            return
+        else:
+            self.chosen.append(entry.ref)
+        self.table.update_cell(entry.ref, "mark", row_cells(entry, self._mark(entry.ref))[0])
+        self._show_status()
+
+    def row_chosen(self) -> None:
+        self.action_choose_model()
+
+    def action_select(self) -> None:
+        if len(self.chosen) < 2:
+            self.notify(
+                f"Choose 2 to {MAX_COMPARED} models with Space, then Enter compares them.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.dismiss(tuple(self.chosen))

@@ -5,6 +5,10 @@ source of its events with the original gaps (scaled by the speed). The screen mo
 :class:`~chatterm.tui.widgets.turn.TurnView` for each and pumps the turn into it, exactly
 as a live reply is; the turn ends with the recorded reply, so the stats line and the bar
 show the recorded figures. Space pauses, S or End shows the rest at once, Esc closes.
+
+A turn whose replies were begun together (a comparison) plays as it streamed: its replies
+race side by side in a :class:`~chatterm.tui.widgets.compare.CompareView`, the one the
+conversation went on with marked, and the ranking line follows when all have ended.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from textual.binding import BindingType
 from textual.widgets import Footer, Header
 
 from chatterm.pricing import Cost
+from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import pump
 from chatterm.sessions.model import Session
-from chatterm.sessions.replay import Clock, ReplayControl, Sleep, replay_turns
+from chatterm.sessions.replay import Clock, RecordedTurn, ReplayControl, Sleep, replay_turns
 from chatterm.text import safe_text
 from chatterm.tui.bindings import REPLAY_BINDINGS
 from chatterm.tui.screens.turns_screen import TurnsScreen
+from chatterm.tui.stats import ranking_line
+from chatterm.tui.widgets.compare import CompareView
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.stats_bar import StatsBar
 from chatterm.tui.widgets.turn import TurnView
@@ -96,17 +103,39 @@ class ReplayScreen(TurnsScreen):
             self.session, speed=self.speed, control=self.control, sleep=self._sleep
         )
         async for played in turns:
-            view = self.current = TurnView(played.turn.prompt, played.turn.model)
-            await self.conversation.mount(view)
-            self.conversation.scroll_end(animate=False)
             self.stats.show_replay(played.turn.model, played.index, total, self.costs)
-            reply = await pump(played, view)
-            self.current = None
-            self.costs.append(reply.cost)
+            if len(played.columns) > 1:
+                reply = await self._play_together(played)
+            else:
+                view = self.current = TurnView(played.turn.prompt, played.turn.model)
+                await self.conversation.mount(view)
+                self.conversation.scroll_end(animate=False)
+                reply = await pump(played, view)
+                self.current = None
+                self.costs.append(reply.cost)
             self.stats.show_final(reply, self.costs)
         self.done = True
         self._show_state()
         self.refresh_bindings()
+
+    async def _play_together(self, played: RecordedTurn) -> Reply:
+        """Play replies begun together side by side, each at its recorded pace; returns
+        the reply the conversation went on with."""
+        columns = played.columns
+        view = CompareView(played.turn.prompt, [column.turn.model for column in columns])
+        view.chosen = columns.index(played)
+        await self.conversation.mount(view)
+        self.conversation.scroll_end(animate=False)
+        view.start_clock()
+        try:
+            replies = await asyncio.gather(
+                *(pump(column, turn) for column, turn in zip(columns, view.columns, strict=True))
+            )
+        finally:
+            view.stop_clock()
+        self.costs.extend(reply.cost for reply in replies)
+        view.show_ranking(ranking_line(view.models, replies))
+        return replies[view.chosen]
 
     # -- keys -------------------------------------------------------------------------
 

@@ -23,4 +23,5 @@ class TurnsScreen(Screen[None]):
 
     @property
     def turns(self) -> list[TurnView]:
-        return list(self.query(TurnView))
+        """The turns shown, in order (not the columns of a comparison)."""
+        return list(self.conversation.query_children(TurnView))

@@ -22,6 +22,7 @@ from chatterm.text import safe_text
 from chatterm.tui.bindings import (
     CANCEL,
     COMMAND_PALETTE,
+    COMPARE,
     COPY_ANSWER,
     CYCLE_EFFORT,
     NEW_SESSION,
@@ -34,6 +35,7 @@ from chatterm.tui.bindings import (
     TOGGLE_REASONING,
     key_label,
 )
+from chatterm.tui.widgets.compare import CompareView
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.turn import TurnView
 
@@ -112,7 +114,9 @@ class ConversationView(VerticalScroll):
         self._earlier = []
         self._shown += 1
         self.earlier_turns.set_count(0)
-        await self.query(TurnView).remove()
+        await self.remove_children(
+            [*self.query_children(TurnView), *self.query_children(CompareView)]
+        )
         if not turns:
             return
         self._earlier = list(turns[:-TURNS_SHOWN])
@@ -178,6 +182,7 @@ def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Cont
             (TOGGLE_REASONING, "shows or hides reasoning"),
             (NEXT_MODEL, "switches model"),
             (PICK_MODEL, "lists models"),
+            (COMPARE, "compares models side by side"),
             (CYCLE_EFFORT, "sets the reasoning effort"),
             (COPY_ANSWER, "copies the last answer"),
             (NEW_SESSION, "starts a new chat"),

@@ -22,6 +22,7 @@ from chatterm.events import Retrying, Usage
 from chatterm.pricing import Cost
 from chatterm.reply.accumulate import Reply
 from chatterm.tui.stats import (
+    compare_bar,
     final_bar,
     idle_bar,
     live_bar,
@@ -115,6 +116,16 @@ class StatsBar(Widget):
         self, reply: Reply, costs: Sequence[Cost | None], hint: str | None = None
     ) -> None:
         self._show(final_bar(reply), costs, hint)
+
+    def show_compare(
+        self,
+        streaming: int,
+        columns: int,
+        elapsed_s: float,
+        keys: Sequence[str],
+        costs: Sequence[Cost | None],
+    ) -> None:
+        self._show(compare_bar(streaming, columns, elapsed_s, keys), costs)
 
     def show_replay(self, model: str, index: int, turns: int, costs: Sequence[Cost | None]) -> None:
         self._show(replay_bar(model, index, turns), costs)

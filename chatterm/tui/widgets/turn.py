@@ -10,6 +10,10 @@ arriving is only queued (an append to a list); the turn's frame clock (``FRAME_S
 the first event, or from :meth:`TurnView.start_clock`, until the reply ends) applies what
 is queued in one update per pane, then calls the screen's ``on_frame`` for its live
 figures. Every piece of model text goes through ``safe_text`` on the way in.
+
+A turn can also be one column of a comparison (:mod:`chatterm.tui.widgets.compare`):
+then it leaves the prompt to the comparison, which runs one frame clock for all its
+columns (``own_clock=False``), and shows live figures under the reply while it streams.
 """
 
 from __future__ import annotations
@@ -35,6 +39,23 @@ from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 FRAME_S = 1 / 30  # queued events are applied at most this often (bench/run.py measures it)
 
 
+class UserMessage(Static):
+    """The user's message, as written (never markup), above the reply or replies to it."""
+
+    DEFAULT_CSS = """
+    UserMessage {
+        width: 1fr;
+        background: $boost;
+        border-left: outer $primary;
+        padding: 0 1;
+        margin: 0 0 1 0;
+    }
+    """
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__(Text(safe_text(prompt)), classes="user-message")
+
+
 class TurnView(Widget):
     """A user message and the reply to it, filled in as the reply streams."""
 
@@ -46,13 +67,6 @@ class TurnView(Widget):
         padding: 0 1;
         margin: 0 0 1 0;
 
-        & > .user-message {
-            width: 1fr;
-            background: $boost;
-            border-left: outer $primary;
-            padding: 0 1;
-            margin: 0 0 1 0;
-        }
         & > .model-label {
             color: $text-secondary;
             text-style: italic;
@@ -69,7 +83,7 @@ class TurnView(Widget):
         &.-retrying > .turn-notice {
             display: block;
         }
-        &.-ended > .turn-status {
+        &.-ended > .turn-status, &.-live-status > .turn-status {
             display: block;
         }
         &.-selected {
@@ -85,10 +99,14 @@ class TurnView(Widget):
         *,
         reasoning_collapsed: bool = False,
         on_frame: Callable[[], None] | None = None,
+        show_prompt: bool = True,
+        own_clock: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.on_frame = on_frame
+        self.show_prompt = show_prompt
+        self.own_clock = own_clock
         self.prompt = prompt
         self.model = model
         self.alternative: tuple[int, int] | None = None  # (k, n): shown is k of n
@@ -105,7 +123,8 @@ class TurnView(Widget):
         self._answer_feed = SafeFeed()
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(safe_text(self.prompt)), classes="user-message")
+        if self.show_prompt:
+            yield UserMessage(self.prompt)
         yield self.model_label
         yield self.notice
         yield self.reasoning
@@ -132,7 +151,7 @@ class TurnView(Widget):
         self._pending.append(event)
         if isinstance(event, events.ReasoningDelta | events.TextDelta):
             self.streamed_chars += len(event.text)
-        if self._frame_timer is None and self.reply is None:
+        if self._frame_timer is None and self.reply is None and self.own_clock:
             self.start_clock()
 
     def start_clock(self) -> None:
@@ -150,6 +169,12 @@ class TurnView(Widget):
         self.flush()
         if self.on_frame is not None:
             self.on_frame()
+
+    def show_live(self, figures: Content) -> None:
+        """While the reply streams, a line of live figures where its stats will be."""
+        if self.reply is None:
+            self.status.update(figures, layout=False)
+            self.add_class("-live-status")
 
     def done(self, reply: Reply) -> None:
         """The reply ended: :meth:`finish`, once, unless the turn has left the screen (the
@@ -218,6 +243,7 @@ class TurnView(Widget):
         if error is not None:
             lines.append(error)
         self.status.update(Content("\n").join(lines))
+        self.remove_class("-live-status")
         self.add_class("-ended")
         self.remove_class("-retrying")  # the error line says how many retries went before
         self.set_class(reply.finish_reason == "cancelled", "-cancelled")

@@ -1,0 +1,142 @@
+"""One prompt answered by several models at once: a column per reply, side by side.
+
+Each column is a :class:`~chatterm.tui.widgets.turn.TurnView` without the prompt (shown
+once, above them), so it streams, folds its reasoning and ends exactly as a turn does. The
+columns stand side by side while the view is at least ``STACK_BELOW`` cells wide and one
+above another when it is narrower, where side by side would leave each a sliver.
+
+One frame clock serves every column: each tick applies what each streaming column has
+queued, then calls the screen once for the live figures. Four clocks would each lay out
+and draw the screen on their own tick, four times the frames for the same text.
+
+One column is *chosen* (marked on its left): the reply the conversation goes on with. When
+every reply has ended, a line under the columns says which was first to answer, fastest
+and cheapest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.content import Content
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Static
+
+from chatterm.tui.widgets.turn import FRAME_S, TurnView, UserMessage
+
+STACK_BELOW = 100  # cells: narrower than this, the columns are stacked
+
+
+class CompareView(Widget):
+    """A prompt and one column per model's reply to it."""
+
+    DEFAULT_CSS = """
+    CompareView {
+        width: 1fr;
+        height: auto;
+        layout: vertical;
+        padding: 0 1;
+        margin: 0 0 1 0;
+
+        & > #compare-columns {
+            width: 1fr;
+            height: auto;
+            layout: horizontal;
+        }
+        &.-stacked > #compare-columns {
+            layout: vertical;
+        }
+        & > #compare-columns > TurnView {
+            width: 1fr;
+            padding: 0 1;
+            border-left: blank;
+        }
+        & > #compare-columns > TurnView.-chosen {
+            border-left: thick $accent;
+        }
+        & > .compare-ranking {
+            display: none;
+            color: $text-secondary;
+        }
+        &.-ranked > .compare-ranking {
+            display: block;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        prompt: str,
+        models: Sequence[str],
+        *,
+        reasoning_collapsed: bool = False,
+        on_frame: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.models = tuple(models)
+        self.on_frame = on_frame
+        self.columns = [
+            TurnView(
+                prompt,
+                model,
+                reasoning_collapsed=reasoning_collapsed,
+                show_prompt=False,
+                own_clock=False,
+            )
+            for model in models
+        ]
+        self.chosen = 0
+        self.ranking = Static("", classes="compare-ranking")
+        self._frame_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield UserMessage(self.prompt)
+        with Container(id="compare-columns"):
+            yield from self.columns
+        yield self.ranking
+
+    def on_mount(self) -> None:
+        self.choose(self.chosen)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < STACK_BELOW, "-stacked")
+
+    @property
+    def streaming(self) -> bool:
+        return any(column.streaming for column in self.columns)
+
+    def choose(self, index: int) -> None:
+        """Mark column ``index`` as the reply the conversation goes on with."""
+        self.chosen = index
+        for position, column in enumerate(self.columns):
+            column.set_class(position == index, "-chosen")
+        if self.has_class("-stacked") and self.is_attached:
+            self.columns[index].scroll_visible(animate=False)
+
+    def show_ranking(self, line: Content) -> None:
+        self.ranking.update(line)
+        self.add_class("-ranked")
+
+    # -- the frame clock ------------------------------------------------------------------
+
+    def start_clock(self) -> None:
+        """Run the columns' frame clock until :meth:`stop_clock`."""
+        if self._frame_timer is None and self.is_attached:
+            self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
+
+    def stop_clock(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+            self._frame_timer = None
+
+    def _on_frame(self) -> None:
+        for column in self.columns:
+            if column.streaming:
+                column.flush()
+        if self.on_frame is not None:
+            self.on_frame()
