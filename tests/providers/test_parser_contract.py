@@ -15,7 +15,7 @@ error; nothing raises. The per-provider test files keep what is particular to ea
 
 Some scripts only some formats have (:data:`EXTRA_SCRIPTS`, named by each case's
 ``extra``): Chat Completions' end without a finish reason and Mistral's content given as
-lists of parts.
+lists of parts, the Responses API's hosted tools.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import functools
 import importlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, get_args, get_type_hints
 
 import pytest
@@ -176,6 +176,7 @@ CASES: list[Case] = [
         },
         proxy_error=StreamError("error from the server: Bad gateway [server_error]", True),
         own_error=StreamError("error from the server: Slow down [rate_limit_exceeded]", True),
+        extra=("tool-run-by-client", "tool-run-by-server"),
     ),
     Case(
         ref="anthropic:claude-sonnet-4-5",
@@ -315,10 +316,15 @@ EXTRA_SCRIPTS = {
     "no-finish-reason": SCRIPT.but(finish_reason=None),
     # Chat Completions: content as lists of thinking and text parts (Mistral's magistral)
     "content-parts": SCRIPT.but(dialect="content_parts"),
+    # Responses: a shell_call the client is to run, and no message after it
+    "tool-run-by-client": SCRIPT.but(hosted_tool="shell_call", answer=""),
+    # Responses: a web search the server ran, then the answer written from it
+    "tool-run-by-server": SCRIPT.but(hosted_tool="web_search_call"),
 }
 NO_FINISH_REASON_WARNING = (
     "the server sent no finish reason; the stream ended properly, so the reply is complete"
 )
+SHELL_CALL_WARNING = "the model asked to call the tool 'shell'; chatterm does not run tools"
 
 
 class Outcome(NamedTuple):
@@ -356,11 +362,14 @@ def scenario(case: Case, name: str) -> Scenario:
 
 def expected(case: Case, name: str) -> Outcome:
     reasoning = SCRIPT.reasoning
-    if name in ("reply", "content-parts"):
+    if name in ("reply", "content-parts", "tool-run-by-server"):
         return Outcome(reasoning, SCRIPT.answer, "stop", None, usage=case.usage)
     if name == "no-finish-reason":
         warnings = (NO_FINISH_REASON_WARNING,)
         return Outcome(reasoning, SCRIPT.answer, "stop", None, warnings, usage=case.usage)
+    if name == "tool-run-by-client":
+        usage = replace(case.usage, output_tokens=case.usage.reasoning_tokens)  # no answer
+        return Outcome(reasoning, "", "tool_calls", None, (SHELL_CALL_WARNING,), usage=usage)
     cut = StreamError(case.cut, retryable=True)
     if name == "no-end":
         return Outcome(reasoning, SCRIPT.answer, "interrupted", cut, usage=case.usage_without_end)
