@@ -559,6 +559,36 @@ def test_only_keep_alives_is_a_stream_cut_short_not_a_wrong_body(fmt: str) -> No
     assert "not an event stream" not in str(events)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_tokens_with_nothing_shown_are_never_a_silent_blank(fmt: str) -> None:
+    # Whatever shape the text came in that chatterm does not read yet, the reply says so.
+    blank = SCRIPT.but(reasoning="", answer="", completion_tokens=5, reasoning_tokens=0)
+    _, reply = run(fmt, body_of(fmt, blank))
+    assert (reply.text, reply.reasoning, reply.finish_reason) == ("", "", "stop")
+    assert reply.usage.output_tokens == 5 and not reply.usage.estimated
+    assert reply.warnings == (
+        "the server counted 5 output tokens but sent nothing chatterm could show; "
+        "the reply is empty",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["chat", "responses"])  # OpenAI hides its reasoning
+def test_output_that_was_all_hidden_reasoning_says_so(fmt: str) -> None:
+    hidden = SCRIPT.but(reasoning="", answer="", completion_tokens=9, reasoning_tokens=9)
+    _, reply = run(fmt, body_of(fmt, hidden.but(finish_reason="length")))
+    assert (reply.text, reply.finish_reason) == ("", "length")
+    assert reply.warnings == (
+        "the server counted 9 output tokens, all reasoning it does not send; the reply is empty",
+    )
+
+
+def test_an_empty_reply_with_nothing_counted_needs_no_warning() -> None:
+    _, reply = run(
+        "chat", body_of("chat", SCRIPT.but(reasoning="", answer="", completion_tokens=0))
+    )
+    assert (reply.text, reply.finish_reason, reply.warnings) == ("", "stop", ())
+
+
 def test_a_whole_completion_from_a_server_that_does_not_stream_is_read() -> None:
     completion = {
         "id": "chatcmpl-1",

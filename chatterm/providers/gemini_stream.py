@@ -69,6 +69,7 @@ from chatterm.providers.parsing import (
     object_or_skipped,
     raw_decode,
     snippet,
+    tool_call_warning,
     usage_update,
 )
 from chatterm.retry import retryable_status
@@ -306,12 +307,7 @@ class GeminiTranslator:
                 elif isinstance(part.get("functionCall"), dict):
                     if not self._tool_call:
                         name = _str(part["functionCall"].get("name")) or "?"
-                        events.append(
-                            self._warning(
-                                f"the model asked to call the tool {name!r}; "
-                                "chatterm does not run tools"
-                            )
-                        )
+                        events.append(tool_call_warning(name, self._secrets))
                     self._tool_call = True
         reason = candidate.get("finishReason")
         if isinstance(reason, str) and reason and self._finish is None:

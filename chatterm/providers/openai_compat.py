@@ -1,9 +1,17 @@
 """OpenAI Chat Completions streaming, and every server that imitates it.
 
 Covers OpenAI itself and the compatible servers (DeepSeek, Groq, OpenRouter, vLLM,
-llama.cpp, LM Studio, Ollama's /v1, LiteLLM) with their reasoning dialects:
+llama.cpp, LM Studio, Ollama's /v1, LiteLLM, Mistral) with their reasoning dialects:
 ``delta.reasoning_content``, ``delta.reasoning`` (or ``reasoning_details`` when neither
-string is present, never both) and inline ``<think>`` tags in ``delta.content``.
+string is present, never both), inline ``<think>`` tags in ``delta.content``, and
+``delta.content`` given as a list of parts (Mistral's magistral models): ``text`` parts are
+the answer, ``thinking`` parts (whose ``thinking`` is a list of text parts, or a string) the
+reasoning, and any other part (an image, a reference) is skipped and counted in a warning.
+
+The reply ends at its finish reason. A stream that ends properly (``data: [DONE]``, or a
+whole completion sent unstreamed) after a reply but without a finish reason, as some
+servers do (Snowflake Cortex), is complete: ``stop``, with a warning that the server sent
+no finish reason. A stream that stops before either is cut short (``interrupted``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from chatterm.events import (
     ReasoningDelta,
     ReasoningEffort,
     StreamError,
+    StreamWarning,
     TextDelta,
     Usage,
 )
@@ -35,6 +44,7 @@ from chatterm.providers.parsing import (
     count0,
     ended_early,
     json_object,
+    json_text,
     message_from_error_object,
     object_or_skipped,
     usage_update,
@@ -58,6 +68,9 @@ _FINISH: dict[str, FinishReason] = {
     "error": "error",
     "insufficient_system_resource": "error",
 }
+NO_FINISH_REASON = (
+    "the server sent no finish reason; the stream ended properly, so the reply is complete"
+)
 
 
 # OpenAI's reasoning_effort values, weakest first. "minimal" is the original GPT-5 family's
@@ -156,6 +169,7 @@ class ChatCompletionsTranslator:
         self._secrets = secrets
         self._skips = skips or SkipTally(secrets)
         self._finish: FinishReason | None = None
+        self._replied = False  # a chunk of the reply (choice 0) has come
         self._done = False
         self._failed = False
 
@@ -164,7 +178,7 @@ class ChatCompletionsTranslator:
             return []
         if frame.data.startswith("[DONE]"):
             self._done = True
-            return []
+            return self._complete_without_reason()
         chunk = object_or_skipped(frame.data, self._skips)
         return chunk if isinstance(chunk, list) else self.feed_object(chunk)
 
@@ -190,6 +204,7 @@ class ChatCompletionsTranslator:
         return events
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
+        self._replied = True
         delta = choice.get("delta")
         if isinstance(delta, dict):
             reasoning = _reasoning_text(delta)
@@ -199,6 +214,8 @@ class ChatCompletionsTranslator:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 events.extend(self._think.feed(content))
+            elif isinstance(content, list):
+                self._content_parts(content, events)
             refusal = delta.get("refusal")
             if isinstance(refusal, str) and refusal:
                 events.append(TextDelta(refusal))
@@ -210,6 +227,46 @@ class ChatCompletionsTranslator:
                 self._failed = True
                 events.append(StreamError(f"the server ended the reply with an error ({reason})"))
             events.append(Finish(self._finish))
+
+    def _content_parts(self, parts: list[Any], events: list[Event]) -> None:
+        for part in parts:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if isinstance(part, dict) and kind is None:  # the type is optional (Mistral)
+                kind = "text" if "text" in part else "thinking" if "thinking" in part else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                if part["text"]:
+                    events.extend(self._think.feed(part["text"]))
+            elif kind == "thinking" and isinstance(part.get("thinking"), str | list):
+                self._think.stop_looking()
+                reasoning = self._thinking_text(part["thinking"], events)
+                if reasoning:
+                    events.append(ReasoningDelta(reasoning))
+            else:
+                events.append(self._skipped_part(part))
+
+    def _thinking_text(self, thinking: str | list[Any], events: list[Event]) -> str:
+        """A thinking part's text: a string, or a list of text parts (others skipped)."""
+        if isinstance(thinking, str):
+            return thinking
+        pieces: list[str] = []
+        for inner in thinking:
+            text = inner.get("text") if isinstance(inner, dict) else None
+            if isinstance(text, str) and inner.get("type", "text") == "text":
+                pieces.append(text)
+            else:
+                events.append(self._skipped_part(inner))
+        return "".join(pieces)
+
+    def _skipped_part(self, part: Any) -> StreamWarning:
+        kind = part.get("type") if isinstance(part, dict) else None
+        return self._skips.add("content_part", kind if isinstance(kind, str) else json_text(part))
+
+    def _complete_without_reason(self) -> list[Event]:
+        """The stream ended properly: a reply that named no finish reason is complete."""
+        if self._failed or self._finish is not None or not self._replied:
+            return []
+        self._finish = "stop"
+        return [*self._think.close(), StreamWarning(NO_FINISH_REASON), Finish("stop")]
 
     def _error(self, chunk: dict[str, Any]) -> list[Event]:
         self._failed = True
@@ -247,7 +304,8 @@ class ChatCompletionsTranslator:
             for choice in choices
             if isinstance(choice, dict)
         ]
-        return self.feed_object({"choices": as_deltas, "usage": found.get("usage")})
+        events = self.feed_object({"choices": as_deltas, "usage": found.get("usage")})
+        return [*events, *self._complete_without_reason()]
 
     def close(self) -> list[Event]:
         if self._failed or self._finish is not None:

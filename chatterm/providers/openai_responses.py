@@ -6,6 +6,26 @@ reasoning text, for models that expose it) stream separately from the answer, wh
 reason to use this API over Chat Completions for OpenAI's reasoning models. Usage and the
 finish reason come from the terminal event (``response.completed`` / ``.incomplete`` /
 ``.failed``); there is no ``[DONE]``, so a close before a terminal event is a cut reply.
+
+Tool calls. A reply ends as ``tool_calls`` only when the model's turn ends waiting on the
+client, which is read from the response's output items (the terminal event's ``output``, or
+the items streamed when that is empty):
+
+* calls the client runs: ``function_call``, ``custom_tool_call``, ``computer_call``,
+  ``local_shell_call``, ``shell_call`` and ``apply_patch_call`` (each with a ``call_id``),
+  and ``mcp_approval_request`` (the client must approve the call); so is an item type added
+  later that ends in ``_call`` and carries a ``call_id``. A call whose output item (the same
+  ``call_id``, a type ending in ``_output``) is in the response was run by the server: the
+  shell tool runs either way, and its hosted form answers itself (``shell_call_output``);
+* tools the server runs itself, their results inside the item (``web_search_call``,
+  ``file_search_call``, ``code_interpreter_call``, ``image_generation_call``, ``mcp_call``),
+  do not make a tool call of the reply: a web search followed by the message written from
+  it is an ordinary ``stop``.
+
+chatterm runs no tools, and a call's arguments are not shown: each tool the reply waits on
+is named in a warning, as Gemini's ``functionCall`` is. A server-run tool is not mentioned
+when an answer follows it; when none does, a warning names it, so the reply is not a silent
+blank. A finish other than ``stop`` (``length``) is kept.
 """
 
 from __future__ import annotations
@@ -22,6 +42,7 @@ from chatterm.events import (
     FinishReason,
     ReasoningDelta,
     StreamError,
+    StreamWarning,
     TextDelta,
     Usage,
 )
@@ -40,6 +61,7 @@ from chatterm.providers.parsing import (
     count0,
     ended_early,
     object_or_skipped,
+    tool_call_warning,
     usage_update,
 )
 from chatterm.text import one_line, redact
@@ -57,9 +79,30 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "max_tokens": "length",  # the OpenAPI example's spelling
     "content_filter": "content_filter",
 }
-# Output items the client is expected to run; the built-in tools (web search, code
-# interpreter, ...) run on the server and still end with an ordinary answer.
-_CLIENT_TOOL_ITEMS = frozenset({"function_call", "custom_tool_call"})
+# Output items of calls the client is to run (see the module docstring).
+_CLIENT_CALLS = frozenset(
+    {
+        "function_call",
+        "custom_tool_call",
+        "computer_call",
+        "local_shell_call",
+        "shell_call",
+        "apply_patch_call",
+        "mcp_approval_request",
+    }
+)
+# Output items of the tools the server runs itself, their results inside.
+_SERVER_CALLS = frozenset(
+    {
+        "web_search_call",
+        "file_search_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "mcp_call",
+    }
+)
+# Items whose name is the tool's (the others are named after their type).
+_NAMED_CALLS = frozenset({"function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"})
 # Error codes worth sending the request again for (OpenAI's Responses error codes).
 _RETRYABLE_CODES = frozenset(
     {"server_is_overloaded", "too_many_requests", "rate_limit_exceeded", "server_error"}
@@ -83,6 +126,46 @@ def usage_from_responses(raw: Mapping[str, Any]) -> Usage:
     )
 
 
+def _is_call(item: dict[str, Any]) -> bool:
+    kind = item.get("type")
+    return isinstance(kind, str) and (
+        kind in _CLIENT_CALLS or kind in _SERVER_CALLS or kind.endswith("_call")
+    )
+
+
+def waiting_calls(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The output items the reply ends waiting on: calls the client is to run."""
+    answered = {
+        item.get("call_id")
+        for item in items
+        if str(item.get("type")).endswith("_output") and isinstance(item.get("call_id"), str)
+    }
+    waiting: list[dict[str, Any]] = []
+    for item in items:
+        kind = item.get("type")
+        call_id = item.get("call_id")
+        if not isinstance(call_id, str):
+            call_id = None
+        if not _is_call(item) or kind in _SERVER_CALLS or call_id in answered:
+            continue
+        if kind in _CLIENT_CALLS or call_id is not None:
+            waiting.append(item)
+    return waiting
+
+
+def tool_name(item: dict[str, Any]) -> str:
+    """What a call item calls: its ``name``, else its type without ``_call``."""
+    name = item.get("name")
+    if isinstance(name, str) and name:
+        return name
+    kind = str(item.get("type"))
+    return "?" if kind in _NAMED_CALLS else kind.removesuffix("_call")
+
+
+def _names(items: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(tool_name(item) for item in items))
+
+
 def _error_text(error: Mapping[str, Any]) -> tuple[str, str]:
     """The message and the code (or type) of an error object, either may be empty."""
     message = error.get("message")
@@ -101,7 +184,8 @@ class ResponsesTranslator:
         self._secrets = secrets
         self._skips = skips or SkipTally(secrets)
         self._ended = False
-        self._tool_calls = False
+        self._items: dict[Any, dict[str, Any]] = {}  # the output items streamed, by index
+        self._answered = False  # some answer text came
         self._reasoning_key: tuple[Any, ...] | None = None
         self._reasoning_tail = ""  # the last characters of reasoning, to place separators
         self._new_part = False
@@ -123,15 +207,20 @@ class ResponsesTranslator:
             kind = event
         if kind in _TEXT_DELTAS:
             delta = payload.get("delta")
-            return [TextDelta(delta)] if isinstance(delta, str) and delta else []
+            if not isinstance(delta, str) or not delta:
+                return []
+            self._answered = True
+            return [TextDelta(delta)]
         if kind in _REASONING_DELTAS:
             return self._reasoning(kind, payload)
         if kind == "response.reasoning_summary_part.added":
             self._new_part = True
             return []
         if kind == "response.output_item.added" or kind == "response.output_item.done":
-            if _dict(payload.get("item")).get("type") in _CLIENT_TOOL_ITEMS:
-                self._tool_calls = True
+            item = _dict(payload.get("item"))
+            if item:
+                index = payload.get("output_index")
+                self._items[index if isinstance(index, int) else len(self._items)] = item
             return []
         if kind == "response.completed":
             return self._terminal(payload, "stop")
@@ -184,10 +273,20 @@ class ResponsesTranslator:
         usage = response.get("usage")
         if isinstance(usage, dict):
             events.extend(usage_update(usage_from_responses(usage)))
-        for item in response.get("output") or ():
-            if isinstance(item, dict) and item.get("type") in _CLIENT_TOOL_ITEMS:
-                self._tool_calls = True
-        if finish == "stop" and self._tool_calls:
+        output = response.get("output")
+        items = (
+            [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
+        )
+        items = items or list(self._items.values())
+        waiting = waiting_calls(items)
+        events.extend(tool_call_warning(name, self._secrets) for name in _names(waiting))
+        ran = [item for item in items if _is_call(item) and item not in waiting]
+        if ran and not waiting and not self._answered:
+            tools = " and ".join(repr(name) for name in _names(ran))
+            plural = "s" if len(_names(ran)) > 1 else ""
+            message = f"the server ran the tool{plural} {tools} and sent no answer after it"
+            events.append(StreamWarning(one_line(redact(message, self._secrets), 200)))
+        if finish == "stop" and waiting:
             finish = "tool_calls"
         events.append(Finish(finish))
         return events

@@ -17,6 +17,9 @@ base of every provider's parser and holds that policy in one place:
 * an empty 200 body, or one with no event in it that is HTML, JSON, text or binary data,
   ends the reply with an error naming what came instead (and the Content-Type when the
   caller set :attr:`GuardedParser.content_type`), rather than "the stream ended early";
+* a reply that ends well with output tokens counted but nothing shown and nothing said (no
+  text, no reasoning, no warning) gets a warning saying so, so that a shape chatterm does
+  not know yet is at least reported rather than ending as a silent blank;
 * last, any exception a parser still raises ends the reply with an error saying so instead
   of escaping: the reply so far is kept. The tests make sure it never fires.
 
@@ -91,6 +94,10 @@ _SKIPPED: dict[str, tuple[str, str]] = {
     "not_sse": (
         "skipped a line that is not SSE: {s}",
         "skipped {n} lines that were not SSE; the first: {s}",
+    ),
+    "content_part": (
+        "skipped a content part chatterm cannot show: {s}",
+        "skipped {n} content parts chatterm cannot show; the first: {s}",
     ),
     "unfinished_json": (
         "skipped JSON cut off by the end of the stream: {s}",
@@ -311,6 +318,10 @@ class GuardedParser(ABC):
         self._escapes = False  # a surrogate escape (\\ud83d) has been seen: mend the text
         self._last_bytes = b""  # the end of the previous read, for an escape cut in two
         self._produced = False  # an event other than a warning has come out
+        self._shown = False  # some reasoning or answer text has come out
+        self._said = False  # a warning or an error has come out
+        self._finish: Finish | None = None
+        self._usage: Usage | None = None  # the last usage reported
         self._over = False
         self._reported_utf8 = 0
         self._reported_long = 0
@@ -342,7 +353,8 @@ class GuardedParser(ABC):
             events.extend(self._end())
         except Exception as exc:  # a bug: end the reply, keep what arrived
             return self._broken(exc)
-        return self._settle(events, final=True)
+        events = self._settle(events, final=True)
+        return [*events, *self._nothing_shown()]
 
     # --- what each format implements
 
@@ -401,7 +413,39 @@ class GuardedParser(ABC):
             events = self._mender.events(events, final=final)
         if not self._produced:
             self._produced = any(not isinstance(e, StreamWarning) for e in events)
+        for event in events:
+            match event:
+                case ReasoningDelta(text=text) | TextDelta(text=text):
+                    self._shown = self._shown or bool(text)
+                case StreamWarning() | StreamError():
+                    self._said = True
+                case UsageUpdate(usage=usage):
+                    self._usage = usage
+                case Finish():
+                    self._finish = self._finish or event
         return events
+
+    def _nothing_shown(self) -> list[Event]:
+        """A warning for a reply that ended well with output tokens counted but nothing
+        shown and nothing said: whatever the server sent them as, chatterm did not read it
+        (a tool call says so itself, and its finish is ``tool_calls``)."""
+        usage = self._usage
+        if (
+            self._shown
+            or self._said
+            or usage is None
+            or usage.estimated
+            or usage.output_tokens <= 0
+            or self._finish is None
+            or self._finish.reason not in ("stop", "length", "content_filter")
+        ):
+            return []
+        n = usage.output_tokens
+        if usage.reasoning_tokens >= n:
+            message = f"the server counted {n} output tokens, all reasoning it does not send"
+        else:
+            message = f"the server counted {n} output tokens but sent nothing chatterm could show"
+        return [StreamWarning(message + "; the reply is empty")]
 
     def _broken(self, exc: Exception) -> list[Event]:
         self._over = True
@@ -531,6 +575,13 @@ def ended_early(before: str) -> list[Event]:
     retryable error that keeps the reply so far, and an interrupted finish."""
     message = f"the stream ended before {before}; the partial reply is kept"
     return [StreamError(message, retryable=True), Finish("interrupted")]
+
+
+def tool_call_warning(name: str, secrets: tuple[str, ...] = ()) -> StreamWarning:
+    """What a reply that asks the client to run a tool says: the tool's name only (chatterm
+    runs no tools, and the call's arguments are not shown)."""
+    message = f"the model asked to call the tool {name!r}; chatterm does not run tools"
+    return StreamWarning(one_line(redact(message, secrets), 120))
 
 
 def json_text(value: Any, limit: int = 1000) -> str:

@@ -56,6 +56,9 @@ Named presets (combine them left to right; each sets a few Scenario fields):
 ``no-reasoning``  ``no-usage``  ``length``  a reply without reasoning / usage / cut at the limit
 ``awkward``       every write cut inside a UTF-8 character, a line, or a CRLF
 ``bytewise``      one byte per write;  ``crlf``  CRLF line ends;  ``keepalive``  comments
+``content-parts``  Chat Completions: content as lists of thinking and text parts (Mistral)
+``no-finish-reason``  Chat Completions: no finish chunk, then the usage chunk and ``[DONE]``
+``hosted-tool``   Responses: a ``shell_call`` the client must run, and no message after it
 
 Faults available programmatically (all formats): ``headers_delay_s`` (before the first
 byte), ``write_delay_s`` (per write), ``drop_after_bytes`` / ``drop_mid`` (abrupt close),

@@ -15,7 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
-Dialect = Literal["reasoning_content", "reasoning", "think_tags", "none"]
+#: Where a Chat Completions server puts the reasoning: ``delta.reasoning_content`` (DeepSeek),
+#: ``delta.reasoning`` (vLLM, OpenRouter), inline ``<think>`` tags, nowhere, or ``delta.content``
+#: as a list of parts, ``thinking`` parts then ``text`` parts (Mistral's magistral).
+Dialect = Literal["reasoning_content", "reasoning", "think_tags", "none", "content_parts"]
 Split = Literal["event", "whole", "awkward", "bytewise"] | int | tuple[int, ...]
 End = Literal["clean", "stall", "drop", "ping"]
 Ping = Literal["comment", "blank", "empty"]
@@ -119,6 +122,9 @@ class Scenario:
     usage_chunk: bool = True  # report usage (Chat: when the request asks for it)
     done: bool = True  # Chat Completions: end with data: [DONE]
     redacted_thinking: bool = False  # Anthropic: a redacted_thinking block first
+    hosted_tool: str | None = None  # Responses: an output item of this type after the
+    #   reasoning ("web_search_call", "shell_call", "function_call", ...); with answer=""
+    #   no message follows it
     warnings: tuple[str, ...] = ()  # the gateway's final chunk
     # --- framing
     line_ending: Literal["\n", "\r\n"] | None = None  # None: the format's own (CRLF: Gemini)
@@ -304,6 +310,18 @@ PRESETS: dict[str, tuple[str, Mapping[str, Any]]] = {
     "bytewise": ("one byte per write", {"split": "bytewise"}),
     "crlf": ("CRLF line ends", {"line_ending": "\r\n"}),
     "keepalive": ("keep-alive comments before and during the stream", {"keepalive_comments": True}),
+    "content-parts": (
+        "Chat Completions: content as lists of thinking and text parts (Mistral)",
+        {"dialect": "content_parts"},
+    ),
+    "no-finish-reason": (
+        "Chat Completions: no finish chunk, then the usage chunk and [DONE]",
+        {"finish_reason": None},
+    ),
+    "hosted-tool": (
+        "Responses: a shell_call the client must run, and no message after it",
+        {"hosted_tool": "shell_call", "answer": ""},
+    ),
     "ping-forever": (
         "a keep-alive every 0.2 s from the start, and never a token",
         {"ping_after": 0},

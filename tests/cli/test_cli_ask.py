@@ -168,8 +168,9 @@ def assert_clean_stderr(result: Ask) -> None:
         Scenario(line_ending="\r\n", split="awkward", keepalive_comments=True),
         Scenario(dialect="reasoning", split="bytewise"),
         Scenario(dialect="none", tokens_per_chunk=4),
+        Scenario(dialect="content_parts", tokens_per_chunk=2),
     ],
-    ids=["deepseek", "crlf-awkward", "vllm-bytewise", "openai-no-reasoning-text"],
+    ids=["deepseek", "crlf-awkward", "vllm-bytewise", "openai-no-reasoning-text", "mistral-parts"],
 )
 def test_json_full_reply(fake_server: FakeServer, home: Path, scenario: Scenario) -> None:
     fake_server.scenario = scenario
@@ -331,6 +332,32 @@ def test_json_truncated_stream_is_interrupted(fake_server: FakeServer, home: Pat
     assert done["text"] == result.joined("text") == "".join(base.answer_pieces[:2])
     [error] = [r for r in result.records if r["type"] == "error"]
     assert error["retryable"] is True
+
+
+def test_a_complete_stream_without_finish_reason_is_a_stop(
+    fake_server: FakeServer, home: Path
+) -> None:
+    """A server that never names a finish reason but ends with [DONE] lost nothing: exit 0."""
+    fake_server.scenario = Scenario(finish_reason=None)
+    result = ask(home, fake_server, "--json", "-m", MODEL, PROMPT)
+
+    assert result.returncode == 0, result.stderr
+    assert not [r for r in result.records if r["type"] == "error"]
+    done = result.done
+    assert (done["finish_reason"], done["text"]) == ("stop", Scenario().answer)
+    assert done["warnings"] == [
+        "the server sent no finish reason; the stream ended properly, so the reply is complete"
+    ]
+
+
+def test_a_stream_without_finish_reason_or_done_is_interrupted(
+    fake_server: FakeServer, home: Path
+) -> None:
+    fake_server.scenario = Scenario(finish_reason=None, done=False)
+    result = ask(home, fake_server, "--json", "-m", MODEL, PROMPT)
+
+    assert result.returncode == 1
+    assert result.done["finish_reason"] == "interrupted"
 
 
 def test_json_dropped_connection(fake_server: FakeServer, home: Path) -> None:

@@ -78,7 +78,7 @@ FRAMINGS: dict[str, dict[str, Any]] = {
         "split": "awkward",
     },
 }
-DIALECTS = ("reasoning_content", "reasoning", "think_tags", "none")
+DIALECTS = ("reasoning_content", "reasoning", "think_tags", "none", "content_parts")
 
 
 def conversation() -> Conversation:
@@ -425,10 +425,22 @@ async def test_truncated_stream_is_interrupted_and_keeps_the_text(
     assert "ended before the model finished" in reply.error.message
 
 
-async def test_done_without_finish_reason_is_interrupted(
+async def test_done_without_finish_reason_is_a_complete_stop(
     fake_server: FakeServer, fake_target: ResolvedModel
 ) -> None:
     fake_server.scenario = Scenario(finish_reason=None)
+    reply, _ = await run_reply(fake_target)
+    assert (reply.finish_reason, reply.error) == ("stop", None)
+    assert reply.text == Scenario().answer
+    assert reply.warnings == (
+        "the server sent no finish reason; the stream ended properly, so the reply is complete",
+    )
+
+
+async def test_no_finish_reason_and_no_done_is_interrupted(
+    fake_server: FakeServer, fake_target: ResolvedModel
+) -> None:
+    fake_server.scenario = Scenario(finish_reason=None, done=False)
     reply, _ = await run_reply(fake_target)
     assert reply.finish_reason == "interrupted"
     assert reply.text == Scenario().answer

@@ -109,6 +109,64 @@ TRANSCRIPT_C_EVENTS: list[Event] = [
 ]
 
 
+# Mistral's magistral models, constructed from Mistral's documented shapes (the chat
+# completion chunk, ``ThinkChunk`` whose ``thinking`` is a list of ``TextChunk``, and
+# ``TextChunk``): ``delta.content`` is a list of parts, the usage rides on the finish chunk.
+_M_HEAD = (
+    '{"id":"7d2c0b9e","object":"chat.completion.chunk","created":1750000000,'
+    '"model":"magistral-medium-2509",'
+)
+TRANSCRIPT_MISTRAL_PARTS = (
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    '"finish_reason":null}]}\n\n'
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"content":[{"type":"thinking",'
+    '"thinking":[{"type":"text","text":"Two plus two"}]}]},"finish_reason":null}]}\n\n'
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"content":[{"type":"thinking",'
+    '"thinking":[{"type":"text","text":" is four."}]}]},"finish_reason":null}]}\n\n'
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"content":[{"type":"text",'
+    '"text":"2 + 2 = "}]},"finish_reason":null}]}\n\n'
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"content":[{"type":"text",'
+    '"text":"4 — naïve 🚀"}]},"finish_reason":null}]}\n\n'
+    "data: " + _M_HEAD + '"choices":[{"index":0,"delta":{"content":""},'
+    '"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"total_tokens":63,'
+    '"completion_tokens":52}}\n\n'
+    "data: [DONE]\n\n"
+).encode()
+TRANSCRIPT_MISTRAL_PARTS_EVENTS: list[Event] = [
+    ReasoningDelta("Two plus two"),
+    ReasoningDelta(" is four."),
+    TextDelta("2 + 2 = "),
+    TextDelta("4 — naïve 🚀"),
+    Finish("stop"),
+    UsageUpdate(Usage(input_tokens=11, output_tokens=52)),
+]
+
+# A server that never names a finish reason (Snowflake Cortex does this), constructed: the
+# usage chunk and [DONE] still end the stream properly.
+TRANSCRIPT_NO_FINISH_REASON = (
+    b'data: {"id":"s1","object":"chat.completion.chunk","created":1750000000,'
+    b'"model":"claude-sonnet-4-5","choices":[{"index":0,"delta":{"role":"assistant",'
+    b'"content":"All"}}]}\n\n'
+    b'data: {"id":"s1","object":"chat.completion.chunk","created":1750000000,'
+    b'"model":"claude-sonnet-4-5","choices":[{"index":0,"delta":{"content":" done."}}]}\n\n'
+    b'data: {"id":"s1","object":"chat.completion.chunk","created":1750000000,'
+    b'"model":"claude-sonnet-4-5","choices":[],"usage":{"prompt_tokens":9,'
+    b'"completion_tokens":3,"total_tokens":12}}\n\n'
+    b"data: [DONE]\n\n"
+)
+#: What a stream that ends properly without a finish reason says.
+NO_FINISH_REASON = StreamWarning(
+    "the server sent no finish reason; the stream ended properly, so the reply is complete"
+)
+TRANSCRIPT_NO_FINISH_REASON_EVENTS: list[Event] = [
+    TextDelta("All"),
+    TextDelta(" done."),
+    UsageUpdate(Usage(input_tokens=9, output_tokens=3)),
+    NO_FINISH_REASON,
+    Finish("stop"),
+]
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -188,6 +246,20 @@ class TestTranscripts:
     def test_c_without_done(self) -> None:
         body = TRANSCRIPT_C[: TRANSCRIPT_C.index(b"data: [DONE]")]
         assert parse([body]) == TRANSCRIPT_C_EVENTS
+
+    def test_mistral_content_parts(self) -> None:
+        events = parse([TRANSCRIPT_MISTRAL_PARTS])
+        assert events == TRANSCRIPT_MISTRAL_PARTS_EVENTS
+        reply = fold(events)
+        assert (reply.reasoning, reply.text) == ("Two plus two is four.", "2 + 2 = 4 — naïve 🚀")
+        assert (reply.finish_reason, reply.warnings) == ("stop", ())
+
+    def test_no_finish_reason_before_done(self) -> None:
+        events = parse([TRANSCRIPT_NO_FINISH_REASON])
+        assert events == TRANSCRIPT_NO_FINISH_REASON_EVENTS
+        reply = fold(events)
+        assert (reply.text, reply.finish_reason, reply.error) == ("All done.", "stop", None)
+        assert reply.warnings == (NO_FINISH_REASON.message,)
 
 
 # --- reasoning dialects ---------------------------------------------------------------------
@@ -434,6 +506,94 @@ class TestChunkShapes:
         ]
 
 
+# --- content as a list of parts (Mistral) ---------------------------------------------------
+
+
+def thinking_part(*texts: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": [{"type": "text", "text": t} for t in texts]}
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+class TestContentParts:
+    def test_thinking_parts_are_reasoning_and_text_parts_the_answer(self) -> None:
+        events = translate(
+            chunk({"role": "assistant", "content": ""}),
+            chunk({"content": [thinking_part("Let me", " see.")]}),
+            chunk({"content": [thinking_part("Done."), text_part("Four")]}),
+            chunk({"content": [text_part(".")]}, "stop"),
+        )
+        assert events == [
+            ReasoningDelta("Let me see."),
+            ReasoningDelta("Done."),
+            TextDelta("Four"),
+            TextDelta("."),
+            Finish("stop"),
+        ]
+
+    def test_thinking_given_as_a_string(self) -> None:
+        events = translate(
+            chunk({"content": [{"type": "thinking", "thinking": "plain thought"}]}),
+            chunk({"content": [text_part("answer")]}, "stop"),
+        )
+        assert events == [ReasoningDelta("plain thought"), TextDelta("answer"), Finish("stop")]
+
+    def test_think_tags_inside_text_parts_are_not_reasoning_after_thinking_parts(self) -> None:
+        events = translate(
+            chunk({"content": [thinking_part("real")]}),
+            chunk({"content": [text_part("<think>not a tag</think>")]}, "stop"),
+        )
+        assert fold(events).text == "<think>not a tag</think>"
+
+    def test_other_part_types_are_skipped_with_a_counted_warning(self) -> None:
+        events = translate(
+            chunk({"content": [text_part("See "), {"type": "reference", "reference_ids": [1]}]}),
+            chunk({"content": [{"type": "image_url", "image_url": {"url": "x"}}, "bare"]}),
+            chunk({"content": [{"type": "thinking", "thinking": [{"type": "tool_reference"}]}]}),
+            chunk({"content": [text_part("this.")]}, "stop"),
+        )
+        reply = fold(events)
+        assert (reply.text, reply.reasoning, reply.finish_reason) == ("See this.", "", "stop")
+        assert reply.warnings == (
+            "skipped 4 content parts chatterm cannot show; the first: reference",
+        )
+        assert of_type(events, StreamWarning)[0] == StreamWarning(
+            "skipped a content part chatterm cannot show: reference", "content_part"
+        )
+
+    def test_odd_parts_do_not_crash(self) -> None:
+        events = translate(
+            chunk({"content": [None, 3, {"type": "text", "text": 5}, {"type": "text"}]}),
+            chunk({"content": [{"type": "thinking", "thinking": None}, {"type": None}]}),
+            chunk({"content": []}),
+            close=False,
+        )
+        assert all(isinstance(event, StreamWarning) for event in events)
+
+    def test_a_whole_completion_with_parts(self) -> None:
+        completion = {
+            "id": "m1",
+            "object": "chat.completion",
+            "model": "magistral-small-2509",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": [thinking_part("Short."), text_part("Yes.")],
+                    },
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+        }
+        reply = fold(parse([json.dumps(completion, indent=2).encode()]))
+        assert (reply.reasoning, reply.text, reply.finish_reason) == ("Short.", "Yes.", "stop")
+        assert reply.warnings == ()
+
+
 # --- usage ----------------------------------------------------------------------------------
 
 
@@ -664,6 +824,28 @@ class TestErrorsAndEnds:
         assert (reply.reasoning, reply.text) == ("r", "partial answ")
         assert reply.finish_reason == "interrupted"
         assert reply.error is not None and reply.error.retryable
+
+    def test_done_without_finish_reason_is_a_complete_stop(self) -> None:
+        events = translate(chunk({"content": "<thi"}), chunk(usage={"prompt_tokens": 3}), "[DONE]")
+        assert events == [
+            UsageUpdate(Usage(input_tokens=3)),
+            TextDelta("<thi"),  # held back as a possible tag until the end
+            NO_FINISH_REASON,
+            Finish("stop"),
+        ]
+
+    def test_done_alone_is_still_a_stream_cut_short(self) -> None:
+        # No chunk of a reply came at all: nothing says the reply is there, so it may be
+        # asked for again.
+        assert translate(chunk(usage={"prompt_tokens": 3}), "[DONE]") == [
+            UsageUpdate(Usage(input_tokens=3)),
+            *INTERRUPTED,
+        ]
+
+    def test_a_whole_completion_without_finish_reason_is_complete(self) -> None:
+        completion = {"choices": [{"index": 0, "message": {"content": "whole"}}]}
+        events = parse([json.dumps(completion).encode()])
+        assert events == [TextDelta("whole"), NO_FINISH_REASON, Finish("stop")]
 
     def test_interrupted_flushes_held_text(self) -> None:
         events = translate(chunk({"content": "<thi"}))

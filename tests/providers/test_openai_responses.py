@@ -222,6 +222,54 @@ INTERRUPTED: list[Event] = [
 ]
 
 
+# A reply that asks for the hosted shell tool in local mode, constructed from OpenAI's
+# documented shell tool (``shell_call`` with ``action.commands`` and a ``call_id``): the
+# client is to run it, so no message follows and the reply ends as ``tool_calls``.
+_SHELL_CALL = {
+    "type": "shell_call",
+    "id": "sh_01",
+    "call_id": "call_01",
+    "action": {"commands": ["ls -la"], "timeout_ms": 10000, "max_output_length": 4096},
+    "status": "completed",
+}
+_SHELL_REASONING = {"type": "reasoning", "id": "rs_01", "summary": []}
+TRANSCRIPT_SHELL_CALL = sse(
+    {
+        "type": "response.created",
+        "response": {"id": "resp_01", "object": "response", "status": "in_progress",
+                     "model": "gpt-5.1", "output": [], "usage": None},
+        "sequence_number": 0,
+    },
+    {"type": "response.output_item.added", "output_index": 0, "item": _SHELL_REASONING,
+     "sequence_number": 1},
+    {"type": "response.reasoning_summary_part.added", "item_id": "rs_01", "output_index": 0,
+     "summary_index": 0, "part": {"type": "summary_text", "text": ""}, "sequence_number": 2},
+    {"type": "response.reasoning_summary_text.delta", "item_id": "rs_01", "output_index": 0,
+     "summary_index": 0, "delta": "List the files.", "sequence_number": 3},
+    {"type": "response.output_item.done", "output_index": 0, "item": _SHELL_REASONING,
+     "sequence_number": 4},
+    {"type": "response.output_item.added", "output_index": 1,
+     "item": {**_SHELL_CALL, "status": "in_progress"}, "sequence_number": 5},
+    {"type": "response.output_item.done", "output_index": 1, "item": _SHELL_CALL,
+     "sequence_number": 6},
+    {
+        "type": "response.completed",
+        "response": {"id": "resp_01", "object": "response", "status": "completed",
+                     "model": "gpt-5.1", "output": [_SHELL_REASONING, _SHELL_CALL],
+                     "usage": {"input_tokens": 40, "output_tokens": 30,
+                               "output_tokens_details": {"reasoning_tokens": 12},
+                               "total_tokens": 70}},
+        "sequence_number": 7,
+    },
+)  # fmt: skip
+TRANSCRIPT_SHELL_CALL_EVENTS: list[Event] = [
+    ReasoningDelta("List the files."),
+    UsageUpdate(Usage(input_tokens=40, output_tokens=30, reasoning_tokens=12)),
+    StreamWarning("the model asked to call the tool 'shell'; chatterm does not run tools"),
+    Finish("tool_calls"),
+]
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -255,6 +303,10 @@ def part_added(index: int, item: str = "rs") -> dict[str, Any]:
 
 def completed(usage: dict[str, Any] | None = None, **response: Any) -> dict[str, Any]:
     return event("response.completed", response={"status": "completed", "usage": usage, **response})
+
+
+def asked_for(name: str) -> StreamWarning:
+    return StreamWarning(f"the model asked to call the tool {name!r}; chatterm does not run tools")
 
 
 def translate(*payloads: dict[str, Any] | str, close: bool = True) -> list[Event]:
@@ -450,7 +502,7 @@ class TestTerminal:
             Finish(finish),  # type: ignore[arg-type]
         ]
 
-    def test_function_call_item_finishes_with_tool_calls(self) -> None:
+    def test_function_call_item_finishes_with_tool_calls_naming_the_tool(self) -> None:
         item = {
             "type": "function_call",
             "id": "fc_1",
@@ -464,11 +516,11 @@ class TestTerminal:
             event("response.function_call_arguments.done", item_id="fc_1", arguments='{"a":1}'),
             completed(),
         )
-        assert events == [Finish("tool_calls")]
+        assert events == [asked_for("get"), Finish("tool_calls")]
 
     def test_function_call_seen_only_in_the_final_output(self) -> None:
         events = translate(completed(output=[{"type": "message"}, {"type": "function_call"}]))
-        assert events == [Finish("tool_calls")]
+        assert events == [asked_for("?"), Finish("tool_calls")]
 
     def test_server_side_tool_still_stops(self) -> None:
         events = translate(
@@ -477,6 +529,136 @@ class TestTerminal:
             completed(output=[{"type": "web_search_call"}, {"type": "message"}]),
         )
         assert events[-1] == Finish("stop")
+
+    def test_hosted_shell_call_transcript(self) -> None:
+        events = parse([TRANSCRIPT_SHELL_CALL])
+        assert events == TRANSCRIPT_SHELL_CALL_EVENTS
+        reply = fold(events)
+        assert (reply.reasoning, reply.text, reply.finish_reason) == (
+            "List the files.",
+            "",
+            "tool_calls",
+        )
+        assert reply.warnings == (
+            "the model asked to call the tool 'shell'; chatterm does not run tools",
+        )
+
+    @pytest.mark.parametrize(
+        ("item", "name"),
+        [
+            ({"type": "function_call", "call_id": "c1", "name": "get_weather"}, "get_weather"),
+            ({"type": "custom_tool_call", "call_id": "c1", "name": "grammar"}, "grammar"),
+            (
+                {"type": "computer_call", "call_id": "c1", "action": {"type": "screenshot"}},
+                "computer",
+            ),
+            (
+                {"type": "local_shell_call", "call_id": "c1", "action": {"type": "exec"}},
+                "local_shell",
+            ),
+            ({"type": "shell_call", "call_id": "c1", "action": {"commands": ["ls"]}}, "shell"),
+            ({"type": "apply_patch_call", "call_id": "c1", "operation": {}}, "apply_patch"),
+            ({"type": "mcp_approval_request", "server_label": "s", "name": "deploy"}, "deploy"),
+            ({"type": "tool_added_later_call", "call_id": "c1"}, "tool_added_later"),
+        ],
+        ids=lambda value: value if isinstance(value, str) else value["type"],
+    )
+    def test_a_call_the_client_runs_ends_with_tool_calls(
+        self, item: dict[str, Any], name: str
+    ) -> None:
+        added = event("response.output_item.added", output_index=1, item={**item, "id": "x"})
+        events = translate(summary("Need a tool."), added, completed(output=[item]))
+        assert events == [ReasoningDelta("Need a tool."), asked_for(name), Finish("tool_calls")]
+
+    @pytest.mark.parametrize(
+        "item",
+        [
+            {"type": "web_search_call", "id": "ws_1", "status": "completed"},
+            {"type": "file_search_call", "id": "fs_1", "queries": ["x"], "status": "completed"},
+            {
+                "type": "code_interpreter_call",
+                "id": "ci_1",
+                "container_id": "c",
+                "status": "completed",
+            },
+            {
+                "type": "image_generation_call",
+                "id": "ig_1",
+                "result": "aGk=",
+                "status": "completed",
+            },
+            {
+                "type": "mcp_call",
+                "id": "mcp_1",
+                "name": "roll",
+                "server_label": "dice",
+                "output": "4",
+            },
+            {"type": "mcp_list_tools", "id": "ml_1", "server_label": "dice", "tools": []},
+            {"type": "tool_added_later_call", "id": "t_1"},
+        ],
+        ids=lambda item: item["type"],
+    )
+    def test_a_tool_the_server_ran_before_the_answer_is_a_normal_stop(
+        self, item: dict[str, Any]
+    ) -> None:
+        message = {"type": "message", "id": "msg", "content": []}
+        events = translate(
+            event("response.output_item.added", output_index=0, item=item),
+            text("found"),
+            completed(output=[item, message]),
+        )
+        assert events == [TextDelta("found"), Finish("stop")]
+
+    def test_a_hosted_shell_with_its_output_is_a_normal_stop(self) -> None:
+        call = {"type": "shell_call", "id": "sh_1", "call_id": "call_1", "status": "completed"}
+        output = {"type": "shell_call_output", "id": "sho_1", "call_id": "call_1", "output": []}
+        message = {"type": "message", "id": "msg", "content": []}
+        events = translate(text("Done."), completed(output=[call, output, message]))
+        assert events == [TextDelta("Done."), Finish("stop")]
+
+    def test_a_tool_the_server_ran_with_no_answer_after_it_says_so(self) -> None:
+        item = {"type": "code_interpreter_call", "id": "ci_1", "status": "completed"}
+        events = translate(completed(output=[item]))
+        assert events == [
+            StreamWarning("the server ran the tool 'code_interpreter' and sent no answer after it"),
+            Finish("stop"),
+        ]
+
+    def test_calls_streamed_but_left_out_of_the_final_output_still_count(self) -> None:
+        item = {"type": "computer_call", "id": "cu_1", "call_id": "c1", "status": "completed"}
+        events = translate(
+            event("response.output_item.done", output_index=0, item=item), completed(output=[])
+        )
+        assert events == [asked_for("computer"), Finish("tool_calls")]
+
+    def test_each_tool_is_named_once(self) -> None:
+        calls = [
+            {"type": "function_call", "call_id": f"c{i}", "name": name}
+            for i, name in enumerate(["a", "b", "a"])
+        ]
+        events = translate(completed(output=calls))
+        assert events == [asked_for("a"), asked_for("b"), Finish("tool_calls")]
+
+    def test_odd_items_do_not_crash(self) -> None:
+        items = [
+            {"type": "shell_call", "call_id": ["not", "a", "string"]},
+            {"type": ["x"], "call_id": {}},
+            {"type": "shell_call_output", "call_id": ["x"]},
+            {"type": "function_call", "name": 7},
+        ]
+        events = translate(completed(output=items))
+        assert events == [asked_for("shell"), asked_for("?"), Finish("tool_calls")]
+
+    def test_a_call_cut_by_the_token_limit_stays_length(self) -> None:
+        item = {"type": "shell_call", "call_id": "c1", "status": "incomplete"}
+        events = translate(
+            event(
+                "response.incomplete",
+                response={"incomplete_details": {"reason": "max_output_tokens"}, "output": [item]},
+            )
+        )
+        assert events == [asked_for("shell"), Finish("length")]
 
     def test_nothing_after_the_terminal_event(self) -> None:
         translator = ResponsesTranslator()

@@ -12,6 +12,10 @@ The contract: a body gives the same events however it is cut into reads (every s
 point, one byte at a time, random cuts), with any line end the format allows; an empty 200,
 an HTML page and a JSON error where the stream should be each end the reply with one clear
 error; nothing raises. The per-provider test files keep what is particular to each format.
+
+Some scripts only some formats have (:data:`EXTRA_SCRIPTS`, named by each case's
+``extra``): Chat Completions' end without a finish reason and Mistral's content given as
+lists of parts, the Responses API's hosted tools.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import functools
 import importlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, get_args, get_type_hints
 
 import pytest
@@ -121,6 +125,8 @@ class Case:
     other_errors: Mapping[str, StreamError] = field(default_factory=dict)
     #: other references the registry builds a provider of the same wire format from
     aliases: tuple[str, ...] = ()
+    #: the scripts of :data:`EXTRA_SCRIPTS` this format has
+    extra: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -143,6 +149,7 @@ def chat_case(ref: str, aliases: tuple[str, ...] = ()) -> Case:
         midstream=CHAT_MIDSTREAM,
         proxy_error=StreamError("error from the server: Bad gateway [server_error]", True),
         own_error=StreamError("error from the server: Slow down [tokens]", retryable=True),
+        extra=("no-finish-reason", "content-parts"),
     )
 
 
@@ -169,6 +176,7 @@ CASES: list[Case] = [
         },
         proxy_error=StreamError("error from the server: Bad gateway [server_error]", True),
         own_error=StreamError("error from the server: Slow down [rate_limit_exceeded]", True),
+        extra=("tool-run-by-client", "tool-run-by-server"),
     ),
     Case(
         ref="anthropic:claude-sonnet-4-5",
@@ -302,6 +310,21 @@ SCRIPT = Scenario(
     raw_after=(after_answer(1), "\n"),
 )
 FIRST_PIECE = SCRIPT.answer_pieces[0]
+#: Scripts only some formats have (a case's ``extra`` names them).
+EXTRA_SCRIPTS = {
+    # Chat Completions: no finish chunk, but the usage chunk and [DONE]: a complete reply
+    "no-finish-reason": SCRIPT.but(finish_reason=None),
+    # Chat Completions: content as lists of thinking and text parts (Mistral's magistral)
+    "content-parts": SCRIPT.but(dialect="content_parts"),
+    # Responses: a shell_call the client is to run, and no message after it
+    "tool-run-by-client": SCRIPT.but(hosted_tool="shell_call", answer=""),
+    # Responses: a web search the server ran, then the answer written from it
+    "tool-run-by-server": SCRIPT.but(hosted_tool="web_search_call"),
+}
+NO_FINISH_REASON_WARNING = (
+    "the server sent no finish reason; the stream ended properly, so the reply is complete"
+)
+SHELL_CALL_WARNING = "the model asked to call the tool 'shell'; chatterm does not run tools"
 
 
 class Outcome(NamedTuple):
@@ -316,17 +339,21 @@ class Outcome(NamedTuple):
 
 
 def script_names(case: Case) -> list[str]:
-    return ["reply", "no-end", "cut", *(f"error-{shape}" for shape in case.midstream)]
+    errors = [f"error-{shape}" for shape in case.midstream]
+    return ["reply", "no-end", "cut", *errors, *case.extra]
 
 
 def scenario(case: Case, name: str) -> Scenario:
-    """``reply``: the whole reply. ``no-end``: all of it but the format's end of reply.
-    ``cut``: the body ends after the first answer piece. ``error-SHAPE``: the format's
-    mid-stream error there."""
+    """``reply``: the whole reply. ``no-end``: all of it but the format's end of reply (for
+    Chat Completions the finish chunk and ``[DONE]``). ``cut``: the body ends after the
+    first answer piece. ``error-SHAPE``: the format's mid-stream error there. Any other
+    name is one of :data:`EXTRA_SCRIPTS`."""
+    if name in EXTRA_SCRIPTS:
+        return EXTRA_SCRIPTS[name]
     if name == "reply":
         return SCRIPT
     if name == "no-end":
-        return SCRIPT.but(finish_reason=None)
+        return SCRIPT.but(finish_reason=None, done=False)
     if name == "cut":
         return SCRIPT.but(truncate_after=after_answer(1))
     shape = name.removeprefix("error-")
@@ -335,8 +362,14 @@ def scenario(case: Case, name: str) -> Scenario:
 
 def expected(case: Case, name: str) -> Outcome:
     reasoning = SCRIPT.reasoning
-    if name == "reply":
+    if name in ("reply", "content-parts", "tool-run-by-server"):
         return Outcome(reasoning, SCRIPT.answer, "stop", None, usage=case.usage)
+    if name == "no-finish-reason":
+        warnings = (NO_FINISH_REASON_WARNING,)
+        return Outcome(reasoning, SCRIPT.answer, "stop", None, warnings, usage=case.usage)
+    if name == "tool-run-by-client":
+        usage = replace(case.usage, output_tokens=case.usage.reasoning_tokens)  # no answer
+        return Outcome(reasoning, "", "tool_calls", None, (SHELL_CALL_WARNING,), usage=usage)
     cut = StreamError(case.cut, retryable=True)
     if name == "no-end":
         return Outcome(reasoning, SCRIPT.answer, "interrupted", cut, usage=case.usage_without_end)
@@ -446,7 +479,8 @@ def test_the_scripted_reply_reads_as_scripted(case: Case, name: str) -> None:
     events = whole(case, name)
     assert outcome(events) == expected(case, name)
     # piece by piece, as the script sent them
-    answer = SCRIPT.answer_pieces if name in ("reply", "no-end") else [FIRST_PIECE]
+    cut = name == "cut" or name.startswith("error-")
+    answer = [FIRST_PIECE] if cut else scenario(case, name).answer_pieces
     deltas = [event for event in events if isinstance(event, ReasoningDelta | TextDelta)]
     assert deltas == [
         *(ReasoningDelta(piece) for piece in SCRIPT.reasoning_pieces),

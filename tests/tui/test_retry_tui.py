@@ -12,6 +12,7 @@ from tui_helpers import (
     SIZE,
     SteppingClock,
     chat,
+    chunk,
     finish_reply,
     rendered,
     routed_factory,
@@ -236,6 +237,47 @@ async def test_the_retry_key_does_nothing_after_a_reply_that_finished() -> None:
         await finish_reply(pilot)
         assert len(screen.turns) == 1
         assert "retries" not in rendered(screen.stats)
+
+
+async def test_a_complete_reply_without_finish_reason_is_no_failure_to_retry() -> None:
+    """The server never names a finish reason but ends with [DONE]: nothing was lost."""
+    body = chunk({"role": "assistant", "content": ""}) + chunk({"content": "All here."})
+    body += b"data: [DONE]\n\n"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(body)
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = chat(app)
+        await send(pilot, "hello")
+        await finish_reply(pilot)
+        (turn,) = screen.turns
+        assert turn.reply is not None
+        assert (turn.reply.text, turn.reply.finish_reason) == ("All here.", "stop")
+        assert screen.check_action("retry", ()) is False
+        stats = rendered(screen.stats)
+        assert "interrupted" not in stats and "1 warning" in stats
+
+
+async def test_a_magistral_reply_shows_its_reasoning_and_answer() -> None:
+    """Mistral's reasoning models send content as lists of thinking and text parts."""
+    thinking = {"type": "thinking", "thinking": [{"type": "text", "text": "Two and two."}]}
+    body = chunk({"role": "assistant", "content": ""}) + chunk({"content": [thinking]})
+    body += chunk({"content": [{"type": "text", "text": "It is **four**."}]}, "stop")
+    body += b"data: [DONE]\n\n"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(body)
+
+    app = ChatApp(Settings(), "openai:test", env=OPENAI_ENV, client_factory=routed_factory(handler))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "2 + 2?")
+        await finish_reply(pilot)
+        (turn,) = chat(app).turns
+        assert "Two and two." in rendered(turn.reasoning.log_view)
+        assert "It is four." in rendered(turn.answer)
+        assert chat(app).check_action("retry", ()) is False
 
 
 async def test_a_saved_chat_whose_last_reply_failed_can_be_retried() -> None:

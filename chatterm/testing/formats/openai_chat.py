@@ -2,7 +2,9 @@
 https://platform.openai.com/docs/api-reference/chat-streaming.
 
 Data-only SSE: a role chunk, reasoning in the scenario's dialect (``reasoning_content``,
-``reasoning``, inline ``<think>`` tags, or none), content deltas, a finish chunk, a
+``reasoning``, inline ``<think>`` tags, none, or Mistral's ``content_parts``: each delta's
+``content`` a list of parts, ``{"type": "thinking", "thinking": [{"type": "text", ...}]}``
+for reasoning and ``{"type": "text", ...}`` for the answer), content deltas, a finish chunk, a
 ``choices: []`` usage chunk when ``stream_options.include_usage`` is set, then
 ``data: [DONE]``. Errors use the ``{"error": {message, type, param, code}}`` envelope, before
 the stream (HTTP status) and inside it (a data event).
@@ -151,10 +153,16 @@ def chat_frames(s: Scenario, model: str, *, include_usage: bool, wire: Wire) -> 
     elif s.dialect == "reasoning":
         for piece in s.reasoning_pieces:
             chunk({"reasoning": piece}, reasoning=piece)
+    elif s.dialect == "content_parts":
+        for piece in s.reasoning_pieces:
+            part = {"type": "thinking", "thinking": [{"type": "text", "text": piece}]}
+            chunk({"content": [part]}, reasoning=piece)
     comment()
     for piece in s.content_pieces:
         if s.dialect == "reasoning_content":
             chunk({"content": piece, "reasoning_content": None}, content=piece)
+        elif s.dialect == "content_parts":
+            chunk({"content": [{"type": "text", "text": piece}]}, content=piece)
         else:
             chunk({"content": piece}, content=piece)
     finish = s.native_finish_reason or s.finish_reason

@@ -8,6 +8,13 @@ summary part streamed as ``response.reasoning_summary_text.delta``, a message it
 ``response.completed`` (or ``response.incomplete`` for ``length``/``content_filter``) with
 usage. No ``[DONE]``.
 
+``hosted_tool`` adds an output item of that type after the reasoning (added, then done),
+shaped as OpenAI documents it: the tools the server runs (``web_search_call``,
+``file_search_call``, ``code_interpreter_call``, ``image_generation_call``, ``mcp_call``)
+carry an ``id`` and their result; the calls the client runs (``function_call``,
+``custom_tool_call``, ``computer_call``, ``local_shell_call``, ``shell_call``,
+``apply_patch_call``) a ``call_id`` too. With an empty answer no message item follows.
+
 Mid-stream errors (``error_shape``): ``nested`` (the default, what production sends),
 ``flat`` (the documented ``{"type": "error", "code", "message"}``), and ``failed``
 (``response.failed`` with ``response.error``).
@@ -37,6 +44,37 @@ FAILED_ERROR: dict[str, Any] = {
     "message": "The model failed to generate a response.",
 }
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+#: The output items of the tools the server runs itself: no ``call_id``, results inside.
+SERVER_TOOL_ITEMS = frozenset(
+    {
+        "web_search_call",
+        "file_search_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "mcp_call",
+    }
+)
+TOOL_NAME = "get_weather"
+
+
+def tool_item(kind: str) -> dict[str, Any]:
+    """A completed output item of type ``kind``, with the fields its kind documents."""
+    item: dict[str, Any] = {"id": f"{kind.removesuffix('_call')}_fake1", "type": kind}
+    if kind not in SERVER_TOOL_ITEMS:
+        item["call_id"] = "call_fake1"
+    if kind in ("function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"):
+        item["name"] = TOOL_NAME
+    if kind == "function_call":
+        item["arguments"] = '{"city":"Paris"}'
+    elif kind == "web_search_call":
+        item["action"] = {"type": "search", "query": "weather in Paris"}
+    elif kind == "shell_call":
+        item["action"] = {"commands": ["ls -la"], "timeout_ms": 10000}
+    elif kind == "mcp_call":
+        item.update(server_label="weather", arguments="{}", output="sunny")
+    if kind != "mcp_approval_request":
+        item["status"] = "completed"
+    return item
 
 
 def response_object(
@@ -166,43 +204,55 @@ class Responses(OpenAIErrors):
             item = {**item, "summary": [done_part]}
             event({"type": "response.output_item.done", "output_index": index, "item": item})
             output.append(item)
+        if s.hosted_tool is not None:
+            index = len(output)
+            done = tool_item(s.hosted_tool)
+            added = {**done, "status": "in_progress"} if "status" in done else done
+            event({"type": "response.output_item.added", "output_index": index, "item": added})
+            if s.hosted_tool == "web_search_call":  # the search's progress, as it streams
+                for stage in ("in_progress", "searching", "completed"):
+                    where = {"output_index": index, "item_id": done["id"]}
+                    event({"type": f"response.web_search_call.{stage}", **where})
+            event({"type": "response.output_item.done", "output_index": index, "item": done})
+            output.append(done)
         comment()
         finish = s.native_finish_reason or s.finish_reason
         incomplete = _INCOMPLETE.get(finish or "")
         if s.native_finish_reason is not None:
             incomplete = s.native_finish_reason if s.native_finish_reason != "completed" else None
-        index = len(output)
-        where = {"item_id": MESSAGE_ID, "output_index": index, "content_index": 0}
-        message: dict[str, Any] = {
-            "id": MESSAGE_ID,
-            "type": "message",
-            "status": "in_progress",
-            "content": [],
-            "role": "assistant",
-        }
-        text_part: dict[str, Any] = {
-            "type": "output_text",
-            "annotations": [],
-            "logprobs": [],
-            "text": "",
-        }
-        event({"type": "response.output_item.added", "output_index": index, "item": message})
-        event({"type": "response.content_part.added", **where, "part": text_part})
-        for piece in s.answer_pieces:
-            event(
-                {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []},
-                content=piece,
-            )
-        full_part = {**text_part, "text": s.answer}
-        event({"type": "response.output_text.done", **where, "text": s.answer, "logprobs": []})
-        event({"type": "response.content_part.done", **where, "part": full_part})
-        message = {
-            **message,
-            "status": "incomplete" if incomplete else "completed",
-            "content": [full_part],
-        }
-        event({"type": "response.output_item.done", "output_index": index, "item": message})
-        output.append(message)
+        if s.answer or s.hosted_tool is None:
+            index = len(output)
+            where = {"item_id": MESSAGE_ID, "output_index": index, "content_index": 0}
+            message: dict[str, Any] = {
+                "id": MESSAGE_ID,
+                "type": "message",
+                "status": "in_progress",
+                "content": [],
+                "role": "assistant",
+            }
+            text_part: dict[str, Any] = {
+                "type": "output_text",
+                "annotations": [],
+                "logprobs": [],
+                "text": "",
+            }
+            event({"type": "response.output_item.added", "output_index": index, "item": message})
+            event({"type": "response.content_part.added", **where, "part": text_part})
+            for piece in s.answer_pieces:
+                event(
+                    {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []},
+                    content=piece,
+                )
+            full_part = {**text_part, "text": s.answer}
+            event({"type": "response.output_text.done", **where, "text": s.answer, "logprobs": []})
+            event({"type": "response.content_part.done", **where, "part": full_part})
+            message = {
+                **message,
+                "status": "incomplete" if incomplete else "completed",
+                "content": [full_part],
+            }
+            event({"type": "response.output_item.done", "output_index": index, "item": message})
+            output.append(message)
         if finish is not None:
             usage = responses_usage(s) if s.usage_chunk else None
             status = "incomplete" if incomplete else "completed"
