@@ -21,6 +21,7 @@ from chatterm.urls import url_problem
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_FAVOURITES = 9
+MAX_CHOICES = 8  # answers to one request (Chat Completions n): more is rarely read
 CONFIG_LIMIT = 1 << 20  # a config file is a few KB; a bigger one is a mistake
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -78,7 +79,9 @@ class Settings:
     False exactly when that is ``"off"``. ``keys`` maps binding ids to keys, as
     ``App.set_keymap`` takes them; ``favourites`` are the models on alt+1…alt+9.
     ``enter_sends`` False swaps the prompt's keys: Enter inserts a newline and Ctrl+J
-    sends (for terminals that cannot tell Shift+Enter from Enter).
+    sends (for terminals that cannot tell Shift+Enter from Enter). ``choices`` is how many
+    answers the TUI asks for in one request (Chat Completions ``n``; 1 to
+    :data:`MAX_CHOICES`), where the model's provider can give several.
     """
 
     default_model: str | None = None
@@ -89,6 +92,7 @@ class Settings:
     session_format: Literal["json", "toml"] = "json"
     theme: str | None = None
     enter_sends: bool = True
+    choices: int = 1
     keys: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
@@ -136,6 +140,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             "session_format",
             "theme",
             "enter_sends",
+            "choices",
             "keys",
             "providers",
             "models",
@@ -166,6 +171,10 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
                 '(several: "f2,ctrl+k")'
             )
     effort = _reasoning_effort(data, check)
+
+    choices = data.get("choices", 1)
+    if isinstance(choices, bool) or not isinstance(choices, int) or not 1 <= choices <= MAX_CHOICES:
+        raise check.error("choices", f"a whole number from 1 to {MAX_CHOICES}", choices)
 
     session_format = data.get("session_format", "json")
     if session_format not in ("json", "toml"):
@@ -255,6 +264,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         session_format=session_format,
         theme=check.optional_string(data.get("theme"), "theme"),
         enter_sends=check.boolean(data.get("enter_sends", True), "enter_sends"),
+        choices=choices,
         keys=keys,
         providers=providers,
         model_settings=model_settings,

@@ -157,6 +157,35 @@ class TimedEvent(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class ChoiceEvent:
+    """An event of one choice in a stream that carries several (Chat Completions ``n``).
+
+    Only a request for several choices (``Conversation.choices`` above 1) gives these: the
+    deltas, finish and error of choice ``index`` (from 0), wrapped so that they reach that
+    choice's reply. Beside them, the plain events of such a stream belong to the request as
+    a whole: ``Started``, ``Retrying``, ``StreamWarning`` and ``UsageUpdate`` (the one usage
+    of every choice together), and a ``StreamError`` / ``Finish`` that ends every choice
+    still open (the connection dropped). It is kept out of :data:`Event` so that every
+    consumer of one reply stays as it is; :mod:`chatterm.reply.choices` splits such a
+    stream into one reply per choice.
+    """
+
+    index: int
+    event: Event
+
+
+#: What a stream parser gives: the events of one reply, or of one choice of several.
+StreamEvent = Event | ChoiceEvent
+
+
+class TimedStreamEvent(NamedTuple):
+    """A :data:`StreamEvent` stamped like :class:`TimedEvent` (what the network gives)."""
+
+    at: float
+    event: StreamEvent
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One message of a conversation, as sent to a provider."""
 
@@ -175,7 +204,9 @@ class Conversation:
     ``reasoning`` False asks a reasoning model not to think (where it can be asked);
     ``effort`` is how hard to think when it does, each provider mapping it onto its own
     parameter (OpenAI ``reasoning_effort``, Anthropic and Gemini thinking budgets, Ollama
-    ``think``); None leaves the provider's usual amount.
+    ``think``); None leaves the provider's usual amount. ``choices`` above 1 asks for that
+    many answers in one stream (Chat Completions ``n``; see :class:`ChoiceEvent`), where the
+    provider can give them (``Provider.choices_refusal``).
     """
 
     messages: tuple[Message, ...]
@@ -183,6 +214,7 @@ class Conversation:
     reasoning: bool = True
     max_tokens: int | None = None
     effort: Literal["low", "medium", "high"] | None = None
+    choices: int = 1
 
     @property
     def prompt_chars(self) -> int:

@@ -4,7 +4,9 @@ Prices come from ``genai-prices`` (its bundled snapshot: chatterm never asks it 
 over the network), overridden per model by ``[models."provider:model"]`` in the config.
 A cost the server reported itself (OpenRouter's and LiteLLM's ``usage.cost``) wins over
 both, and is exact even when the token counts beside it were junk and are estimated. A
-model with no known price costs *unknown*, never $0; local models cost $0.
+model with no known price costs *unknown*, never $0; local models cost $0. Of several
+choices asked for in one request, the first carries the request's cost and the others
+:data:`SHARED_COST`: counted once, wherever costs are added up.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Literal
 from chatterm.events import Usage
 from chatterm.urls import host_of
 
-CostSource = Literal["server", "config", "price_table", "local", "unknown"]
+CostSource = Literal["server", "config", "price_table", "local", "unknown", "shared"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class Cost:
     estimated: bool = False
 
     def label(self) -> str:
+        if self.source == "shared":
+            return "cost with choice 1"
         if self.usd is None:
             return "cost unknown"
         text = format_usd(self.usd)
@@ -59,6 +63,11 @@ class Cost:
         elif self.source == "local":
             text += " (local)"
         return text
+
+
+#: The cost of a choice after the first of one request (Chat Completions ``n``): the
+#: request's cost is the first choice's, so this one adds nothing to a sum.
+SHARED_COST = Cost(0.0, "shared")
 
 
 def format_usd(usd: float) -> str:

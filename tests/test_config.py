@@ -384,3 +384,16 @@ class TestEnterSends:
         assert "keys.enter_sends must be a string" in message
         message = config_error(tmp_path, "enter_send = false\n")
         assert "unknown key 'enter_send'" in message and "enter_sends" in message
+
+
+class TestChoices:
+    def test_one_by_default_and_up_to_eight(self, tmp_path: Path) -> None:
+        assert load_settings(write(tmp_path, "")).choices == 1
+        assert load_settings(write(tmp_path, "choices = 3\n")).choices == 3
+        assert load_settings(write(tmp_path, "choices = 8\n")).choices == 8
+
+    @pytest.mark.parametrize("value", ["0", "9", "-1", "2.0", '"2"', "true"])
+    def test_anything_else_is_one_line_naming_the_key(self, tmp_path: Path, value: str) -> None:
+        message = config_error(tmp_path, f"choices = {value}\n")
+        assert "choices must be a whole number from 1 to 8" in message
+        assert "\n" not in message

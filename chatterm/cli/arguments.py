@@ -13,6 +13,7 @@ from typing import Any
 
 from chatterm import __version__
 from chatterm.cli.common import EXIT_USAGE
+from chatterm.config import MAX_CHOICES
 from chatterm.sessions.codec import EXPORT_FORMATS
 from chatterm.text import safe_text
 
@@ -65,6 +66,13 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help="model, e.g. openai:gpt-5-mini; give it more than once to compare models: they "
         "answer the same prompt at once",
     )
+    ask.add_argument(
+        "--choices",
+        type=_choices,
+        metavar="N",
+        help=f"ask the model for N answers (up to {MAX_CHOICES}) in one request, compared as "
+        "-m A -m B compares models (OpenAI-compatible Chat Completions servers and the demo)",
+    )
     ask.add_argument("--system", help="system prompt for this request")
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
     ask.add_argument(
@@ -98,6 +106,18 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "history before it, on -m MODEL or the same model); the new reply is kept as an "
         "alternative of the old one",
     )
+
+
+def _choices(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"give a whole number from 1 to {MAX_CHOICES}, not {value!r}"
+        )
+    return count
 
 
 def _retries(value: str) -> int:

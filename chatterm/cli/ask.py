@@ -5,7 +5,9 @@ Plain text for people or JSON Lines for scripts (:mod:`chatterm.cli.printer`); w
 ``--regenerate`` the session's last prompt is asked again, the new reply kept as an
 alternative of the old one. With ``-m`` given more than once the models answer at once, each
 reply streamed by its own pump, and are compared (their replies alternatives of one turn,
-when saved). Ctrl+C keeps what arrived and reports the reply as cancelled. A stdout that
+when saved); ``--choices N`` asks one model for N answers in one request (Chat Completions
+``n``) and compares them the same way, the stream split by :mod:`chatterm.reply.choices`.
+Ctrl+C keeps what arrived and reports the reply as cancelled. A stdout that
 fails (a full disk) stops the printing, not the recording: the reply is saved whole and the
 failure is one line at the end; with nothing to save, it stops the reply.
 """
@@ -124,6 +126,12 @@ def ask_command(
                 return fail(
                     f"session {visible_line(session.id)} has no turn to regenerate", EXIT_USAGE
                 )
+    choices = args.choices or 1
+    if choices > 1 and args.ask_model and len(args.ask_model) > 1:
+        return fail(
+            "--choices asks one model for several answers; give one -m with it "
+            "(or compare models with -m A -m B, without --choices)"
+        )
     try:
         session_model = _last_model(keeper)
         refs = args.ask_model or [args.model or session_model or default_model(settings, env)]
@@ -134,6 +142,13 @@ def ask_command(
         missing = target.provider.missing_key()
         if missing:
             return fail(missing if len(targets) == 1 else f"{target.ref}: {missing}")
+    if choices > 1:
+        [target] = targets
+        one_choice = target.provider.choices_refusal(target.ref)
+        if one_choice is not None:
+            ref = target.ref
+            return fail(f"{one_choice}; ask it once per answer instead: -m {ref} -m {ref} …")
+        targets = [target] * choices  # one request, compared as N models would be
     if args.regenerate and keeper is not None and keeper.session is not None:
         # The last turn leaves the active path (it stays in the session): the new reply
         # follows the turn before it, with the same prompt.
@@ -158,6 +173,7 @@ def ask_command(
                 reasoning=reasoning,
                 effort=effort,
                 max_tokens=model_config.max_tokens if model_config else None,
+                choices=choices,
             )
         )
     if len(targets) > 1:
@@ -378,7 +394,9 @@ def _ask_models(
     its own pump (its own provider, key, retries and timeouts: one failing ends only its
     own reply). JSON Lines tag every record with its model and end with a ``compare``
     record; plain output prints each reply whole, in the order given, then a table. With
-    a session, the replies are alternatives of one turn, the first model's shown."""
+    a session, the replies are alternatives of one turn, the first model's shown.
+    ``ask --choices N`` comes here too: ``targets`` is the one model N times, and its
+    conversation asks for N choices, streamed as one request (:func:`_stream_choices`)."""
     models = [target.ref for target in targets]
     output = GuardedOutput(stdout, stop=keeper is None)
     show_reasoning = not args.no_reasoning
@@ -405,7 +423,11 @@ def _ask_models(
             return refused
     replies: list[Reply] | None
     try:
-        replies = asyncio.run(_stream_all(targets, conversations, settings, printers, saved))
+        if conversations[0].choices > 1:
+            streaming = _stream_choices(targets[0], conversations[0], settings, printers, saved)
+        else:
+            streaming = _stream_all(targets, conversations, settings, printers, saved)
+        replies = asyncio.run(streaming)
         if plain is not None:
             plain.table(replies)
         else:
@@ -482,3 +504,33 @@ async def _stream_all(
     if failure is not None:
         raise failure
     return replies
+
+
+async def _stream_choices(
+    target: ResolvedModel,
+    conversation: Conversation,
+    settings: Settings,
+    printers: Sequence[Sink],
+    saved: Sequence[SavedAlternative],
+) -> list[Reply]:
+    """Stream one request for several choices, each choice into its printer (and its
+    session turn); return the replies in order. Ctrl+C ends them all, each keeping what
+    arrived; a printer that fails (stdout, with nothing to save) ends them all, then is
+    raised."""
+    from chatterm.reply.choices import ChoiceSplit
+    from chatterm.reply.live import ReplyStream
+
+    stream = ReplyStream(target, conversation, settings)
+    sinks = [(printer, saved[i]) if saved else (printer,) for i, printer in enumerate(printers)]
+    split = ChoiceSplit(stream, sinks)
+    tickers = [asyncio.create_task(one.tick()) for one in saved]
+    try:
+        return await split.pump()
+    except asyncio.CancelledError:  # Ctrl+C: every choice has ended, cancelled
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        return split.replies()
+    finally:
+        for ticker in tickers:
+            ticker.cancel()

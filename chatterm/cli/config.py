@@ -79,6 +79,11 @@ EXAMPLE_CONFIG = """\
 ## terminals that cannot tell Shift+Enter from Enter. [keys] can still move either.
 # enter_sends = true
 
+## How many answers the TUI asks for in one request (1 to 8): each becomes an alternative
+## of the turn. Only OpenAI-compatible Chat Completions servers (and the demo) can give
+## several; `chatterm ask --choices N` asks for N in one request.
+# choices = 1
+
 ## Retries and timeouts (seconds). A request that fails before the first token (no
 ## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
 ## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
@@ -203,6 +208,7 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
         ("session_format", settings.session_format, ""),
         ("theme", settings.theme, "the app's default"),
         ("enter_sends", settings.enter_sends, ""),
+        ("choices", settings.choices, ""),
     ]
     for key, value, default_note in scalars:
         from_file = key in raw or (key == "reasoning_effort" and "reasoning" in raw)

@@ -484,8 +484,10 @@ def compare_tags(models: Sequence[str]) -> list[dict[str, Any]]:
 def compare_record(replies: Sequence[Reply], tags: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The ``compare`` record that ends a run of several models: one result per reply, in
     the order the models were given, each opened by the reply's ``tags`` (its ``model``,
-    and its ``index`` when a model was asked twice), then which model was first, fastest
-    and cheapest (:func:`~chatterm.reply.figures.rank_replies`; null when none was)."""
+    and its ``index`` when a model was asked twice or for several choices), then which
+    model was first, fastest and cheapest (:func:`~chatterm.reply.figures.rank_replies`;
+    null when none was) and, when the replies have an index, which of them
+    (``fastest_first_token_index``, …)."""
     results = []
     for reply, tag in zip(replies, tags, strict=True):
         result = {**tag, **reply_fields(reply)}
@@ -496,10 +498,15 @@ def compare_record(replies: Sequence[Reply], tags: Sequence[Mapping[str, Any]]) 
     def model_at(position: int | None) -> Any:
         return None if position is None else tags[position]["model"]
 
-    return {
-        "type": "compare",
-        "results": results,
-        "fastest_first_token": model_at(ranking.fastest_first_token),
-        "fastest_tokens_per_s": model_at(ranking.fastest_tokens_per_s),
-        "cheapest": model_at(ranking.cheapest),
+    bests = {
+        "fastest_first_token": ranking.fastest_first_token,
+        "fastest_tokens_per_s": ranking.fastest_tokens_per_s,
+        "cheapest": ranking.cheapest,
     }
+    record: dict[str, Any] = {"type": "compare", "results": results}
+    record.update({name: model_at(position) for name, position in bests.items()})
+    if any("index" in tag for tag in tags):
+        # The model alone does not say which reply when a model answered more than once.
+        for name, position in bests.items():
+            record[f"{name}_index"] = None if position is None else tags[position]["index"]
+    return record

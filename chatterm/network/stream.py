@@ -46,6 +46,7 @@ import httpx
 from chatterm.config import NetworkSettings
 from chatterm.errors import ChattermError
 from chatterm.events import (
+    ChoiceEvent,
     Conversation,
     Event,
     Finish,
@@ -53,9 +54,10 @@ from chatterm.events import (
     Retrying,
     Started,
     StreamError,
+    StreamEvent,
     StreamWarning,
     TextDelta,
-    TimedEvent,
+    TimedStreamEvent,
     UsageUpdate,
 )
 from chatterm.network import debuglog
@@ -125,7 +127,7 @@ async def stream_reply(
     network: NetworkSettings | None = None,
     sleep: Sleep = asyncio.sleep,
     rand: Callable[[], float] = random.random,
-) -> AsyncIterator[TimedEvent]:
+) -> AsyncIterator[TimedStreamEvent]:
     """Yield the reply's events, ending with a :class:`Finish` unless cancelled.
 
     ``sleep`` waits between attempts and ``rand`` draws the jitter: tests pass their own.
@@ -136,22 +138,33 @@ async def stream_reply(
     try:
         request = provider.build_request(target.model, conversation)
     except ChattermError as exc:
-        yield TimedEvent(clock(), Started(target.ref))
-        yield TimedEvent(clock(), StreamError(redact(one_line(str(exc)), secrets)))
-        yield TimedEvent(clock(), Finish("error"))
+        yield TimedStreamEvent(clock(), Started(target.ref))
+        yield TimedStreamEvent(clock(), StreamError(redact(one_line(str(exc)), secrets)))
+        yield TimedStreamEvent(clock(), Finish("error"))
         return
     except (httpx.InvalidURL, ValueError) as exc:
-        yield TimedEvent(clock(), Started(target.ref))
+        yield TimedStreamEvent(clock(), Started(target.ref))
         message = f"{provider.name} has an invalid base URL ({one_line(str(exc), 120)}); fix it"
-        yield TimedEvent(clock(), StreamError(redact(message, secrets)))
-        yield TimedEvent(clock(), Finish("error"))
+        yield TimedStreamEvent(clock(), StreamError(redact(message, secrets)))
+        yield TimedStreamEvent(clock(), Finish("error"))
         return
-    yield TimedEvent(clock(), Started(target.ref))
+    yield TimedStreamEvent(clock(), Started(target.ref))
     policy = RetryPolicy(max_retries=network.max_retries)
     deadline = reply_deadline(network)
     retry = 0
     while True:
-        attempt = _Attempt(client, provider, request, network, policy, retry, clock, rand, deadline)
+        attempt = _Attempt(
+            client,
+            provider,
+            request,
+            network,
+            policy,
+            retry,
+            clock,
+            rand,
+            deadline,
+            choices=conversation.choices,
+        )
         async with aclosing(attempt.events()) as events:
             async for timed in events:
                 yield timed
@@ -159,7 +172,7 @@ async def stream_reply(
             return
         retry += 1
         notice = Retrying(retry, network.max_retries, attempt.retry_in, attempt.retry_reason)
-        yield TimedEvent(clock(), notice)
+        yield TimedStreamEvent(clock(), notice)
         await sleep(attempt.retry_in)
         request = provider.build_request(target.model, conversation)  # worked the first time
 
@@ -176,7 +189,7 @@ def reply_deadline(network: NetworkSettings) -> float | None:
 class _Failure:
     """A failed attempt's last events, and what a retry notice would say about them."""
 
-    events: list[TimedEvent]
+    events: list[TimedStreamEvent]
     reason: str = ""
     headers: Mapping[str, str] | None = None
 
@@ -201,17 +214,19 @@ class _Attempt:
     rand: Callable[[], float]
     #: when the whole reply must be over (loop time), if ever: ``total_timeout``
     deadline: float | None = None
+    #: how many choices the request asks for (Chat Completions ``n``)
+    choices: int = 1
     #: after a failure worth retrying: how long to wait, and why (for the notice)
     retry_in: float | None = None
     retry_reason: str = ""
     #: the events held back until the first token; None once one has been passed on
-    _held: list[TimedEvent] | None = field(default_factory=list)
+    _held: list[TimedStreamEvent] | None = field(default_factory=list)
 
     @property
     def secrets(self) -> tuple[str, ...]:
         return self.provider.secrets()
 
-    async def events(self) -> AsyncGenerator[TimedEvent, None]:
+    async def events(self) -> AsyncGenerator[TimedStreamEvent, None]:
         clock, network, request = self.clock, self.network, self.request
         request.extensions = {**request.extensions, "timeout": request_timeout(network).as_dict()}
         # One watchdog for the attempt: the first token's wait runs from the request on.
@@ -223,7 +238,7 @@ class _Attempt:
             except httpx.HTTPError as exc:
                 now = clock()
                 error = transport_error(exc, request, self.secrets, network, connected=False)
-                events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
+                events = [TimedStreamEvent(now, error), TimedStreamEvent(now, Finish("error"))]
                 failure = _Failure(events, transport_reason(exc, request))
                 for timed in self._fail(failure, retryable=retryable_transport(exc)):
                     yield timed
@@ -231,7 +246,9 @@ class _Attempt:
             except SilenceTimeout as exc:
                 now = clock()
                 error = self._timeout_error(exc.limit)
-                failure = _Failure([TimedEvent(now, error), TimedEvent(now, Finish("error"))])
+                failure = _Failure(
+                    [TimedStreamEvent(now, error), TimedStreamEvent(now, Finish("error"))]
+                )
                 for timed in self._fail(failure, retryable=False):
                     yield timed
                 return
@@ -251,7 +268,9 @@ class _Attempt:
         """The response's head; :class:`SilenceTimeout` if it takes too long."""
         return await _watched(silence, self.client.send(self.request, stream=True))
 
-    async def _http_error(self, response: httpx.Response, silence: Silence) -> list[TimedEvent]:
+    async def _http_error(
+        self, response: httpx.Response, silence: Silence
+    ) -> list[TimedStreamEvent]:
         provider, status = self.provider, response.status_code
         body = await _read_limited(response, silence, self.network.idle_timeout)
         message = provider.describe_http_error(status, body)
@@ -265,16 +284,18 @@ class _Attempt:
             )
         now = self.clock()
         error = StreamError(message, retryable_status(status), status)
-        events = [TimedEvent(now, error), TimedEvent(now, Finish("error"))]
+        events = [TimedStreamEvent(now, error), TimedStreamEvent(now, Finish("error"))]
         failure = _Failure(events, status_reason(status), response.headers)
         return self._fail(failure, retryable=error.retryable)
 
-    async def _body(self, response: httpx.Response, silence: Silence) -> AsyncIterator[TimedEvent]:
+    async def _body(
+        self, response: httpx.Response, silence: Silence
+    ) -> AsyncIterator[TimedStreamEvent]:
         """The body's events. Only progress (a token, usage, the finish) renews the time
         the server may stay silent, and only a token ends the wait for the first one: bytes
         alone (keep-alive comments, blank lines, events without a token) renew nothing."""
         clock, network = self.clock, self.network
-        parser = self.provider.new_parser()
+        parser = self.provider.new_parser(self.choices)
         parser.content_type = response.headers.get("content-type", "")
         chunks = response.aiter_bytes()
         try:
@@ -288,7 +309,7 @@ class _Attempt:
                     self._held is None or any(_is_token(e) for e in events)
                 ):
                     silence.allow(network.idle_timeout, "idle")
-                for timed in self._sort([TimedEvent(now, e) for e in events]):
+                for timed in self._sort([TimedStreamEvent(now, e) for e in events]):
                     yield timed
                 if self.retry_in is not None:
                     return
@@ -298,15 +319,15 @@ class _Attempt:
                 yield timed
             return
         now = clock()
-        for timed in self._sort([TimedEvent(now, e) for e in parser.close()]):
+        for timed in self._sort([TimedStreamEvent(now, e) for e in parser.close()]):
             yield timed
         if self._held is not None and self.retry_in is None:
             for timed in self._release():  # a reply without a single token
                 yield timed
 
     def _cut_short(
-        self, exc: httpx.HTTPError | SilenceTimeout, tail: list[Event]
-    ) -> list[TimedEvent]:
+        self, exc: httpx.HTTPError | SilenceTimeout, tail: list[StreamEvent]
+    ) -> list[TimedStreamEvent]:
         """The events to pass on when the body stopped coming: dropped or silent."""
         now = self.clock()
         if isinstance(exc, SilenceTimeout):
@@ -317,18 +338,22 @@ class _Attempt:
             # Silent before the first token: not a reply cut short, no reply at all.
             kept = [e for e in tail if isinstance(e, StreamWarning)]
             tail = [*kept, error, Finish("error")]
-        elif Finish("interrupted") in tail:
-            # The reply was cut short: say why, in place of the parser's vaguer error.
-            # The half line at the cut is not a malformed line: the drop says it all.
-            tail = [error, *(e for e in tail if not isinstance(e, StreamError | StreamWarning))]
-        events = [TimedEvent(now, event) for event in tail]
+        elif any(_inner(e) == Finish("interrupted") for e in tail):
+            # The reply (or a choice of it) was cut short: say why, in place of the
+            # parser's vaguer error, once for every choice. The half line at the cut is not
+            # a malformed line: the drop says it all.
+            tail = [
+                error,
+                *(e for e in tail if not isinstance(_inner(e), StreamError | StreamWarning)),
+            ]
+        events = [TimedStreamEvent(now, event) for event in tail]
         if self._held is None:
             return events
         failure = _Failure(events, "the connection dropped before the first token")
         retryable = not isinstance(exc, SilenceTimeout) and retryable_transport(exc)
         return self._fail(failure, retryable=retryable)
 
-    def _sort(self, events: list[TimedEvent]) -> list[TimedEvent]:
+    def _sort(self, events: list[TimedStreamEvent]) -> list[TimedStreamEvent]:
         """What to pass on of a batch of events: all of it once a token has gone out.
         Before that, nothing until the batch brings a token (then everything held too),
         or an error (then the attempt is made again, or the error passed on)."""
@@ -344,7 +369,7 @@ class _Attempt:
             self._held.append(timed)
         return []
 
-    def _fail(self, failure: _Failure, *, retryable: bool) -> list[TimedEvent]:
+    def _fail(self, failure: _Failure, *, retryable: bool) -> list[TimedStreamEvent]:
         """A failure before the first token: no events if the attempt is to be made again
         (:attr:`retry_in` set), else everything held and the failure's own events, the
         error saying how many retries went before it (or why there was none)."""
@@ -371,14 +396,14 @@ class _Attempt:
         if notes:
             note = "; ".join(notes)
             events = [
-                TimedEvent(t.at, replace(t.event, message=f"{t.event.message} ({note})"))
+                TimedStreamEvent(t.at, replace(t.event, message=f"{t.event.message} ({note})"))
                 if isinstance(t.event, StreamError)
                 else t
                 for t in events
             ]
         return [*self._release(), *events]
 
-    def _release(self) -> list[TimedEvent]:
+    def _release(self) -> list[TimedStreamEvent]:
         """Everything held back; from now on every event goes straight out."""
         held, self._held = self._held or [], None
         return held
@@ -430,13 +455,19 @@ async def _watched(silence: Silence, pending: Awaitable[T]) -> T:
         silence.pause()
 
 
-def _is_token(event: Event) -> bool:
+def _inner(event: StreamEvent) -> Event:
+    """The event itself, whichever choice it is of."""
+    return event.event if isinstance(event, ChoiceEvent) else event
+
+
+def _is_token(event: StreamEvent) -> bool:
+    event = _inner(event)
     return isinstance(event, ReasoningDelta | TextDelta) and bool(event.text)
 
 
-def _is_progress(event: Event) -> bool:
+def _is_progress(event: StreamEvent) -> bool:
     """What shows the reply moving on, and so renews the idle timeout: not keep-alives."""
-    return _is_token(event) or isinstance(event, UsageUpdate | Finish)
+    return _is_token(event) or isinstance(_inner(event), UsageUpdate | Finish)
 
 
 async def _read_limited(response: httpx.Response, silence: Silence, timeout_s: float) -> bytes:

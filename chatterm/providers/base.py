@@ -17,7 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from chatterm.events import Conversation, Event, ReasoningEffort
+from chatterm.errors import ChattermError
+from chatterm.events import Conversation, ReasoningEffort, StreamEvent
 from chatterm.pricing import PriceSpec
 from chatterm.providers.endpoint import Endpoint
 from chatterm.providers.model_facts import model_info
@@ -61,6 +62,23 @@ def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
     return messages
 
 
+#: The API behind each kind of provider that gives one choice per request.
+_ONE_CHOICE_APIS: dict[ProviderKind, str] = {
+    "openai-responses": "OpenAI's Responses API",
+    "anthropic": "Anthropic's Messages API",
+    "gemini": "Gemini's API as chatterm asks it",
+    "ollama": "Ollama's chat API",
+    "gateway": "the gateway's API",
+}
+
+
+def one_choice_only(kind: ProviderKind, ref: str) -> str:
+    """Why a request for several choices cannot go to ``ref`` (one line, no hint of what to
+    do instead: that depends on where it is said)."""
+    api = _ONE_CHOICE_APIS.get(kind, "its API")
+    return f"{ref} cannot give several choices in one request ({api} has no n)"
+
+
 class StreamParser(Protocol):
     """Bytes of one response body in, normalized events out.
 
@@ -70,9 +88,9 @@ class StreamParser(Protocol):
 
     content_type: str
 
-    def feed(self, chunk: bytes) -> list[Event]: ...
+    def feed(self, chunk: bytes) -> list[StreamEvent]: ...
 
-    def close(self) -> list[Event]:
+    def close(self) -> list[StreamEvent]:
         """The body ended: flush, and report a stream that stopped before its end."""
         ...
 
@@ -104,6 +122,15 @@ class WireFormat(ABC):
     @abstractmethod
     def new_parser(self, secrets: tuple[str, ...]) -> StreamParser: ...
 
+    #: whether one request can ask for several choices (Chat Completions ``n``); a format
+    #: that can implements :meth:`new_choices_parser`
+    supports_choices: ClassVar[bool] = False
+
+    def new_choices_parser(self, secrets: tuple[str, ...], choices: int) -> StreamParser:
+        """The parser for a request of ``choices`` choices: its events for each choice come
+        as :class:`~chatterm.events.ChoiceEvent`."""
+        raise NotImplementedError(f"{type(self).__name__} gives one choice per request")
+
     def supports_effort(self, model: str) -> bool:
         """Whether choosing a reasoning level changes the request for ``model``: by default,
         whether the catalogue knows it to reason when served by this kind of API."""
@@ -114,6 +141,8 @@ class WireFormat(ABC):
     ) -> httpx.Request:
         import httpx  # imported when first needed: it costs start-up ~15 ms
 
+        if conversation.choices > 1 and not self.supports_choices:
+            raise ChattermError(one_choice_only(self.kind, f"{endpoint.name}:{model}"))
         url = self.url(endpoint, model)
         headers = dict(self.headers)
         if endpoint.api_key:
@@ -152,8 +181,17 @@ class Provider:
     def build_request(self, model: str, conversation: Conversation) -> httpx.Request:
         return self.wire.build_request(self.endpoint, model, conversation)
 
-    def new_parser(self) -> StreamParser:
+    def new_parser(self, choices: int = 1) -> StreamParser:
+        """A parser for one response; for a request of several ``choices`` (which only a
+        format that :meth:`choices_refusal` accepts can take), one that tells them apart."""
+        if choices > 1:
+            return self.wire.new_choices_parser(self.endpoint.secrets(), choices)
         return self.wire.new_parser(self.endpoint.secrets())
+
+    def choices_refusal(self, ref: str) -> str | None:
+        """None when one request to this provider can ask for several choices (Chat
+        Completions ``n``), else one line saying that ``ref`` cannot."""
+        return None if self.wire.supports_choices else one_choice_only(self.kind, ref)
 
     def price_spec(self, model: str) -> PriceSpec:
         return self.wire.price_spec(self.endpoint, model)

@@ -5,12 +5,15 @@
 translator as a real provider's. It reasons for a few sentences (``reasoning_content``, the
 DeepSeek dialect), then writes a Markdown answer about the prompt with a list, a fenced code
 block and a table, paced like a real model (TTFT ~300 ms, ~50 tokens/s). ``demo:fast`` is
-the same without pacing. Usage is reported; the cost is $0.
+the same without pacing. Usage is reported; the cost is $0. Asked for several choices
+(``n``), it writes that many answers at once, their chunks interleaved, each choice after
+the first taking the prompt's words in another order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -65,9 +68,16 @@ _POINTS = (
 )
 
 
-def demo_reasoning(prompt: str) -> str:
+def _rotated(words: list[str], choice: int) -> list[str]:
+    """The words in another order for each choice after the first."""
+    shift = choice % len(words)
+    return words[shift:] + words[:shift]
+
+
+def demo_reasoning(prompt: str, choice: int = 0) -> str:
+    """The demo's reasoning; ``choice`` (from 0) varies it for a request of several."""
     topic = _topic(prompt)
-    words = ", ".join(_keywords(prompt))
+    words = ", ".join(_rotated(_keywords(prompt), choice))
     return (
         f"The user wrote “{topic}”. The words that matter most seem to be {words}. "
         "I should answer with a short overview first, then the key points as a list. "
@@ -76,17 +86,19 @@ def demo_reasoning(prompt: str) -> str:
     )
 
 
-def demo_answer(prompt: str) -> str:
+def demo_answer(prompt: str, choice: int = 0) -> str:
+    """The demo's answer; ``choice`` (from 0) varies it for a request of several."""
     topic = _topic(prompt)
-    words = _keywords(prompt)
+    words = _rotated(_keywords(prompt), choice)
     points = "\n".join(
         f"{i}. **{word.capitalize()}**: {_POINTS[(i - 1) % len(_POINTS)]}"
         for i, word in enumerate(words, 1)
     )
     rows = "\n".join(f"| {word} | {len(word)} | {word[::-1]} |" for word in words)
     code_words = json.dumps(words)
+    heading = f"## About “{topic}”" + (f", take {choice + 1}" if choice else "")
     return (
-        f"## About “{topic}”\n\n"
+        f"{heading}\n\n"
         f"You asked: *{topic}*. I am chatterm's **offline demo model**: I cannot think "
         "about it for real, but I can show how a reply streams, with my reasoning in its own "
         "pane and this answer rendered as Markdown.\n\n"
@@ -106,38 +118,59 @@ def demo_answer(prompt: str) -> str:
 
 
 class DemoScript:
-    """The Chat Completions byte stream the demo server sends for one request."""
+    """The Chat Completions byte stream the demo server sends for one request (of
+    ``choices`` choices, their chunks interleaved one by one)."""
 
-    def __init__(self, model: str, prompt: str, prompt_chars: int, *, paced: bool) -> None:
+    def __init__(
+        self, model: str, prompt: str, prompt_chars: int, *, paced: bool, choices: int = 1
+    ) -> None:
         self.model = model
         self.paced = paced
-        self.reasoning_tokens = split_tokens(demo_reasoning(prompt))
-        self.answer_tokens = split_tokens(demo_answer(prompt))
+        self.choices = [
+            (split_tokens(demo_reasoning(prompt, k)), split_tokens(demo_answer(prompt, k)))
+            for k in range(max(1, choices))
+        ]
+        self.reasoning_tokens, self.answer_tokens = self.choices[0]
         self.prompt_tokens = estimate_tokens(prompt_chars)
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, index: int = 0) -> bytes:
         chunk = {
             "id": "chatcmpl-demo",
             "object": "chat.completion.chunk",
             "created": 0,
             "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
         }
         return b"data: " + json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n\n"
 
+    def _choice(self, index: int) -> Iterator[bytes]:
+        reasoning, answer = self.choices[index]
+        yield self._chunk(
+            {"role": "assistant", "content": None, "reasoning_content": ""}, index=index
+        )
+        for token in reasoning:
+            yield self._chunk({"content": None, "reasoning_content": token}, index=index)
+        for token in answer:
+            yield self._chunk({"content": token}, index=index)
+        yield self._chunk({}, "stop", index=index)
+
     def events(self) -> Iterator[bytes]:
-        yield self._chunk({"role": "assistant", "content": None, "reasoning_content": ""})
-        for token in self.reasoning_tokens:
-            yield self._chunk({"content": None, "reasoning_content": token})
-        for token in self.answer_tokens:
-            yield self._chunk({"content": token})
-        yield self._chunk({}, "stop")
-        output = len(self.reasoning_tokens) + len(self.answer_tokens)
+        lanes = [self._choice(index) for index in range(len(self.choices))]
+        while lanes:
+            for lane in list(lanes):
+                piece = next(lane, None)
+                if piece is None:
+                    lanes.remove(lane)
+                else:
+                    yield piece
+        output = sum(len(reasoning) + len(answer) for reasoning, answer in self.choices)
         usage = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": output,
             "total_tokens": self.prompt_tokens + output,
-            "completion_tokens_details": {"reasoning_tokens": len(self.reasoning_tokens)},
+            "completion_tokens_details": {
+                "reasoning_tokens": sum(len(reasoning) for reasoning, _ in self.choices)
+            },
         }
         usage_chunk = {
             "id": "chatcmpl-demo",
@@ -162,8 +195,14 @@ class DemoScript:
                 yield b"".join(batch)
             return
         await asyncio.sleep(FIRST_TOKEN_DELAY_S)
-        for piece in self.events():
-            yield piece
+        # Each choice writes at the demo's pace: a round of one piece of every choice a tick.
+        pieces = self.events()
+        while True:
+            batch = [piece for piece in itertools.islice(pieces, len(self.choices))]
+            if not batch:
+                return
+            for piece in batch:
+                yield piece
             await asyncio.sleep(TOKEN_INTERVAL_S)
 
 
@@ -176,7 +215,9 @@ async def _handle(request: httpx.Request) -> httpx.Response:
     users = [m.get("content", "") for m in messages if m.get("role") == "user"]
     prompt = users[-1] if users else ""
     prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
-    script = DemoScript(model, prompt, prompt_chars, paced=model != "fast")
+    n = body.get("n", 1)
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 8 else 1
+    script = DemoScript(model, prompt, prompt_chars, paced=model != "fast", choices=choices)
     return httpx.Response(
         200,
         headers={"content-type": "text/event-stream; charset=utf-8"},

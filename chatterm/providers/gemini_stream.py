@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chatterm.decode.sse import MAX_LINE_BYTES, SSEEvent
@@ -56,6 +56,7 @@ from chatterm.events import (
     FinishReason,
     ReasoningDelta,
     StreamError,
+    StreamEvent,
     StreamWarning,
     TextDelta,
     Usage,
@@ -395,7 +396,7 @@ class GeminiParser(SSEStreamParser[GeminiTranslator]):
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__(GeminiTranslator, secrets)
 
-    def _feed(self, chunk: bytes) -> list[Event]:
+    def _feed(self, chunk: bytes) -> Sequence[StreamEvent]:
         frames = self.decoder.feed(chunk)
         if len(frames) == 1 and not self.decoder.ignored_lines:
             frame = frames[0]
@@ -405,7 +406,7 @@ class GeminiParser(SSEStreamParser[GeminiTranslator]):
         events.extend(self._raw_lines())
         return events
 
-    def _drain(self) -> list[Event]:
+    def _drain(self) -> Sequence[StreamEvent]:
         # A last event that lost its blank line still counts, as in google-genai: Gemini's
         # final chunk carries the finish reason, and a proxy may drop the trailing CRLF.
         events = self._translate([*self.decoder.feed(b"\n\n"), *self.decoder.flush()])

@@ -12,17 +12,21 @@ The reply ends at its finish reason. A stream that ends properly (``data: [DONE]
 whole completion sent unstreamed) after a reply but without a finish reason, as some
 servers do (Snowflake Cortex), is complete: ``stop``, with a warning that the server sent
 no finish reason. A stream that stops before either is cut short (``interrupted``).
+
+A request for several choices in one stream (``n``) is read by :class:`ChoicesTranslator`:
+one translator per choice, so each gets all of the above.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chatterm.decode.sse import SSEEvent
 from chatterm.events import (
+    ChoiceEvent,
     Conversation,
     Event,
     Finish,
@@ -30,12 +34,18 @@ from chatterm.events import (
     ReasoningDelta,
     ReasoningEffort,
     StreamError,
+    StreamEvent,
     StreamWarning,
     TextDelta,
     Usage,
 )
 from chatterm.pricing import is_local_url
-from chatterm.providers.base import Provider, WireFormat, chat_messages, requested_effort
+from chatterm.providers.base import (
+    Provider,
+    WireFormat,
+    chat_messages,
+    requested_effort,
+)
 from chatterm.providers.endpoint import Endpoint, join_url
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
@@ -162,7 +172,8 @@ def usage_from_openai(raw: Mapping[str, Any]) -> Usage:
 
 
 class ChatCompletionsTranslator:
-    """Turns Chat Completions SSE events into normalized events (choice 0 only)."""
+    """Turns Chat Completions SSE events into normalized events (choice 0 only: a request
+    for several choices is read by :class:`ChoicesTranslator`)."""
 
     def __init__(self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None) -> None:
         self._think = ThinkTagSplitter()
@@ -282,35 +293,45 @@ class ChatCompletionsTranslator:
         return events
 
     def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
-        """An error the server wrote outside ``data:`` lines (old llama.cpp builds sent
-        ``error: {...}``; some proxies answer 200 with a bare JSON error object), or a
-        whole completion from a server that does not stream."""
-        for line in lines:
-            if line.startswith("error:"):
-                found = json_object(line[len("error:") :])
-                if found is not None:
-                    return self.feed_object({"error": found.get("error", found)})
-        found = json_object("\n".join(lines))
-        if found is None:
+        """An error the server wrote outside ``data:`` lines, or a whole completion from a
+        server that does not stream (see :func:`outside_chunk`), which ends as a stream
+        ending properly does."""
+        chunk = outside_chunk(lines, streamed)
+        if chunk is None:
             return []
-        if "error" in found:
-            return self.feed_object({"error": found["error"]})
-        choices = found.get("choices")
-        if streamed or not isinstance(choices, list):
-            return []
-        # A completion sent whole: each choice's message is the one and only delta.
-        as_deltas = [
-            {**choice, "delta": choice.get("message")}
-            for choice in choices
-            if isinstance(choice, dict)
-        ]
-        events = self.feed_object({"choices": as_deltas, "usage": found.get("usage")})
-        return [*events, *self._complete_without_reason()]
+        events = self.feed_object(chunk)
+        if "choices" in chunk:  # a whole completion
+            events += self._complete_without_reason()
+        return events
 
     def close(self) -> list[Event]:
         if self._failed or self._finish is not None:
             return []
         return [*self._think.close(), *ended_early("the model finished (no finish reason)")]
+
+
+def outside_chunk(lines: list[str], streamed: bool) -> dict[str, Any] | None:
+    """What the lines that were not ``data:`` lines amount to, as a chunk to read: an error
+    the server wrote outside them (old llama.cpp builds sent ``error: {...}``; some proxies
+    answer 200 with a bare JSON error object), or a whole completion from a server that
+    does not stream, each choice's message its one and only delta. None for neither."""
+    for line in lines:
+        if line.startswith("error:"):
+            found = json_object(line[len("error:") :])
+            if found is not None:
+                return {"error": found.get("error", found)}
+    found = json_object("\n".join(lines))
+    if found is None:
+        return None
+    if "error" in found:
+        return {"error": found["error"]}
+    choices = found.get("choices")
+    if streamed or not isinstance(choices, list):
+        return None
+    as_deltas = [
+        {**choice, "delta": choice.get("message")} for choice in choices if isinstance(choice, dict)
+    ]
+    return {"choices": as_deltas, "usage": found.get("usage")}
 
 
 _RETRYABLE_ERROR_TYPES = frozenset(
@@ -355,6 +376,140 @@ class ChatCompletionsParser(SSEStreamParser[ChatCompletionsTranslator]):
         super().__init__(ChatCompletionsTranslator, secrets)
 
 
+# ------------------------------------------------------------------ several choices (n)
+#
+# A request for several choices (``n`` above 1) is one stream whose chunks are told apart by
+# ``index``. Each choice's chunks go to a ChatCompletionsTranslator of its own, so everything
+# it knows (the reasoning dialects, ``<think>`` tags, refusals, finish reasons) is kept per
+# choice, and what it gives comes out wrapped in a ChoiceEvent. What belongs to the request
+# as a whole stays plain: the one usage record (every choice's tokens together), skipped
+# lines, and an error chunk, which ends every choice still open. At the end of the body a
+# choice that never finished ended early, and one that never came at all, in a stream that
+# did end, says the server seems not to take ``n``.
+
+
+def _wrap(index: int, events: Sequence[Event]) -> list[StreamEvent]:
+    return [ChoiceEvent(index, event) for event in events]
+
+
+class ChoicesTranslator:
+    """Turns the SSE events of a Chat Completions stream of ``choices`` choices into
+    normalized events, each choice's wrapped with its index (see the module docstring)."""
+
+    def __init__(
+        self, secrets: tuple[str, ...] = (), skips: SkipTally | None = None, *, choices: int
+    ) -> None:
+        self._skips = skips or SkipTally(secrets)
+        self._choices = [ChatCompletionsTranslator(secrets, self._skips) for _ in range(choices)]
+        self._seen = [False] * choices
+        self._ended = [False] * choices
+        self._done = False
+        self._failed = False
+
+    def feed(self, frame: SSEEvent) -> list[StreamEvent]:
+        if self._done:
+            return []
+        if frame.data.startswith("[DONE]"):
+            self._done = True
+            # Each choice reads the end of the stream as a reply of one choice would.
+            events: list[StreamEvent] = []
+            for index, choice in enumerate(self._choices):
+                events.extend(self._own(index, choice.feed(frame)))
+            return events
+        chunk = object_or_skipped(frame.data, self._skips)
+        return list(chunk) if isinstance(chunk, list) else self.feed_object(chunk)
+
+    def feed_object(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """One chunk, already parsed."""
+        if self._done:
+            return []
+        events: list[StreamEvent] = []
+        if self._failed:
+            # After an error only the usage still counts (OpenRouter sends its cost there).
+            usage = chunk.get("usage")
+            events.extend(usage_update(usage_from_openai(usage)) if isinstance(usage, dict) else [])
+            return events
+        if chunk.get("error") or chunk.get("object") == "error":
+            return self._error(chunk)
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                if not isinstance(choice, dict):
+                    continue
+                index = choice.get("index", 0)
+                if not isinstance(index, int) or isinstance(index, bool):
+                    index = -1
+                if not 0 <= index < len(self._choices):
+                    events.append(self._skips.add("unknown_shape", json_text(choice)))
+                    continue
+                self._seen[index] = True
+                single = {"choices": [{**choice, "index": 0}]}
+                events.extend(self._own(index, self._choices[index].feed_object(single)))
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            events.extend(usage_update(usage_from_openai(usage)))
+        return events
+
+    def _own(self, index: int, events: Sequence[Event]) -> list[StreamEvent]:
+        """Choice ``index``'s events, wrapped; noting when it has ended."""
+        if any(isinstance(event, Finish) for event in events):
+            self._ended[index] = True
+        return _wrap(index, events)
+
+    def _error(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """An error chunk ends the request: each open choice lets go of the text it held
+        back (half a ``<think>`` tag), then one error and finish end every choice."""
+        self._failed = True
+        events: list[StreamEvent] = []
+        ending: list[Event] = []
+        for index, choice in enumerate(self._choices):
+            if self._ended[index]:
+                continue
+            self._ended[index] = True
+            own = choice.feed_object(chunk)
+            events.extend(_wrap(index, [e for e in own if not isinstance(e, StreamError | Finish)]))
+            ending = ending or [e for e in own if isinstance(e, StreamError | Finish)]
+        events.extend(ending)  # none when every choice had ended already
+        return events
+
+    def outside_data(self, lines: list[str], streamed: bool) -> list[StreamEvent]:
+        chunk = outside_chunk(lines, streamed)
+        return [] if chunk is None else self.feed_object(chunk)
+
+    def close(self) -> list[StreamEvent]:
+        if self._failed:
+            return []
+        # A stream that ended as it should (all the choices it sent finished, or [DONE])
+        # but without some choice: the server does not seem to take n.
+        complete = self._done or all(
+            ended for ended, seen in zip(self._ended, self._seen, strict=True) if seen
+        )
+        events: list[StreamEvent] = []
+        for index, choice in enumerate(self._choices):
+            if self._seen[index]:
+                events.extend(self._own(index, choice.close()))
+            elif complete:
+                count = len(self._choices)
+                message = (
+                    f"the server sent no choice {index + 1} of the {count} asked for; "
+                    "it may not take n (several choices in one request)"
+                )
+                events.extend(self._own(index, [StreamError(message), Finish("error")]))
+            else:
+                events.extend(self._own(index, ended_early("this choice began")))
+        return events
+
+
+class ChoicesParser(SSEStreamParser[ChoicesTranslator]):
+    """:class:`SSEStreamParser` over :class:`ChoicesTranslator`."""
+
+    def __init__(self, secrets: tuple[str, ...] = (), choices: int = 2) -> None:
+        def translator(secrets: tuple[str, ...], skips: SkipTally) -> ChoicesTranslator:
+            return ChoicesTranslator(secrets, skips, choices=choices)
+
+        super().__init__(translator, secrets)
+
+
 class ChatCompletionsFormat(WireFormat):
     """``POST {base_url}/chat/completions``, the stream read by :class:`ChatCompletionsParser`.
 
@@ -390,10 +545,17 @@ class ChatCompletionsFormat(WireFormat):
             effort = openai_effort(values, level)
             if effort is not None:
                 body["reasoning_effort"] = effort
+        if conversation.choices > 1:
+            body["n"] = conversation.choices
         return body
 
     def new_parser(self, secrets: tuple[str, ...]) -> ChatCompletionsParser:
         return ChatCompletionsParser(secrets)
+
+    supports_choices = True
+
+    def new_choices_parser(self, secrets: tuple[str, ...], choices: int) -> ChoicesParser:
+        return ChoicesParser(secrets, choices)
 
     def supports_effort(self, model: str) -> bool:
         return bool(openai_effort_values(model, openai_api=self.openai_models))

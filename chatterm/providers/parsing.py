@@ -39,16 +39,18 @@ import html
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from chatterm.decode.sse import MAX_LINE_BYTES, SSEDecoder, SSEEvent
 from chatterm.events import (
     AnswerWasReasoning,
+    ChoiceEvent,
     Event,
     Finish,
     ReasoningDelta,
     StreamError,
+    StreamEvent,
     StreamWarning,
     TextDelta,
     Usage,
@@ -228,16 +230,37 @@ class SkipTally:
 
 class _Mender:
     """Keeps every piece of text encodable: see :func:`mend`. A high surrogate that ends a
-    delta waits for the next delta of its channel, which may start with its other half."""
+    delta waits for the next delta of its channel, which may start with its other half.
+    Each choice of a stream of several (:class:`~chatterm.events.ChoiceEvent`) has its own
+    channels; an end of the whole stream (a plain error or finish) releases them all."""
 
     def __init__(self) -> None:
         self._held: dict[type[ReasoningDelta | TextDelta], str] = {}
+        self._choices: dict[int, _Mender] = {}
 
-    def events(self, events: list[Event], *, final: bool = False) -> list[Event]:
-        if not self._held and not any(self._suspect(e) for e in events):
-            return events
-        out: list[Event] = []
+    def events(self, events: Sequence[StreamEvent], *, final: bool = False) -> list[StreamEvent]:
+        if not self._held and not self._choices and not any(self._suspect(e) for e in events):
+            return list(events)
+        out: list[StreamEvent] = []
         for event in events:
+            match event:
+                case ChoiceEvent(index=index, event=inner):
+                    mender = self._choices.setdefault(index, _Mender())
+                    out.extend(ChoiceEvent(index, e) for e in mender.plain([inner]))
+                case StreamError() | Finish():
+                    out.extend(self._release_choices())
+                    out.extend(self.plain([event]))
+                case _:
+                    out.extend(self.plain([event]))
+        if final:
+            out.extend(self._release())
+            out.extend(self._release_choices())
+        return out
+
+    def plain(self, events: Sequence[Event]) -> list[Event]:
+        out: list[Event] = []
+        for each in events:
+            event = each.event if isinstance(each, ChoiceEvent) else each
             match event:
                 case ReasoningDelta(text=text) | TextDelta(text=text):
                     kind = type(event)
@@ -260,17 +283,17 @@ class _Mender:
                     out.append(event)
                 case _:
                     out.append(event)
-        if final:
-            out.extend(self._release())
         return out
 
     @staticmethod
-    def _suspect(event: Event) -> bool:
+    def _suspect(event: StreamEvent) -> bool:
         match event:
             case ReasoningDelta(text=text) | TextDelta(text=text):
                 return _SURROGATE.search(text) is not None
             case StreamError(message=text) | StreamWarning(message=text):
                 return _SURROGATE.search(text) is not None
+            case ChoiceEvent(event=inner):
+                return _Mender._suspect(inner)
         return False
 
     def _release(self, only: type[ReasoningDelta | TextDelta] | None = None) -> list[Event]:
@@ -279,6 +302,13 @@ class _Mender:
             if (only is None or kind is only) and self._held.pop(kind, ""):
                 out.append(kind("\ufffd"))
         return out
+
+    def _release_choices(self) -> list[StreamEvent]:
+        return [
+            ChoiceEvent(index, event)
+            for index, mender in self._choices.items()
+            for event in mender._release()
+        ]
 
 
 # ------------------------------------------------------------------------------- parsers
@@ -328,7 +358,7 @@ class GuardedParser(ABC):
 
     # --- the StreamParser protocol
 
-    def feed(self, chunk: bytes) -> list[Event]:
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
         if self._over or not chunk:
             return []
         self._note(chunk)
@@ -338,12 +368,12 @@ class GuardedParser(ABC):
             return self._broken(exc)
         return self._settle(events)
 
-    def close(self) -> list[Event]:
+    def close(self) -> list[StreamEvent]:
         if self._over:
             return []
         self._over = True
         try:
-            events = self._drain()
+            events = list(self._drain())
             events.extend(self._decoder_warnings())
             if not self._produced and all(isinstance(e, StreamWarning) for e in events):
                 refusal = self._not_a_stream()
@@ -359,18 +389,18 @@ class GuardedParser(ABC):
     # --- what each format implements
 
     @abstractmethod
-    def _feed(self, chunk: bytes) -> list[Event]: ...
+    def _feed(self, chunk: bytes) -> Sequence[StreamEvent]: ...
 
     @abstractmethod
-    def _drain(self) -> list[Event]: ...
+    def _drain(self) -> Sequence[StreamEvent]: ...
 
     @abstractmethod
     def _framed(self) -> bool: ...
 
     @abstractmethod
-    def _end(self) -> list[Event]: ...
+    def _end(self) -> Sequence[StreamEvent]: ...
 
-    def _leftovers(self) -> list[Event]:
+    def _leftovers(self) -> Sequence[StreamEvent]:
         """Warnings for what the decoder set aside and nothing used (after :meth:`_drain`)."""
         return []
 
@@ -408,12 +438,12 @@ class GuardedParser(ABC):
             self.decoder.oversized_lines - self._reported_long,
         )
 
-    def _settle(self, events: list[Event], *, final: bool = False) -> list[Event]:
-        if self._escapes:
-            events = self._mender.events(events, final=final)
+    def _settle(self, events: Sequence[StreamEvent], *, final: bool = False) -> list[StreamEvent]:
+        events = self._mender.events(events, final=final) if self._escapes else list(events)
         if not self._produced:
             self._produced = any(not isinstance(e, StreamWarning) for e in events)
-        for event in events:
+        for each in events:
+            event = each.event if isinstance(each, ChoiceEvent) else each
             match event:
                 case ReasoningDelta(text=text) | TextDelta(text=text):
                     self._shown = self._shown or bool(text)
@@ -425,7 +455,7 @@ class GuardedParser(ABC):
                     self._finish = self._finish or event
         return events
 
-    def _nothing_shown(self) -> list[Event]:
+    def _nothing_shown(self) -> list[StreamEvent]:
         """A warning for a reply that ended well with output tokens counted but nothing
         shown and nothing said: whatever the server sent them as, chatterm did not read it
         (a tool call says so itself, and its finish is ``tool_calls``)."""
@@ -447,7 +477,7 @@ class GuardedParser(ABC):
             message = f"the server counted {n} output tokens but sent nothing chatterm could show"
         return [StreamWarning(message + "; the reply is empty")]
 
-    def _broken(self, exc: Exception) -> list[Event]:
+    def _broken(self, exc: Exception) -> list[StreamEvent]:
         self._over = True
         message = (
             f"{INTERNAL_ERROR} ({type(exc).__name__}); the reply so far is kept. "
@@ -494,14 +524,14 @@ class GuardedParser(ABC):
 class SSETranslator(Protocol):
     """One API's SSE events to normalized events; :class:`SSEStreamParser` does the rest."""
 
-    def feed(self, frame: SSEEvent) -> list[Event]: ...
+    def feed(self, frame: SSEEvent) -> Sequence[StreamEvent]: ...
 
-    def outside_data(self, lines: list[str], streamed: bool) -> list[Event]:
+    def outside_data(self, lines: list[str], streamed: bool) -> Sequence[StreamEvent]:
         """Events from the lines that were not SSE (an error written outside ``data:``),
         or none, and they are reported as skipped; ``streamed``: SSE events came too."""
         ...
 
-    def close(self) -> list[Event]: ...
+    def close(self) -> Sequence[StreamEvent]: ...
 
 
 Translator = TypeVar("Translator", bound=SSETranslator)
@@ -523,21 +553,21 @@ class SSEStreamParser(GuardedParser, Generic[Translator]):
         self.translator = translator(secrets, self.skips)
         self._outside_used = False
 
-    def _feed(self, chunk: bytes) -> list[Event]:
+    def _feed(self, chunk: bytes) -> Sequence[StreamEvent]:
         frames = self.decoder.feed(chunk)
         if len(frames) == 1 and not (frames[0].invalid_utf8 or frames[0].oversized):
             return self.translator.feed(frames[0])
         return self._translate(frames)
 
-    def _translate(self, frames: Iterable[SSEEvent]) -> list[Event]:
-        events: list[Event] = []
+    def _translate(self, frames: Iterable[SSEEvent]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
         for frame in frames:
             events.extend(self.translator.feed(frame))
             if frame.invalid_utf8 or frame.oversized:
                 events.extend(self._bad_lines(frame.invalid_utf8, frame.oversized))
         return events
 
-    def _drain(self) -> list[Event]:
+    def _drain(self) -> Sequence[StreamEvent]:
         events = self._translate(self.decoder.flush())
         lines = self.decoder.ignored_lines
         if lines:
@@ -550,14 +580,14 @@ class SSEStreamParser(GuardedParser, Generic[Translator]):
     def _framed(self) -> bool:
         return self.decoder.dispatched > 0 or self.decoder.ignored_count == 0
 
-    def _leftovers(self) -> list[Event]:
+    def _leftovers(self) -> Sequence[StreamEvent]:
         ignored = self.decoder.ignored_count
         if not ignored or self._outside_used:
             return []
         first = self.decoder.ignored_lines[0] if self.decoder.ignored_lines else ""
         return [self.skips.add("not_sse", first, n=ignored)]
 
-    def _end(self) -> list[Event]:
+    def _end(self) -> Sequence[StreamEvent]:
         return self.translator.close()
 
 

@@ -72,6 +72,8 @@ def _sum_of(costs: Iterable[Cost | None]) -> str:
     known = unknown = 0
     estimated = False
     for cost in costs:
+        if cost is not None and cost.source == "shared":
+            continue  # another choice of the same request carries it
         if cost is None or cost.usd is None:
             unknown += 1
             continue
@@ -129,8 +131,8 @@ class Ranking:
 def rank_replies(replies: Sequence[Reply]) -> Ranking:
     """Rank the replies that finished cleanly (a failed reply's figures are not its
     model's): the lowest TTFT, the highest tokens/s, and the lowest cost, which only counts
-    when every one of them has a known cost (an unknown one might be cheaper). A tie goes
-    to the reply given first."""
+    when every one of them has a known cost of its own (an unknown one might be cheaper;
+    the choices of one request share one). A tie goes to the reply given first."""
     clean = [(i, reply) for i, reply in enumerate(replies) if reply.finish_reason in CLEAN_FINISHES]
 
     def best(value: Callable[[Reply], float | None], *, lowest: bool) -> int | None:
@@ -140,7 +142,10 @@ def rank_replies(replies: Sequence[Reply]) -> Ranking:
         sign = 1 if lowest else -1
         return min(known, key=lambda item: (sign * item[1], item[0]))[0]
 
-    costs = [reply.cost.usd if reply.cost is not None else None for _, reply in clean]
+    costs = [
+        reply.cost.usd if reply.cost is not None and reply.cost.source != "shared" else None
+        for _, reply in clean
+    ]
     return Ranking(
         fastest_first_token=best(lambda reply: reply.metrics.ttft_ms, lowest=True),
         fastest_tokens_per_s=best(lambda reply: reply.metrics.tokens_per_s, lowest=False),

@@ -2,7 +2,9 @@
 
 :class:`ReplyStream` is the live source every consumer pumps (:mod:`chatterm.reply.sink`):
 it streams from :func:`chatterm.network.stream.stream_reply`, folds each event into its
-accumulator, and prices the reply at the end with the config's price override if any.
+accumulator, and prices the reply at the end with the config's price override if any. A
+request for several choices is split into one reply per choice by
+:mod:`chatterm.reply.choices`, which reads :meth:`ReplyStream.stream_events`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import httpx
 
 from chatterm.config import Settings
 from chatterm.errors import ChattermError
-from chatterm.events import Conversation, Finish, StreamError, TimedEvent
+from chatterm.events import (
+    ChoiceEvent,
+    Conversation,
+    Event,
+    Finish,
+    StreamError,
+    StreamEvent,
+    TimedEvent,
+    TimedStreamEvent,
+)
 from chatterm.network.stream import Clock, Sleep, make_client, request_timeout, stream_reply
 from chatterm.pricing import cost_of
 from chatterm.providers.registry import ResolvedModel
@@ -35,6 +46,14 @@ def price_reply(reply: Reply, target: ResolvedModel, settings: Settings) -> Repl
 
 def new_accumulator(target: ResolvedModel, conversation: Conversation) -> ReplyAccumulator:
     return ReplyAccumulator(target.ref, conversation.prompt_chars)
+
+
+def first_choice(event: StreamEvent) -> Event | None:
+    """The event as a reply of one choice sees it: itself, or the first choice's event
+    unwrapped; None for another choice's."""
+    if isinstance(event, ChoiceEvent):
+        return event.event if event.index == 0 else None
+    return event
 
 
 class ReplyStream:
@@ -68,6 +87,16 @@ class ReplyStream:
         self._final: Reply | None = None
 
     async def events(self) -> AsyncGenerator[TimedEvent, None]:
+        """The reply's events; of a request for several choices, the first choice's."""
+        async for at, event in self.stream_events():
+            single = first_choice(event)
+            if single is not None:
+                yield TimedEvent(at, single)
+
+    async def stream_events(self) -> AsyncGenerator[TimedStreamEvent, None]:
+        """Every event of the stream, each choice's wrapped in a
+        :class:`~chatterm.events.ChoiceEvent` when several were asked for. The accumulator
+        (:meth:`reply`) folds the first choice's, as :meth:`events` gives them."""
         network = self.settings.network
         client = self._client
         if client is None and self._get_client is not None:
@@ -84,11 +113,17 @@ class ReplyStream:
                 network=network,
                 sleep=self._sleep,
             ):
-                self.accumulator.add(timed.at, timed.event)
+                single = first_choice(timed.event)
+                if single is not None:
+                    self.accumulator.add(timed.at, single)
                 yield timed
         finally:
             if owned:
                 await client.aclose()
+
+    def now(self) -> float:
+        """The time on the clock the events are stamped with."""
+        return self._clock()
 
     def cancel(self) -> None:
         """The consumer stopped early: keep what arrived, marked cancelled."""

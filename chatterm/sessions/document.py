@@ -38,7 +38,14 @@ from chatterm.sessions.model import (
     timeline_data,
 )
 
-_COST_SOURCES: tuple[CostSource, ...] = ("server", "config", "price_table", "local", "unknown")
+_COST_SOURCES: tuple[CostSource, ...] = (
+    "server",
+    "config",
+    "price_table",
+    "local",
+    "unknown",
+    "shared",
+)
 
 
 def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, Any]:

@@ -126,6 +126,12 @@ class Scenario:
     #   reasoning ("web_search_call", "shell_call", "function_call", ...); with answer=""
     #   no message follows it
     warnings: tuple[str, ...] = ()  # the gateway's final chunk
+    # Chat Completions ``n`` (several choices in one stream; see choice_script): each
+    # choice's (reasoning, answer), its finish reason (None: no finish chunk for it), and
+    # how many choices the server sends (None: as many as the request asks for)
+    choice_scripts: tuple[tuple[str, str], ...] = ()
+    choice_finish_reasons: tuple[str | None, ...] = ()
+    choices_sent: int | None = None
     # --- framing
     line_ending: Literal["\n", "\r\n"] | None = None  # None: the format's own (CRLF: Gemini)
     split: Split = "event"
@@ -209,6 +215,24 @@ class Scenario:
         if self.reasoning_tokens is not None:
             return self.reasoning_tokens
         return len(script_tokens(self.reasoning))
+
+    def choice_script(self, index: int) -> Scenario:
+        """Choice ``index`` (from 0) of a request for several: ``choice_scripts[index]``
+        when given, else the scenario's own reasoning and answer, after the first choice
+        each opened by ``Choice N. `` so that the choices differ; its finish reason from
+        ``choice_finish_reasons`` when given there."""
+        if index < len(self.choice_scripts):
+            reasoning, answer = self.choice_scripts[index]
+        elif index == 0:
+            reasoning, answer = self.reasoning, self.answer
+        else:
+            opening = f"Choice {index + 1}. "
+            reasoning = opening + self.reasoning if self.reasoning else ""
+            answer = opening + self.answer
+        finish = self.finish_reason
+        if index < len(self.choice_finish_reasons):
+            finish = self.choice_finish_reasons[index]
+        return replace(self, reasoning=reasoning, answer=answer, finish_reason=finish)
 
     # --- ready-made faults
 

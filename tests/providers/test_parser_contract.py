@@ -34,6 +34,7 @@ from stream_helpers import EMPTY_BODY, fold_events
 
 from chatterm.config import ProviderConfig, Settings
 from chatterm.events import (
+    ChoiceEvent,
     Event,
     Finish,
     FinishReason,
@@ -649,3 +650,54 @@ def test_another_reference_to_a_format_reads_every_body_alike(case: Case, alias:
         assert parse(case, [body(case, name)], ref=alias) == whole(case, name), name
     for data in [*EMPTY_BODIES.values(), CAPTIVE_PORTAL_PAGE, *error_bodies(case).values()]:
         assert parse(case, [data], ref=alias) == parse(case, [data])
+
+
+# ----------------------------------------------------------------------------- several choices
+
+#: The script as three choices of one request (Chat Completions ``n``), interleaved.
+CHOICES = 3
+CHOICE_NAMES = ["reply", "no-end", "cut", "error-default"]
+CHOICE_REFS = ["openai:gpt-4.1-mini", "local:qwen3", "demo"]
+
+
+@functools.cache
+def choices_body(name: str, newline: bytes | None = None) -> bytes:
+    request = {"n": CHOICES, "stream_options": {"include_usage": True}}
+    frames = render("chat", scenario(CASES[0], name).but(keepalive_comments=True), body=request)
+    wire = b"".join(frame.wire for frame in frames)
+    return wire if newline is None else wire.replace(CRLF, LF).replace(LF, newline)
+
+
+def parse_choices(chunks: Iterable[bytes], ref: str = "openai:gpt-4.1-mini") -> list[object]:
+    parser = provider_for(ref).new_parser(CHOICES)
+    parser.content_type = FORMATS["chat"].content_type
+    events: list[object] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    events.extend(parser.close())
+    return events
+
+
+@pytest.mark.parametrize("name", CHOICE_NAMES)
+def test_every_split_point_of_several_choices_gives_the_same_events(name: str) -> None:
+    assert CASES[0].fmt == "chat"
+    data = choices_body(name)
+    once = parse_choices([data])
+    assert sum(isinstance(e, ChoiceEvent) for e in once) > CHOICES
+    # Every split point of the whole reply; the bodies that end early differ only at the end.
+    points = range(len(data) + 1) if name == "reply" else range(len(data) - 400, len(data) + 1)
+    for point in points:
+        assert parse_choices([data[:point], data[point:]]) == once, point
+    assert parse_choices(pieces(data, 1)) == once
+    for newline in SSE_LINE_ENDS:
+        assert parse_choices([choices_body(name, newline)]) == once
+    for ref in CHOICE_REFS:
+        assert parse_choices([data], ref) == once, ref
+
+
+def test_every_choice_of_the_scripted_reply_reads_as_scripted() -> None:
+    events = parse_choices([choices_body("reply")])
+    for index in range(CHOICES):
+        mine = [e.event for e in events if isinstance(e, ChoiceEvent) and e.index == index]
+        script = SCRIPT.choice_script(index)
+        assert outcome(mine)[:4] == (script.reasoning, script.answer, "stop", None)

@@ -7,12 +7,15 @@ Data-only SSE: a role chunk, reasoning in the scenario's dialect (``reasoning_co
 for reasoning and ``{"type": "text", ...}`` for the answer), content deltas, a finish chunk, a
 ``choices: []`` usage chunk when ``stream_options.include_usage`` is set, then
 ``data: [DONE]``. Errors use the ``{"error": {message, type, param, code}}`` envelope, before
-the stream (HTTP status) and inside it (a data event).
+the stream (HTTP status) and inside it (a data event). A request with ``n`` above 1 gets
+that many choices (:meth:`Scenario.choice_script`), their chunks interleaved one by one,
+each with its own ``index`` and finish; the one usage chunk counts them all.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from chatterm.testing.formats.base import CREATED, Refusal, Request, WireFormat
@@ -91,6 +94,9 @@ class OpenAIErrors(WireFormat):
             return Refusal(400, "bad request: 'model' is required", "invalid_request_error")
         if request.body.get("stream") is not True:
             return Refusal(400, "bad request: this fake server only streams", "invalid_request")
+        n = request.body.get("n", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128:
+            return Refusal(400, "Invalid 'n': expected an integer from 1 to 128.", "invalid_value")
         return None
 
 
@@ -105,7 +111,11 @@ class ChatCompletions(OpenAIErrors):
     def reply(self, s: Scenario, request: Request) -> list[Frame]:
         options = request.body.get("stream_options") or {}
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
-        return chat_frames(s, request.model, include_usage=include_usage, wire=self.wire(s))
+        n = request.body.get("n", 1)
+        choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+        return chat_frames(
+            s, request.model, include_usage=include_usage, wire=self.wire(s), choices=choices
+        )
 
     def midstream_error(self, s: Scenario, request: Request, sent: list[Frame]) -> list[Frame]:
         wire = self.wire(s)
@@ -116,60 +126,87 @@ class ChatCompletions(OpenAIErrors):
         return frames
 
 
-def chat_frames(s: Scenario, model: str, *, include_usage: bool, wire: Wire) -> list[Frame]:
-    """The clean Chat Completions reply."""
+def chat_frames(
+    s: Scenario, model: str, *, include_usage: bool, wire: Wire, choices: int = 1
+) -> list[Frame]:
+    """The clean Chat Completions reply; of ``choices`` above 1, each choice's chunks (as
+    :meth:`Scenario.choice_script` says) interleaved one by one."""
     model = s.model or model
     usage_key = {"usage": None} if include_usage else {}
-    frames: list[Frame] = []
 
     def chunk(
-        delta: dict[str, Any], finish: str | None = None, reasoning: str = "", content: str = ""
-    ) -> None:
+        index: int,
+        delta: dict[str, Any],
+        finish: str | None = None,
+        reasoning: str = "",
+        content: str = "",
+    ) -> Frame:
         body: dict[str, Any] = {
             "id": "chatcmpl-fake1",
             "object": "chat.completion.chunk",
             "created": CREATED,
             "model": model,
             "system_fingerprint": "fp_fake",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+            ],
             **usage_key,
         }
-        frames.append(wire.sse(body, finish=finish, reasoning=reasoning, content=content))
+        return wire.sse(body, finish=finish, reasoning=reasoning, content=content)
 
-    def comment() -> None:
-        if s.keepalive_comments:
-            frames.append(wire.comment())
-
-    comment()
-    if s.dialect == "reasoning_content":
-        chunk({"role": "assistant", "content": None, "reasoning_content": ""})
-    elif s.dialect == "none":
-        chunk({"role": "assistant", "content": "", "refusal": None})
-    else:
-        chunk({"role": "assistant", "content": ""})
-    if s.dialect == "reasoning_content":
-        for piece in s.reasoning_pieces:
-            chunk({"content": None, "reasoning_content": piece}, reasoning=piece)
-    elif s.dialect == "reasoning":
-        for piece in s.reasoning_pieces:
-            chunk({"reasoning": piece}, reasoning=piece)
-    elif s.dialect == "content_parts":
-        for piece in s.reasoning_pieces:
-            part = {"type": "thinking", "thinking": [{"type": "text", "text": piece}]}
-            chunk({"content": [part]}, reasoning=piece)
-    comment()
-    for piece in s.content_pieces:
-        if s.dialect == "reasoning_content":
-            chunk({"content": piece, "reasoning_content": None}, content=piece)
-        elif s.dialect == "content_parts":
-            chunk({"content": [{"type": "text", "text": piece}]}, content=piece)
+    def lane(index: int, one: Scenario) -> list[Frame | None]:
+        """One choice's chunks, None where the mid-stream keep-alive goes."""
+        frames: list[Frame | None] = []
+        if one.dialect == "reasoning_content":
+            frames.append(
+                chunk(index, {"role": "assistant", "content": None, "reasoning_content": ""})
+            )
+        elif one.dialect == "none":
+            frames.append(chunk(index, {"role": "assistant", "content": "", "refusal": None}))
         else:
-            chunk({"content": piece}, content=piece)
-    finish = s.native_finish_reason or s.finish_reason
-    if finish is not None:
-        chunk({}, finish)
+            frames.append(chunk(index, {"role": "assistant", "content": ""}))
+        if one.dialect == "reasoning_content":
+            for piece in one.reasoning_pieces:
+                delta = {"content": None, "reasoning_content": piece}
+                frames.append(chunk(index, delta, reasoning=piece))
+        elif one.dialect == "reasoning":
+            for piece in one.reasoning_pieces:
+                frames.append(chunk(index, {"reasoning": piece}, reasoning=piece))
+        elif one.dialect == "content_parts":
+            for piece in one.reasoning_pieces:
+                part = {"type": "thinking", "thinking": [{"type": "text", "text": piece}]}
+                frames.append(chunk(index, {"content": [part]}, reasoning=piece))
+        frames.append(None)
+        for piece in one.content_pieces:
+            if one.dialect == "reasoning_content":
+                delta = {"content": piece, "reasoning_content": None}
+                frames.append(chunk(index, delta, content=piece))
+            elif one.dialect == "content_parts":
+                parts = [{"type": "text", "text": piece}]
+                frames.append(chunk(index, {"content": parts}, content=piece))
+            else:
+                frames.append(chunk(index, {"content": piece}, content=piece))
+        finish = one.native_finish_reason or one.finish_reason
+        if finish is not None:
+            frames.append(chunk(index, {}, finish))
+        return frames
+
+    sent = choices if s.choices_sent is None else min(s.choices_sent, choices)
+    scripts = [s] if choices == 1 else [s.choice_script(i) for i in range(sent)]
+    lanes = [lane(index, one) for index, one in enumerate(scripts)]
+    frames: list[Frame] = []
+    if s.keepalive_comments:
+        frames.append(wire.comment())
+    for step in range(max((len(one) for one in lanes), default=0)):
+        for one in lanes:
+            if step < len(one):
+                frame = one[step]
+                if frame is not None:
+                    frames.append(frame)
+                elif s.keepalive_comments and one is lanes[0]:
+                    frames.append(wire.comment())
     if include_usage and s.usage_chunk:
-        usage = chat_usage(s)
+        usage = chat_usage(s, scripts)
         body = {
             "id": "chatcmpl-fake1",
             "object": "chat.completion.chunk",
@@ -185,9 +222,12 @@ def chat_frames(s: Scenario, model: str, *, include_usage: bool, wire: Wire) -> 
     return frames
 
 
-def chat_usage(s: Scenario) -> dict[str, Any]:
-    """The ``usage`` object of the final chunk, in the dialect's server's shape."""
-    completion = s.completion_count()
+def chat_usage(s: Scenario, choices: Sequence[Scenario] = ()) -> dict[str, Any]:
+    """The ``usage`` object of the final chunk, in the dialect's server's shape; of several
+    ``choices``, their output counted together."""
+    choices = choices or [s]
+    completion = sum(one.completion_count() for one in choices)
+    reasoning = sum(one.reasoning_count() for one in choices)
     usage: dict[str, Any] = {
         "prompt_tokens": s.prompt_tokens,
         "completion_tokens": completion,
@@ -195,7 +235,7 @@ def chat_usage(s: Scenario) -> dict[str, Any]:
         "prompt_tokens_details": {"cached_tokens": s.cached_tokens},
     }
     if s.dialect != "think_tags":  # servers without a reasoning parser cannot count it
-        usage["completion_tokens_details"] = {"reasoning_tokens": s.reasoning_count()}
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     if s.dialect == "reasoning_content":  # DeepSeek's own cache counters
         usage["prompt_cache_hit_tokens"] = s.cached_tokens
         usage["prompt_cache_miss_tokens"] = s.prompt_tokens - s.cached_tokens
