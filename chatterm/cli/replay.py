@@ -74,6 +74,7 @@ def replay_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[str
                 color=wants_color(out, env),
                 first_turn=first_turn,
                 place=place,
+                one_alternative=args.alternative is not None,
             )
         )
     try:
@@ -143,17 +144,21 @@ async def play(
     sleep: Sleep = asyncio.sleep,
     first_turn: int = 0,
     place: tuple[int, int] | None = None,
+    one_alternative: bool = False,
 ) -> int:
     """Print the session's turns from ``first_turn`` on as they streamed: each prompt, then
     its reply through a new printer, ending with the recorded stats. Ctrl+C stops it (exit
     code 1). ``place``: which alternative the first turn played is, of how many (said on
-    its prompt rule, and in its ``prompt`` record)."""
+    its prompt rule, and in its ``prompt`` record). Replies begun together (a comparison)
+    play together (:func:`play_together`), unless ``one_alternative`` picked the first
+    turn's reply."""
     try:
         turns = replay_turns(
             session, speed=speed, control=control, sleep=sleep, first_turn=first_turn
         )
         async for played in turns:
-            if len(played.columns) > 1:
+            picked = one_alternative and played.index == first_turn
+            if len(played.columns) > 1 and not picked:
                 gap = played.index > first_turn
                 await play_together(played, out, json_lines=json_lines, color=color, gap=gap)
                 continue

@@ -102,6 +102,11 @@ class ChoiceSplit:
             self._end_all()
         return self.replies()
 
+    def end(self) -> None:
+        """End every choice's sinks now, each with what arrived (cancelled if it had not
+        finished): for a split whose :meth:`pump` never ran, or was cut before its end."""
+        self._end_all()
+
     def cancel(self, index: int) -> None:
         """End choice ``index`` now, cancelled with what arrived; the others go on. The
         first choice's sinks still end with the stream (the request's usage is its)."""

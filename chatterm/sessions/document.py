@@ -48,9 +48,19 @@ _COST_SOURCES: tuple[CostSource, ...] = (
 )
 
 
+def document_version(session: Session) -> int:
+    """The lowest schema version that holds ``session``: 3 when a reply's cost is shared
+    with another choice of its request (a source version 2 does not know), else 2. A file
+    is written with it, so an older chatterm opens every file that it can read."""
+    if any(turn.cost is not None and turn.cost.source == "shared" for turn in session.tree):
+        return 3
+    return 2
+
+
 def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, Any]:
+    session.sync()
     data: dict[str, Any] = {
-        "chatterm_session": SCHEMA_VERSION,  # a file is written only after a change
+        "chatterm_session": document_version(session),  # written only after a change
         "id": session.id,
         "title": session.title,
         "created": session.created,

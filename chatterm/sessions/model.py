@@ -42,7 +42,7 @@ from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import SessionCosts
 from chatterm.reply.metrics import Metrics
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # the newest read; a file says the lowest its contents need
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
 
 TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
@@ -201,7 +201,7 @@ class Session:
     updated: str
     turns: list[Turn] = field(default_factory=list)
     system: str | None = None
-    version: int = SCHEMA_VERSION
+    version: int = field(default=SCHEMA_VERSION, compare=False)  # the file's, as read
     tree: list[Turn] = field(default_factory=list)
     # The tree index of each turn of ``turns``, in order.
     path: list[int] = field(default_factory=list, compare=False, repr=False)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from session_factory import full_turn
 
+from chatterm.pricing import SHARED_COST
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat, decode, encode
 from chatterm.sessions.document import session_to_data
 from chatterm.sessions.index import INDEX_NAME
@@ -164,7 +165,7 @@ def test_a_version1_file_is_one_branch(fmt: SessionFormat) -> None:
     assert prompts(session.turns) == ["question 0", "question 1", "question 2"]
     assert [t.parent for t in session.tree] == [None, 0, 1]
     written = json.loads(encode(session, "json"))
-    assert written["chatterm_session"] == SCHEMA_VERSION and written["active"] == 2
+    assert written["chatterm_session"] == 2 and written["active"] == 2
     assert [t.get("parent") for t in written["turns"]] == [None, 0, 1]
 
 
@@ -185,7 +186,7 @@ def test_a_version1_file_is_opened_listed_and_shown_without_being_rewritten(
     session.add(full_turn("question 2", "regenerated"))
     store.save(session)
     saved = decode(path.read_bytes(), fmt)
-    assert saved.version == SCHEMA_VERSION and len(saved.tree) == 4
+    assert saved.version == 2 and len(saved.tree) == 4
     assert [t.answer for t in saved.turns][-1] == "regenerated"
     assert saved.alternatives(2) == [2, 3]
     assert (tmp_path / INDEX_NAME).exists()
@@ -227,3 +228,23 @@ def test_the_markdown_export_keeps_undone_exchanges() -> None:
     session.rewind(0)
     text = to_markdown(session)
     assert "1 undone exchange (every exchange was undone)" in text and "answer to a" in text
+
+
+# -- version 3 ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
+def test_a_file_says_version_3_only_when_a_cost_is_shared_by_choices(fmt: SessionFormat) -> None:
+    session = new_session(session_id="20261207-140000-vers")
+    session.add(full_turn("q", "choice 1"))
+    assert json.loads(encode(session, "json"))["chatterm_session"] == 2
+    second = full_turn("q", "choice 2")
+    second.cost = SHARED_COST
+    session.rewind(0)
+    session.add(second)
+    raw = encode(session, fmt)
+    if fmt == "json":
+        assert json.loads(raw)["chatterm_session"] == 3
+    back = decode(raw, fmt)
+    assert back.version == 3 and back.tree[1].cost == SHARED_COST
+    assert SCHEMA_VERSION == 3

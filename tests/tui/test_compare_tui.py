@@ -246,3 +246,75 @@ async def test_compare_needs_two_models_and_esc_leaves_it(env: dict[str, str]) -
         assert screen.compare_models == (OPENAI, OTHER)
         await pilot.press("escape")
         assert screen.compare_models is None and screen.prompt.border_title is None
+
+
+async def test_choices_setting_asks_for_n_in_one_request_one_column_each(
+    env: dict[str, str], fake_server: FakeServer
+) -> None:
+    settings = Settings(model_cycle=(OPENAI, ANTHROPIC), choices=3)
+    app = ChatApp(settings, OPENAI, env=env, discover_models=False)
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        screen = chat(app)
+        await send(pilot, "Name a colour")
+        await all_ended(pilot)
+        [request] = fake_server.requests
+        assert json.loads(request.body)["n"] == 3
+        view = view_of(app)
+        assert [column.model for column in view.columns] == [
+            f"{OPENAI} · choice {number}" for number in (1, 2, 3)
+        ]
+        replies = [column.reply for column in view.columns]
+        assert all(reply is not None and reply.finish_reason == "stop" for reply in replies)
+        texts = {reply.text for reply in replies if reply is not None}
+        assert len(texts) == 3  # each choice its own answer
+        session = app.keeper.session
+        assert session is not None and session.alternatives(0) == [0, 1, 2]
+        # The request is paid once: the first choice carries its cost.
+        assert [turn.cost.source if turn.cost else None for turn in session.tree][1:] == [
+            "shared",
+            "shared",
+        ]
+        await pilot.press("alt+right", "alt+right")
+        await pilot.press("alt+k")
+        await wait_for(pilot, lambda: not screen.conversation.query(CompareView))
+        [turn] = screen.turns
+        assert turn.reply is not None and turn.reply.text == replies[2].text  # type: ignore[union-attr]
+
+
+async def test_choices_on_a_model_without_n_say_so_and_give_one_reply(
+    env: dict[str, str], fake_server: FakeServer
+) -> None:
+    settings = Settings(model_cycle=(ANTHROPIC,), choices=2)
+    app = ChatApp(settings, ANTHROPIC, env=env, discover_models=False)
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        screen = chat(app)
+        await send(pilot, "hello")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.conversation.query(CompareView)
+        assert [turn.reply.finish_reason if turn.reply else None for turn in screen.turns] == [
+            "stop"
+        ]
+        notes = [notification.message for notification in app._notifications]
+        assert any("cannot give several choices" in note for note in notes)
+        assert "n" not in json.loads(fake_server.requests[-1].body)
+
+
+async def test_replay_plays_a_compared_turn_side_by_side(env: dict[str, str]) -> None:
+    from chatterm.tui.screens.replay import ReplayScreen
+
+    app, running = make_app(env)
+    async with running as pilot:
+        await choose(pilot, OPENAI, ANTHROPIC)
+        await send(pilot, "hello")
+        await all_ended(pilot)
+        live = [column.reply.text if column.reply else "" for column in view_of(app).columns]
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        replay = app.screen
+        assert isinstance(replay, ReplayScreen)
+        await wait_for(pilot, lambda: replay.done, what="the replay's end")
+        view = replay.conversation.query_one(CompareView)
+        assert [column.model for column in view.columns] == [OPENAI, ANTHROPIC]
+        assert [column.reply.text if column.reply else "" for column in view.columns] == live
+        assert view.chosen == 0 and "first token:" in rendered(view.ranking)

@@ -223,6 +223,17 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
         await self.keep_chosen()
         event.prompt.clear()
         history = await self.branch_for_send(text)  # a rewritten earlier prompt: a new branch
+        choices = self.settings.choices
+        if choices > 1 and self.target is not None:
+            refusal = self.target.provider.choices_refusal(self.target.ref)
+            if refusal is None:
+                await self.send_choices(text, self.target, choices, history)
+                return
+            self.notify(
+                safe_text(f"{refusal}: one reply (choices = {choices} in the config)."),
+                severity="warning",
+                markup=False,
+            )
         await self.send(text, history)
 
     def ready_to_send(self) -> bool:

@@ -13,13 +13,18 @@ Alt+Left/Right chooses a column (the chosen reply is the active path's, so the f
 on it), and when all have ended a line ranks them. Alt+K keeps the chosen reply: the
 comparison folds into an ordinary turn, ``◀ k/n ▶``, the others its alternatives. Sending
 the next prompt, or any branching key, keeps the chosen reply first.
+
+With ``choices`` above 1 in the config, every prompt asks the model for that many choices
+in one request (Chat Completions ``n``), shown the same way: one column per choice, split
+from the one stream (:class:`~chatterm.reply.choices.ChoiceSplit`), Alt+X ending one choice
+while the request goes on. A model whose API has no ``n`` says so and gives one reply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
@@ -28,7 +33,8 @@ from chatterm.errors import ConfigError
 from chatterm.events import Conversation, Message
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel, resolve_model
-from chatterm.reply.accumulate import Reply
+from chatterm.reply.accumulate import LiveFigures, Reply
+from chatterm.reply.choices import ChoiceSplit
 from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.model import Session
 from chatterm.text import safe_text
@@ -49,13 +55,19 @@ SETTLE_AFTER_S = 0.25
 
 @dataclass(eq=False)
 class Comparison:
-    """The comparison on screen: its view and one reply in flight per column."""
+    """The comparison on screen: its view and one reply in flight per column (for choices,
+    one stream split among the columns by ``split``, pumped by one worker)."""
 
     view: CompareView
     replies: list[LiveReply]
     started_at: float
-    workers: list[Worker[Reply]] = field(default_factory=list)
+    workers: list[Worker[Any]] = field(default_factory=list)
     frames: int = 0
+    split: ChoiceSplit | None = None
+
+    def figures(self, index: int) -> LiveFigures:
+        live = self.replies[index]
+        return self.split.snapshot(index) if self.split else live.stream.snapshot()
 
     @property
     def streaming(self) -> bool:
@@ -63,7 +75,8 @@ class Comparison:
 
     @property
     def models(self) -> list[str]:
-        return [live.stream.target.ref for live in self.replies]
+        """What each column is called: its model (and for choices, which choice)."""
+        return list(self.view.models)
 
 
 class CompareActions(BranchActions):
@@ -200,6 +213,65 @@ class CompareActions(BranchActions):
             )
         self.refresh_bindings()
 
+    async def send_choices(
+        self, prompt: str, target: ResolvedModel, count: int, history: Sequence[Message] | None
+    ) -> None:
+        """Ask ``target`` for ``count`` choices in one request, each into its column and
+        recorded as an alternative (the first carries the request's usage and cost)."""
+        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
+
+        if history is None:
+            history = self.keeper.history(prompt)
+        labels = [f"{target.ref} · choice {number}" for number in range(1, count + 1)]
+        view = CompareView(
+            prompt,
+            labels,
+            reasoning_collapsed=self.reasoning_collapsed,
+            on_frame=self._on_compare_frame,
+        )
+        await self.conversation.mount(view)
+        self.conversation.scroll_end(animate=False)
+        recorders = self.keeper.begin_alternatives(prompt, [target.ref] * count)
+        conversation = replace(self.conversation_for(prompt, target, history), choices=count)
+        stream = ReplyStream(
+            target,
+            conversation,
+            self.settings,
+            get_client=lambda: self._clients.get(target),
+            clock=self._clock,
+            sleep=self.sleep,
+        )
+        replies = [
+            LiveReply(column, stream, recorder)
+            for column, recorder in zip(view.columns, recorders, strict=True)
+        ]
+        split = ChoiceSplit(stream, [live.sinks() for live in replies])
+        comparison = self.comparison = Comparison(
+            view, replies, started_at=self._clock(), split=split
+        )
+        view.start_clock()
+        worker: Worker[list[Reply]] = self.run_worker(
+            split.pump(), name="choices", group="compare", exit_on_error=False
+        )
+        comparison.workers.append(worker)
+        self.run_worker(
+            self._end_choices_when_done(comparison, split, worker),
+            name="end choices",
+            exit_on_error=False,
+        )
+        self.refresh_bindings()
+
+    async def _end_choices_when_done(
+        self, comparison: Comparison, split: ChoiceSplit, worker: Worker[list[Reply]]
+    ) -> None:
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed):
+            pass
+        split.end()  # a no-op once the split was pumped to its end
+        for index in range(len(comparison.replies)):
+            self._end_column(comparison, index)
+
     async def _end_column_when_done(
         self, comparison: Comparison, index: int, worker: Worker[Reply]
     ) -> None:
@@ -216,7 +288,8 @@ class CompareActions(BranchActions):
         if live.ended:
             return
         live.ended = True
-        end_sinks(live.stream, *live.sinks())
+        if comparison.split is None:  # the split ends each choice's sinks itself
+            end_sinks(live.stream, *live.sinks())
         if comparison.streaming or not self.is_attached:
             return
         comparison.view.stop_clock()
@@ -244,11 +317,11 @@ class CompareActions(BranchActions):
         comparison.frames += 1
         if comparison.frames % FREEZE_EVERY_FRAMES == 0:
             freeze_survivors()
-        for live in comparison.replies:
-            if live.ended:
+        for index, live in enumerate(comparison.replies):
+            if live.ended or live.turn.reply is not None:
                 continue
             live.recorder.tick(now)
-            figures = live.stream.snapshot()
+            figures = comparison.figures(index)
             elapsed = now - figures.started_at if figures.started_at is not None else 0.0
             notice = None
             if live.retrying is not None:
@@ -282,7 +355,7 @@ class CompareActions(BranchActions):
             self.notify("No comparison is streaming.", markup=False, timeout=3)
             return
         chosen = comparison.view.chosen
-        if comparison.replies[chosen].ended:
+        if comparison.replies[chosen].ended or comparison.replies[chosen].turn.reply:
             self.notify(
                 f"{safe_text(comparison.models[chosen])} has ended already: "
                 f"{key_label(NEXT_ALTERNATIVE, self.keymap)} chooses another column.",
@@ -290,7 +363,10 @@ class CompareActions(BranchActions):
                 timeout=3,
             )
             return
-        comparison.workers[chosen].cancel()
+        if comparison.split is not None:
+            comparison.split.cancel(chosen)  # the request goes on for the others
+        else:
+            comparison.workers[chosen].cancel()
 
     # -- choosing and keeping a reply ---------------------------------------------------
 
