@@ -82,6 +82,8 @@ class Settings:
     sends (for terminals that cannot tell Shift+Enter from Enter). ``choices`` is how many
     answers the TUI asks for in one request (Chat Completions ``n``; 1 to
     :data:`MAX_CHOICES`), where the model's provider can give several.
+    ``context_warning`` is the share of the model's context window past which the TUI's
+    context meter warns.
     """
 
     default_model: str | None = None
@@ -93,6 +95,7 @@ class Settings:
     theme: str | None = None
     enter_sends: bool = True
     choices: int = 1
+    context_warning: float = 0.8
     keys: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
@@ -141,6 +144,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             "theme",
             "enter_sends",
             "choices",
+            "context_warning",
             "keys",
             "providers",
             "models",
@@ -175,6 +179,16 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
     choices = data.get("choices", 1)
     if isinstance(choices, bool) or not isinstance(choices, int) or not 1 <= choices <= MAX_CHOICES:
         raise check.error("choices", f"a whole number from 1 to {MAX_CHOICES}", choices)
+
+    context_warning = data.get("context_warning", 0.8)
+    if (
+        isinstance(context_warning, bool)
+        or not isinstance(context_warning, int | float)
+        or not 0 < context_warning <= 1
+    ):
+        raise check.error(
+            "context_warning", "a share above 0 and at most 1, e.g. 0.8", context_warning
+        )
 
     session_format = data.get("session_format", "json")
     if session_format not in ("json", "toml"):
@@ -265,6 +279,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         theme=check.optional_string(data.get("theme"), "theme"),
         enter_sends=check.boolean(data.get("enter_sends", True), "enter_sends"),
         choices=choices,
+        context_warning=float(context_warning),
         keys=keys,
         providers=providers,
         model_settings=model_settings,

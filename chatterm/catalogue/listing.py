@@ -158,6 +158,32 @@ def _facts(provider: str, model: str, settings: Settings) -> ModelInfo:
     return guess_model_info(model)
 
 
+def _limits(
+    provider: str, model: str, ref: str, settings: Settings
+) -> tuple[bool, int | None, int | None]:
+    """``(reasoning, context window, max output tokens)`` of a model: the catalogue's facts,
+    overridden by its ``[models."p:m"]`` table."""
+    info = _facts(provider, model, settings)
+    override = settings.model_settings.get(ref)
+    reasoning, context, max_tokens = info.reasoning, info.context_window, info.max_output_tokens
+    if override is not None:
+        reasoning = info.reasoning if override.reasoning is None else override.reasoning
+        context = override.context_window or context
+        max_tokens = override.max_tokens or max_tokens
+    return reasoning, context, max_tokens
+
+
+def context_window(ref: str, settings: Settings, env: Mapping[str, str]) -> int | None:
+    """The context window of ``ref`` in tokens, as the model list shows it (the config's
+    ``context_window`` first); None when not known or ``ref`` names no usable model."""
+    try:
+        target = resolve_model(ref, settings, env)
+    except (ConfigError, ValueError):
+        return None
+    provider = target.ref.partition(":")[0] if target.ref != "demo" else "demo"
+    return _limits(provider, target.model, ref, settings)[1]
+
+
 def _entry(
     ref: str, source: EntrySource, settings: Settings, env: Mapping[str, str], with_prices: bool
 ) -> CatalogueEntry:
@@ -184,13 +210,8 @@ def _entry(
             source=source,
         )
     provider = target.ref.partition(":")[0] if target.ref != "demo" else "demo"
-    info = _facts(provider, target.model, settings)
+    reasoning, context, max_tokens = _limits(provider, target.model, ref, settings)
     override = settings.model_settings.get(ref)
-    reasoning, context, max_tokens = info.reasoning, info.context_window, info.max_output_tokens
-    if override is not None:
-        reasoning = info.reasoning if override.reasoning is None else override.reasoning
-        context = override.context_window or context
-        max_tokens = override.max_tokens or max_tokens
     spec = target.provider.price_spec(target.model)
     price: TablePrice | None = None
     price_source: PriceSource = "unknown"

@@ -84,6 +84,11 @@ EXAMPLE_CONFIG = """\
 ## several; `chatterm ask --choices N` asks for N in one request.
 # choices = 1
 
+## The TUI's context meter (the conversation's size against the model's context window)
+## turns to the warning colour past this share of the window. A prompt that would not fit
+## is never sent, whatever this says.
+# context_warning = 0.8
+
 ## Retries and timeouts (seconds). A request that fails before the first token (no
 ## connection, HTTP 408/409/429/5xx, an overloaded server) is sent again up to max_retries
 ## times, after the wait the server asks for (Retry-After), else about 0.5 s, 1 s, 2 s...;
@@ -209,6 +214,7 @@ def show_settings(settings: Settings, env: Mapping[str, str]) -> str:
         ("theme", settings.theme, "the app's default"),
         ("enter_sends", settings.enter_sends, ""),
         ("choices", settings.choices, ""),
+        ("context_warning", settings.context_warning, ""),
     ]
     for key, value, default_note in scalars:
         from_file = key in raw or (key == "reasoning_effort" and "reasoning" in raw)

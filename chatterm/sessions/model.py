@@ -378,8 +378,19 @@ def title_from_prompt(prompt: str, limit: int = TITLE_CHARS) -> str:
 
 
 def history_of(turns: Sequence[Turn], next_prompt: str | None = None) -> tuple[Message, ...]:
-    """What ``next_prompt`` (the prompt about to be sent after ``turns``) follows: every
-    prompt, and every answer that has text (reasoning is not sent back), except
+    """What ``next_prompt`` (the prompt about to be sent after ``turns``) follows: the
+    prompt of every turn :func:`sent_turns` keeps, and its answer if it has text (reasoning
+    is not sent back)."""
+    messages: list[Message] = []
+    for turn in sent_turns(turns, next_prompt):
+        messages.append(Message("user", turn.prompt))
+        if turn.answer:
+            messages.append(Message("assistant", turn.answer))
+    return tuple(messages)
+
+
+def sent_turns(turns: Sequence[Turn], next_prompt: str | None = None) -> list[Turn]:
+    """The turns whose exchange is sent as history before ``next_prompt``: every one except
 
     - a reply that never ended and has no text (still streaming in another process, or
       killed; it reads as interrupted): nothing answered its prompt, and sending it would
@@ -389,7 +400,7 @@ def history_of(turns: Sequence[Turn], next_prompt: str | None = None) -> tuple[M
       after it (or ``next_prompt``, a retry or a regenerated reply being asked for) has the
       same prompt, and the model should see that prompt once, with the answer that was
       retried for."""
-    messages: list[Message] = []
+    sent: list[Turn] = []
     for index, turn in enumerate(turns):
         later = turns[index + 1].prompt if index + 1 < len(turns) else next_prompt
         if turn.finish_reason in _CUT_OFF and not turn.answer:
@@ -397,10 +408,8 @@ def history_of(turns: Sequence[Turn], next_prompt: str | None = None) -> tuple[M
         failed = turn.finish_reason not in CLEAN_FINISHES
         if failed and later == turn.prompt:
             continue
-        messages.append(Message("user", turn.prompt))
-        if turn.answer:
-            messages.append(Message("assistant", turn.answer))
-    return tuple(messages)
+        sent.append(turn)
+    return sent
 
 
 _CUT_OFF: frozenset[FinishReason | None] = frozenset({None, "interrupted"})

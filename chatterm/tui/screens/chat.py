@@ -60,6 +60,7 @@ from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat_compare import CompareActions
+from chatterm.tui.screens.chat_context import ContextMeter
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_prompts import PromptComposing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
@@ -94,12 +95,15 @@ def can_retry(turn: Turn) -> bool:
     return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
 
 
-class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptComposing, TurnsScreen):
+class ChatScreen(
+    ModelSwitching, TranscriptActions, CompareActions, ContextMeter, PromptComposing, TurnsScreen
+):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
     the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`',
-    comparing models :class:`~chatterm.tui.screens.chat_compare.CompareActions`', and the
+    comparing models :class:`~chatterm.tui.screens.chat_compare.CompareActions`', the
+    context meter :class:`~chatterm.tui.screens.chat_context.ContextMeter`'s, and the
     branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`',
     the editor and past prompts :class:`~chatterm.tui.screens.chat_prompts.PromptComposing`'s.
     """
@@ -186,9 +190,13 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
 
     # -- models (the rest is ModelSwitching's) ------------------------------------------
 
+    def comparison_ended(self) -> None:
+        self.show_context()
+
     def _model_selected(self) -> None:
         if self.live is None and not self.costs:
             self.stats.show_idle(self.model_ref, self.costs)
+        self.call_after_refresh(self.show_context)  # the new model's window
 
     # -- reasoning --------------------------------------------------------------------
 
@@ -211,7 +219,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
             return
         if self.compare_models is not None:
             targets = self.compare_targets()
-            if targets is None:
+            if targets is None or not self.context_allows(text, targets):
                 return
             await self.keep_chosen()  # the last comparison goes on with its chosen reply
             event.prompt.clear()
@@ -219,6 +227,9 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
             await self.send_compared(text, targets, history)
             return
         if not self.ready_to_send():
+            return
+        assert self.target is not None
+        if not self.context_allows(text, [self.target]):
             return
         await self.keep_chosen()
         event.prompt.clear()
@@ -330,6 +341,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
         if not self.is_attached:
             return  # the app is closing
         self.stats.show_final(reply, self.costs, self._retry_hint())
+        self.show_context()
         self.refresh_bindings()
         # By then the worker and the messages about it are gone: what they held (the
         # stream, its accumulator, the request) is garbage to collect, not to freeze.
@@ -484,6 +496,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
         )
         if session is None or not turns:
             self.stats.show_idle(self.model_ref, self.costs)
+            self.show_context()
             if session is not None and session.tree and adopt_model:  # opened so
                 redo = key_label(REDO_EXCHANGE, self.keymap)
                 self.notify(
@@ -495,6 +508,7 @@ class ChatScreen(ModelSwitching, TranscriptActions, CompareActions, PromptCompos
         if adopt_model:
             self._adopt_model(session)
         self.stats.show_final(turns[-1].to_reply(), self.costs, self._retry_hint())
+        self.show_context()
         self.refresh_bindings()
 
     # -- the frame clock --------------------------------------------------------------

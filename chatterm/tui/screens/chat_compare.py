@@ -34,7 +34,6 @@ from chatterm.events import Conversation, Message
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel, resolve_model
 from chatterm.reply.accumulate import LiveFigures, Reply
-from chatterm.reply.choices import ChoiceSplit
 from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.model import Session
 from chatterm.text import safe_text
@@ -48,6 +47,7 @@ from chatterm.tui.widgets.compare import CompareView
 
 if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
+    from chatterm.reply.choices import ChoiceSplit
 
 FREEZE_EVERY_FRAMES = 60  # as for one reply: keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25
@@ -218,7 +218,8 @@ class CompareActions(BranchActions):
     ) -> None:
         """Ask ``target`` for ``count`` choices in one request, each into its column and
         recorded as an alternative (the first carries the request's usage and cost)."""
-        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
+        from chatterm.reply.choices import ChoiceSplit  # with the network, after the first frame
+        from chatterm.reply.live import ReplyStream
 
         if history is None:
             history = self.keeper.history(prompt)
@@ -300,6 +301,7 @@ class CompareActions(BranchActions):
             ranking_line(comparison.models, [reply for reply in replies if reply is not None])
         )
         self._show_chosen(comparison)
+        self.comparison_ended()
         self.refresh_bindings()
         self.set_timer(SETTLE_AFTER_S, self._settle_after_comparison)
 
@@ -336,6 +338,9 @@ class CompareActions(BranchActions):
         self.stats.show_compare(
             streaming, len(comparison.replies), now - comparison.started_at, keys, self.costs
         )
+
+    def comparison_ended(self) -> None:
+        """Called once every reply of a comparison has ended."""
 
     # -- cancelling ---------------------------------------------------------------------
 

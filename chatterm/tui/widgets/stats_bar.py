@@ -2,8 +2,9 @@
 
 While a reply streams it shows the elapsed time and a live token count (updated on the
 frame clock, never per token); when the reply ends, its TTFT, time to first answer
-token, duration, tokens, speed and cost, with any error first. The session cost sits at
-the right end, where a narrow terminal cannot cut it off, after the retry key when the
+token, duration, tokens, speed and cost, with any error first. The context meter (how much
+of the model's context window the conversation fills) and the session cost sit at the
+right end, where a narrow terminal cannot cut them off, after the retry key when the
 last reply did not finish (``Ctrl+G retries``). While a failed request waits to be sent
 again, the bar counts down to the retry.
 """
@@ -55,6 +56,14 @@ class StatsBar(Widget):
             padding: 0 0 0 2;
             color: $text-muted;
         }
+        & > #stats-context {
+            padding: 0 0 0 2;
+            color: $text-muted;
+            &.-warning {
+                color: $text-warning;
+                text-style: bold;
+            }
+        }
     }
     """
 
@@ -67,6 +76,7 @@ class StatsBar(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static(id="stats-reply")
+        yield Static(id="stats-context")
         yield Static(id="stats-session")
 
     def _changed(self, part: str, content: Content) -> bool:
@@ -93,6 +103,17 @@ class StatsBar(Widget):
         part.update(right)
         # Sized by hand: ``width: auto`` measures a nowrap line by its widest word.
         part.styles.width = cell_len(right.plain) + 2 if right.plain else 0
+
+    def show_context(self, meter: str, *, warning: bool) -> None:
+        """The context meter (``~12.3k / 200k · 6%``), in the warning colour past the
+        configured share."""
+        part = self.query_one("#stats-context", Static)
+        part.set_class(warning, "-warning")
+        content = Content(meter)  # Content, not str: never read as markup
+        if not self._changed("context", content):
+            return
+        part.update(content)
+        part.styles.width = cell_len(meter) + 2 if meter else 0
 
     def show_idle(self, model: str, costs: Sequence[Cost | None]) -> None:
         self._show(idle_bar(model), costs)

@@ -1,0 +1,88 @@
+"""How full a conversation is: its size in tokens against the model's context window.
+
+The next request holds the system prompt, the history (:func:`~chatterm.sessions.model.
+sent_turns`) and the new prompt. The last sent reply whose server reported its input tokens
+anchors the count: those input tokens (that whole request, cached or not: every translator
+normalizes ``input_tokens`` so) plus its answer, which the next request sends back (its
+reasoning is not: output tokens less reasoning tokens). What came after it (turns with no
+reported usage) and the prompt being sent are estimated at about four characters a token,
+and the count says it is estimated. With no reported usage at all, everything is estimated.
+
+Counts from one model's tokenizer stand for another's after a model switch: the meter is a
+guide to how close the limit is, and a request is refused only when it is over the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chatterm.events import CLEAN_FINISHES, estimate_tokens
+from chatterm.sessions.model import Turn, sent_turns
+
+
+@dataclass(frozen=True, slots=True)
+class ContextUse:
+    """A conversation's size in tokens, and the window it has to fit in (None: unknown)."""
+
+    tokens: int
+    estimated: bool
+    window: int | None
+
+    @property
+    def share(self) -> float | None:
+        """How much of the window the conversation fills (1.0 is full), None if unknown."""
+        return self.tokens / self.window if self.window else None
+
+    def over(self) -> bool:
+        return self.window is not None and self.tokens > self.window
+
+
+def _reported(turn: Turn) -> bool:
+    usage = turn.usage
+    return usage.input_tokens > 0 and not usage.estimated and turn.finish_reason in CLEAN_FINISHES
+
+
+def _estimate(turn: Turn) -> int:
+    return estimate_tokens(len(turn.prompt)) + estimate_tokens(len(turn.answer))
+
+
+def context_use(
+    turns: Sequence[Turn], system: str | None, window: int | None, next_prompt: str = ""
+) -> ContextUse:
+    """The size of the request that would send ``next_prompt`` (empty: the conversation as
+    it stands) after ``turns`` (the active path) with ``system``, against ``window``."""
+    sent = sent_turns(turns, next_prompt or None)
+    anchor = next((i for i in range(len(sent) - 1, -1, -1) if _reported(sent[i])), None)
+    draft = estimate_tokens(len(next_prompt)) if next_prompt else 0
+    if anchor is None:
+        tokens = estimate_tokens(len(system or "")) + sum(_estimate(turn) for turn in sent)
+        return ContextUse(tokens + draft, estimated=bool(tokens + draft), window=window)
+    last = sent[anchor]
+    usage = last.usage
+    answer = max(usage.output_tokens - usage.reasoning_tokens, 0)
+    if not usage.output_tokens and last.answer:
+        answer = estimate_tokens(len(last.answer))
+    added = sum(_estimate(turn) for turn in sent[anchor + 1 :]) + draft
+    return ContextUse(usage.input_tokens + answer + added, estimated=added > 0, window=window)
+
+
+def format_tokens(tokens: int) -> str:
+    """``950``, ``12.3k``, ``200k``, ``1M``, ``1.05M``."""
+    if tokens < 1000:
+        return str(tokens)
+    if tokens < 1_000_000:
+        value = tokens / 1000
+        return f"{value:.1f}k".replace(".0k", "k") if value < 100 else f"{value:.0f}k"
+    return f"{tokens / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
+
+
+def meter_text(use: ContextUse) -> str:
+    """``~12.3k / 200k · 6%``; ``1.2k / ? context`` when the window is unknown (nothing for
+    an empty conversation then: there is nothing to say)."""
+    size = ("~" if use.estimated else "") + format_tokens(use.tokens)
+    if use.window is None:
+        return f"{size} / ? context" if use.tokens else ""
+    share = use.share or 0.0
+    percent = f"{share * 100:.0f}%" if share >= 0.01 or not use.tokens else "<1%"
+    return f"{size} / {format_tokens(use.window)} · {percent}"
