@@ -106,6 +106,13 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "history before it, on -m MODEL or the same model); the new reply is kept as an "
         "alternative of the old one",
     )
+    ask.add_argument(
+        "--compact",
+        action="store_true",
+        help="with --session and no prompt: have -m MODEL (or the session's model) summarize "
+        "the conversation; from then on the summary is sent instead of the turns before it, "
+        "which stay in the session",
+    )
 
 
 def _choices(value: str) -> int:

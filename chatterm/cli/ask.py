@@ -3,13 +3,14 @@
 Plain text for people or JSON Lines for scripts (:mod:`chatterm.cli.printer`); with
 ``--save`` or ``--session`` the exchange is recorded in a session as it streams, and with
 ``--regenerate`` the session's last prompt is asked again, the new reply kept as an
-alternative of the old one. With ``-m`` given more than once the models answer at once, each
-reply streamed by its own pump, and are compared (their replies alternatives of one turn,
-when saved); ``--choices N`` asks one model for N answers in one request (Chat Completions
-``n``) and compares them the same way, the stream split by :mod:`chatterm.reply.choices`.
-Ctrl+C keeps what arrived and reports the reply as cancelled. A stdout that
-fails (a full disk) stops the printing, not the recording: the reply is saved whole and the
-failure is one line at the end; with nothing to save, it stops the reply.
+alternative of the old one; ``--compact`` has the model summarize the session, a turn that
+the history sent from then on starts with. With ``-m`` given more than once the models
+answer at once, each reply streamed by its own pump, and are compared (their replies
+alternatives of one turn, when saved); ``--choices N`` asks one model for N answers in one
+request (Chat Completions ``n``) and compares them the same way, the stream split by
+:mod:`chatterm.reply.choices`. Ctrl+C keeps what arrived and reports the reply as cancelled.
+A stdout that fails (a full disk) stops the printing, not the recording: the reply is saved
+whole and the failure is one line at the end; with nothing to save, it stops the reply.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from chatterm.files import same_file
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import Sink, Source, end_sinks, pump
+from chatterm.sessions.context import COMPACT_PROMPT
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.recorder import TurnRecorder
 from chatterm.sessions.store import (
@@ -102,9 +104,16 @@ def ask_command(
             "--regenerate asks the session's last prompt again; give no prompt with it "
             "(to ask something else: chatterm ask --session SESSION PROMPT)"
         )
+    if args.compact and (args.session is None or args.prompt is not None or args.regenerate):
+        return fail(
+            "--compact summarizes a saved session: give --session SESSION, and no prompt "
+            "or --regenerate with it"
+        )
+    if args.compact and (args.choices or len(args.ask_model or ()) > 1):
+        return fail("--compact has one model write the summary: give at most one -m")
     try:
         settings = load_settings()
-        prompt = "" if args.regenerate else _read_prompt(args, stdin)
+        prompt = "" if args.regenerate or args.compact else _read_prompt(args, stdin)
     except ConfigError as exc:
         return fail(str(exc))
     if args.retries is not None:
@@ -122,10 +131,9 @@ def ask_command(
                 return fail(str(exc), EXIT_FAILED)
             if session.system is not None:  # the session's own system prompt wins
                 system = session.system
-            if args.regenerate and not session.turns:
-                return fail(
-                    f"session {visible_line(session.id)} has no turn to regenerate", EXIT_USAGE
-                )
+            if (args.regenerate or args.compact) and not session.turns:
+                what = "to regenerate" if args.regenerate else "to summarize"
+                return fail(f"session {visible_line(session.id)} has no turn {what}", EXIT_USAGE)
     choices = args.choices or 1
     if choices > 1 and args.ask_model and len(args.ask_model) > 1:
         return fail(
@@ -155,6 +163,8 @@ def ask_command(
         session = keeper.session
         prompt = session.turns[-1].prompt
         session.rewind(len(session.turns) - 1)
+    if args.compact:
+        prompt = COMPACT_PROMPT
     from chatterm.providers.effort import effort_fields
 
     if args.no_reasoning and args.effort not in (None, "off"):
@@ -190,7 +200,8 @@ def ask_command(
         printer = PlainPrinter(output, stderr, color=color, show_reasoning=not args.no_reasoning)
     saved: SavedTurn | None = None
     if keeper is not None:
-        saved = SavedTurn(keeper, keeper.begin_turn(prompt, target.ref), printer)
+        recorder = keeper.begin_turn(prompt, target.ref, compacts=args.compact)
+        saved = SavedTurn(keeper, recorder, printer)
         refused = _refused_before_sending(keeper)
         if refused is not None:
             return refused

@@ -151,7 +151,8 @@ def write_prompt(out: TextIO, turn: Turn, *, color: bool, place: tuple[int, int]
     out.write(dim(f"── you ──{mark}", color) + "\n")
     prompt = safe_text(turn.prompt).rstrip("\n")
     out.write(prompt + "\n")
-    out.write(dim(f"── {visible_line(turn.model)} ──", color) + "\n")
+    summary = " (summary: sent instead of the turns above)" if turn.compacts else ""
+    out.write(dim(f"── {visible_line(turn.model)}{summary} ──", color) + "\n")
 
 
 def write_turn(out: TextIO, turn: Turn, *, color: bool, place: tuple[int, int] = (1, 1)) -> None:

@@ -4,7 +4,8 @@ The next request holds the system prompt, the history (:func:`~chatterm.sessions
 sent_turns`) and the new prompt. The last sent reply whose server reported its input tokens
 anchors the count: those input tokens (that whole request, cached or not: every translator
 normalizes ``input_tokens`` so) plus its answer, which the next request sends back (its
-reasoning is not: output tokens less reasoning tokens). What came after it (turns with no
+reasoning is not: output tokens less reasoning tokens). After a summary (compaction) the
+history starts at the summary, which is estimated. What came after it (turns with no
 reported usage) and the prompt being sent are estimated at about four characters a token,
 and the count says it is estimated. With no reported usage at all, everything is estimated.
 
@@ -19,6 +20,13 @@ from dataclasses import dataclass
 
 from chatterm.events import CLEAN_FINISHES, estimate_tokens
 from chatterm.sessions.model import Turn, sent_turns
+
+#: What a summary (compaction) asks the model: the summary stands in for the conversation.
+COMPACT_PROMPT = (
+    "Summarize our conversation so far, to stand in for it from now on: the goal, what was "
+    "decided and why, the facts, names, numbers, code and file names that matter, and what "
+    "is still open. Write it as notes for yourself to continue from, without pleasantries."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +47,11 @@ class ContextUse:
 
 
 def _reported(turn: Turn) -> bool:
+    """Whether ``turn``'s reported input can anchor the count: a summary's cannot (it was
+    the whole conversation it summarized, which is no longer sent)."""
     usage = turn.usage
-    return usage.input_tokens > 0 and not usage.estimated and turn.finish_reason in CLEAN_FINISHES
+    clean = turn.finish_reason in CLEAN_FINISHES
+    return usage.input_tokens > 0 and not usage.estimated and clean and not turn.compacts
 
 
 def _estimate(turn: Turn) -> int:
@@ -78,11 +89,11 @@ def format_tokens(tokens: int) -> str:
 
 
 def meter_text(use: ContextUse) -> str:
-    """``~12.3k / 200k · 6%``; ``1.2k / ? context`` when the window is unknown (nothing for
+    """``~12.3k / 200k · 6%``; ``1.2k/? ctx`` when the window is unknown (nothing for
     an empty conversation then: there is nothing to say)."""
     size = ("~" if use.estimated else "") + format_tokens(use.tokens)
     if use.window is None:
-        return f"{size} / ? context" if use.tokens else ""
+        return f"{size}/? ctx" if use.tokens else ""
     share = use.share or 0.0
     percent = f"{share * 100:.0f}%" if share >= 0.01 or not use.tokens else "<1%"
     return f"{size} / {format_tokens(use.window)} · {percent}"

@@ -49,9 +49,12 @@ _COST_SOURCES: tuple[CostSource, ...] = (
 
 
 def document_version(session: Session) -> int:
-    """The lowest schema version that holds ``session``: 3 when a reply's cost is shared
-    with another choice of its request (a source version 2 does not know), else 2. A file
-    is written with it, so an older chatterm opens every file that it can read."""
+    """The lowest schema version that holds ``session``: 4 when a turn summarizes the ones
+    before it (``compacts``), 3 when a reply's cost is shared with another choice of its
+    request (a source version 2 does not know), else 2. A file is written with it, so an
+    older chatterm opens every file that it can read."""
+    if any(turn.compacts for turn in session.tree):
+        return 4
     if any(turn.cost is not None and turn.cost.source == "shared" for turn in session.tree):
         return 3
     return 2
@@ -84,6 +87,7 @@ def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
         "model": turn.model,
         "started": turn.started,
         **({} if turn.parent is None else {"parent": turn.parent}),
+        **({"compacts": True} if turn.compacts else {}),
         "finish_reason": turn.finish_reason or "streaming",
         "reasoning": turn.reasoning,
         "answer": turn.answer,
@@ -261,6 +265,7 @@ def _turn_from_data(turn: _Reader, timelines: Sequence[TimelineLoader] = ()) -> 
         ),
         timeline=[TimelineEntry(int(offset), kind, text) for offset, kind, text in items],
         parent=_parent(turn),
+        compacts=turn.boolean("compacts", False),
     )
     if load is not None:
         set_pending_timeline(result, load)

@@ -55,7 +55,8 @@ def _markdown(session: Session) -> str:
         alternative, alternatives = places[position]
         lines += ["## You", "", _closed(turn.prompt), ""]
         which = f" (alternative {alternative} of {alternatives})" if alternatives > 1 else ""
-        lines += [f"## {_one_line(turn.model)}{which}", ""]
+        summary = " (summary: sent instead of the turns above)" if turn.compacts else ""
+        lines += [f"## {_one_line(turn.model)}{which}{summary}", ""]
         lines += _reply(turn)
         if alternatives > 1:
             lines += _other_replies(session, position)

@@ -58,12 +58,17 @@ class SessionKeeper:
         ended = [turn.cost for turn in tree if not turn.in_progress]
         return SessionCosts(ended, alternatives=len(tree) - len(path))
 
-    def begin_turn(self, prompt: str, model: str, *, started: str | None = None) -> TurnRecorder:
+    def begin_turn(
+        self, prompt: str, model: str, *, started: str | None = None, compacts: bool = False
+    ) -> TurnRecorder:
         """Start recording a reply; the session (and its file) begins with the first one.
-        The prompt is saved before the first token arrives."""
+        The prompt is saved before the first token arrives. ``compacts``: the reply is a
+        summary of the conversation, which the history sent after it starts with."""
         if self.session is None:
             self.session = new_session(system=self.default_system)
-        return TurnRecorder(self.session, self.writer, prompt, model, started=started)
+        return TurnRecorder(
+            self.session, self.writer, prompt, model, started=started, compacts=compacts
+        )
 
     def begin_alternatives(self, prompt: str, models: Sequence[str]) -> list[TurnRecorder]:
         """Start recording one reply per model to the same prompt, as alternatives of one

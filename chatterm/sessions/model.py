@@ -42,7 +42,7 @@ from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import SessionCosts
 from chatterm.reply.metrics import Metrics
 
-SCHEMA_VERSION = 3  # the newest read; a file says the lowest its contents need
+SCHEMA_VERSION = 4  # the newest read; a file says the lowest its contents need
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
 
 TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
@@ -83,6 +83,9 @@ class Turn:
     warnings: tuple[str, ...] = ()
     timeline: list[TimelineEntry] = field(default_factory=list)
     parent: int | None = None  # the index in the session's tree of the turn this follows
+    #: the answer summarizes the turns before it on its path, and the history sent after it
+    #: starts with it (compaction, asked for by the user)
+    compacts: bool = False
 
     @property
     def in_progress(self) -> bool:
@@ -399,7 +402,10 @@ def sent_turns(turns: Sequence[Turn], next_prompt: str | None = None) -> list[Tu
     - a reply that failed (cancelled, interrupted, error) and was then retried: the turn
       after it (or ``next_prompt``, a retry or a regenerated reply being asked for) has the
       same prompt, and the model should see that prompt once, with the answer that was
-      retried for."""
+      retried for;
+    - every turn before a summary of them (a turn that ``compacts``, once it finished with
+      an answer): the summary stands for them.
+    """
     sent: list[Turn] = []
     for index, turn in enumerate(turns):
         later = turns[index + 1].prompt if index + 1 < len(turns) else next_prompt
@@ -408,6 +414,8 @@ def sent_turns(turns: Sequence[Turn], next_prompt: str | None = None) -> list[Tu
         failed = turn.finish_reason not in CLEAN_FINISHES
         if failed and later == turn.prompt:
             continue
+        if turn.compacts and not failed and turn.answer:
+            sent.clear()
         sent.append(turn)
     return sent
 

@@ -203,11 +203,14 @@ class TurnRecorder:
         *,
         checkpoint_s: float = CHECKPOINT_S,
         started: str | None = None,
+        compacts: bool = False,
     ) -> None:
         self.session = session
         self.writer = writer
         self.checkpoint_s = checkpoint_s
-        self.turn = Turn(prompt=prompt, model=model, started=started or now_iso())
+        self.turn = Turn(
+            prompt=prompt, model=model, started=started or now_iso(), compacts=compacts
+        )
         if not session.title:
             session.title = title_from_prompt(prompt)
         session.add(self.turn)

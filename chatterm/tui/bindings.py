@@ -161,6 +161,15 @@ KEEP_REPLY = Binding(
     tooltip="After a comparison: go on with the chosen column's reply (Alt+Left/Right "
     "chooses); the others stay as its alternatives.",
 )
+COMPACT = Binding(
+    "alt+s",
+    "compact",
+    "Summarize",
+    id="chat.compact",
+    show=False,  # the footer keeps to 120 columns: the context warning and palette say it
+    tooltip="Have a model summarize the chat so far; from then on the summary is sent instead "
+    "of the turns it stands for (they stay in the session).",
+)
 TOGGLE_REASONING = Binding(
     "ctrl+r",
     "toggle_reasoning",
@@ -433,6 +442,7 @@ CHAT_BINDINGS = [
     COMPARE,
     CANCEL_COLUMN,
     KEEP_REPLY,
+    COMPACT,
     TOGGLE_REASONING,
     NEXT_MODEL,
     PICK_MODEL,

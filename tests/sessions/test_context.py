@@ -73,7 +73,7 @@ def test_a_retried_failure_is_not_counted() -> None:
         (ContextUse(12_345, True, 200_000), "~12.3k / 200k · 6%"),
         (ContextUse(150, False, 1_000_000), "150 / 1M · <1%"),
         (ContextUse(0, False, 128_000), "0 / 128k · 0%"),
-        (ContextUse(1_234, True, None), "~1.2k / ? context"),
+        (ContextUse(1_234, True, None), "~1.2k/? ctx"),
         (ContextUse(210_000, False, 200_000), "210k / 200k · 105%"),
     ],
 )

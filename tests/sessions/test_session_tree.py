@@ -17,7 +17,7 @@ from chatterm.pricing import SHARED_COST
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat, decode, encode
 from chatterm.sessions.document import session_to_data
 from chatterm.sessions.index import INDEX_NAME
-from chatterm.sessions.model import SCHEMA_VERSION, Session, SessionFormatError, Turn, new_session
+from chatterm.sessions.model import Session, SessionFormatError, Turn, new_session
 from chatterm.sessions.store import SessionStore
 
 VERSION1 = Path(__file__).parent / "version1"
@@ -247,4 +247,3 @@ def test_a_file_says_version_3_only_when_a_cost_is_shared_by_choices(fmt: Sessio
         assert json.loads(raw)["chatterm_session"] == 3
     back = decode(raw, fmt)
     assert back.version == 3 and back.tree[1].cost == SHARED_COST
-    assert SCHEMA_VERSION == 3

@@ -5,6 +5,7 @@ fit is not sent."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -66,3 +67,55 @@ async def test_the_meter_counts_the_reported_input_and_the_answer(
             n.message.startswith("Not sent: this request needs about") for n in app._notifications
         )
         assert screen.prompt.text == "and then?"  # the prompt is kept to send elsewhere
+
+
+async def test_a_summary_replaces_the_turns_before_it_in_what_is_sent(
+    env: dict[str, str], fake_server: FakeServer
+) -> None:
+    from chatterm.sessions.context import COMPACT_PROMPT
+    from chatterm.sessions.store import SessionStore
+    from chatterm.tui.screens.model_picker import ModelPickerScreen
+
+    app = make_app(env)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = chat(app)
+        for prompt in ("first", "second"):
+            await send(pilot, prompt)
+            await pilot.app.workers.wait_for_complete()
+        await pilot.press("alt+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPickerScreen))
+        await pilot.press("enter")  # the current model writes it
+        await wait_for(pilot, lambda: len(fake_server.requests) == 3, what="the summary request")
+        await pilot.app.workers.wait_for_complete()
+        summary_request = json.loads(fake_server.requests[-1].body)["messages"]
+        assert [m["content"] for m in summary_request if m["role"] == "user"] == [
+            "first",
+            "second",
+            COMPACT_PROMPT,
+        ]
+        session = app.keeper.session
+        assert session is not None and session.turns[-1].compacts
+        summary = session.turns[-1].answer
+        await wait_for(
+            pilot, lambda: len(screen.turns) == 3 and screen.turns[0].has_class("-compacted")
+        )
+        assert screen.turns[1].has_class("-compacted") and not screen.turns[2].has_class(
+            "-compacted"
+        )
+        assert "summary" in rendered(screen.turns[2].query_one(".model-label"))
+
+        await send(pilot, "third")
+        await pilot.app.workers.wait_for_complete()
+        sent = json.loads(fake_server.requests[-1].body)["messages"]
+        assert [(m["role"], m["content"]) for m in sent if m["role"] != "system"] == [
+            ("user", COMPACT_PROMPT),
+            ("assistant", summary),
+            ("user", "third"),
+        ]
+        saved = SessionStore().load(session.id)
+        assert saved.version == 4 and [t.compacts for t in saved.turns] == [
+            False,
+            False,
+            True,
+            False,
+        ]

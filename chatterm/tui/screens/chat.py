@@ -271,16 +271,26 @@ class ChatScreen(
             max_tokens=model_config.max_tokens if model_config is not None else None,
         )
 
-    async def send(self, prompt: str, history: Sequence[Message] | None = None) -> None:
-        """Start a turn: show the message and stream the reply from the current model,
-        after ``history`` (by default the whole conversation)."""
-        target = self.target
+    async def send(
+        self,
+        prompt: str,
+        history: Sequence[Message] | None = None,
+        *,
+        target: ResolvedModel | None = None,
+        compacts: bool = False,
+    ) -> None:
+        """Start a turn: show the message and stream the reply from ``target`` (by default
+        the current model), after ``history`` (by default the whole conversation).
+        ``compacts``: the reply is a summary that the history sent from then on starts
+        with."""
+        target = target or self.target
         assert target is not None
         turn = TurnView(
             prompt,
             target.ref,
             reasoning_collapsed=self.reasoning_collapsed,
             on_frame=self._on_frame,
+            summary=compacts,
         )
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
@@ -297,7 +307,7 @@ class ChatScreen(
             sleep=self.sleep,
         )
         # The session (and its file) begins with its first prompt, saved at once.
-        recorder = self.keeper.begin_turn(prompt, target.ref)
+        recorder = self.keeper.begin_turn(prompt, target.ref, compacts=compacts)
         self.mark_alternatives(turn, len(recorder.session.turns) - 1)
         live = self.live = LiveReply(turn, stream, recorder)
         turn.start_clock()
@@ -342,6 +352,8 @@ class ChatScreen(
             return  # the app is closing
         self.stats.show_final(reply, self.costs, self._retry_hint())
         self.show_context()
+        if live.recorder.turn.compacts:
+            self.summary_ended(reply)
         self.refresh_bindings()
         # By then the worker and the messages about it are gone: what they held (the
         # stream, its accumulator, the request) is garbage to collect, not to freeze.

@@ -9,6 +9,12 @@ to the warning colour, and the first time it does for a conversation and model a
 notification says what happens next. A prompt whose request would be over the window is
 not sent: one line says so and how to make room, instead of paying for the server's 400.
 An unknown window is shown as unknown and never stops a request.
+
+Compaction, only when asked (Alt+S, or ``Summarize`` in the palette): a model picked from
+the model list (the current one highlighted) writes a summary of the conversation, as a
+turn of its own marked as a summary (``compacts`` in the session). From then on the history
+sent is the summary and the turns after it; the turns it stands for stay in the session and
+on screen, folded to their prompts. A summary that fails compacts nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +25,20 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from chatterm.config import Settings
-from chatterm.providers.registry import ResolvedModel
-from chatterm.sessions.context import ContextUse, context_use, format_tokens, meter_text
+from chatterm.errors import ConfigError
+from chatterm.events import CLEAN_FINISHES, Message
+from chatterm.providers.registry import ResolvedModel, resolve_model
+from chatterm.reply.accumulate import Reply
+from chatterm.sessions.context import (
+    COMPACT_PROMPT,
+    ContextUse,
+    context_use,
+    format_tokens,
+    meter_text,
+)
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.text import safe_text
-from chatterm.tui.bindings import NEW_SESSION, PICK_MODEL, key_label
+from chatterm.tui.bindings import COMPACT, NEW_SESSION, PICK_MODEL, key_label
 from chatterm.tui.widgets.stats_bar import StatsBar
 
 
@@ -36,6 +51,7 @@ class ContextMeter(Screen[None]):
     keeper: SessionKeeper
     keymap: Mapping[str, str]
     model_ref: str
+    discover_models: bool
     #: the conversation and model the warning was last given for, not to repeat it
     _context_warned: tuple[str | None, str] | None = None
 
@@ -43,6 +59,21 @@ class ContextMeter(Screen[None]):
 
         @property
         def stats(self) -> StatsBar: ...
+
+        def _busy(self) -> bool: ...
+
+        def favourites(self) -> tuple[str, ...]: ...
+
+        async def show_session(self, *, adopt_model: bool = True) -> None: ...
+
+        async def send(
+            self,
+            prompt: str,
+            history: Sequence[Message] | None = None,
+            *,
+            target: ResolvedModel | None = None,
+            compacts: bool = False,
+        ) -> None: ...
 
     def context_window_of(self, ref: str) -> int | None:
         from chatterm.catalogue.listing import (
@@ -84,9 +115,70 @@ class ContextMeter(Screen[None]):
 
     def _making_room(self) -> str:
         return (
-            f"start a new chat ({key_label(NEW_SESSION, self.keymap)}) or choose a model "
-            f"with a larger window ({key_label(PICK_MODEL, self.keymap)})"
+            f"summarize the chat so far ({key_label(COMPACT, self.keymap)}), start a new "
+            f"chat ({key_label(NEW_SESSION, self.keymap)}) or choose a model with a larger "
+            f"window ({key_label(PICK_MODEL, self.keymap)})"
         )
+
+    # -- compaction -------------------------------------------------------------------
+
+    def action_compact(self) -> None:
+        """Choose the model that writes the summary (the current one highlighted)."""
+        from chatterm.tui.screens.model_picker import (
+            ModelPickerScreen,  # imported when first opened: start-up does without it
+        )
+
+        if self._busy():
+            return
+        session = self.keeper.session
+        if session is None or not session.turns:
+            self.notify("Nothing to summarize yet.", markup=False, timeout=3)
+            return
+        picker = ModelPickerScreen(
+            self.settings,
+            self.env,
+            current=self.model_ref,
+            favourites=self.favourites(),
+            discover=self.discover_models,
+            title="Summarize the chat with",
+        )
+        self.app.push_screen(picker, self._summarize_with)
+
+    async def _summarize_with(self, ref: str | None) -> None:
+        if ref is None or self._busy():
+            return
+        try:
+            target = resolve_model(ref, self.settings, self.env)
+            problem = target.provider.missing_key()
+        except ConfigError as error:
+            problem = str(error)
+        if problem:
+            self.notify(
+                safe_text(f"{ref} cannot summarize: {problem}"), severity="error", markup=False
+            )
+            return
+        if not self.context_allows(COMPACT_PROMPT, [target]):
+            return
+        await self.send(COMPACT_PROMPT, target=target, compacts=True)
+
+    def summary_ended(self, reply: Reply) -> None:
+        """A summary's reply ended: fold what it stands for, or say nothing changed."""
+        if reply.finish_reason in CLEAN_FINISHES and reply.text:
+            session = self.keeper.session
+            count = len(session.turns) - 1 if session is not None else 0
+            self.notify(
+                f"Summarized {count} turn{'' if count == 1 else 's'}: from now on the "
+                "summary is sent instead of them (they stay in the session).",
+                markup=False,
+                timeout=5,
+            )
+            self.call_later(self.show_session, adopt_model=False)
+        else:
+            self.notify(
+                "The summary did not finish: nothing was compacted.",
+                severity="warning",
+                markup=False,
+            )
 
     def context_allows(self, prompt: str, targets: Sequence[ResolvedModel]) -> bool:
         """Whether the request sending ``prompt`` fits each target's window; if not, say

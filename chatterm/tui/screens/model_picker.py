@@ -134,8 +134,10 @@ class ModelListScreen(ModalScreen[PickResult], FilteredTable[PickResult]):
         current: str,
         favourites: Sequence[str] = (),
         discover: bool = True,
+        title: str | None = None,
     ) -> None:
         super().__init__()
+        self.box_title = title or self.BOX_TITLE
         # The current model and the favourites are listed even when nothing else names them.
         named = (*settings.model_cycle, current, *favourites)
         self.settings = replace(settings, model_cycle=tuple(dict.fromkeys(named)))
@@ -151,7 +153,7 @@ class ModelListScreen(ModalScreen[PickResult], FilteredTable[PickResult]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.BOX_TITLE
+            box.border_title = self.box_title
             yield self.FILTER_TYPE(placeholder="Filter models (fuzzy)", id="picker-filter")
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             yield Static(Content(""), id="picker-status")

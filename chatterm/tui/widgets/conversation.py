@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from chatterm.sessions.model import Turn
+from chatterm.sessions.model import Turn, sent_turns
 from chatterm.text import safe_text
 from chatterm.tui.bindings import (
     CANCEL,
@@ -88,6 +88,7 @@ class ConversationView(VerticalScroll):
         super().__init__(id=id)
         self._earlier: list[Turn] = []  # recorded turns not mounted yet, oldest first
         self._alternatives: list[tuple[int, int]] = []  # of every recorded turn, in order
+        self._summary_at = 0  # the turns before this one are summarized by it: folded
         self._shown = 0  # counts show_recorded calls, for batches mounted meanwhile
 
     def on_mount(self) -> None:
@@ -109,6 +110,7 @@ class ConversationView(VerticalScroll):
         earlier ones on demand. ``alternatives`` gives, for each turn, which alternative at
         its place it is and how many there are (none given: one each)."""
         self._alternatives = list(alternatives) or [(1, 1)] * len(turns)
+        self._summary_at = summary_position(turns)
         # Forget the earlier turns first: removing the views scrolls to the top, which
         # would show the previous ones.
         self._earlier = []
@@ -128,7 +130,12 @@ class ConversationView(VerticalScroll):
     async def _mount_recorded(self, turns: Sequence[Turn], reasoning_collapsed: bool) -> None:
         """Mount turns above those shown (below the earlier-turns line)."""
         views = [
-            TurnView(turn.prompt, turn.model, reasoning_collapsed=reasoning_collapsed)
+            TurnView(
+                turn.prompt,
+                turn.model,
+                reasoning_collapsed=reasoning_collapsed,
+                summary=turn.compacts,
+            )
             for turn in turns
         ]
         await self.mount_all(views, after=self.earlier_turns)
@@ -136,6 +143,8 @@ class ConversationView(VerticalScroll):
         for offset, (view, turn) in enumerate(zip(views, turns, strict=True)):
             if first + offset < len(self._alternatives):
                 view.set_alternative(*self._alternatives[first + offset])
+            if first + offset < self._summary_at:
+                view.fold()
             view.show_recorded(turn.to_reply())
 
     def _scrolled(self, scroll_y: float) -> None:
@@ -168,6 +177,16 @@ class ConversationView(VerticalScroll):
             self._fill_view()
 
         self.call_after_refresh(keep_place)
+
+
+def summary_position(turns: Sequence[Turn]) -> int:
+    """The position in ``turns`` of the summary that stands for the turns before it (the
+    history sent starts with it: :func:`~chatterm.sessions.model.sent_turns`); 0 when none
+    does."""
+    sent = sent_turns(turns)
+    if not sent or not sent[0].compacts:
+        return 0
+    return next(i for i, turn in enumerate(turns) if turn is sent[0])
 
 
 def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Content:

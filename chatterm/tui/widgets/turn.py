@@ -89,6 +89,13 @@ class TurnView(Widget):
         &.-selected {
             border-left: thick $accent;
         }
+        &.-compacted > ReasoningPane, &.-compacted > AnswerPane,
+        &.-compacted > .turn-status {
+            display: none;
+        }
+        &.-compacted > UserMessage {
+            color: $text-muted;
+        }
     }
     """
 
@@ -101,16 +108,18 @@ class TurnView(Widget):
         on_frame: Callable[[], None] | None = None,
         show_prompt: bool = True,
         own_clock: bool = True,
+        summary: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.alternative: tuple[int, int] | None = None  # (k, n): shown is k of n
+        self.summary = summary  # the reply summarizes the turns above (compaction)
         self.on_frame = on_frame
         self.show_prompt = show_prompt
         self.own_clock = own_clock
         self.prompt = prompt
         self.model = model
-        self.alternative: tuple[int, int] | None = None  # (k, n): shown is k of n
-        self.model_label = Static(Text(safe_text(model)), classes="model-label")
+        self.model_label = Static(self._label(), classes="model-label")
         self.reasoning = ReasoningPane(collapsed=reasoning_collapsed)
         self.answer = AnswerPane()
         self.status = Static("", classes="turn-status")
@@ -135,12 +144,22 @@ class TurnView(Widget):
         """Say that this reply is alternative ``shown`` (from 1) of ``count`` at its place
         in the conversation; with one, nothing is said."""
         self.alternative = (shown, count) if count > 1 else None
+        self.model_label.update(self._label())
+
+    def _label(self) -> Text:
         label = Text()
         if self.alternative is not None:
+            shown, count = self.alternative
             label.append(f"◀ {shown}/{count} ▶", style="bold")
             label.append("  ")
         label.append(safe_text(self.model))
-        self.model_label.update(label)
+        if self.summary:
+            label.append(" · summary: sent instead of the turns above", style="bold")
+        return label
+
+    def fold(self) -> None:
+        """Show only the prompt: a summary below stands for this turn in what is sent."""
+        self.add_class("-compacted")
 
     @property
     def streaming(self) -> bool:
