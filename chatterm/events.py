@@ -7,7 +7,7 @@ Every provider's wire format is translated into these few frozen dataclasses. Co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 FinishReason = Literal[
@@ -185,12 +185,40 @@ class TimedStreamEvent(NamedTuple):
     event: StreamEvent
 
 
+AttachmentKind = Literal["text", "image", "pdf"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file handed to the model with a prompt, read once when it was attached
+    (:func:`chatterm.attachments.read_attachment`). ``name`` is what the user and the model
+    see (the file's name, never its folder); ``media_type`` is ``text/plain``, an image's
+    (``image/png``, ``image/jpeg``, ``image/gif``, ``image/webp``) or ``application/pdf``;
+    ``sha256`` (hex) names its stored copy."""
+
+    name: str
+    kind: AttachmentKind
+    media_type: str
+    data: bytes = field(repr=False)
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def text(self) -> str:
+        """A text attachment's content (UTF-8, a byte-order mark dropped)."""
+        return self.data.decode("utf-8-sig")
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message of a conversation, as sent to a provider."""
+    """One message of a conversation, as sent to a provider: its text and, for a user
+    message, the files attached to it (each provider sends them its own way)."""
 
     role: Literal["user", "assistant"]
     content: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 ReasoningEffort = Literal["off", "low", "medium", "high"]
