@@ -73,6 +73,16 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help=f"ask the model for N answers (up to {MAX_CHOICES}) in one request, compared as "
         "-m A -m B compares models (OpenAI-compatible Chat Completions servers and the demo)",
     )
+    ask.add_argument(
+        "-a",
+        "--attach",
+        dest="attach",
+        metavar="FILE",
+        action="append",
+        help="attach a file (text, an image or a PDF), sent the way the model's API takes "
+        "it; give it more than once for several; - reads the attachment from stdin (the "
+        "prompt is then an argument)",
+    )
     ask.add_argument("--system", help="system prompt for this request")
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
     ask.add_argument(

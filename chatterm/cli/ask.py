@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
+from chatterm.attachments import AttachmentError
+from chatterm.cli.ask_input import read_attachments, read_prompt
 from chatterm.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -67,20 +69,6 @@ if TYPE_CHECKING:
     from chatterm.config import Settings
 
 
-def _read_prompt(args: argparse.Namespace, stdin: TextIO | None) -> str:
-    if args.prompt not in (None, "-"):
-        return valid_text(str(args.prompt))
-    if stdin is None:
-        raise ConfigError("no prompt: stdin is closed; give the prompt as an argument")
-    if args.prompt is None and stdin.isatty():
-        raise ConfigError("no prompt: give one as an argument, or pipe it in with -")
-    raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
-    text = raw.decode("utf-8", "replace")
-    if not text.strip():
-        raise ConfigError("the prompt read from stdin is empty")
-    return text
-
-
 def ask_command(
     args: argparse.Namespace,
     *,
@@ -111,10 +99,13 @@ def ask_command(
         )
     if args.compact and (args.choices or len(args.ask_model or ()) > 1):
         return fail("--compact has one model write the summary: give at most one -m")
+    if args.attach and (args.regenerate or args.compact):
+        return fail("-a attaches files to a new prompt; --regenerate and --compact take none")
     try:
         settings = load_settings()
-        prompt = "" if args.regenerate or args.compact else _read_prompt(args, stdin)
-    except ConfigError as exc:
+        attachments = read_attachments(args, stdin)
+        prompt = "" if args.regenerate or args.compact else read_prompt(args, stdin)
+    except (ConfigError, AttachmentError) as exc:
         return fail(str(exc))
     if args.retries is not None:
         settings = replace(settings, network=replace(settings.network, max_retries=args.retries))
@@ -150,6 +141,9 @@ def ask_command(
         missing = target.provider.missing_key()
         if missing:
             return fail(missing if len(targets) == 1 else f"{target.ref}: {missing}")
+        refusal = target.provider.attachments_problem(target.ref, attachments)
+        if refusal:
+            return fail(refusal, EXIT_USAGE)
     if choices > 1:
         [target] = targets
         one_choice = target.provider.choices_refusal(target.ref)
@@ -172,7 +166,10 @@ def ask_command(
     reasoning, effort = effort_fields(
         "off" if args.no_reasoning else args.effort or settings.reasoning_effort
     )
-    messages = (*(keeper.history(prompt) if keeper else ()), Message("user", prompt))
+    messages = (
+        *(keeper.history(prompt) if keeper else ()),
+        Message("user", prompt, attachments),
+    )
     conversations = []
     for target in targets:
         model_config = settings.model_settings.get(target.ref)

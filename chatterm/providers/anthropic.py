@@ -32,6 +32,13 @@ from chatterm.events import (
     estimate_tokens,
 )
 from chatterm.pricing import is_local_url
+from chatterm.providers.attachment_parts import (
+    IMAGES_AND_PDFS,
+    MB,
+    AttachmentRules,
+    anthropic_blocks,
+    text_with_files,
+)
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, join_url, url_path
 from chatterm.providers.model_facts import model_info
@@ -313,27 +320,46 @@ class MessagesParser(SSEStreamParser[MessagesTranslator]):
 # --- request --------------------------------------------------------------------------------
 
 
-def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """The history as the API wants it: strictly alternating, starting with the user.
 
     Empty messages are dropped (the API rejects them), consecutive messages of one role (a
     user turn whose reply failed) are joined by a blank line, and a history that opens
-    with the assistant gets a short user turn in front.
+    with the assistant gets a short user turn in front. A message with images or PDFs is a
+    list of content blocks (:func:`~chatterm.providers.attachment_parts.anthropic_blocks`),
+    and so is any message joined to one.
     """
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for message in messages:
-        if not message.content.strip():
-            continue
-        if turns and turns[-1]["role"] == message.role:
-            turns[-1]["content"] += "\n\n" + message.content
+        content: str | list[dict[str, Any]]
+        if any(a.kind != "text" for a in message.attachments):
+            content = anthropic_blocks(message)
         else:
-            turns.append({"role": message.role, "content": message.content})
+            content = text_with_files(message)
+            if not content.strip():
+                continue
+        if turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"] = _joined(turns[-1]["content"], content)
+        else:
+            turns.append({"role": message.role, "content": content})
     if turns and turns[0]["role"] == "assistant":
         turns.insert(0, {"role": "user", "content": CONVERSATION_START})
-    if turns and turns[-1]["role"] == "assistant":
+    if turns and turns[-1]["role"] == "assistant" and isinstance(turns[-1]["content"], str):
         # A final assistant turn is a prefill, which may not end in whitespace.
         turns[-1]["content"] = turns[-1]["content"].rstrip()
     return turns
+
+
+def _joined(
+    first: str | list[dict[str, Any]], second: str | list[dict[str, Any]]
+) -> str | list[dict[str, Any]]:
+    if isinstance(first, str) and isinstance(second, str):
+        return first + "\n\n" + second
+    return _as_blocks(first) + _as_blocks(second)
+
+
+def _as_blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
 
 def output_limit(model: str) -> int:
@@ -387,6 +413,14 @@ class MessagesFormat(WireFormat):
     """``POST {base_url}/v1/messages``, the stream read by :class:`MessagesParser`."""
 
     kind = "anthropic"
+    attachment_rules = AttachmentRules(
+        "Anthropic's Messages API",
+        IMAGES_AND_PDFS,
+        max_image_bytes=5 * MB,
+        max_images=100,
+        max_image_side=8000,
+        max_pdf_bytes=32 * MB,
+    )
     headers = {
         "accept": "text/event-stream",
         "content-type": "application/json",

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from chatterm.errors import ChattermError
-from chatterm.events import Conversation, ReasoningEffort, StreamEvent
+from chatterm.events import Attachment, Conversation, Message, ReasoningEffort, StreamEvent
 from chatterm.pricing import PriceSpec
+from chatterm.providers.attachment_parts import (
+    TEXT_ONLY,
+    AttachmentRules,
+    all_attachments,
+    attachments_problem,
+    text_with_files,
+)
 from chatterm.providers.endpoint import Endpoint
-from chatterm.providers.model_facts import model_info
+from chatterm.providers.model_facts import model_info, sees_images
 
 if TYPE_CHECKING:
     import httpx
@@ -52,13 +59,16 @@ def requested_effort(conversation: Conversation) -> ReasoningEffort | None:
     return conversation.effort if conversation.reasoning else "off"
 
 
-def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
+def chat_messages(
+    conversation: Conversation, content: Callable[[Message], Any] = text_with_files
+) -> list[dict[str, Any]]:
     """The conversation as Chat Completions-style messages, the system prompt first (the
-    shape Ollama's chat API takes too)."""
-    messages: list[dict[str, str]] = []
+    shape Ollama's chat API takes too); ``content`` makes a message's ``content`` (by
+    default its text, text files included)."""
+    messages: list[dict[str, Any]] = []
     if conversation.system:
         messages.append({"role": "system", "content": conversation.system})
-    messages.extend({"role": m.role, "content": m.content} for m in conversation.messages)
+    messages.extend({"role": m.role, "content": content(m)} for m in conversation.messages)
     return messages
 
 
@@ -122,6 +132,9 @@ class WireFormat(ABC):
     @abstractmethod
     def new_parser(self, secrets: tuple[str, ...]) -> StreamParser: ...
 
+    #: what this API takes beside text (:mod:`chatterm.providers.attachment_parts`)
+    attachment_rules: ClassVar[AttachmentRules] = AttachmentRules("its API", TEXT_ONLY)
+
     #: whether one request can ask for several choices (Chat Completions ``n``); a format
     #: that can implements :meth:`new_choices_parser`
     supports_choices: ClassVar[bool] = False
@@ -143,6 +156,16 @@ class WireFormat(ABC):
 
         if conversation.choices > 1 and not self.supports_choices:
             raise ChattermError(one_choice_only(self.kind, f"{endpoint.name}:{model}"))
+        attachments = all_attachments(conversation.messages)
+        if attachments:
+            problem = attachments_problem(
+                self.attachment_rules,
+                f"{endpoint.name}:{model}",
+                attachments,
+                sees_images=sees_images(self.kind, model),
+            )
+            if problem is not None:
+                raise ChattermError(problem)
         url = self.url(endpoint, model)
         headers = dict(self.headers)
         if endpoint.api_key:
@@ -187,6 +210,19 @@ class Provider:
         if choices > 1:
             return self.wire.new_choices_parser(self.endpoint.secrets(), choices)
         return self.wire.new_parser(self.endpoint.secrets())
+
+    def attachments_problem(self, ref: str, attachments: Sequence[Attachment]) -> str | None:
+        """None when a request to ``ref`` (a model of this provider) can carry
+        ``attachments``, else one line saying why not (before anything is sent)."""
+        if not attachments:
+            return None
+        model = ref.partition(":")[2] or ref
+        return attachments_problem(
+            self.wire.attachment_rules,
+            ref,
+            attachments,
+            sees_images=sees_images(self.kind, model),
+        )
 
     def choices_refusal(self, ref: str) -> str | None:
         """None when one request to this provider can ask for several choices (Chat

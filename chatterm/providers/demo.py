@@ -122,12 +122,27 @@ class DemoScript:
     ``choices`` choices, their chunks interleaved one by one)."""
 
     def __init__(
-        self, model: str, prompt: str, prompt_chars: int, *, paced: bool, choices: int = 1
+        self,
+        model: str,
+        prompt: str,
+        prompt_chars: int,
+        *,
+        paced: bool,
+        choices: int = 1,
+        images: int = 0,
     ) -> None:
         self.model = model
         self.paced = paced
+        seen = (
+            f"\n\nYou attached {images} image{'s' if images > 1 else ''}: as the offline demo I "
+            "cannot see {0}, but a model that sees images was sent {0} as image parts.".format(
+                "them" if images > 1 else "it"
+            )
+            if images
+            else ""
+        )
         self.choices = [
-            (split_tokens(demo_reasoning(prompt, k)), split_tokens(demo_answer(prompt, k)))
+            (split_tokens(demo_reasoning(prompt, k)), split_tokens(demo_answer(prompt, k) + seen))
             for k in range(max(1, choices))
         ]
         self.reasoning_tokens, self.answer_tokens = self.choices[0]
@@ -213,11 +228,18 @@ async def _handle(request: httpx.Request) -> httpx.Response:
     model = str(body.get("model", "demo"))
     messages = body.get("messages", [])
     users = [m.get("content", "") for m in messages if m.get("role") == "user"]
-    prompt = users[-1] if users else ""
+    last = users[-1] if users else ""
+    parts = last if isinstance(last, list) else [{"type": "text", "text": str(last)}]
+    prompt = "\n\n".join(
+        str(part.get("text", "")) for part in parts if isinstance(part, dict) and "text" in part
+    )
+    images = sum(1 for part in parts if isinstance(part, dict) and part.get("type") == "image_url")
     prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
     n = body.get("n", 1)
     choices = n if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 8 else 1
-    script = DemoScript(model, prompt, prompt_chars, paced=model != "fast", choices=choices)
+    script = DemoScript(
+        model, prompt, prompt_chars, paced=model != "fast", choices=choices, images=images
+    )
     return httpx.Response(
         200,
         headers={"content-type": "text/event-stream; charset=utf-8"},

@@ -31,6 +31,7 @@ from chatterm.events import (
     Usage,
 )
 from chatterm.pricing import PriceSpec
+from chatterm.providers.attachment_parts import TEXT_ONLY, AttachmentRules, text_with_files
 from chatterm.providers.base import Provider, WireFormat
 from chatterm.providers.endpoint import Endpoint, error_detail, join_url
 from chatterm.providers.model_facts import model_info
@@ -297,6 +298,7 @@ def _merged(messages: tuple[Message, ...]) -> list[Message]:
     next one), so that the history alternates as the services behind a gateway expect."""
     merged: list[Message] = []
     for message in messages:
+        message = Message(message.role, text_with_files(message))  # text only: files inline
         if merged and merged[-1].role == message.role:
             merged[-1] = Message(message.role, f"{merged[-1].content}\n\n{message.content}")
         else:
@@ -319,6 +321,7 @@ class GatewayFormat(WireFormat):
     """``POST {base_url}/generate/stream``, the stream read by :class:`GatewayParser`."""
 
     kind = "gateway"
+    attachment_rules = AttachmentRules("the gateway's API", TEXT_ONLY)
     key_header = ("X-API-Key", "")
 
     def url(self, endpoint: Endpoint, model: str) -> str:

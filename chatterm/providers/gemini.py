@@ -17,6 +17,7 @@ from chatterm.events import (
     ReasoningEffort,
 )
 from chatterm.pricing import PriceSpec, is_local_url
+from chatterm.providers.attachment_parts import IMAGES_AND_PDFS, MB, AttachmentRules, gemini_parts
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import PICK_ANOTHER, Endpoint, join_url, url_path
 from chatterm.providers.gemini_stream import GeminiParser
@@ -72,6 +73,9 @@ class GeminiFormat(WireFormat):
     :class:`~chatterm.providers.gemini_stream.GeminiParser`."""
 
     kind = "gemini"
+    attachment_rules = AttachmentRules(
+        "Gemini's API", IMAGES_AND_PDFS, max_images=3000, max_inline_bytes=20 * MB
+    )
     key_header = ("x-goog-api-key", "")  # never in the URL: URLs get logged
 
     def url(self, endpoint: Endpoint, model: str) -> str:
@@ -89,14 +93,14 @@ class GeminiFormat(WireFormat):
     ) -> dict[str, Any]:
         contents: list[dict[str, Any]] = []
         for message in conversation.messages:
-            if not message.content:
+            parts = gemini_parts(message)
+            if not parts:
                 continue  # the API rejects empty text parts (a reply that failed at once)
             role = "model" if message.role == "assistant" else "user"
-            part = {"text": message.content}
             if contents and contents[-1]["role"] == role:
-                contents[-1]["parts"].append(part)  # the API wants the roles to alternate
+                contents[-1]["parts"].extend(parts)  # the API wants the roles to alternate
             else:
-                contents.append({"role": role, "parts": [part]})
+                contents.append({"role": role, "parts": parts})
         body: dict[str, Any] = {"contents": contents}
         if conversation.system:
             body["systemInstruction"] = {"parts": [{"text": conversation.system}]}

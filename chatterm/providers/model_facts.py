@@ -177,3 +177,31 @@ def is_known(kind: str, model: str) -> bool:
     only a provider's catch-all default) or a context window."""
     known_window = (kind, base_name(model)) in _CONTEXT_WINDOWS
     return known_window or _rule(kind, _name(model), catch_all=False) is not None
+
+
+# Model-name prefixes known to read text only (their APIs answer an image with a 400):
+# DeepSeek's API models, OpenAI's small o-series before o4 and GPT-3.5, Anthropic's
+# Claude 3.5 Haiku. Every other model may see images (a vision model, or one not known).
+_TEXT_ONLY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("deepseek", "deepseek-"),
+    ("openai", "o1-mini"),
+    ("openai", "o3-mini"),
+    ("openai", "gpt-3.5"),
+    ("openai", "deepseek-"),  # DeepSeek behind an OpenAI-compatible base URL
+    ("anthropic", "claude-3-5-haiku"),
+)
+
+
+def sees_images(kind: str, model: str) -> bool | None:
+    """False for a model the catalogue knows reads text only, True for the vision models of
+    the providers whose current models all see images, None when not known."""
+    name = _name(model)
+    if kind in ("openai-responses", "openai-compat"):
+        kind = "openai"  # OpenAI's other API, or a server that serves its model names
+    if any(kind == k and name.startswith(prefix) for k, prefix in _TEXT_ONLY_PREFIXES):
+        return False
+    if kind in ("anthropic", "gemini") or (
+        kind == "openai" and name.startswith(("gpt-4", "gpt-5", "o1", "o3", "o4"))
+    ):
+        return True
+    return None

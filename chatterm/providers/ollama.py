@@ -31,6 +31,7 @@ from chatterm.events import (
     TextDelta,
     Usage,
 )
+from chatterm.providers.attachment_parts import IMAGES, AttachmentRules, ollama_images
 from chatterm.providers.base import Provider, WireFormat, chat_messages, requested_effort
 from chatterm.providers.endpoint import Endpoint, error_detail, join_url
 from chatterm.providers.model_facts import model_info
@@ -236,6 +237,7 @@ class OllamaChatFormat(WireFormat):
     """
 
     kind = "ollama"
+    attachment_rules = AttachmentRules("Ollama's chat API", IMAGES)
     headers = {"Accept": "application/x-ndjson", "Content-Type": "application/json"}
 
     def __init__(self) -> None:
@@ -254,6 +256,11 @@ class OllamaChatFormat(WireFormat):
         self, endpoint: Endpoint, model: str, conversation: Conversation
     ) -> dict[str, Any]:
         messages = chat_messages(conversation)
+        offset = len(messages) - len(conversation.messages)  # the system prompt first
+        for message, sent in zip(conversation.messages, messages[offset:], strict=True):
+            images = ollama_images(message)
+            if images:
+                sent["images"] = images
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
         level = requested_effort(conversation)
         if model_info("ollama", model).reasoning:

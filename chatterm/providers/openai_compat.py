@@ -40,6 +40,7 @@ from chatterm.events import (
     Usage,
 )
 from chatterm.pricing import is_local_url
+from chatterm.providers.attachment_parts import IMAGES, AttachmentRules, chat_content
 from chatterm.providers.base import (
     Provider,
     WireFormat,
@@ -518,6 +519,8 @@ class ChatCompletionsFormat(WireFormat):
     ``reasoning_effort`` values the server takes.
     """
 
+    attachment_rules = AttachmentRules("the Chat Completions API", IMAGES)
+
     def __init__(self, *, openai_models: bool) -> None:
         self.openai_models = openai_models
         self.kind = "openai" if openai_models else "openai-compat"
@@ -528,7 +531,7 @@ class ChatCompletionsFormat(WireFormat):
     def request_body(
         self, endpoint: Endpoint, model: str, conversation: Conversation
     ) -> dict[str, Any]:
-        messages = chat_messages(conversation)
+        messages = chat_messages(conversation, chat_content)
         body: dict[str, Any] = {
             "model": model,
             "messages": messages,

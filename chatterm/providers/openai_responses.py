@@ -46,6 +46,12 @@ from chatterm.events import (
     TextDelta,
     Usage,
 )
+from chatterm.providers.attachment_parts import (
+    IMAGES_AND_PDFS,
+    MB,
+    AttachmentRules,
+    responses_content,
+)
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, join_url
 from chatterm.providers.model_facts import model_info
@@ -328,6 +334,9 @@ class ResponsesFormat(WireFormat):
     """``POST {base_url}/responses``, the stream read by :class:`ResponsesParser`."""
 
     kind = "openai-responses"
+    attachment_rules = AttachmentRules(
+        "OpenAI's Responses API", IMAGES_AND_PDFS, max_pdf_bytes=32 * MB
+    )
 
     def url(self, endpoint: Endpoint, model: str) -> str:
         return join_url(endpoint.base_url, "/responses")
@@ -337,7 +346,9 @@ class ResponsesFormat(WireFormat):
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "input": [{"role": m.role, "content": m.content} for m in conversation.messages],
+            "input": [
+                {"role": m.role, "content": responses_content(m)} for m in conversation.messages
+            ],
             "stream": True,
             "store": False,
         }
