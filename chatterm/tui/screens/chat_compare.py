@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.config import Settings
-from chatterm.errors import ConfigError
 from chatterm.events import Conversation, Message
 from chatterm.pricing import Cost
-from chatterm.providers.registry import ResolvedModel, resolve_model
+from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import LiveFigures, Reply
 from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.model import Session
@@ -103,6 +102,8 @@ class CompareActions(BranchActions):
 
         def favourites(self) -> tuple[str, ...]: ...
 
+        def usable_model(self, ref: str, doing: str) -> ResolvedModel | None: ...
+
         async def show_session(self, *, adopt_model: bool = True) -> None: ...
 
         @property
@@ -147,22 +148,8 @@ class CompareActions(BranchActions):
 
     def compare_targets(self) -> list[ResolvedModel] | None:
         """The chosen models, resolved; None (and says why) if one cannot be used."""
-        targets: list[ResolvedModel] = []
-        for ref in self.compare_models or ():
-            try:
-                target = resolve_model(ref, self.settings, self.env)
-                problem = target.provider.missing_key()
-            except ConfigError as error:
-                problem = str(error)
-            if problem:
-                self.notify(
-                    safe_text(f"{ref} cannot be compared: {problem}"),
-                    severity="error",
-                    markup=False,
-                )
-                return None
-            targets.append(target)
-        return targets
+        targets = [self.usable_model(ref, "be compared") for ref in self.compare_models or ()]
+        return None if None in targets else [t for t in targets if t is not None]
 
     # -- streaming ----------------------------------------------------------------------
 

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from chatterm.config import Settings
-from chatterm.errors import ConfigError
 from chatterm.events import CLEAN_FINISHES, Message
-from chatterm.providers.registry import ResolvedModel, resolve_model
+from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply
 from chatterm.sessions.context import (
     COMPACT_PROMPT,
@@ -40,6 +39,9 @@ from chatterm.sessions.keeper import SessionKeeper
 from chatterm.text import safe_text
 from chatterm.tui.bindings import COMPACT, NEW_SESSION, PICK_MODEL, key_label
 from chatterm.tui.widgets.stats_bar import StatsBar
+
+if TYPE_CHECKING:
+    from chatterm.tui.screens.model_picker import ModelPickerScreen
 
 
 class ContextMeter(Screen[None]):
@@ -62,7 +64,9 @@ class ContextMeter(Screen[None]):
 
         def _busy(self) -> bool: ...
 
-        def favourites(self) -> tuple[str, ...]: ...
+        def model_picker(self, title: str | None = None) -> ModelPickerScreen: ...
+
+        def usable_model(self, ref: str, doing: str) -> ResolvedModel | None: ...
 
         async def show_session(self, *, adopt_model: bool = True) -> None: ...
 
@@ -124,40 +128,20 @@ class ContextMeter(Screen[None]):
 
     def action_compact(self) -> None:
         """Choose the model that writes the summary (the current one highlighted)."""
-        from chatterm.tui.screens.model_picker import (
-            ModelPickerScreen,  # imported when first opened: start-up does without it
-        )
-
         if self._busy():
             return
         session = self.keeper.session
         if session is None or not session.turns:
             self.notify("Nothing to summarize yet.", markup=False, timeout=3)
             return
-        picker = ModelPickerScreen(
-            self.settings,
-            self.env,
-            current=self.model_ref,
-            favourites=self.favourites(),
-            discover=self.discover_models,
-            title="Summarize the chat with",
-        )
+        picker = self.model_picker(title="Summarize the chat with")
         self.app.push_screen(picker, self._summarize_with)
 
     async def _summarize_with(self, ref: str | None) -> None:
         if ref is None or self._busy():
             return
-        try:
-            target = resolve_model(ref, self.settings, self.env)
-            problem = target.provider.missing_key()
-        except ConfigError as error:
-            problem = str(error)
-        if problem:
-            self.notify(
-                safe_text(f"{ref} cannot summarize: {problem}"), severity="error", markup=False
-            )
-            return
-        if not self.context_allows(COMPACT_PROMPT, [target]):
+        target = self.usable_model(ref, "summarize")
+        if target is None or not self.context_allows(COMPACT_PROMPT, [target]):
             return
         await self.send(COMPACT_PROMPT, target=target, compacts=True)
 

@@ -17,7 +17,7 @@ maps it onto its own parameter or ignores it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.screen import Screen
 
@@ -29,6 +29,9 @@ from chatterm.providers.registry import ResolvedModel, model_cycle, resolve_mode
 from chatterm.sessions.model import Session
 from chatterm.text import safe_text
 from chatterm.tui.remembered import Remembered
+
+if TYPE_CHECKING:
+    from chatterm.tui.screens.model_picker import ModelPickerScreen
 
 CONFIG_HINT = 'favourites = ["openai:gpt-5-mini", "demo"] in config.toml'
 
@@ -145,19 +148,38 @@ class ModelSwitching(Screen[None]):
             return
         self._select_model(favourites[number - 1], announce=True)
 
-    def action_pick_model(self) -> None:
+    def model_picker(self, title: str | None = None) -> ModelPickerScreen:
+        """The model list, the current model highlighted (``title``: what picking is for)."""
         from chatterm.tui.screens.model_picker import (
             ModelPickerScreen,  # imported when first opened: start-up does without it
         )
 
-        picker = ModelPickerScreen(
+        return ModelPickerScreen(
             self.settings,
             self.env,
             current=self.model_ref,
             favourites=self.favourites(),
             discover=self.discover_models,
+            title=title,
         )
-        self.app.push_screen(picker, self._picked)
+
+    def usable_model(self, ref: str, doing: str) -> ResolvedModel | None:
+        """``ref`` resolved, if it can be used now; else None, having said in one line why
+        it cannot be used for ``doing`` ("compared", "summarize")."""
+        try:
+            target = resolve_model(ref, self.settings, self.env)
+            problem = target.provider.missing_key()
+        except ConfigError as error:
+            problem = str(error)
+        if problem:
+            self.notify(
+                safe_text(f"{ref} cannot {doing}: {problem}"), severity="error", markup=False
+            )
+            return None
+        return target
+
+    def action_pick_model(self) -> None:
+        self.app.push_screen(self.model_picker(), self._picked)
 
     def _picked(self, ref: str | None) -> None:
         if ref is not None:
