@@ -221,11 +221,20 @@ class ScriptedReply:
     Args:
         answer_tokens: the answer's size in tokens (the reasoning adds a tenth).
         rate: tokens per second, or 0 to send as fast as the reader takes them.
+        model: the model named in the chunks.
+        seed: another answer of the same size (several replies that differ).
     """
 
-    def __init__(self, answer_tokens: int, rate: float = 0.0, model: str = "fast") -> None:
-        self.answer = markdown_answer(answer_tokens)
-        self.reasoning = reasoning_text(round(answer_tokens * REASONING_SHARE))
+    def __init__(
+        self,
+        answer_tokens: int,
+        rate: float = 0.0,
+        model: str = "fast",
+        seed: int | None = None,
+    ) -> None:
+        self.answer = markdown_answer(answer_tokens, seed)
+        reasoning_tokens = round(answer_tokens * REASONING_SHARE)
+        self.reasoning = reasoning_text(reasoning_tokens, 0 if seed is None else seed)
         self.rate = rate
         self.model = model
         self.total = len(self.reasoning) + len(self.answer)

@@ -52,6 +52,15 @@ The figures:
   re-parse every 100 ms (parllama) and a plain Log (the floor). Tokens/s unpaced; lag paced
   at 3,000 tokens/s. render_vs_{approach}_20k and lag_vs_{approach}_20k: chatterm's over
   each (above 1 and below 1 respectively mean chatterm is ahead).
+- compare_lag_after_last_ms, compare_frame_p95_ms, compare_frame_p50_ms, compare_tps,
+  compare_frame_cost_ms, compare_peak_rss_mb: a comparison of four models (Alt+C's path)
+  in a 200x50 terminal, each an OpenAI-compatible provider of its own streaming a different
+  10k-token answer (plus 1k of reasoning; 5k with --quick) paced at 1,000 tokens/s, all at
+  once (bench/tui_compare.py). Lag: from the last token of the last reply leaving its
+  server to the final screen (every column finished, the ranking line shown). Frame gaps:
+  between frames painted from the first token of any reply to the last of the last. Tokens/s:
+  every token of the four replies / seconds from Enter to the final screen. Frame cost: one
+  tick of the comparison's frame clock and the screen updates until the next, median.
 """
 
 from __future__ import annotations
@@ -85,6 +94,8 @@ TARGETS: dict[str, tuple[float, str]] = {
     "lag_after_last_ms": (100, "max"),
     "frame_p95_ms": (33, "max"),
     "frame_cost_ratio": (2, "max"),
+    "compare_lag_after_last_ms": (100, "max"),
+    "compare_frame_p95_ms": (33, "max"),
     "decode_vs_openai_sdk": (10, "min"),
     "startup_ms": (500, "max"),
     "startup_ratio": (1.2, "max"),
@@ -96,6 +107,10 @@ TARGETS: dict[str, tuple[float, str]] = {
 RENDER_SIZES = (1_000, 5_000, 10_000, 50_000)
 PACED_TOKENS = 20_000
 PACED_RATE = 3_000
+COMPARE_MODELS = 4
+COMPARE_TOKENS = 10_000  # answer tokens per model
+COMPARE_TOKENS_QUICK = 5_000  # CI runs --quick: about 9 s
+COMPARE_RATE = 1_000  # tokens/s per model
 TUI_OPEN_TURNS = 200  # 2,000 would take most of a minute (about 20 ms a turn)
 PEERS = ("markdownstream", "update_per_token", "reparse_100ms", "log")
 
@@ -290,6 +305,43 @@ def bench_paced(children: Children, runs: int, log: Callable[[str], None]) -> di
     }
 
 
+def bench_compare(
+    children: Children, runs: int, tokens: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Four models streaming side by side, each paced at COMPARE_RATE."""
+    # Untimed: fills the bytecode cache (pygments' lexers, the compare screen and the rest
+    # imported only once a comparison streams), or the first run compiles them as it goes.
+    children.json("tui_compare.py", "--tokens", "1000", "--models", str(COMPARE_MODELS))
+    results = []
+    for run in range(runs):
+        result = children.json(
+            "tui_compare.py",
+            "--tokens",
+            str(tokens),
+            "--rate",
+            str(COMPARE_RATE),
+            "--models",
+            str(COMPARE_MODELS),
+        )
+        results.append(result)
+        log(
+            f"compare run {run + 1}: lag {result['lag_after_last_ms']} ms, "
+            f"frame p95 {result['frame_p95_ms']} ms, cost {result['frame_cost_ms']} ms"
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    return {
+        "compare_lag_after_last_ms": round(median("lag_after_last_ms"), 1),
+        "compare_frame_p95_ms": round(median("frame_p95_ms"), 1),
+        "compare_frame_p50_ms": round(median("frame_p50_ms"), 1),
+        "compare_tps": round(median("tokens_s")),
+        "compare_frame_cost_ms": round(median("frame_cost_ms"), 2),
+        "compare_peak_rss_mb": median("peak_rss_mb"),
+    }
+
+
 def bench_peers(
     children: Children, tokens: int, budget_s: float, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -395,13 +447,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs, about two minutes")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--only", help="comma-separated parts: decode,startup,render,paced,sessions,peers"
+        "--only",
+        help="comma-separated parts: decode,startup,render,paced,compare,sessions,peers",
     )
     options = parser.parse_args()
     quick = options.quick
     runs = 3 if quick else 7
     tui_runs = 1 if quick else 3
-    parts = set((options.only or "decode,startup,render,paced,sessions,peers").split(","))
+    everything = "decode,startup,render,paced,compare,sessions,peers"
+    parts = set((options.only or everything).split(","))
     began = time.perf_counter()
 
     def log(message: str) -> None:
@@ -414,6 +468,9 @@ def main() -> None:
             figures.update(bench_render(children, tui_runs, log))
         if "paced" in parts:
             figures.update(bench_paced(children, tui_runs, log))
+        if "compare" in parts:
+            compare_tokens = COMPARE_TOKENS_QUICK if quick else COMPARE_TOKENS
+            figures.update(bench_compare(children, tui_runs, compare_tokens, log))
         if "peers" in parts:
             peer_tokens, budget_s = (5_000, 10.0) if quick else (PACED_TOKENS, 60.0)
             figures.update(bench_peers(children, peer_tokens, budget_s, log))

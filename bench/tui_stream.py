@@ -42,7 +42,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +107,7 @@ class Probe:
 
         ChatApp._display = displayed  # type: ignore[method-assign]
 
-        on_frame = TurnView._on_frame
-
-        def timed_frame(turn: TurnView) -> None:
-            start, cpu = time.perf_counter(), time.thread_time()
-            on_frame(turn)
-            seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
-            probe.ticks.append((start, seconds, cpu, probe.reply.answer_sent))
-
-        TurnView._on_frame = timed_frame  # type: ignore[method-assign]
+        self.time_clock(TurnView)
 
         on_update = Screen._on_timer_update
 
@@ -130,8 +123,7 @@ class Probe:
 
         def finished(turn: TurnView, reply: Any) -> None:
             finish(turn, reply)
-            probe.finished_at = time.perf_counter()
-            probe.wait_for_paint(turn)
+            probe.turn_finished(turn)
 
         TurnView.finish = finished  # type: ignore[method-assign]
 
@@ -149,6 +141,29 @@ class Probe:
         TurnRecorder.done = cpu_timed(TurnRecorder.done)  # type: ignore[method-assign]
         SessionWriter._write = cpu_timed(SessionWriter._write)  # type: ignore[method-assign]
         return ChatApp
+
+    def time_clock(self, owner: type[Any]) -> None:
+        """Time each tick of the frame clock ``owner._on_frame`` runs (a turn's, or a
+        comparison's for all its columns)."""
+        probe = self
+        on_frame = owner._on_frame
+
+        def timed_frame(widget: Any) -> None:
+            start, cpu = time.perf_counter(), time.thread_time()
+            on_frame(widget)
+            seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
+            probe.ticks.append((start, seconds, cpu, probe.answer_sent()))
+
+        owner._on_frame = timed_frame
+
+    def answer_sent(self) -> int:
+        """Answer tokens sent so far, noted with each tick."""
+        return self.reply.answer_sent
+
+    def turn_finished(self, turn: Any) -> None:
+        """A turn's ``finish()`` ran: the reply is complete once the screen shows it."""
+        self.finished_at = time.perf_counter()
+        self.wait_for_paint(turn)
 
     def wait_for_paint(self, turn: Any) -> None:
         """Complete once the screen has painted with nothing left to do."""
@@ -173,6 +188,12 @@ def _dirty(screen: Any) -> bool:
         widget._layout_required or widget._repaint_required
         for widget in screen.walk_children(with_self=False)
     )
+
+
+def frame_gaps_ms(frames: list[float], first: float, last: float) -> list[float]:
+    """The gaps between consecutive frames painted from ``first`` to ``last``, in ms."""
+    streaming = [t for t in frames if first <= t <= last]
+    return [(b - a) * 1000 for a, b in zip(streaming, streaming[1:], strict=False)]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -244,8 +265,7 @@ async def measure(tokens: int, rate: float, frame_s: float | None = None) -> dic
     seconds = probe.complete_at - started
     first, last = reply.first_token_at, reply.last_token_at
     assert first is not None and last is not None
-    streaming = [t for t in probe.frames if first <= t <= last]
-    gaps = [(b - a) * 1000 for a, b in zip(streaming, streaming[1:], strict=False)]
+    gaps = frame_gaps_ms(probe.frames, first, last)
     start_window, end_window = (500, 1500), (max(0, tokens - 1000), tokens + 1)
     cost_start = median_ms(frame_costs(probe, *start_window))
     cost_end = median_ms(frame_costs(probe, *end_window))
@@ -276,16 +296,23 @@ async def measure(tokens: int, rate: float, frame_s: float | None = None) -> dic
     }
 
 
+@contextmanager
+def bench_home() -> Iterator[None]:
+    """A fresh CHATTERM_HOME (no user config, state or sessions) and no API key."""
+    with tempfile.TemporaryDirectory(prefix="chatterm-bench-") as home:
+        os.environ["CHATTERM_HOME"] = home
+        for name in ("OPENAI_API_KEY", "NO_COLOR"):
+            os.environ.pop(name, None)
+        yield
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, required=True, help="answer tokens")
     parser.add_argument("--rate", type=float, default=0.0, help="tokens/s (0: unpaced)")
     parser.add_argument("--frame-s", type=float, help="try another frame clock period")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="chatterm-bench-") as home:
-        os.environ["CHATTERM_HOME"] = home  # no user config, state or sessions
-        for name in ("OPENAI_API_KEY", "NO_COLOR"):
-            os.environ.pop(name, None)
+    with bench_home():
         result = asyncio.run(measure(options.tokens, options.rate, options.frame_s))
         print(json.dumps(result))
 
