@@ -118,6 +118,7 @@ def list_sessions(store: SessionStore, out: TextIO, *, json_lines: bool = False)
     if json_lines:
         for summary in summaries:
             record: dict[str, Any] = asdict(summary)
+            del record["figures"]  # every reply's: `chatterm stats` adds them up
             record["models"] = list(summary.models)
             record["path"] = str(store.folder / summary.file_name)
             out.write(json_line(record) + "\n")

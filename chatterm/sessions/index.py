@@ -9,6 +9,12 @@ the index at all.
 
 A file that cannot be read is listed with its problem (so the user sees it by name), and
 its entry keeps the problem until the file changes.
+
+Each entry also keeps the figures of every reply (:class:`ReplyFigures`: when, which model,
+tokens, cost, TTFT, tokens/s), so that ``chatterm stats`` and the stats screen add up every
+session without opening one. They are kept as one string of JSON per entry, which a listing
+passes over for a fraction of what parsing them would cost; only
+``list_summaries(..., figures=True)`` reads and checks them.
 """
 
 from __future__ import annotations
@@ -20,23 +26,51 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from operator import is_not
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatterm.errors import ChattermError
 from chatterm.files import DanglingLink, atomic_write, file_problem, read_regular
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
-from chatterm.sessions.model import Session
+from chatterm.sessions.model import Session, Turn
 
 INDEX_NAME = ".index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the replies' figures
 PREVIEW_CHARS = 200
-INDEX_LIMIT = 64 << 20  # 10,000 sessions take about 4 MB; a bigger file is not ours
+INDEX_LIMIT = 64 << 20  # 10,000 sessions take about 6 MB; a bigger file is not ours
 
 
 class SessionFolderError(ChattermError):
     """The sessions folder itself cannot be read."""
+
+
+class ReplyFigures(NamedTuple):
+    """The figures of every reply of a session, alternatives included, in the order
+    written: one column per figure, one item per reply (columns are what the index stores:
+    smaller than a list per reply, and checked a column at a time).
+
+    A choice whose cost another choice of its request carries (cost source ``shared``)
+    counts as a reply and adds nothing else: its tokens are in the first choice's usage
+    (the request's), its cost is the first choice's, and its TTFT and tokens/s are left
+    out, so that a request of N choices weighs as one request in the medians, as it does
+    in the sums.
+    """
+
+    started: tuple[int | None, ...]  # seconds since the epoch; None: not a time
+    models: tuple[str, ...]
+    input_tokens: tuple[int, ...]
+    output_tokens: tuple[int, ...]
+    cost_usd: tuple[float | None, ...]  # None: unknown
+    ttft_ms: tuple[float | None, ...]
+    tokens_per_s: tuple[float | None, ...]
+
+
+NO_FIGURES = ReplyFigures((), (), (), (), (), (), ())
+NO_FIGURES_TEXT = "[]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +92,8 @@ class SessionSummary:
     problem: str | None = None  # why the file could not be read; the rest is then blank
     transient: bool = False  # the problem may pass without the file changing
     alternatives: int = 0  # turns kept off the active path (regenerated, edited, undone)
+    # every reply's figures, as the JSON text reply_figures reads (see the module)
+    figures: str = field(default=NO_FIGURES_TEXT, repr=False)
 
     @property
     def replies(self) -> int:
@@ -100,7 +136,54 @@ def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSu
         format=fmt,
         file_name=file_name,
         alternatives=len(every) - len(session.turns),
+        figures=figures_of(every),
     )
+
+
+def figures_of(turns: Iterable[Turn]) -> str:
+    """The :class:`ReplyFigures` of ``turns``, as the index keeps them."""
+    rows: list[tuple[int | None, str, int, int, float | None, float | None, float | None]] = []
+    for turn in turns:
+        started = _epoch_seconds(turn.started)
+        if turn.cost is not None and turn.cost.source == "shared":
+            rows.append((started, turn.model, 0, 0, 0.0, None, None))
+            continue
+        usage, metrics = turn.usage, turn.metrics
+        cost = turn.cost.usd if turn.cost is not None else None
+        rows.append(
+            (
+                started,
+                turn.model,
+                usage.input_tokens,
+                usage.output_tokens,
+                cost,
+                metrics.ttft_ms,
+                metrics.tokens_per_s,
+            )
+        )
+    if not rows:
+        return NO_FIGURES_TEXT
+    return json.dumps([list(column) for column in zip(*rows, strict=True)], separators=(",", ":"))
+
+
+def reply_figures(text: str) -> ReplyFigures | None:
+    """The figures a summary holds; None if they are damaged (an index is a file anyone
+    can write)."""
+    try:
+        columns = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return _checked_figures(columns) if type(columns) is list else None
+
+
+def _epoch_seconds(stamp: str) -> int | None:
+    try:
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            return None  # the files write UTC with its Z: anything else is not ours
+        return int(when.timestamp())
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def broken_summary(
@@ -172,8 +255,12 @@ def _remove_if_stale(entry: os.DirEntry[str]) -> None:
 Summarizer = Callable[[Path, SessionFormat], SessionSummary]
 
 
-def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSummary]:
-    """Summaries of every session file in ``folder``, newest first, refreshing the index."""
+def list_summaries(
+    folder: Path, summarize_file: Summarizer, *, figures: bool = False
+) -> list[SessionSummary]:
+    """Summaries of every session file in ``folder``, newest first, refreshing the index.
+    With ``figures``, an entry whose figures :func:`reply_figures` cannot read is read
+    again from its file, like any other damaged entry."""
     index_path = folder / INDEX_NAME
     cached = _read_index(index_path)
     fresh: dict[str, list[Any]] = {}
@@ -192,7 +279,7 @@ def list_summaries(folder: Path, summarize_file: Summarizer) -> list[SessionSumm
         record = cached.get(entry.name)
         summary = None
         if isinstance(record, list) and record[:3] == stamp:
-            summary = _summary_from_record(record, entry.name, fmt)
+            summary = _summary_from_record(record, entry.name, fmt, figures)
         if summary is None:
             summary = summarize_file(Path(entry.path), fmt)
             record = None if summary.transient else [*stamp, *_values_of(summary)]
@@ -228,6 +315,7 @@ _FIELD_TYPES: tuple[tuple[type, ...], ...] = (
     (str, type(None)),  # problem
     (bool,),  # transient
     (int,),  # alternatives
+    (str,),  # figures, checked only when asked for (reply_figures)
 )
 _ROW_SHAPES: frozenset[tuple[type, ...]] = frozenset(
     (int, int, int, *shape) for shape in itertools.product(*_FIELD_TYPES)
@@ -260,14 +348,17 @@ def _write_index(path: Path, entries: dict[str, list[Any]]) -> None:
         atomic_write(path, json.dumps(data).encode("ascii"), durable=False)
 
 
-def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> SessionSummary | None:
-    """The cached summary, or None if the entry is not exactly what this file would give."""
+def _summary_from_record(
+    record: list[Any], name: str, fmt: SessionFormat, with_figures: bool
+) -> SessionSummary | None:
+    """The cached summary, or None if the entry is not exactly what this file would give
+    (its figures checked too, ``with_figures``)."""
     if tuple(map(type, record)) not in _ROW_SHAPES:
         return None
     (
         _inode, _mtime, _size, id_, title, models, created, updated, turns, cost_usd,
         cost_unknown, cost_estimated, preview, format_, file_name, problem, transient,
-        alternatives,
+        alternatives, figures,
     ) = record  # fmt: skip
     if file_name != name or format_ != fmt or not math.isfinite(cost_usd):
         return None
@@ -277,7 +368,39 @@ def _summary_from_record(record: list[Any], name: str, fmt: SessionFormat) -> Se
         return None
     if not all(type(model) is str for model in models):
         return None
+    if with_figures and reply_figures(figures) is None:
+        return None
     return SessionSummary(
         id_, title, tuple(models), created, updated, turns, cost_usd, cost_unknown,
-        cost_estimated, preview, fmt, file_name, problem, transient, alternatives,
+        cost_estimated, preview, fmt, file_name, problem, transient, alternatives, figures,
     )  # fmt: skip
+
+
+_INT = frozenset({int})
+_STR = frozenset({str})
+_INT_OR_NONE = frozenset({int, type(None)})
+_NUMBER_OR_NONE = frozenset({int, float, type(None)})
+_COLUMN_TYPES = (_INT_OR_NONE, _STR, _INT, _INT, _NUMBER_OR_NONE, _NUMBER_OR_NONE, _NUMBER_OR_NONE)
+_not_none = partial(is_not, None)
+
+
+def _checked_figures(columns: list[Any]) -> ReplyFigures | None:
+    """The figures an entry holds, or None unless each column has one item per reply, of
+    its types, and every measure is a finite number. Checked a column at a time: a check
+    per reply would cost more than the rest of the entry."""
+    if not columns:
+        return NO_FIGURES if columns == [] else None
+    if len(columns) != len(ReplyFigures._fields):
+        return None
+    replies = len(columns[1]) if type(columns[1]) is list else -1
+    for column, types in zip(columns, _COLUMN_TYPES, strict=True):
+        if type(column) is not list or len(column) != replies:
+            return None
+        if not set(map(type, column)) <= types:
+            return None
+    for column in columns[4:]:
+        # JSON may hold NaN, and numbers too big for a float (read as inf): either makes
+        # the sum not finite.
+        if not math.isfinite(sum(filter(_not_none, column))):
+            return None
+    return ReplyFigures(*map(tuple, columns))

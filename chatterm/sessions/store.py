@@ -199,10 +199,11 @@ class SessionStore:
                 self._stamps[path] = stamp
         return session
 
-    def list(self) -> list[SessionSummary]:
-        """Every session, newest first; unreadable files are listed with their problem."""
+    def list(self, *, figures: bool = False) -> list[SessionSummary]:
+        """Every session, newest first; unreadable files are listed with their problem.
+        ``figures``: the summaries' reply figures are checked (see :func:`list_summaries`)."""
         try:
-            return list_summaries(self.folder, self._summarize_file)
+            return list_summaries(self.folder, self._summarize_file, figures=figures)
         except SessionFolderError as exc:
             raise _folder_error(exc) from None
 

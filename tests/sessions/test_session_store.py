@@ -13,7 +13,7 @@ from session_factory import full_session
 
 from chatterm.sessions import store as store_module
 from chatterm.sessions.codec import encode
-from chatterm.sessions.index import INDEX_NAME
+from chatterm.sessions.index import INDEX_NAME, INDEX_VERSION
 from chatterm.sessions.model import SCHEMA_VERSION, new_session
 from chatterm.sessions.store import SessionConflict, SessionError, SessionStore, sessions_dir
 from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
@@ -272,7 +272,7 @@ def test_the_index_is_a_cache_that_heals(tmp_path: Path) -> None:
     for damage in (b"", b"{not json", b'{"chatterm_index": 99, "entries": {}}', b"[]"):
         index.write_bytes(damage)
         assert store.list() == listed
-        assert json.loads(index.read_bytes())["chatterm_index"] == 1
+        assert json.loads(index.read_bytes())["chatterm_index"] == INDEX_VERSION
     index.unlink()
     assert store.list() == listed
     # A changed file is read again; a deleted one drops out.
