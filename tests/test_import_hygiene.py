@@ -77,12 +77,18 @@ NOT_AT_TUI_START = (
     "chatterm.tui.screens.sessions",
     "chatterm.tui.screens.replay",
     "chatterm.tui.screens.prompt_search",
+    "chatterm.tui.screens.stats",
+    "chatterm.cli.stats",
+    "textual_plotext",
+    "plotext",
     "email",
 )
 
 
 def test_the_tui_paints_its_first_frame_without_the_network_stack() -> None:
-    loaded = imported_heavy_modules(TUI_START_MODULES, ("httpx", "chatterm", "email"))
+    loaded = imported_heavy_modules(
+        TUI_START_MODULES, ("httpx", "chatterm", "email", "textual_plotext", "plotext")
+    )
     assert "chatterm.tui.app" in loaded  # the probe saw the imports
     assert [m for m in NOT_AT_TUI_START if m in loaded] == []
 

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_parser(commands)
     add_models_parser(commands)
     add_config_parser(commands)
+    add_stats_parser(commands)
     return parser
 
 
@@ -263,6 +264,24 @@ def add_models_parser(commands: argparse._SubParsersAction[Any]) -> None:
     network.add_argument(
         "--offline", action="store_true", help="no network: use cached server lists only"
     )
+
+
+def add_stats_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    stats = commands.add_parser(
+        "stats",
+        help="what each model cost and how fast it answered, over every saved reply",
+        description="Per model: replies, tokens in and out, total cost (replies of unknown "
+        "cost counted beside it), median time to first token and median tokens/s, over "
+        "every reply of the saved sessions (alternatives included), read from the session "
+        "index.",
+    )
+    stats.add_argument(
+        "--since",
+        metavar="DAY",
+        help="only replies sent on DAY (YYYY-MM-DD, local time) or after; 7d: the last 7 "
+        "days, today included",
+    )
+    stats.add_argument("--json", action="store_true", help="JSON Lines (see README)")
 
 
 def add_config_parser(commands: argparse._SubParsersAction[Any]) -> None:

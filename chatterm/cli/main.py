@@ -1,7 +1,7 @@
 """``chatterm``: the command line, and the TUI when no command is given.
 
 Each sub-command lives in its own module (:mod:`chatterm.cli.ask`, ``sessions``,
-``replay``, ``models``, ``config``); exit codes and the one-line failure are in
+``replay``, ``models``, ``config``, ``stats``); exit codes and the one-line failure are in
 :mod:`chatterm.cli.common`. Nothing here imports textual unless the TUI is opened.
 """
 
@@ -74,6 +74,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from chatterm.cli.config import config_command
 
             return config_command(args, stdout=sys.stdout, env=os.environ)
+        if args.command == "stats":
+            from chatterm.cli.stats import stats_command
+
+            return stats_command(args, stdout=sys.stdout)
         return tui_command(args)
     except KeyboardInterrupt:
         return EXIT_FAILED

@@ -21,7 +21,8 @@ key" turns it on).
 The prompt's own tools are on Alt too, for want of a free control key: alt+v opens the
 message in ``$VISUAL``/``$EDITOR`` (ctrl+e, the usual key, is TextArea's end of line;
 ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+h searches the prompts of
-every saved chat (the history; ctrl+r, a shell's key for it, shows reasoning here).
+every saved chat (the history; ctrl+r, a shell's key for it, shows reasoning here). alt+g
+opens the spend and speed charts (no function key is left; g for graphs).
 ctrl+f, the one control letter nothing binds, is left to the user's ``[keys]``. A terminal
 sends alt+v as ESC v, which Textual may report with the character "v": the prompt lets the
 binding have it rather than type the "v" (see :mod:`chatterm.tui.widgets.prompt`).
@@ -258,6 +259,15 @@ SEARCH_PROMPTS = Binding(
     show=False,
     tooltip="Search the prompts of every saved chat; Enter puts one in the prompt.",
 )
+STATS = Binding(
+    "alt+g",
+    "stats",
+    "Spend",
+    id="chat.stats",
+    show=False,  # the footer keeps to 120 columns: the palette says it
+    tooltip="Charts of what each model cost per day and how fast it answered, over every "
+    "saved chat.",
+)
 PICK_THEME = Binding(
     "f4",
     "pick_theme",
@@ -342,6 +352,21 @@ SESSIONS_BACK = Binding(
     "back",
     "Back",
     id="sessions.back",
+    tooltip="Back to the chat.",
+)
+# The stats screen has no text field either.
+STATS_PERIOD = Binding(
+    "p",
+    "next_period",
+    "Period",
+    id="stats.period",
+    tooltip="Show the next period: the last 7 days, 30 days, 90 days, everything.",
+)
+STATS_CLOSE = Binding(
+    "escape",
+    "close",
+    "Back",
+    id="stats.close",
     tooltip="Back to the chat.",
 )
 # The replay screen has no text field: its keys take priority over scrolling.
@@ -458,6 +483,7 @@ CHAT_BINDINGS = [
     PICK_THEME,
     OPEN_EDITOR,
     SEARCH_PROMPTS,
+    STATS,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [
@@ -468,6 +494,7 @@ SESSIONS_BINDINGS = [
     SESSIONS_BACK,
 ]
 REPLAY_BINDINGS = [REPLAY_PAUSE, REPLAY_SKIP, REPLAY_CLOSE]
+STATS_BINDINGS = [STATS_PERIOD, STATS_CLOSE]
 PICKER_BINDINGS = [PICKER_SELECT, PICKER_CLOSE]
 COMPARE_PICKER_BINDINGS = [COMPARE_PICKER_TOGGLE, COMPARE_PICKER_START, PICKER_CLOSE]
 PROMPTS_BINDINGS = [PROMPTS_SELECT, PROMPTS_CLOSE]
@@ -478,6 +505,7 @@ SCOPES: dict[str, list[Binding]] = {
     "chat": [*PROMPT_BINDINGS, *CHAT_BINDINGS, *APP_BINDINGS],
     "sessions": [*SESSIONS_BINDINGS, *APP_BINDINGS],
     "replay": [*REPLAY_BINDINGS, *APP_BINDINGS],
+    "stats": [*STATS_BINDINGS, *APP_BINDINGS],
     "model picker": [*PICKER_BINDINGS, *APP_BINDINGS],
     "compare picker": [*COMPARE_PICKER_BINDINGS, *APP_BINDINGS],
     "past prompts": [*PROMPTS_BINDINGS, *APP_BINDINGS],
@@ -490,6 +518,7 @@ ALL_BINDINGS = [
     *APP_BINDINGS,
     *SESSIONS_BINDINGS,
     *REPLAY_BINDINGS,
+    *STATS_BINDINGS,
     *PICKER_BINDINGS,
     COMPARE_PICKER_TOGGLE,
     COMPARE_PICKER_START,

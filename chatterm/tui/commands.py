@@ -44,6 +44,7 @@ TITLES = {
     "chat.replay": "Replay this chat",
     "chat.open_editor": "Write the message in $EDITOR",
     "chat.search_prompts": "Past prompts…",
+    "chat.stats": "Spend and speed charts…",
 }
 
 

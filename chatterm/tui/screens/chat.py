@@ -463,6 +463,13 @@ class ChatScreen(
         if not self._busy():
             self.app.push_screen(SessionsScreen(self.keeper, self._clock), self._sessions_closed)
 
+    def action_stats(self) -> None:
+        from chatterm.tui.screens.stats import (
+            StatsScreen,  # imported when first opened, with its charts (plotext)
+        )
+
+        self.app.push_screen(StatsScreen(self.keeper.store))
+
     def action_replay(self) -> None:
         if self._busy():
             return
