@@ -2,6 +2,9 @@
 
 chatterm only ever reads this file (rewriting it would lose the user's comments). Unknown
 keys and wrong types are rejected with one line naming the file, the key and the fix.
+Roles (``[roles.NAME]``: a system prompt, and the model and effort to start on) are read
+here too, over a few built-in ones (:data:`BUILTIN_ROLES`) that a role of the same name
+replaces.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ MAX_FAVOURITES = 9
 MAX_CHOICES = 8  # answers to one request (Chat Completions n): more is rarely read
 CONFIG_LIMIT = 1 << 20  # a config file is a few KB; a bigger one is a mistake
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,56 @@ class ModelConfig:
     max_tokens: int | None = None
     reasoning: bool | None = None  # None: what the built-in catalogue knows
     context_window: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A system prompt kept under a name, ``[roles.NAME]``: what a chat started with it
+    sends as its system prompt, and optionally the model and reasoning effort it starts
+    on. ``builtin`` marks one of chatterm's own (:data:`BUILTIN_ROLES`)."""
+
+    name: str
+    system: str
+    model: str | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    builtin: bool = False
+
+
+BUILTIN_ROLES: tuple[Role, ...] = (
+    Role(
+        "reviewer",
+        "You are a careful code reviewer. Report what matters most first: bugs, unhandled "
+        "edge cases, security and data-loss risks, then performance, then readability. For "
+        "each finding, quote or name the lines, say why it is a problem and give a concrete "
+        "fix. Do not restate the code or praise it; if it is fine, say so in one line.",
+        builtin=True,
+    ),
+    Role(
+        "explainer",
+        "Explain to a capable newcomer. Start with what the thing is for in two or three "
+        "sentences, then the key ideas in order, each with a small concrete example. Define "
+        "a term the first time you use it, end with the usual pitfalls, and keep it short: "
+        "no filler, no summary of what you just said.",
+        builtin=True,
+    ),
+    Role(
+        "shell",
+        "You turn requests into shell commands for bash or zsh on Linux or macOS. Answer "
+        "with the command alone in one fenced code block: no explanation unless asked. "
+        "Prefer standard tools and quote paths safely. If the command deletes, overwrites "
+        "or is irreversible, add one short warning line after the block.",
+        reasoning_effort="low",
+        builtin=True,
+    ),
+    Role(
+        "commit",
+        "Write a git commit message for the diff or description you are given: a summary "
+        "line of at most 72 characters in the imperative mood, a blank line, then a body "
+        "wrapped at 72 columns that says what changed and why (not how). Answer with the "
+        "message alone.",
+        builtin=True,
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +137,8 @@ class Settings:
     answers the TUI asks for in one request (Chat Completions ``n``; 1 to
     :data:`MAX_CHOICES`), where the model's provider can give several.
     ``context_warning`` is the share of the model's context window past which the TUI's
-    context meter warns.
+    context meter warns. ``roles`` are the file's ``[roles.NAME]`` only; :meth:`all_roles`
+    adds the built-in ones.
     """
 
     default_model: str | None = None
@@ -100,11 +155,28 @@ class Settings:
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     model_settings: dict[str, ModelConfig] = field(default_factory=dict)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    roles: dict[str, Role] = field(default_factory=dict)
     source: Path | None = None
 
     @property
     def reasoning(self) -> bool:
         return self.reasoning_effort != "off"
+
+    def all_roles(self) -> dict[str, Role]:
+        """Every role by name, in name order: the built-in ones, each replaced by the
+        file's role of the same name, and the file's own."""
+        roles = {role.name: role for role in BUILTIN_ROLES} | self.roles
+        return dict(sorted(roles.items(), key=lambda item: item[0].casefold()))
+
+    def role(self, name: str) -> Role:
+        """The role called ``name``; a :class:`ConfigError` lists the known ones if none is."""
+        roles = self.all_roles()
+        if name in roles:
+            return roles[name]
+        known = ", ".join(roles)
+        raise ConfigError(
+            f"no role {name!r:.60}; the roles are: {known} ([roles.NAME] in config.toml adds one)"
+        )
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -149,6 +221,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
             "providers",
             "models",
             "network",
+            "roles",
         },
         "",
     )
@@ -284,6 +357,7 @@ def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
         providers=providers,
         model_settings=model_settings,
         network=_network(data, check),
+        roles=_roles(data, check),
         source=path,
     )
 
@@ -316,6 +390,44 @@ def _network(data: dict[str, Any], check: _Checker) -> NetworkSettings:
             table["total_timeout"], "network.total_timeout"
         )
     return NetworkSettings(max_retries=retries, **timeouts)
+
+
+def _roles(data: dict[str, Any], check: _Checker) -> dict[str, Role]:
+    """``[roles.NAME]``: ``system`` (required text), ``model`` and ``reasoning_effort``."""
+    roles: dict[str, Role] = {}
+    for name, table in check.table(data.get("roles", {}), "roles").items():
+        key = f"roles.{name}"
+        if not _ROLE_NAME.fullmatch(name):
+            shown = key if name.isprintable() else f"roles.{name!r}"
+            raise ConfigError(
+                f"{check.where}: [{shown:.60}]: role names use letters, digits, -, _ and . "
+                "(at most 40, starting with a letter or digit)"
+            )
+        table = check.table(table, key)
+        check.no_unknown(table, {"system", "model", "reasoning_effort"}, key)
+        if "system" not in table:
+            raise ConfigError(
+                f'{check.where}: [{key}] needs system, e.g. system = "You review code."'
+            )
+        system = check.string(table["system"], f"{key}.system")
+        if not system.strip():
+            raise ConfigError(f"{check.where}: {key}.system is empty; give the role's instructions")
+        model = check.optional_string(table.get("model"), f"{key}.model")
+        if model is not None and not model.strip():
+            raise ConfigError(
+                f'{check.where}: {key}.model is empty; give a model such as "openai:gpt-5-mini" '
+                "or leave it out"
+            )
+        effort = table.get("reasoning_effort")
+        if effort is not None and effort not in REASONING_EFFORTS:
+            raise check.error(f"{key}.reasoning_effort", '"off", "low", "medium" or "high"', effort)
+        roles[name] = Role(
+            name=name,
+            system=system,
+            model=model.strip() if model is not None else None,
+            reasoning_effort=cast(ReasoningEffort | None, effort),
+        )
+    return roles
 
 
 def _reasoning_effort(data: dict[str, Any], check: _Checker) -> ReasoningEffort:

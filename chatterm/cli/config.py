@@ -23,7 +23,15 @@ import tomli_w
 
 from chatterm import paths, state
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from chatterm.config import CONFIG_LIMIT, ModelConfig, ProviderConfig, Settings, load_settings
+from chatterm.config import (
+    BUILTIN_ROLES,
+    CONFIG_LIMIT,
+    ModelConfig,
+    ProviderConfig,
+    Role,
+    Settings,
+    load_settings,
+)
 from chatterm.errors import ConfigError
 from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.providers.registry import default_model, model_cycle
@@ -122,6 +130,17 @@ EXAMPLE_CONFIG = """\
 # [providers.lan]
 # base_url = "http://192.168.1.20:8080/v1"
 # local = true
+
+## Roles: a system prompt under a name, and optionally the model and reasoning effort a
+## chat with it starts on. Start a chat with one from the TUI's role list (or the
+## palette's "Role: NAME"), or `chatterm ask --role NAME`; chosen in a chat that has begun,
+## its system prompt applies from the next turn on. chatterm has built-in roles (reviewer,
+## explainer, shell, commit: `chatterm config show` prints them); a role of the same
+## name here replaces one.
+# [roles.reviewer]
+# system = "You review Python code for bugs first, then style. Be brief."
+# model = "anthropic:claude-sonnet-4-5"
+# reasoning_effort = "high"
 
 ## Per model, by its full name: a price (US dollars per million tokens; give both input
 ## and output), the max_tokens sent with each request, and facts the built-in catalogue
@@ -268,6 +287,23 @@ def _tables(settings: Settings) -> list[str]:
         lines += ["", f"[providers.{name}]  # file", *_provider_lines(provider)]
     for ref, model in settings.model_settings.items():
         lines += ["", f"[models.{_toml_key(ref)}]  # file", *_model_lines(model)]
+    builtin = {role.name for role in BUILTIN_ROLES}
+    for name, role in settings.all_roles().items():
+        header = f"[roles.{_toml_key(name)}]"
+        if role.builtin:
+            lines += ["", f"# {header}  # built-in", *map(_comment, _role_lines(role))]
+        else:
+            source = "file, replaces the built-in one" if name in builtin else "file"
+            lines += ["", f"{header}  # {source}", *_role_lines(role)]
+    return lines
+
+
+def _role_lines(role: Role) -> list[str]:
+    lines = [_toml_line("system", role.system)]
+    if role.model is not None:
+        lines.append(_toml_line("model", role.model))
+    if role.reasoning_effort is not None:
+        lines.append(_toml_line("reasoning_effort", role.reasoning_effort))
     return lines
 
 

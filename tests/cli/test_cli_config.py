@@ -108,6 +108,7 @@ def test_every_example_line_is_valid_when_uncommented() -> None:
     model = settings.model_settings["openai:gpt-5-mini"]
     assert model.price is not None and model.context_window == 400_000
     assert settings.keys["chat.next_model"] == "ctrl+n"
+    assert settings.roles["reviewer"].reasoning_effort == "high"
 
 
 def allowed_keys(data: dict[str, object]) -> set[str]:
@@ -123,11 +124,13 @@ def test_the_example_documents_every_key() -> None:
     provider = allowed_keys({"providers": {"p": {"base_url": "http://x", "zzz": 1}}})
     model = allowed_keys({"models": {"a:b": {"zzz": 1}}})
     network = allowed_keys({"network": {"zzz": 1}})
+    role = allowed_keys({"roles": {"r": {"system": "x", "zzz": 1}}})
     assert {"default_model", "providers", "models", "base_url"} <= top | provider
-    for key in top - {"keys", "providers", "models", "network"}:
+    for key in top - {"keys", "providers", "models", "network", "roles"}:
         assert re.search(rf"^{key} = |`{key} = ", example, re.M), key
     assert re.search(r"^\[network\]$", example, re.M)
-    for key in provider | model | network:
+    assert re.search(r"^\[roles\.", example, re.M)
+    for key in provider | model | network | role:
         assert re.search(rf"^{key} = ", example, re.M), key
 
 
