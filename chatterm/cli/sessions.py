@@ -193,11 +193,21 @@ def write_header(out: TextIO, session: Session, *, color: bool) -> None:
         out.write(dim("system: ", color) + safe_text(session.system).rstrip("\n") + "\n")
 
 
+def write_system_switch(out: TextIO, system: str | None, *, color: bool) -> None:
+    """The system prompt a turn, and the turns after it, were sent with instead of the
+    one before (a role chosen mid-chat)."""
+    text = safe_text(system).rstrip("\n") if system else "none"
+    out.write(dim("system from here on: ", color) + text + "\n")
+
+
 def show_session(store: SessionStore, ref: str, out: TextIO, *, color: bool) -> int:
     _, session = load_session(store, ref)
     write_header(out, session, color=color)
-    for turn, place in zip(session.turns, session.places(), strict=True):
+    switches = session.system_switches()
+    for position, (turn, place) in enumerate(zip(session.turns, session.places(), strict=True)):
         out.write("\n")
+        if position in switches:
+            write_system_switch(out, switches[position], color=color)
         write_turn(out, turn, color=color, place=place)
     out.flush()
     return EXIT_OK

@@ -12,7 +12,9 @@ Version 2 writes every turn of the tree in ``turns``, each with ``parent`` (the 
 the turn it follows; absent for a first turn), and ``active`` (the index of the last turn
 of the active path; -1 when it is empty). A version-1 file is one branch: turn i follows
 turn i-1 and the last is active. It is read as that and written as version 2 only when it
-is saved after a change.
+is saved after a change. A file is written with the lowest version that holds it
+(:func:`document_version`): 3 adds the ``shared`` cost source, 4 ``compacts``, 5 a
+turn's own ``system``.
 """
 
 from __future__ import annotations
@@ -49,10 +51,14 @@ _COST_SOURCES: tuple[CostSource, ...] = (
 
 
 def document_version(session: Session) -> int:
-    """The lowest schema version that holds ``session``: 4 when a turn summarizes the ones
-    before it (``compacts``), 3 when a reply's cost is shared with another choice of its
-    request (a source version 2 does not know), else 2. A file is written with it, so an
-    older chatterm opens every file that it can read."""
+    """The lowest schema version that holds ``session``: 5 when a turn was sent with a
+    system prompt other than the session's (a role switched mid-chat: a key older
+    versions do not know, and would send the wrong system prompt without), 4 when a turn
+    summarizes the ones before it (``compacts``), 3 when a reply's cost is shared with
+    another choice of its request (a source version 2 does not know), else 2. A file is
+    written with it, so an older chatterm opens every file that it can read."""
+    if any(turn.system is not None for turn in session.tree):
+        return 5
     if any(turn.compacts for turn in session.tree):
         return 4
     if any(turn.cost is not None and turn.cost.source == "shared" for turn in session.tree):
@@ -88,6 +94,7 @@ def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
         "started": turn.started,
         **({} if turn.parent is None else {"parent": turn.parent}),
         **({"compacts": True} if turn.compacts else {}),
+        **({} if turn.system is None else {"system": turn.system}),
         "finish_reason": turn.finish_reason or "streaming",
         "reasoning": turn.reasoning,
         "answer": turn.answer,
@@ -266,6 +273,7 @@ def _turn_from_data(turn: _Reader, timelines: Sequence[TimelineLoader] = ()) -> 
         timeline=[TimelineEntry(int(offset), kind, text) for offset, kind, text in items],
         parent=_parent(turn),
         compacts=turn.boolean("compacts", False),
+        system=turn.optional_string("system"),
     )
     if load is not None:
         set_pending_timeline(result, load)

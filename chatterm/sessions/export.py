@@ -2,12 +2,14 @@
 
 Markdown puts each prompt of the active path under a "You" heading, each reply under its
 model's name, the reasoning in a collapsed ``<details>`` block, and the reply's stats line
-in italics under it. The other replies at a turn (regenerated, or to an edited prompt)
-follow it, folded in a ``<details>`` block, each with its model, its prompt when that was
-different, its reasoning, answer and stats. Text is kept as written, except that control
-characters are made visible, a ``</details>`` inside folded text is defused, and a code
-fence or HTML comment left open is closed where its text ends, so no prompt or reply can
-swallow the rest of the document. JSON and TOML are the session document, every branch.
+in italics under it. A turn sent with another system prompt than the turn before it (a
+role chosen mid-chat) is preceded by that prompt, quoted. The other replies at a turn
+(regenerated, or to an edited prompt) follow it, folded in a ``<details>`` block, each with
+its model, its prompt when that was different, its reasoning, answer and stats. Text is
+kept as written, except that control characters are made visible, a ``</details>`` inside
+folded text is defused, and a code fence or HTML comment left open is closed where its
+text ends, so no prompt or reply can swallow the rest of the document. JSON and TOML are
+the session document, every branch.
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ def _markdown(session: Session) -> str:
     if session.system:
         lines += ["**System prompt**", "", _quote(session.system), ""]
     places = session.places()
+    switches = session.system_switches()
     for position, turn in enumerate(session.turns):
         alternative, alternatives = places[position]
+        if position in switches:
+            lines += _system_switch(switches[position])
         lines += ["## You", "", _closed(turn.prompt), ""]
         which = f" (alternative {alternative} of {alternatives})" if alternatives > 1 else ""
         summary = " (summary: sent instead of the turns above)" if turn.compacts else ""
@@ -62,6 +67,14 @@ def _markdown(session: Session) -> str:
             lines += _other_replies(session, position)
     lines += _undone(session)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _system_switch(system: str | None) -> list[str]:
+    """The system prompt the turns from here on were sent with, quoted (a role chosen
+    mid-chat)."""
+    if not system:
+        return ["**System prompt from here on:** none", ""]
+    return ["**System prompt from here on**", "", _quote(system), ""]
 
 
 def _undone(session: Session) -> list[str]:

@@ -7,6 +7,10 @@ no file), records each reply through a :class:`~chatterm.sessions.recorder.TurnR
 :class:`~chatterm.sessions.recorder.SessionWriter`'s background thread, so a slow disk
 never stalls a frame. The history sent and the session cost shown both come
 from the session's turns, so a session opened from disk continues exactly where it stopped.
+
+The system prompt is the conversation's, like its model: a new chat starts on the config's
+(or a role's, :meth:`SessionKeeper.switch_system`), an opened session on the one its
+active path ends with, and a switch applies from the next turn on, which records it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class SessionKeeper:
 
     Args:
         store: where sessions are read and written.
-        system: the system prompt of new sessions (a loaded session keeps its own).
+        system: the system prompt of new chats (a loaded session keeps its own).
     """
 
     def __init__(self, store: SessionStore, *, system: str | None = None) -> None:
@@ -36,13 +40,19 @@ class SessionKeeper:
         self.session: Session | None = None
         #: the file :meth:`open` read the session from
         self.opened_from: Path | None = None
+        self._system = system
 
     # -- the conversation -----------------------------------------------------------------
 
     @property
     def system(self) -> str | None:
-        """The system prompt this conversation sends."""
-        return self.session.system if self.session is not None else self.default_system
+        """The system prompt the next turn is sent with."""
+        return self._system
+
+    def switch_system(self, system: str | None) -> None:
+        """Send ``system`` (None: no system prompt) from the next turn on; that turn
+        records it. In a chat not begun yet, it is the new session's own."""
+        self._system = system or None
 
     def history(self, next_prompt: str | None = None) -> list[Message]:
         """What ``next_prompt`` follows (see :func:`chatterm.sessions.model.history_of`)."""
@@ -65,9 +75,16 @@ class SessionKeeper:
         The prompt is saved before the first token arrives. ``compacts``: the reply is a
         summary of the conversation, which the history sent after it starts with."""
         if self.session is None:
-            self.session = new_session(system=self.default_system)
+            self.session = new_session(system=self._system)
+        system = self.session.system_to_record(self._system)
         return TurnRecorder(
-            self.session, self.writer, prompt, model, started=started, compacts=compacts
+            self.session,
+            self.writer,
+            prompt,
+            model,
+            started=started,
+            compacts=compacts,
+            system=system,
         )
 
     def begin_alternatives(self, prompt: str, models: Sequence[str]) -> list[TurnRecorder]:
@@ -94,9 +111,11 @@ class SessionKeeper:
     # -- switching sessions -----------------------------------------------------------
 
     def new(self) -> None:
-        """Forget the open session (it stays saved); the next prompt starts another."""
+        """Forget the open session (it stays saved); the next prompt starts another, with
+        the default system prompt."""
         self.session = None
         self.opened_from = None
+        self._system = self.default_system
 
     def open(self, ref: str) -> Session:
         """Load a session by id, id prefix or path and make it the open one.
@@ -115,6 +134,7 @@ class SessionKeeper:
             if turn.in_progress:
                 turn.finish_reason = "interrupted"
         self.session, self.opened_from = session, path
+        self._system = session.system_in_force()
         return session
 
     def path_changed(self) -> None:

@@ -8,6 +8,10 @@ other. ``turns`` is the *active path*, the branch shown and sent as history: fro
 turn down to the active one. Everything that reads a conversation reads ``turns``; only
 :meth:`Session.add` and the branch methods change either list.
 
+A session has one system prompt (``system``), and a turn sent with another one (a role
+chosen mid-chat) records its own (``Turn.system``; ``""`` for none): each turn's is
+:meth:`Session.system_of` it, and from a switch on, the turns after it carry the new one.
+
 A :class:`Turn` holds the user's message and everything
 about the reply to it (model, reasoning, answer, finish reason, usage, metrics, cost,
 error) plus its *timeline*: the deltas as they arrived, coalesced to at most one entry per
@@ -42,7 +46,7 @@ from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import SessionCosts
 from chatterm.reply.metrics import Metrics
 
-SCHEMA_VERSION = 4  # the newest read; a file says the lowest its contents need
+SCHEMA_VERSION = 5  # the newest read; a file says the lowest its contents need
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
 
 TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
@@ -86,6 +90,8 @@ class Turn:
     #: the answer summarizes the turns before it on its path, and the history sent after it
     #: starts with it (compaction, asked for by the user)
     compacts: bool = False
+    # The system prompt this turn was sent with when it is not the session's ("": none).
+    system: str | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -248,6 +254,34 @@ class Session:
     def models(self) -> list[str]:
         """The models that wrote replies on the active path, in order of first use."""
         return list(dict.fromkeys(turn.model for turn in self.turns))
+
+    def system_of(self, turn: Turn) -> str | None:
+        """The system prompt ``turn`` was sent with (None: none)."""
+        return (turn.system if turn.system is not None else self.system) or None
+
+    def system_in_force(self) -> str | None:
+        """The system prompt the active path ends with: what continuing it sends."""
+        return self.system_of(self.turns[-1]) if self.turns else self.system or None
+
+    def system_switches(self) -> dict[int, str | None]:
+        """Where the active path changes system prompt: each position whose turn was sent
+        with another one than the turn before it (the first turn: than the session's),
+        with that prompt (None: none)."""
+        switches: dict[int, str | None] = {}
+        before = self.system or None
+        for position, turn in enumerate(self.turns):
+            system = self.system_of(turn)
+            if system != before:
+                switches[position] = system
+            before = system
+        return switches
+
+    def system_to_record(self, system: str | None) -> str | None:
+        """``Turn.system`` for a turn sent with ``system``: None when that is the
+        session's own, ``""`` for none at all."""
+        if (system or None) == (self.system or None):
+            return None
+        return system or ""
 
     def history(self, next_prompt: str | None = None) -> tuple[Message, ...]:
         """The messages ``next_prompt`` follows on the active path (see :func:`history_of`)."""

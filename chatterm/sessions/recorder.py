@@ -192,6 +192,8 @@ class TurnRecorder:
     A :class:`~chatterm.reply.sink.Sink`. Creating it appends the turn (the prompt is saved
     before the first token); feed it every stamped event with :meth:`event`, call
     :meth:`tick` now and then, and end it with :meth:`done` and the consolidated reply.
+    ``system`` is the turn's own system prompt, when it is not the session's (see
+    :meth:`~chatterm.sessions.model.Session.system_to_record`).
     """
 
     def __init__(
@@ -204,12 +206,17 @@ class TurnRecorder:
         checkpoint_s: float = CHECKPOINT_S,
         started: str | None = None,
         compacts: bool = False,
+        system: str | None = None,
     ) -> None:
         self.session = session
         self.writer = writer
         self.checkpoint_s = checkpoint_s
         self.turn = Turn(
-            prompt=prompt, model=model, started=started or now_iso(), compacts=compacts
+            prompt=prompt,
+            model=model,
+            started=started or now_iso(),
+            compacts=compacts,
+            system=system,
         )
         if not session.title:
             session.title = title_from_prompt(prompt)
