@@ -13,7 +13,7 @@ from typing import Any
 
 from chatterm import __version__
 from chatterm.cli.common import EXIT_USAGE
-from chatterm.config import MAX_CHOICES
+from chatterm.config import BUILTIN_ROLES, MAX_CHOICES
 from chatterm.sessions.codec import EXPORT_FORMATS
 from chatterm.text import safe_text
 
@@ -85,6 +85,14 @@ def add_ask_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "prompt is then an argument)",
     )
     ask.add_argument("--system", help="system prompt for this request")
+    ask.add_argument(
+        "--role",
+        metavar="NAME",
+        help="use the role NAME ([roles.NAME] in config.toml, or a built-in one: "
+        + ", ".join(role.name for role in BUILTIN_ROLES)
+        + "): its system prompt, and its model and effort unless -m and --effort are "
+        "given; with --session, its system prompt from this turn on",
+    )
     ask.add_argument("--json", action="store_true", help="write JSON Lines (see README)")
     ask.add_argument(
         "--no-reasoning",

@@ -101,15 +101,22 @@ def ask_command(
         return fail("--compact has one model write the summary: give at most one -m")
     if args.attach and (args.regenerate or args.compact):
         return fail("-a attaches files to a new prompt; --regenerate and --compact take none")
+    if args.role is not None and args.system is not None:
+        return fail("--role gives the system prompt and so does --system; give one")
     try:
         settings = load_settings()
+        role = settings.role(valid_text(args.role)) if args.role is not None else None
         attachments = read_attachments(args, stdin)
         prompt = "" if args.regenerate or args.compact else read_prompt(args, stdin)
     except (ConfigError, AttachmentError) as exc:
         return fail(str(exc))
     if args.retries is not None:
         settings = replace(settings, network=replace(settings.network, max_retries=args.retries))
-    system = valid_text(args.system) if args.system is not None else settings.system_prompt
+    system: str | None
+    if role is not None:
+        system = role.system
+    else:
+        system = valid_text(args.system) if args.system is not None else settings.system_prompt
     keeper: SessionKeeper | None = None
     if args.save or args.session is not None:
         keeper = SessionKeeper(SessionStore(new_format=settings.session_format), system=system)
@@ -120,8 +127,12 @@ def ask_command(
                 return fail(str(exc), EXIT_USAGE)
             except SessionError as exc:
                 return fail(str(exc), EXIT_FAILED)
-            if session.system is not None:  # the session's own system prompt wins
-                system = session.system
+            # A role switches the session's system prompt from this turn on; otherwise the
+            # one its active path ends with wins, and only a session without one takes
+            # --system's or the config's. Either way the turn records what it was sent with.
+            if role is not None or keeper.system is None:
+                keeper.switch_system(system)
+            system = keeper.system
             if (args.regenerate or args.compact) and not session.turns:
                 what = "to regenerate" if args.regenerate else "to summarize"
                 return fail(f"session {visible_line(session.id)} has no turn {what}", EXIT_USAGE)
@@ -133,7 +144,9 @@ def ask_command(
         )
     try:
         session_model = _last_model(keeper)
-        refs = args.ask_model or [args.model or session_model or default_model(settings, env)]
+        role_model = role.model if role is not None else None
+        ref = args.model or role_model or session_model or default_model(settings, env)
+        refs = args.ask_model or [ref]
         targets = [resolve_model(ref, settings, env) for ref in refs]
     except ConfigError as exc:
         return fail(str(exc))
@@ -163,8 +176,9 @@ def ask_command(
 
     if args.no_reasoning and args.effort not in (None, "off"):
         return fail(f"--no-reasoning asks for no reasoning and --effort {args.effort} for some")
+    role_effort = role.reasoning_effort if role is not None else None
     reasoning, effort = effort_fields(
-        "off" if args.no_reasoning else args.effort or settings.reasoning_effort
+        "off" if args.no_reasoning else args.effort or role_effort or settings.reasoning_effort
     )
     messages = (
         *(keeper.history(prompt) if keeper else ()),
