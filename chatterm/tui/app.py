@@ -26,7 +26,7 @@ from chatterm.startup import pause_collector, resume_collector
 from chatterm.text import safe_text
 from chatterm.tui.bindings import APP_BINDINGS, COMMAND_PALETTE
 from chatterm.tui.clients import ClientFactory, ClientPool
-from chatterm.tui.commands import ModelsAndThemes, screen_commands
+from chatterm.tui.commands import ModelsAndThemes, Roles, screen_commands
 from chatterm.tui.keymap import checked_keymap, restore_alt_keys, with_enter_setting
 from chatterm.tui.memory import app_ended, app_started, settle_after_start
 from chatterm.tui.remembered import Remembered
@@ -91,7 +91,7 @@ class ChatApp(App[None]):
     CSS_PATH = "chatterm.tcss"
     TITLE = "chatterm"
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
-    COMMANDS = App.COMMANDS | {ModelsAndThemes}
+    COMMANDS = App.COMMANDS | {ModelsAndThemes, Roles}
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ message in ``$VISUAL``/``$EDITOR`` (ctrl+e, the usual key, is TextArea's end of 
 ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+h searches the prompts of
 every saved chat (the history; ctrl+r, a shell's key for it, shows reasoning here). alt+g
 opens the spend and speed charts (no function key is left; g for graphs).
+alt+o lists the roles (ctrl+r and alt+r are taken; "o" as in rOle).
 ctrl+f, the one control letter nothing binds, is left to the user's ``[keys]``. A terminal
 sends alt+v as ESC v, which Textual may report with the character "v": the prompt lets the
 binding have it rather than type the "v" (see :mod:`chatterm.tui.widgets.prompt`).
@@ -268,6 +269,15 @@ STATS = Binding(
     tooltip="Charts of what each model cost per day and how fast it answered, over every "
     "saved chat.",
 )
+PICK_ROLE = Binding(
+    "alt+o",
+    "pick_role",
+    "Roles",
+    id="chat.pick_role",
+    show=False,  # the footer keeps to 120 columns: the welcome text and the palette say it
+    tooltip="Pick a role (a system prompt, and the model and effort it starts on); in a chat "
+    "that has begun, its system prompt applies from the next turn.",
+)
 PICK_THEME = Binding(
     "f4",
     "pick_theme",
@@ -442,6 +452,22 @@ PROMPTS_CLOSE = Binding(
     id="prompts.close",
     tooltip="Close the list; the prompt box stays as it was.",
 )
+# The roles: the filter keeps the focus, as in the model picker.
+ROLES_SELECT = Binding(
+    "enter",
+    "select",
+    "Use role",
+    id="roles.select",
+    tooltip="Use the highlighted role: a new chat starts with it, a chat that has begun "
+    "switches its system prompt from the next turn.",
+)
+ROLES_CLOSE = Binding(
+    "escape",
+    "close",
+    "Close",
+    id="roles.close",
+    tooltip="Close the list; the system prompt stays as it was.",
+)
 # Dialogs.
 DIALOG_YES = Binding("y", "yes", "Yes", id="dialog.yes", tooltip="Yes, do it.")
 DIALOG_NO = Binding("n,escape", "no", "No", id="dialog.no", tooltip="No, leave it as it is.")
@@ -484,6 +510,7 @@ CHAT_BINDINGS = [
     OPEN_EDITOR,
     SEARCH_PROMPTS,
     STATS,
+    PICK_ROLE,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [
@@ -498,6 +525,7 @@ STATS_BINDINGS = [STATS_PERIOD, STATS_CLOSE]
 PICKER_BINDINGS = [PICKER_SELECT, PICKER_CLOSE]
 COMPARE_PICKER_BINDINGS = [COMPARE_PICKER_TOGGLE, COMPARE_PICKER_START, PICKER_CLOSE]
 PROMPTS_BINDINGS = [PROMPTS_SELECT, PROMPTS_CLOSE]
+ROLES_BINDINGS = [ROLES_SELECT, ROLES_CLOSE]
 CONFIRM_BINDINGS = [DIALOG_YES, DIALOG_NO]
 RENAME_BINDINGS = [DIALOG_CANCEL]
 # The bindings active together, screen by screen: a key may serve one action per screen.
@@ -509,6 +537,7 @@ SCOPES: dict[str, list[Binding]] = {
     "model picker": [*PICKER_BINDINGS, *APP_BINDINGS],
     "compare picker": [*COMPARE_PICKER_BINDINGS, *APP_BINDINGS],
     "past prompts": [*PROMPTS_BINDINGS, *APP_BINDINGS],
+    "roles": [*ROLES_BINDINGS, *APP_BINDINGS],
     "confirm": [*CONFIRM_BINDINGS, *APP_BINDINGS],
     "rename": [*RENAME_BINDINGS, *APP_BINDINGS],
 }
@@ -523,6 +552,7 @@ ALL_BINDINGS = [
     COMPARE_PICKER_TOGGLE,
     COMPARE_PICKER_START,
     *PROMPTS_BINDINGS,
+    *ROLES_BINDINGS,
     *CONFIRM_BINDINGS,
     *RENAME_BINDINGS,
 ]

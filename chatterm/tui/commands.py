@@ -1,9 +1,10 @@
-"""The command palette (ctrl+p): every action of the screen, every model, every theme.
+"""The command palette (ctrl+p): every action of the screen, every model, theme and role.
 
 The actions are system commands (:meth:`ChatApp.get_system_commands`), titled here from
-their binding ids; models and themes come from :class:`ModelsAndThemes`. Model names are
-data (from the config and from servers), so their entries are built as
-:class:`~textual.content.Content`, never parsed as markup; help texts are escaped.
+their binding ids; models and themes come from :class:`ModelsAndThemes`, roles from
+:class:`Roles`. Model and role names are data (from the config and from servers), so their
+entries are built as :class:`~textual.content.Content`, never parsed as markup; help texts
+are escaped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from textual.style import Style
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CHAT_BINDINGS, key_label
 from chatterm.tui.screens.chat_models import ModelSwitching
+from chatterm.tui.screens.chat_roles import RoleChoosing
 
 if TYPE_CHECKING:
     from chatterm.catalogue.listing import CatalogueEntry
@@ -45,6 +47,7 @@ TITLES = {
     "chat.open_editor": "Write the message in $EDITOR",
     "chat.search_prompts": "Past prompts…",
     "chat.stats": "Spend and speed charts…",
+    "chat.pick_role": "Roles…",
 }
 
 
@@ -68,7 +71,28 @@ def _entry_help(entry: CatalogueEntry) -> str:
     return escape(safe_text(" · ".join(facts)))
 
 
-class ModelsAndThemes(Provider):
+class ListedCommands(Provider):
+    """A palette provider whose commands are a list of ``(title, callback, help)``: every
+    one offered before anything is typed, and found by a fuzzy match on its title."""
+
+    def _commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        return ()
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                # Highlighting goes through markup: only for titles without brackets.
+                shown = matcher.highlight(title) if "[" not in title else Content(title)
+                yield Hit(score, shown, callback, text=title, help=help_text)
+
+
+class ModelsAndThemes(ListedCommands):
     """``Model: provider:model`` for every model the picker lists (without looking
     prices up or asking servers), and ``Theme: name`` for every theme."""
 
@@ -102,15 +126,26 @@ class ModelsAndThemes(Provider):
             help_text = "the theme in use" if name == current else "switch to this theme"
             yield f"Theme: {name}", partial(setattr, self.app, "theme", name), help_text
 
-    async def discover(self) -> Hits:
-        for title, callback, help_text in self._commands():
-            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, callback, help_text in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                # Highlighting goes through markup: only for titles without brackets.
-                shown = matcher.highlight(title) if "[" not in title else Content(title)
-                yield Hit(score, shown, callback, text=title, help=help_text)
+NO_ROLE_TITLE = "Role: none (the config's system prompt)"
+
+
+class Roles(ListedCommands):
+    """``Role: NAME`` for every role (the config's and the built-in ones), and one for no
+    role (the config's system prompt)."""
+
+    def _commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        if not isinstance(screen, RoleChoosing):
+            return
+        begun = screen.keeper.session is not None
+        when = "from the next turn" if begun else "starts this chat with it"
+        for name, role in screen.settings.all_roles().items():
+            facts = [safe_text(" ".join(role.system.split()))[:60]]
+            if not begun and role.model:
+                facts.append(f"model {safe_text(role.model)}")
+            if not begun and role.reasoning_effort:
+                facts.append(f"effort {role.reasoning_effort}")
+            help_text = escape(f"{when}: " + " · ".join(facts))
+            yield f"Role: {safe_text(name)}", partial(screen.use_role, name), help_text
+        yield NO_ROLE_TITLE, partial(screen.use_role, ""), escape(f"{when}: no role")

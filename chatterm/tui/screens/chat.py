@@ -63,6 +63,7 @@ from chatterm.tui.screens.chat_compare import CompareActions
 from chatterm.tui.screens.chat_context import ContextMeter
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_prompts import PromptComposing
+from chatterm.tui.screens.chat_roles import RoleChoosing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.reply_in_flight import LiveReply
 from chatterm.tui.screens.turns_screen import TurnsScreen
@@ -96,11 +97,18 @@ def can_retry(turn: Turn) -> bool:
 
 
 class ChatScreen(
-    ModelSwitching, TranscriptActions, CompareActions, ContextMeter, PromptComposing, TurnsScreen
+    RoleChoosing,
+    ModelSwitching,
+    TranscriptActions,
+    CompareActions,
+    ContextMeter,
+    PromptComposing,
+    TurnsScreen,
 ):
     """One conversation with a model that can be switched between turns.
 
     The model and effort keys are :class:`~chatterm.tui.screens.chat_models.ModelSwitching`'s,
+    the roles :class:`~chatterm.tui.screens.chat_roles.RoleChoosing`',
     the copy and export keys :class:`~chatterm.tui.screens.chat_transcript.TranscriptActions`',
     comparing models :class:`~chatterm.tui.screens.chat_compare.CompareActions`', the
     context meter :class:`~chatterm.tui.screens.chat_context.ContextMeter`'s, and the
