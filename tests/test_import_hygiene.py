@@ -74,6 +74,7 @@ NOT_AT_TUI_START = (
     "chatterm.sessions.export",
     "chatterm.cli.printer",
     "chatterm.tui.screens.model_picker",
+    "chatterm.tui.screens.role_picker",
     "chatterm.tui.screens.sessions",
     "chatterm.tui.screens.replay",
     "chatterm.tui.screens.prompt_search",

@@ -11,6 +11,8 @@ means the config's ``system_prompt``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatterm.config import Role
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.text import safe_text
@@ -22,6 +24,10 @@ class RoleChoosing(ModelSwitching):
     :class:`~chatterm.tui.screens.chat_models.ModelSwitching`)."""
 
     keeper: SessionKeeper
+
+    if TYPE_CHECKING:  # the chat screen's own (its context meter's)
+
+        def show_context(self) -> None: ...
 
     def action_pick_role(self) -> None:
         from chatterm.tui.screens.role_picker import (
@@ -46,6 +52,7 @@ class RoleChoosing(ModelSwitching):
         system = role.system if role is not None else self.settings.system_prompt
         begun = self.keeper.session is not None
         self.keeper.switch_system(system)
+        self.call_after_refresh(self.show_context)  # the new system prompt's size
         called = f"Role {role.name}" if role is not None else "No role"
         if begun:
             prompt = "its system prompt" if role is not None else "the config's system prompt"
