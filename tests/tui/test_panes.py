@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.syntax import Syntax
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.strip import Strip
 from tui_helpers import rendered
 
 from chatterm.tui.markdown.look import (
+    HighlightedCode,
     ThemedMarkdown,
     ansi_look_from_variables,
     look_from_variables,
@@ -147,6 +150,40 @@ async def test_markdown_look_follows_every_builtin_theme() -> None:
                 app.console.options.update_width(40),
             )
             assert lines
+
+
+CODE_SAMPLES = [
+    ("python", 'def f(x):\n    """A docstring\n    over lines."""\n\treturn x  # tab\n'),
+    ("javascript", "const a = `template\nspanning lines`;\nif (a) { b(); }" + " // long" * 30),
+    ("bash", "echo one\n\n\necho two   "),
+    ("", "no language\n  indented"),
+    ("no-such-language", "plain text"),
+]
+
+
+def test_highlighted_code_draws_what_rich_syntax_draws() -> None:
+    """Code blocks are drawn with their lines' layout cached: the same segments as Rich's
+    Syntax, at every width and theme, drawn once or again from the cache."""
+    console = Console(width=120, color_system="truecolor", force_terminal=True)
+    for width in (12, 57, 116):
+        options = console.options.update(width=width, highlight=False)
+        for theme in ("monokai", "friendly", "ansi_dark"):
+            for background in ("#202020", None):
+                for lexer, code in CODE_SAMPLES:
+                    syntax = Syntax(
+                        code,
+                        lexer,
+                        theme=theme,
+                        word_wrap=True,
+                        padding=(0, 1),
+                        background_color=background,
+                    )
+                    expected = console.render_lines(syntax, options, pad=False)
+                    for _ in range(2):
+                        code_block = HighlightedCode(
+                            code, lexer, theme=theme, padding=(0, 1), background_color=background
+                        )
+                        assert console.render_lines(code_block, options, pad=False) == expected
 
 
 class ScrollingAnswersApp(App[None]):

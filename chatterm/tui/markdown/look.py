@@ -11,18 +11,26 @@ Rich's Markdown never interprets Rich markup, and callers pass text that went th
 :func:`chatterm.text.safe_text`, so model output cannot style the terminal.
 Links are shown with their address (``hyperlinks=False``): what a link points to is
 never hidden.
+
+Code blocks keep each highlighted line's rendering (:class:`HighlightedCode`): a code
+block that is still streaming is drawn again on every frame, and laying its lines out
+cost several times more than highlighting them, so only its new lines are laid out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich import errors
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown, MarkdownElement
-from rich.segment import Segment
+from rich.padding import Padding
+from rich.segment import Segment, Segments
+from rich.style import Style
 from rich.syntax import Syntax
+from rich.text import Text
 from rich.theme import Theme
 from textual.app import App
 from textual.color import Color, ColorParseError
@@ -41,17 +49,114 @@ class MarkdownLook:
     code_theme: str
 
 
+CODE_LINES_KEPT = 4096  # rendered code lines kept for code blocks drawn again
+
+_code_lines: dict[Hashable, list[list[Segment]]] = {}
+
+
+def _plain_style(style: str | Style) -> bool:
+    """Whether a style means the same under any console theme (Pygments' token styles
+    are ``Style`` objects; ``Syntax`` adds its background as a string such as
+    ``"on #272822"``), so that a line's layout can be cached whatever theme draws it."""
+    if isinstance(style, Style):
+        return True
+    try:
+        Style.parse(style)  # a theme's own names ("markdown.code") do not parse
+    except errors.StyleSyntaxError:
+        return False
+    return True
+
+
+def _wrapped_code_line(
+    console: Console, line: Text, options: ConsoleOptions, style: Style, pad: bool
+) -> list[list[Segment]]:
+    """One highlighted line of code wrapped to ``options``' width, as Rich's ``Syntax``
+    lays it out, from the cache when the same line was laid out at the same width."""
+    key: Hashable | None = None
+    if _plain_style(line.style) and all(_plain_style(span.style) for span in line.spans):
+        key = (
+            line.plain,
+            tuple(line.spans),
+            line.style,
+            line.justify,
+            line.overflow,
+            line.no_wrap,
+            line.end,
+            line.tab_size,
+            options.max_width,
+            options.ascii_only,
+            style,
+            pad,
+        )
+        lines = _code_lines.get(key)
+        if lines is not None:
+            return lines
+    lines = console.render_lines(line, options, style=style, pad=pad)
+    if key is not None:
+        if len(_code_lines) >= CODE_LINES_KEPT:
+            del _code_lines[next(iter(_code_lines))]
+        _code_lines[key] = lines
+    return lines
+
+
+class HighlightedCode:
+    """A code block drawn exactly as Rich's ``Syntax`` draws it word-wrapped, without line
+    numbers, with each line's layout cached (:func:`_wrapped_code_line`). Highlighting
+    still runs on the whole block, so a token spanning lines is coloured as Rich colours
+    it."""
+
+    def __init__(
+        self,
+        code: str,
+        lexer: str,
+        *,
+        theme: str,
+        background_color: str | None,
+        padding: tuple[int, int],
+    ) -> None:
+        self.code = code
+        self.theme = theme
+        self.padding = Padding.unpack(padding)
+        self.syntax = Syntax(
+            code, lexer, theme=theme, word_wrap=True, background_color=background_color
+        )
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        syntax = self.syntax
+        base_style = Syntax.get_theme(self.theme).get_background_style() + syntax.background_style
+        transparent = base_style.transparent_background
+        line_style = Style.null() if transparent else base_style
+        _, pad_right, _, pad_left = self.padding
+        line_options = options.update(
+            width=max(0, options.max_width - pad_left - pad_right), height=None, justify="left"
+        )
+        ends_on_newline = self.code.endswith("\n")
+        code = self.code if ends_on_newline else self.code + "\n"
+        text = syntax.highlight(code.expandtabs(syntax.tab_size))
+        segments: list[Segment] = []
+        new_line = Segment("\n")
+        for line in text.split("\n", allow_blank=ends_on_newline):
+            for wrapped in _wrapped_code_line(
+                console, line, line_options, line_style, not transparent
+            ):
+                segments.extend(wrapped)
+                segments.append(new_line)
+        if any(self.padding):
+            yield Padding(Segments(segments), style=base_style, pad=self.padding)
+        else:
+            yield Segments(segments)
+
+
 class _ThemedCodeBlock(CodeBlock):
     """A code block on the theme's code background instead of the Pygments one."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         code = str(self.text).rstrip()
         background = console.get_style("markdown.code_block", default="none").bgcolor
-        yield Syntax(
+        yield HighlightedCode(
             code,
             self.lexer_name,
             theme=self.theme,
-            word_wrap=True,
             padding=(0, 1),
             background_color=background.name if background is not None else None,
         )
