@@ -19,6 +19,7 @@ from rich._wrap import divide_line as _rich_divide_line
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.geometry import Size
 
 
 def divide_line(text: str, width: int, fold: bool = True) -> list[int]:
@@ -71,3 +72,23 @@ class BeforeTextAreaInput:
 
     async def before_paste(self, event: events.Paste) -> None:
         """A paste before TextArea inserts event.text, which may be changed here."""
+
+
+class NoLayoutOnResize:
+    """Overrides Widget's private _size_updated: a new size does not ask for a layout again.
+
+    A mixin listed before Widget. While Textual lays the screen out, it tells each widget
+    its new size with ``Widget._size_updated``, whose ``layout=True`` default sets the
+    ``virtual_size`` reactive as a layout change: every widget that grew asks for a second
+    full layout pass (and a second paint) that changes nothing, for widgets whose virtual
+    size follows from that layout (auto-height widgets, and a scrolling container of
+    them). ``layout=False`` is what Textual itself passes when it reflows after a scroll.
+    """
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        from textual.widget import Widget
+
+        assert isinstance(self, Widget)
+        return Widget._size_updated(self, size, virtual_size, container_size, layout=False)

@@ -22,8 +22,9 @@ from rich.console import Console
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 from textual.keys import Keys
-from textual.widgets import TextArea
+from textual.widgets import Static, TextArea
 
 from tests.waiting import wait_for
 
@@ -295,3 +296,62 @@ async def test_textual_text_area_takes_input_in_the_handlers_compat_runs_first()
                 f"is inserted, once (pasted 'cd' after 'ab': the text is {probe.text!r})",
                 HANDLERS_TODO,
             )
+
+
+SIZE_UPDATED_TODO = (
+    "make chatterm.tui.compat.NoLayoutOnResize keep a widget that grows from asking for a "
+    "second layout of the screen after the one that gave it its new size; the streaming "
+    "answer grows every frame, and bench/run.py's frame_p95_ms counts the extra pass"
+)
+
+
+class GrowingLines(Static):
+    """An auto-height widget whose text grows, as the streaming answer does."""
+
+
+async def test_textual_size_updated_takes_a_layout_flag_that_skips_a_second_layout() -> None:
+    private = "textual.widget.Widget._size_updated"
+    widget_class = upstream("textual", "textual.widget", "Widget", SIZE_UPDATED_TODO)
+    size_updated = getattr(widget_class, "_size_updated", None)
+    if size_updated is None:
+        broken("textual", private, "is gone", SIZE_UPDATED_TODO)
+    expected = ["self", "size", "virtual_size", "container_size", "layout"]
+    check_parameters("textual", private, size_updated, expected, SIZE_UPDATED_TODO)
+    from chatterm.tui.compat import NoLayoutOnResize
+
+    class Growing(NoLayoutOnResize, GrowingLines):
+        pass
+
+    class Column(NoLayoutOnResize, VerticalScroll):
+        pass
+
+    class GrowApp(App[None]):
+        def compose(self) -> ComposeResult:
+            with Column():
+                yield Growing("one")
+
+    layouts: list[int] = []
+    app = GrowApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        screen = app.screen
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(1)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        growing = app.query_one(Growing)
+        for lines in range(2, 6):
+            layouts.clear()
+            growing.update("\n".join(["line"] * lines))
+            await wait_for(pilot, lambda: growing.size.height == lines)  # noqa: B023
+            await pilot.pause()
+            if len(layouts) != 1:
+                broken(
+                    "textual",
+                    private,
+                    f"with layout=False, a widget grown to {lines} lines laid the screen "
+                    f"out {len(layouts)} times, not once",
+                    SIZE_UPDATED_TODO,
+                )

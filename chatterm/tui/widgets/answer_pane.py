@@ -41,6 +41,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.markdown.hostile import parse_lost_text, shown_as_plain_text
 from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown, markdown_look
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
@@ -98,7 +99,7 @@ def draw(line: list[Segment], width: int, style: Style) -> Strip:
     return Strip(line).apply_style(style).crop_extend(0, width, style)
 
 
-class MarkdownSegment(Widget):
+class MarkdownSegment(NoLayoutOnResize, Widget):
     """The live segment: Markdown source drawn with the theme's look, redrawn per frame.
 
     Rendered once per change of source (or width, or look), however often Textual asks
@@ -171,7 +172,7 @@ class _Segment:
     key: RenderKey | None = None  # what ``lines`` were rendered for
 
 
-class FrozenMarkdown(Widget):
+class FrozenMarkdown(NoLayoutOnResize, Widget):
     """Finished segments, each rendered once to lines for the current width and look.
 
     A blank line follows a segment that ended at a blank line (one cut inside a tight
@@ -389,7 +390,7 @@ def _rewrapper(app: App[Any]) -> _Rewrapper:
     return rewrapper
 
 
-class AnswerPane(Widget):
+class AnswerPane(NoLayoutOnResize, Widget):
     """Frozen segments in one widget, followed by the live segment."""
 
     DEFAULT_CSS = """

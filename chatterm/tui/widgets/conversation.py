@@ -36,6 +36,7 @@ from chatterm.tui.bindings import (
     TOGGLE_REASONING,
     key_label,
 )
+from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.widgets.compare import CompareView
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.turn import TurnView
@@ -69,7 +70,7 @@ class EarlierTurns(Static):
         self.post_message(self.Wanted())
 
 
-class ConversationView(VerticalScroll):
+class ConversationView(NoLayoutOnResize, VerticalScroll):
     """The scrolling list of turns; pinned to the bottom unless the user scrolls up."""
 
     DEFAULT_CSS = """

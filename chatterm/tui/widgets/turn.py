@@ -32,6 +32,7 @@ from chatterm import events
 from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.text import SafeFeed, safe_text
+from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -56,7 +57,7 @@ class UserMessage(Static):
         super().__init__(Text(safe_text(prompt)), classes="user-message")
 
 
-class TurnView(Widget):
+class TurnView(NoLayoutOnResize, Widget):
     """A user message and the reply to it, filled in as the reply streams."""
 
     DEFAULT_CSS = """
