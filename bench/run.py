@@ -27,6 +27,8 @@ The figures:
   final screen. Frame gaps: between frames painted while tokens arrive, 95th percentile.
   Frame cost: event-loop time per tick of the frame clock (applying text, layout, render,
   output), median around 1k answer tokens and over the last 1k; the ratio is last / first.
+  The same reply with a fixed 30 fps frame clock instead of the adaptive one, run after
+  each of those runs: frame_p95_fixed30_ms, lag_after_last_fixed30_ms.
 - decode_chunks_s, decode_vs_openai_sdk: Chat Completions SSE chunks per second through
   chatterm's decoder and translator (bytes in, events out; 20,000 chunks in 1 KiB reads),
   and that over the official openai SDK's rate on the same bytes (in-memory transport).
@@ -111,6 +113,7 @@ COMPARE_MODELS = 4
 COMPARE_TOKENS = 10_000  # answer tokens per model
 COMPARE_TOKENS_QUICK = 5_000  # CI runs --quick: about 9 s
 COMPARE_RATE = 1_000  # tokens/s per model
+FIXED_FRAME_S = 1 / 30  # the frame clock compared with the adaptive one in the paced runs
 TUI_OPEN_TURNS = 200  # 2,000 would take most of a minute (about 20 ms a turn)
 PEERS = ("markdownstream", "update_per_token", "reparse_100ms", "log")
 
@@ -281,18 +284,23 @@ def bench_render(children: Children, runs: int, log: Callable[[str], None]) -> d
 
 def bench_paced(children: Children, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     results = []
-    for run in range(runs):
-        result = children.json(
-            "tui_stream.py", "--tokens", str(PACED_TOKENS), "--rate", str(PACED_RATE)
-        )
+    fixed = []
+    paced = ["tui_stream.py", "--tokens", str(PACED_TOKENS), "--rate", str(PACED_RATE)]
+    for run in range(runs):  # interleaved: a busy moment hits both clocks alike
+        result = children.json(*paced)
         results.append(result)
         log(
             f"paced run {run + 1}: lag {result['lag_after_last_ms']} ms, "
             f"frame p95 {result['frame_p95_ms']} ms, cost ratio {result['frame_cost_ratio']}"
         )
+        fixed.append(children.json(*paced, "--frame-s", str(FIXED_FRAME_S)))
+        log(
+            f"paced run {run + 1}, fixed 30 fps clock: lag {fixed[-1]['lag_after_last_ms']} ms, "
+            f"frame p95 {fixed[-1]['frame_p95_ms']} ms"
+        )
 
-    def median(key: str) -> float:
-        return statistics.median(r[key] for r in results)
+    def median(key: str, of: list[dict[str, Any]] = results) -> float:
+        return statistics.median(r[key] for r in of)
 
     return {
         "lag_after_last_ms": round(median("lag_after_last_ms"), 1),
@@ -302,6 +310,8 @@ def bench_paced(children: Children, runs: int, log: Callable[[str], None]) -> di
         "frame_cost_1k_ms": round(median("frame_cost_1k_ms"), 2),
         "frame_cost_20k_ms": round(median("frame_cost_end_ms"), 2),
         "paced_peak_rss_mb": median("peak_rss_mb"),
+        "frame_p95_fixed30_ms": round(median("frame_p95_ms", fixed), 1),
+        "lag_after_last_fixed30_ms": round(median("lag_after_last_ms", fixed), 1),
     }
 
 

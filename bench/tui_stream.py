@@ -232,11 +232,11 @@ def median_ms(values: list[float]) -> float:
 
 async def measure(tokens: int, rate: float, frame_s: float | None = None) -> dict[str, Any]:
     from chatterm.config import Settings
+    from chatterm.tui import frame_clock
     from chatterm.tui.screens.chat import ChatScreen
-    from chatterm.tui.widgets import turn
 
-    if frame_s is not None:  # to try another frame clock (a turn reads it when it starts one)
-        turn.FRAME_S = frame_s  # type: ignore[misc]
+    if frame_s is not None:  # a fixed frame period instead of one that follows frame costs
+        frame_clock.MIN_PERIOD_S = frame_clock.MAX_PERIOD_S = frame_s  # type: ignore[misc]
 
     reply = ScriptedReply(tokens, rate)
     probe = Probe(reply)
@@ -310,7 +310,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, required=True, help="answer tokens")
     parser.add_argument("--rate", type=float, default=0.0, help="tokens/s (0: unpaced)")
-    parser.add_argument("--frame-s", type=float, help="try another frame clock period")
+    parser.add_argument("--frame-s", type=float, help="a fixed frame clock period (seconds)")
     options = parser.parse_args()
     with bench_home():
         result = asyncio.run(measure(options.tokens, options.rate, options.frame_s))

@@ -6,9 +6,10 @@ While a failed request waits to be sent again, a line under the model says why a
 (``retrying in 3 s: HTTP 429 rate limited (retry 1 of 2)``), until the first token.
 
 A turn is a :class:`~chatterm.reply.sink.Sink`, and it batches its own frames: an event
-arriving is only queued (an append to a list); the turn's frame clock (``FRAME_S``, from
-the first event, or from :meth:`TurnView.start_clock`, until the reply ends) applies what
-is queued in one update per pane, then calls the screen's ``on_frame`` for its live
+arriving is only queued (an append to a list); the turn's frame clock (a
+:class:`~chatterm.tui.frame_clock.FrameClock`, whose period follows what a frame costs,
+from the first event, or from :meth:`TurnView.start_clock`, until the reply ends) applies
+what is queued in one update per pane, then calls the screen's ``on_frame`` for its live
 figures. Every piece of model text goes through ``safe_text`` on the way in.
 
 A turn can also be one column of a comparison (:mod:`chatterm.tui.widgets.compare`):
@@ -24,7 +25,6 @@ from typing import assert_never
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.content import Content
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -33,11 +33,12 @@ from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.compat import NoLayoutOnResize
+from chatterm.tui.frame_clock import FrameClock
 from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 
-FRAME_S = 1 / 30  # queued events are applied at most this often (bench/run.py measures it)
+FRAME_S = 1 / 30  # the period of a fixed frame clock, for views that do not run a FrameClock
 
 
 class UserMessage(Static):
@@ -128,7 +129,7 @@ class TurnView(NoLayoutOnResize, Widget):
         self.reply: Reply | None = None
         self.streamed_chars = 0  # reasoning and answer received
         self._pending: list[Event] = []
-        self._frame_timer: Timer | None = None
+        self._frame_timer: FrameClock | None = None
         self._reasoning_feed = SafeFeed()
         self._answer_feed = SafeFeed()
 
@@ -178,7 +179,8 @@ class TurnView(NoLayoutOnResize, Widget):
         """Run the frame clock from now until the reply ends (the screen's live figures
         tick while the request waits for its first token)."""
         if self._frame_timer is None and self.is_attached:
-            self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
+            self._frame_timer = FrameClock(self, self._on_frame)
+            self._frame_timer.start()
 
     def stop_clock(self) -> None:
         if self._frame_timer is not None:
