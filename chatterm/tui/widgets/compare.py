@@ -5,7 +5,8 @@ once, above them), so it streams, folds its reasoning and ends exactly as a turn
 columns stand side by side while the view is at least ``STACK_BELOW`` cells wide and one
 above another when it is narrower, where side by side would leave each a sliver.
 
-One frame clock serves every column: each tick applies what each streaming column has
+One frame clock serves every column (a :class:`~chatterm.tui.frame_clock.FrameClock`,
+whose period follows what a frame costs): each tick applies what each streaming column has
 queued, then calls the screen once for the live figures. Four clocks would each lay out
 and draw the screen on their own tick, four times the frames for the same text.
 
@@ -22,16 +23,23 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.content import Content
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
-from chatterm.tui.widgets.turn import FRAME_S, TurnView, UserMessage
+from chatterm.tui.compat import NoLayoutOnResize
+from chatterm.tui.frame_clock import FrameClock
+from chatterm.tui.widgets.turn import TurnView, UserMessage
 
 STACK_BELOW = 100  # cells: narrower than this, the columns are stacked
 
 
-class CompareView(Widget):
+class ColumnsRow(NoLayoutOnResize, Container):
+    """The row (or, stacked, the column) of a comparison's replies: growing, it does not
+    ask for the screen to be laid out a second time (:class:`~chatterm.tui.compat.
+    NoLayoutOnResize`)."""
+
+
+class CompareView(NoLayoutOnResize, Widget):
     """A prompt and one column per model's reply to it."""
 
     DEFAULT_CSS = """
@@ -92,11 +100,11 @@ class CompareView(Widget):
         ]
         self.chosen = 0
         self.ranking = Static("", classes="compare-ranking")
-        self._frame_timer: Timer | None = None
+        self._frame_clock: FrameClock | None = None
 
     def compose(self) -> ComposeResult:
         yield UserMessage(self.prompt)
-        with Container(id="compare-columns"):
+        with ColumnsRow(id="compare-columns"):
             yield from self.columns
         yield self.ranking
 
@@ -125,14 +133,16 @@ class CompareView(Widget):
     # -- the frame clock ------------------------------------------------------------------
 
     def start_clock(self) -> None:
-        """Run the columns' frame clock until :meth:`stop_clock`."""
-        if self._frame_timer is None and self.is_attached:
-            self._frame_timer = self.set_interval(FRAME_S, self._on_frame)
+        """Run the columns' frame clock (its period following what a frame costs, see
+        :mod:`chatterm.tui.frame_clock`) until :meth:`stop_clock`."""
+        if self._frame_clock is None and self.is_attached:
+            self._frame_clock = FrameClock(self, self._on_frame)
+            self._frame_clock.start()
 
     def stop_clock(self) -> None:
-        if self._frame_timer is not None:
-            self._frame_timer.stop()
-            self._frame_timer = None
+        if self._frame_clock is not None:
+            self._frame_clock.stop()
+            self._frame_clock = None
 
     def _on_frame(self) -> None:
         for column in self.columns:

@@ -38,8 +38,6 @@ from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 
-FRAME_S = 1 / 30  # the period of a fixed frame clock, for views that do not run a FrameClock
-
 
 class UserMessage(Static):
     """The user's message, as written (never markup), above the reply or replies to it."""
