@@ -14,7 +14,9 @@ of the active path; -1 when it is empty). A version-1 file is one branch: turn i
 turn i-1 and the last is active. It is read as that and written as version 2 only when it
 is saved after a change. A file is written with the lowest version that holds it
 (:func:`document_version`): 3 adds the ``shared`` cost source, 4 ``compacts``, 5 a
-turn's own ``system``.
+turn's own ``system``, 6 a turn's ``attachments`` (the name, kind, media type, size and
+SHA-256 of each file attached to its prompt, whose bytes are kept by that hash beside the
+sessions, never in the file).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import math
 from collections.abc import Sequence
 from typing import Any, TypeGuard, cast
 
-from chatterm.events import FINISH_REASONS, FinishReason, StreamError, Usage
+from chatterm.events import FINISH_REASONS, AttachmentKind, FinishReason, StreamError, Usage
 from chatterm.pricing import Cost, CostSource
 from chatterm.reply.metrics import Metrics
 from chatterm.sessions.model import (
     SCHEMA_VERSION,
+    SHA256_HEX,
     TIMELINE_KINDS,
+    AttachmentRef,
     FutureSessionError,
     Session,
     SessionFormatError,
@@ -51,12 +55,15 @@ _COST_SOURCES: tuple[CostSource, ...] = (
 
 
 def document_version(session: Session) -> int:
-    """The lowest schema version that holds ``session``: 5 when a turn was sent with a
+    """The lowest schema version that holds ``session``: 6 when a prompt has files
+    attached (``attachments``), 5 when a turn was sent with a
     system prompt other than the session's (a role switched mid-chat: a key older
     versions do not know, and would send the wrong system prompt without), 4 when a turn
     summarizes the ones before it (``compacts``), 3 when a reply's cost is shared with
     another choice of its request (a source version 2 does not know), else 2. A file is
     written with it, so an older chatterm opens every file that it can read."""
+    if any(turn.attachments for turn in session.tree):
+        return 6
     if any(turn.system is not None for turn in session.tree):
         return 5
     if any(turn.compacts for turn in session.tree):
@@ -90,6 +97,7 @@ def session_to_data(session: Session, *, with_turns: bool = True) -> dict[str, A
 def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "prompt": turn.prompt,
+        **({"attachments": list(map(_ref_data, turn.attachments))} if turn.attachments else {}),
         "model": turn.model,
         "started": turn.started,
         **({} if turn.parent is None else {"parent": turn.parent}),
@@ -136,6 +144,16 @@ def turn_to_data(turn: Turn, *, with_timeline: bool = True) -> dict[str, Any]:
     if with_timeline:
         data["timeline"] = timeline_data(turn)
     return data
+
+
+def _ref_data(ref: AttachmentRef) -> dict[str, Any]:
+    return {
+        "name": ref.name,
+        "kind": ref.kind,
+        "media_type": ref.media_type,
+        "size": ref.size,
+        "sha256": ref.sha256,
+    }
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -274,10 +292,37 @@ def _turn_from_data(turn: _Reader, timelines: Sequence[TimelineLoader] = ()) -> 
         parent=_parent(turn),
         compacts=turn.boolean("compacts", False),
         system=turn.optional_string("system"),
+        attachments=_attachments(turn),
     )
     if load is not None:
         set_pending_timeline(result, load)
     return result
+
+
+_ATTACHMENT_KINDS = ("text", "image", "pdf")
+
+
+def _attachments(turn: _Reader) -> tuple[AttachmentRef, ...]:
+    refs: list[AttachmentRef] = []
+    for index, item in enumerate(turn.list("attachments", [])):
+        ref = _Reader(item, f"{turn.where}.attachments[{index}]")
+        ref.table()
+        kind = ref.string("kind")
+        if kind not in _ATTACHMENT_KINDS:
+            raise SessionFormatError(f"{ref.where}.kind {kind!r:.30} is unknown")
+        sha256 = ref.string("sha256")
+        if not SHA256_HEX.fullmatch(sha256):  # it names a file: nothing else may get in
+            raise SessionFormatError(f"{ref.where}.sha256 must be 64 lowercase hex digits")
+        refs.append(
+            AttachmentRef(
+                name=ref.string("name"),
+                kind=cast(AttachmentKind, kind),
+                media_type=ref.string("media_type"),
+                size=ref.integer("size"),
+                sha256=sha256,
+            )
+        )
+    return tuple(refs)
 
 
 def _parent(turn: _Reader) -> int | None:

@@ -1,8 +1,9 @@
 """A session as a Markdown document, or as the session file itself (JSON or TOML).
 
-Markdown puts each prompt of the active path under a "You" heading, each reply under its
-model's name, the reasoning in a collapsed ``<details>`` block, and the reply's stats line
-in italics under it. A turn sent with another system prompt than the turn before it (a
+Markdown puts each prompt of the active path under a "You" heading (with a list of the
+files attached to it: name, kind and size), each reply under its model's name, the
+reasoning in a collapsed ``<details>`` block, and the reply's stats line in italics under
+it. A turn sent with another system prompt than the turn before it (a
 role chosen mid-chat) is preceded by that prompt, quoted. The other replies at a turn
 (regenerated, or to an edited prompt) follow it, folded in a ``<details>`` block, each with
 its model, its prompt when that was different, its reasoning, answer and stats. Text is
@@ -58,7 +59,7 @@ def _markdown(session: Session) -> str:
         alternative, alternatives = places[position]
         if position in switches:
             lines += _system_switch(switches[position])
-        lines += ["## You", "", _closed(turn.prompt), ""]
+        lines += ["## You", "", _closed(turn.prompt), "", *_attached(turn)]
         which = f" (alternative {alternative} of {alternatives})" if alternatives > 1 else ""
         summary = " (summary: sent instead of the turns above)" if turn.compacts else ""
         lines += [f"## {_one_line(turn.model)}{which}{summary}", ""]
@@ -90,7 +91,7 @@ def _undone(session: Session) -> list[str]:
     for number, index in enumerate(undone, start=1):
         turn = session.tree[index]
         lines += [f"### Undone {number} of {len(undone)}: {_one_line(turn.model)}", ""]
-        lines += ["**You**", "", _defused(_closed(turn.prompt)), ""]
+        lines += ["**You**", "", _defused(_closed(turn.prompt)), "", *_attached(turn)]
         lines += _folded_reply(session, index)
     lines += ["</details>", ""]
     return lines
@@ -114,6 +115,24 @@ def _reply(turn: Turn, *, folded: bool = False) -> list[str]:
     return lines
 
 
+def _attached(turn: Turn) -> list[str]:
+    """The files attached to the prompt, one list item each (``diagram.png · image ·
+    212 KB``), the names as plain text: every ASCII punctuation mark is escaped, so a name
+    can neither format the document nor open or close a block."""
+    if not turn.attachments:
+        return []
+    items = [f"- {_plain(ref.describe())}" for ref in turn.attachments]
+    return ["Attached:", "", *items, ""]
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def _plain(text: str) -> str:
+    """``text`` as literal Markdown: each ASCII punctuation mark backslash-escaped."""
+    return _MARKDOWN_PUNCTUATION.sub(lambda mark: "\\" + mark[0], text)
+
+
 def _defused(text: str) -> str:
     """``text`` that cannot end the ``<details>`` block it is in, nor open one that would
     take that block's end."""
@@ -135,6 +154,7 @@ def _other_replies(session: Session, position: int) -> list[str]:
         lines += [f"### {heading}", ""]
         if turn.prompt != session.turns[position].prompt:
             lines += ["**You (another prompt)**", "", _defused(_closed(turn.prompt)), ""]
+            lines += _attached(turn)
         lines += _folded_reply(session, index)
     lines += ["</details>", ""]
     return lines

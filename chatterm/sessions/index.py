@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from chatterm.errors import ChattermError
 from chatterm.files import DanglingLink, atomic_write, file_problem, read_regular
 from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
-from chatterm.sessions.model import Session, Turn
+from chatterm.sessions.model import SHA256_HEX, Session, Turn
 
 INDEX_NAME = ".index.json"
 INDEX_VERSION = 2  # 2: the replies' figures
@@ -94,6 +94,7 @@ class SessionSummary:
     alternatives: int = 0  # turns kept off the active path (regenerated, edited, undone)
     # every reply's figures, as the JSON text reply_figures reads (see the module)
     figures: str = field(default=NO_FIGURES_TEXT, repr=False)
+    attachments: tuple[str, ...] = ()  # the SHA-256 of each file attached in any branch
 
     @property
     def replies(self) -> int:
@@ -137,6 +138,7 @@ def summarize(session: Session, fmt: SessionFormat, file_name: str) -> SessionSu
         file_name=file_name,
         alternatives=len(every) - len(session.turns),
         figures=figures_of(every),
+        attachments=tuple(sorted({ref.sha256 for t in every for ref in t.attachments})),
     )
 
 
@@ -316,6 +318,7 @@ _FIELD_TYPES: tuple[tuple[type, ...], ...] = (
     (bool,),  # transient
     (int,),  # alternatives
     (str,),  # figures, checked only when asked for (reply_figures)
+    (list,),  # attachments
 )
 _ROW_SHAPES: frozenset[tuple[type, ...]] = frozenset(
     (int, int, int, *shape) for shape in itertools.product(*_FIELD_TYPES)
@@ -358,7 +361,7 @@ def _summary_from_record(
     (
         _inode, _mtime, _size, id_, title, models, created, updated, turns, cost_usd,
         cost_unknown, cost_estimated, preview, format_, file_name, problem, transient,
-        alternatives, figures,
+        alternatives, figures, attachments,
     ) = record  # fmt: skip
     if file_name != name or format_ != fmt or not math.isfinite(cost_usd):
         return None
@@ -370,9 +373,12 @@ def _summary_from_record(
         return None
     if with_figures and reply_figures(figures) is None:
         return None
+    if not all(type(sha) is str and SHA256_HEX.fullmatch(sha) for sha in attachments):
+        return None
     return SessionSummary(
         id_, title, tuple(models), created, updated, turns, cost_usd, cost_unknown,
         cost_estimated, preview, fmt, file_name, problem, transient, alternatives, figures,
+        tuple(attachments),
     )  # fmt: skip
 
 

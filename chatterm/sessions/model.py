@@ -12,7 +12,8 @@ A session has one system prompt (``system``), and a turn sent with another one (
 chosen mid-chat) records its own (``Turn.system``; ``""`` for none): each turn's is
 :meth:`Session.system_of` it, and from a switch on, the turns after it carry the new one.
 
-A :class:`Turn` holds the user's message and everything
+A :class:`Turn` holds the user's message (with an :class:`AttachmentRef` for each file
+attached to it: the bytes are kept once, by hash, in the attachment store) and everything
 about the reply to it (model, reasoning, answer, finish reason, usage, metrics, cost,
 error) plus its *timeline*: the deltas as they arrived, coalesced to at most one entry per
 ~16 ms frame, each ``(offset_ms, kind, text)`` with the offset counted from the request.
@@ -34,8 +35,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from chatterm.attachments import format_size
 from chatterm.events import (
     CLEAN_FINISHES,
+    Attachment,
+    AttachmentKind,
     FinishReason,
     Message,
     StreamError,
@@ -45,14 +49,16 @@ from chatterm.pricing import Cost
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.figures import SessionCosts
 from chatterm.reply.metrics import Metrics
+from chatterm.text import visible_line
 
-SCHEMA_VERSION = 5  # the newest read; a file says the lowest its contents need
+SCHEMA_VERSION = 6  # the newest read; a file says the lowest its contents need
 FRAME_MS = 16  # deltas closer together than one frame share a timeline entry
 
 TimelineKind = Literal["reasoning", "answer", "answer_was_reasoning"]
 TIMELINE_KINDS: tuple[TimelineKind, ...] = ("reasoning", "answer", "answer_was_reasoning")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 TITLE_CHARS = 60
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # an attachment's hash: also its stored file's name
 
 
 class SessionFormatError(ValueError):
@@ -68,6 +74,37 @@ class TimelineEntry:
     offset_ms: int
     kind: TimelineKind
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A file attached to a prompt, as its turn records it: what it was and the hash that
+    names its bytes in the attachment store (:mod:`chatterm.sessions.attachment_store`)."""
+
+    name: str
+    kind: AttachmentKind
+    media_type: str
+    size: int
+    sha256: str  # 64 lowercase hex digits
+
+    @classmethod
+    def of(cls, attachment: Attachment) -> AttachmentRef:
+        return cls(
+            name=attachment.name,
+            kind=attachment.kind,
+            media_type=attachment.media_type,
+            size=attachment.size,
+            sha256=attachment.sha256,
+        )
+
+    def with_data(self, data: bytes) -> Attachment:
+        """The attachment again, with its bytes (read back from the store)."""
+        return Attachment(self.name, self.kind, self.media_type, data, self.sha256)
+
+    def describe(self) -> str:
+        """``diagram.png · image · 212 KB``, the name made visible (as
+        :func:`chatterm.attachments.describe` shows an attachment)."""
+        return f"{visible_line(self.name)} · {self.kind} · {format_size(self.size)}"
 
 
 @dataclass(slots=True)
@@ -92,6 +129,8 @@ class Turn:
     compacts: bool = False
     # The system prompt this turn was sent with when it is not the session's ("": none).
     system: str | None = None
+    #: the files attached to the prompt (their bytes are in the attachment store)
+    attachments: tuple[AttachmentRef, ...] = ()
 
     @property
     def in_progress(self) -> bool:
@@ -414,13 +453,23 @@ def title_from_prompt(prompt: str, limit: int = TITLE_CHARS) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def history_of(turns: Sequence[Turn], next_prompt: str | None = None) -> tuple[Message, ...]:
+AttachmentLoader = Callable[["Turn"], tuple[Attachment, ...]]
+
+
+def history_of(
+    turns: Sequence[Turn],
+    next_prompt: str | None = None,
+    attachments: AttachmentLoader | None = None,
+) -> tuple[Message, ...]:
     """What ``next_prompt`` (the prompt about to be sent after ``turns``) follows: the
     prompt of every turn :func:`sent_turns` keeps, and its answer if it has text (reasoning
-    is not sent back)."""
+    is not sent back). ``attachments`` gives a turn's attached files with their bytes
+    (:meth:`chatterm.sessions.keeper.SessionKeeper.attachments_of`); without it the
+    prompts go without them."""
     messages: list[Message] = []
     for turn in sent_turns(turns, next_prompt):
-        messages.append(Message("user", turn.prompt))
+        files = attachments(turn) if attachments is not None and turn.attachments else ()
+        messages.append(Message("user", turn.prompt, files))
         if turn.answer:
             messages.append(Message("assistant", turn.answer))
     return tuple(messages)

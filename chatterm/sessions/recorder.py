@@ -24,6 +24,7 @@ from chatterm.events import Event
 from chatterm.reply.accumulate import Reply
 from chatterm.sessions.model import (
     FRAME_MS,
+    AttachmentRef,
     Session,
     TimelineEntry,
     TimelineKind,
@@ -194,6 +195,8 @@ class TurnRecorder:
     :meth:`tick` now and then, and end it with :meth:`done` and the consolidated reply.
     ``system`` is the turn's own system prompt, when it is not the session's (see
     :meth:`~chatterm.sessions.model.Session.system_to_record`).
+    ``attachments`` reference files already in the attachment store (the keeper stores
+    them first: a saved turn never references a file that is not there).
     """
 
     def __init__(
@@ -207,6 +210,7 @@ class TurnRecorder:
         started: str | None = None,
         compacts: bool = False,
         system: str | None = None,
+        attachments: tuple[AttachmentRef, ...] = (),
     ) -> None:
         self.session = session
         self.writer = writer
@@ -217,6 +221,7 @@ class TurnRecorder:
             started=started or now_iso(),
             compacts=compacts,
             system=system,
+            attachments=attachments,
         )
         if not session.title:
             session.title = title_from_prompt(prompt)

@@ -10,18 +10,25 @@ session never takes the name of an existing file.
 
 Sessions are named on the command line by id, by a unique prefix of an id, or by the path
 of a session file.
+
+The files attached to prompts are kept beside the sessions folder, in an
+:class:`~chatterm.sessions.attachment_store.AttachmentStore` (``<data>/attachments/``);
+deleting a session removes those of its attachments that no other session references.
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import stat
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 from chatterm import paths
 from chatterm.errors import ChattermError
 from chatterm.files import atomic_write, file_problem, read_regular
+from chatterm.sessions.attachment_store import FOLDER_NAME, AttachmentStore, AttachmentStoreError
 from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
     SessionFolderError,
@@ -31,7 +38,13 @@ from chatterm.sessions.index import (
     session_files,
     summarize,
 )
-from chatterm.sessions.model import Session, SessionFormatError, is_valid_id, new_session_id
+from chatterm.sessions.model import (
+    SHA256_HEX,
+    Session,
+    SessionFormatError,
+    is_valid_id,
+    new_session_id,
+)
 
 
 class SessionError(ChattermError):
@@ -99,12 +112,14 @@ class SessionStore:
     """Reads and writes session files in one folder.
 
     Args:
-        folder: where the files live (default: :func:`sessions_dir`).
+        folder: where the files live (default: :func:`sessions_dir`); the attachments
+            are kept beside it, in ``attachments/``.
         new_format: the format of sessions created from now on.
     """
 
     def __init__(self, folder: Path | None = None, new_format: SessionFormat = "json") -> None:
         self.folder = folder or sessions_dir()
+        self.attachments = AttachmentStore(self.folder.parent / FOLDER_NAME)
         self.new_format: SessionFormat = new_format
         # The file each session this store loaded or saved lives in; only those may be
         # written over, and only while they are as this store last saw them (None: the
@@ -312,9 +327,12 @@ class SessionStore:
         self.save(session)
         return session
 
-    def delete(self, ref: str) -> Path:
-        """Remove a session's file (even one that cannot be read: the user asked)."""
+    def delete(self, ref: str, *, keep: Collection[str] = ()) -> Path:
+        """Remove a session's file (even one that cannot be read: the user asked), and the
+        stored attachments it references that no other session does (nor ``keep``: the
+        hashes an unsaved session in memory references)."""
         path = self.find(ref)
+        attached = self._attachments_of_file(path)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -324,7 +342,51 @@ class SessionStore:
         with self._lock:
             self._owned = {k: v for k, v in self._owned.items() if v != path}
             self._stamps.pop(path, None)
+        self._remove_unused_attachments(attached - set(keep), path)
         return path
+
+    # -- attachments ------------------------------------------------------------------
+
+    def _attachments_of_file(self, path: Path) -> set[str]:
+        """The hashes of the attachments a session file references: from its turns, or
+        when it does not parse, every hash written in it (what it may have referenced)."""
+        try:
+            raw = read_regular(path, limit=SESSION_FILE_LIMIT)
+        except OSError:
+            return set()  # nothing is known: nothing is removed
+        if b"sha256" not in raw:
+            return set()  # no attachment (the usual case): not worth parsing
+        try:
+            session = decode(raw, _format_of(path))
+        except SessionFormatError:
+            return set(_HASH_IN_TEXT.findall(raw.decode("ascii", "replace")))
+        return {ref.sha256 for turn in session.tree for ref in turn.attachments}
+
+    def _remove_unused_attachments(self, hashes: set[str], deleted: Path) -> None:
+        """Remove the stored files of ``hashes`` that no session in the folder references.
+        The references come from the listing (its index rebuilt for any file changed); a
+        file that cannot be parsed keeps every hash written in it, and one that cannot be
+        read at all keeps them all."""
+        if not hashes:
+            return
+        try:
+            summaries = self.list()
+        except SessionError:
+            return  # the folder cannot be read: every file is kept
+        used: set[str] = set()
+        for summary in summaries:
+            if summary.problem is None:
+                used.update(summary.attachments)
+                continue
+            try:
+                raw = read_regular(self.folder / summary.file_name, limit=SESSION_FILE_LIMIT)
+            except OSError:
+                return
+            used.update(sha for sha in hashes if sha.encode() in raw)
+        try:
+            self.attachments.remove(hashes - used)
+        except AttachmentStoreError as exc:
+            raise SessionError(f"deleted {deleted}, but {exc}") from None
 
 
 def _present(path: Path) -> bool:
@@ -362,6 +424,7 @@ def _save_reason(exc: OSError) -> str:
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_HASH_IN_TEXT = re.compile(rf"(?<![0-9a-f])({SHA256_HEX.pattern})(?![0-9a-f])")
 
 
 def _format_of(path: Path) -> SessionFormat:
