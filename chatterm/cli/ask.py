@@ -52,6 +52,7 @@ from chatterm.files import same_file
 from chatterm.providers.registry import ResolvedModel, default_model, resolve_model
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import Sink, Source, end_sinks, pump
+from chatterm.sessions.attachment_store import AttachmentStoreError
 from chatterm.sessions.context import COMPACT_PROMPT
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.recorder import TurnRecorder
@@ -136,6 +137,10 @@ def ask_command(
             if (args.regenerate or args.compact) and not session.turns:
                 what = "to regenerate" if args.regenerate else "to summarize"
                 return fail(f"session {visible_line(session.id)} has no turn {what}", EXIT_USAGE)
+    if args.regenerate and keeper is not None and keeper.session is not None:
+        # The prompt asked again takes its files along (-a is refused with --regenerate),
+        # checked against the models as -a files are.
+        attachments = keeper.attachments_of(keeper.session.turns[-1])
     choices = args.choices or 1
     if choices > 1 and args.ask_model and len(args.ask_model) > 1:
         return fail(
@@ -166,7 +171,7 @@ def ask_command(
         targets = [target] * choices  # one request, compared as N models would be
     if args.regenerate and keeper is not None and keeper.session is not None:
         # The last turn leaves the active path (it stays in the session): the new reply
-        # follows the turn before it, with the same prompt.
+        # follows the turn before it, with the same prompt (and files, taken above).
         session = keeper.session
         prompt = session.turns[-1].prompt
         session.rewind(len(session.turns) - 1)
@@ -184,6 +189,8 @@ def ask_command(
         *(keeper.history(prompt) if keeper else ()),
         Message("user", prompt, attachments),
     )
+    for notice in keeper.take_attachment_notices() if keeper else ():
+        stderr.write(f"chatterm: {safe_text(notice)}\n")  # sent without it: said, not fatal
     conversations = []
     for target in targets:
         model_config = settings.model_settings.get(target.ref)
@@ -211,7 +218,16 @@ def ask_command(
         printer = PlainPrinter(output, stderr, color=color, show_reasoning=not args.no_reasoning)
     saved: SavedTurn | None = None
     if keeper is not None:
-        recorder = keeper.begin_turn(prompt, target.ref, compacts=args.compact)
+        try:
+            recorder = keeper.begin_turn(
+                prompt,
+                target.ref,
+                compacts=args.compact,
+                attachments=conversation.messages[-1].attachments,
+            )
+        except AttachmentStoreError as exc:
+            keeper.close()
+            return fail(f"{exc}; nothing was sent", EXIT_FAILED)
         saved = SavedTurn(keeper, recorder, printer)
         refused = _refused_before_sending(keeper)
         if refused is not None:
@@ -435,7 +451,13 @@ def _ask_models(
         printers = list(plain.replies)
     saved: list[SavedAlternative] = []
     if keeper is not None:
-        recorders = keeper.begin_alternatives(prompt, models)
+        try:
+            recorders = keeper.begin_alternatives(
+                prompt, models, attachments=conversations[0].messages[-1].attachments
+            )
+        except AttachmentStoreError as exc:
+            keeper.close()
+            return fail(f"{exc}; nothing was sent", EXIT_FAILED)
         saved = [
             SavedAlternative(keeper, recorder, printer)
             for recorder, printer in zip(recorders, printers, strict=True)

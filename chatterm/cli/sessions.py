@@ -146,12 +146,15 @@ def list_sessions(store: SessionStore, out: TextIO, *, json_lines: bool = False)
 def write_prompt(out: TextIO, turn: Turn, *, color: bool, place: tuple[int, int] = (1, 1)) -> None:
     """The user's message under a ``you`` rule, then a rule naming the model that replied.
     ``place``: which of the alternatives at the turn's place it is, and how many there are;
-    the rule says so when there are several (``── you ── [2/3]``)."""
+    the rule says so when there are several (``── you ── [2/3]``). Each file attached to
+    the prompt follows it on a line of its own (``attached: name · kind · size``)."""
     alternative, alternatives = place
     mark = f" [{alternative}/{alternatives}]" if alternatives > 1 else ""
     out.write(dim(f"── you ──{mark}", color) + "\n")
     prompt = safe_text(turn.prompt).rstrip("\n")
     out.write(prompt + "\n")
+    for ref in turn.attachments:  # the name made visible, like every text shown
+        out.write(dim(f"attached: {ref.describe()}", color) + "\n")
     summary = " (summary: sent instead of the turns above)" if turn.compacts else ""
     out.write(dim(f"── {visible_line(turn.model)}{summary} ──", color) + "\n")
 
