@@ -233,11 +233,14 @@ class ChatApp(App[None]):
 
     def _report_save_error(self) -> None:
         """A save failed: say so once; the conversation stays in memory and usable.
-        What the app remembers is saved on the same clock."""
+        What the app remembers is saved on the same clock, and an attachment found missing
+        or damaged in the store is reported on it."""
         self.remembered.flush()
         problem = self.remembered.take_problem()
         if problem:
             self.notify(safe_text(problem), severity="warning", markup=False, timeout=8)
+        for notice in self.keeper.take_attachment_notices():  # missing or damaged: not sent
+            self.notify(safe_text(notice), severity="warning", markup=False, timeout=8)
         message = self.keeper.take_error()
         if message:
             self.notify(
