@@ -5,7 +5,9 @@ session uses."""
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,10 @@ from chatterm.reply.live import ReplyStream
 from chatterm.reply.metrics import Metrics
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.store import SessionStore
+from tests.cli.test_cli_ask_sessions import ask, server  # noqa: F401
+from tests.fake_provider.server import FakeServer
+from tests.providers.test_attachment_requests import png
+from tests.test_files_and_disk import BrokenDisk
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x08" + bytes(40)
 DIAGRAM = make_attachment("diagram.png", PNG)
@@ -154,3 +160,45 @@ def test_a_fork_shares_the_files_and_keeps_them(capsys: pytest.CaptureFixture[st
     assert SessionStore().load(fork).turns[0].attachments[0].sha256 == DIAGRAM.sha256
     assert run(capsys, "sessions", "delete", original)[0] == 0
     assert (SessionStore().attachments.folder / DIAGRAM.sha256).read_bytes() == PNG
+
+
+# -- with the fake server: -a, saved, sent again ------------------------------------------
+
+
+def test_a_file_attached_with_save_is_sent_again_when_the_chat_goes_on(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "shot.png").write_bytes(png())
+    args = ("-m", "openai:gpt-4.1", "--json")
+    code, out, err = ask(capsys, "--save", *args, "-a", str(tmp_path / "shot.png"), "What?")
+    assert code == 0, err
+    session_id = json.loads(out.splitlines()[-1])["session_id"]
+    (tmp_path / "shot.png").unlink()  # read once, at attach time: the store has it now
+    code, _, err = ask(capsys, "--session", session_id, *args, "And now?")
+    assert code == 0, err
+    first, second = server.requests
+    assert second.json["messages"][0] == first.json["messages"][0]  # the image again
+    assert second.json["messages"][0]["content"][1]["type"] == "image_url"
+    session = SessionStore().load(session_id)
+    [ref] = session.turns[0].attachments
+    assert (ref.name, ref.kind, ref.size) == ("shot.png", "image", len(png()))
+
+
+def test_a_file_the_store_refuses_sends_nothing(
+    capsys: pytest.CaptureFixture[str],
+    server: FakeServer,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "notes.txt").write_text("notes\n")
+    disk = BrokenDisk(monkeypatch, SessionStore().attachments.folder, ("mkstemp", errno.ENOSPC))
+    disk.broken = True
+    args = ("--save", "-m", "openai:gpt-4.1", "-a", str(tmp_path / "notes.txt"), "Read it")
+    code, out, err = ask(capsys, *args)
+    assert code == 1 and out == ""
+    assert err.startswith("chatterm: cannot store the attachment notes.txt in ")
+    assert err.endswith("the disk is full; free some space; nothing was sent\n")
+    assert err.count("\n") == 1
+    assert server.requests == [] and not list(SessionStore().folder.glob("*.json"))
