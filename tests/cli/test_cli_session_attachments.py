@@ -72,7 +72,7 @@ def test_ask_session_sends_the_files_again(
     first, _, last = conversation.messages
     assert first.attachments == (DIAGRAM, HOSTILE) and last.attachments == ()
     session = SessionStore().load(session_id)
-    assert session.version == 5 and session.turns[1].attachments == ()
+    assert session.version == 6 and session.turns[1].attachments == ()
 
 
 def test_a_missing_file_is_said_on_stderr_and_the_rest_is_sent(
