@@ -169,7 +169,8 @@ def test_a_role_on_a_session_switches_its_system_prompt_from_that_turn_on(
     assert "system: The config's own.\n" in shown
     switch = "system from here on: You review code: bugs first.\nÜnïcode kept.\n── you ──\ntwo\n"
     assert shown.count("system from here on:") == 1
-    assert shown.index("answer 0") < shown.index(switch) < shown.index("answer 1")
+    # (whole lines: a stats line's "answer 13ms" holds "answer 1")
+    assert shown.index("\nanswer 0\n") < shown.index(switch) < shown.index("\nanswer 1\n")
 
 
 def test_a_session_without_a_system_prompt_records_the_one_it_was_sent_with(
