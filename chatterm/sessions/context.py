@@ -9,16 +9,22 @@ history starts at the summary, which is estimated. What came after it (turns wit
 reported usage) and the prompt being sent are estimated at about four characters a token,
 and the count says it is estimated. With no reported usage at all, everything is estimated.
 
+Attached files are estimated by :func:`attachment_tokens` (a text file by its characters, an
+image and a PDF page at a fixed size): a reply's reported input already counts those it
+was sent with.
+
 Counts from one model's tokenizer stand for another's after a model switch: the meter is a
 guide to how close the limit is, and a request is refused only when it is over the window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from chatterm.events import CLEAN_FINISHES, estimate_tokens
+from chatterm.events import CLEAN_FINISHES, Attachment, AttachmentKind, estimate_tokens
 from chatterm.sessions.model import Turn, sent_turns
 
 #: What a summary (compaction) asks the model: the summary stands in for the conversation.
@@ -27,6 +33,62 @@ COMPACT_PROMPT = (
     "decided and why, the facts, names, numbers, code and file names that matter, and what "
     "is still open. Write it as notes for yourself to continue from, without pleasantries."
 )
+
+
+#: An image's input tokens, estimated: providers count an image by its pixels once scaled
+#: to their limit (Anthropic about width × height / 750, at most about 1,600 for the 1.15
+#: megapixels it scales to; OpenAI 85 plus 170 a 512-pixel tile), so a screenshot comes
+#: close to this.
+IMAGE_TOKENS = 1_600
+#: A PDF page's input tokens, estimated: providers send a page as its text and an image of
+#: it (Anthropic documents 1,500 to 3,000 tokens a page, text and image together).
+PDF_PAGE_TOKENS = 2_000
+#: Bytes a PDF page is taken to hold when its pages cannot be counted from the file.
+PDF_BYTES_PER_PAGE = 3 * 1024
+# A page object (``/Type /Page``, not ``/Pages``); compressed object streams hide them.
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+class AttachedFile(Protocol):
+    """What the estimate needs of a file attached: an :class:`~chatterm.events.Attachment`
+    (its bytes at hand) or a turn's record of one (its kind and size only)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> AttachmentKind: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+def pdf_pages(size: int, data: bytes | None = None) -> int:
+    """The pages of a PDF of ``size`` bytes: counted from its page objects when its
+    ``data`` is at hand and they are readable there, else one a
+    :data:`PDF_BYTES_PER_PAGE` (at least one)."""
+    pages = len(_PDF_PAGE.findall(data)) if data is not None else 0
+    return pages or max(1, -(-size // PDF_BYTES_PER_PAGE))
+
+
+def attachment_tokens(attachments: Iterable[AttachedFile]) -> int:
+    """The input tokens ``attachments`` add to a request, estimated: a text file by its
+    characters (about four a token, with its name and the fence around it; its bytes
+    when only its size is known), an image :data:`IMAGE_TOKENS`, a PDF
+    :data:`PDF_PAGE_TOKENS` a page."""
+    tokens = 0
+    for attachment in attachments:
+        data = attachment.data if isinstance(attachment, Attachment) else None
+        match attachment.kind:
+            case "text":
+                chars = len(attachment.text()) if isinstance(attachment, Attachment) else None
+                fence = len(attachment.name) + 10
+                tokens += estimate_tokens((attachment.size if chars is None else chars) + fence)
+            case "image":
+                tokens += IMAGE_TOKENS
+            case "pdf":
+                tokens += PDF_PAGE_TOKENS * pdf_pages(attachment.size, data)
+    return tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +121,19 @@ def _estimate(turn: Turn) -> int:
 
 
 def context_use(
-    turns: Sequence[Turn], system: str | None, window: int | None, next_prompt: str = ""
+    turns: Sequence[Turn],
+    system: str | None,
+    window: int | None,
+    next_prompt: str = "",
+    next_attachments: Sequence[AttachedFile] = (),
 ) -> ContextUse:
-    """The size of the request that would send ``next_prompt`` (empty: the conversation as
-    it stands) after ``turns`` (the active path) with ``system``, against ``window``."""
+    """The size of the request that would send ``next_prompt`` with ``next_attachments``
+    (empty: the conversation as it stands) after ``turns`` (the active path) with
+    ``system``, against ``window``."""
     sent = sent_turns(turns, next_prompt or None)
     anchor = next((i for i in range(len(sent) - 1, -1, -1) if _reported(sent[i])), None)
     draft = estimate_tokens(len(next_prompt)) if next_prompt else 0
+    draft += attachment_tokens(next_attachments)
     if anchor is None:
         tokens = estimate_tokens(len(system or "")) + sum(_estimate(turn) for turn in sent)
         return ContextUse(tokens + draft, estimated=bool(tokens + draft), window=window)

@@ -23,7 +23,8 @@ message in ``$VISUAL``/``$EDITOR`` (ctrl+e, the usual key, is TextArea's end of 
 ctrl+x ctrl+e, bash's, would need ctrl+x, TextArea's cut) and alt+h searches the prompts of
 every saved chat (the history; ctrl+r, a shell's key for it, shows reasoning here). alt+g
 opens the spend and speed charts (no function key is left; g for graphs).
-alt+o lists the roles (ctrl+r and alt+r are taken; "o" as in rOle).
+alt+o lists the roles (ctrl+r and alt+r are taken; "o" as in rOle), and alt+a opens the
+file chooser that attaches a file to the next prompt (no TextArea key).
 ctrl+f, the one control letter nothing binds, is left to the user's ``[keys]``. A terminal
 sends alt+v as ESC v, which Textual may report with the character "v": the prompt lets the
 binding have it rather than type the "v" (see :mod:`chatterm.tui.widgets.prompt`).
@@ -278,6 +279,15 @@ PICK_ROLE = Binding(
     tooltip="Pick a role (a system prompt, and the model and effort it starts on); in a chat "
     "that has begun, its system prompt applies from the next turn.",
 )
+ATTACH_FILE = Binding(
+    "alt+a",
+    "attach_file",
+    "Attach",
+    id="chat.attach_file",
+    show=False,  # the footer keeps to 120 columns: the welcome text and palette say it
+    tooltip="Choose a file to send with the next prompt (text, an image or a PDF); "
+    "@path in the prompt attaches one too.",
+)
 PICK_THEME = Binding(
     "f4",
     "pick_theme",
@@ -468,6 +478,37 @@ ROLES_CLOSE = Binding(
     id="roles.close",
     tooltip="Close the list; the system prompt stays as it was.",
 )
+# The chips of the files attached to the next prompt (one chip focused: Shift+Tab from
+# the prompt reaches the last).
+CHIP_REMOVE = Binding(
+    "delete,backspace",
+    "remove_chip",
+    "Remove",
+    id="chips.remove",
+    tooltip="Take the focused file off the next prompt.",
+)
+# The file chooser: the path field keeps the focus until Down moves it to the tree.
+CHOOSER_COMPLETE = Binding(
+    "tab",
+    "complete",
+    "Complete",
+    id="chooser.complete",
+    tooltip="Complete the path typed (~ is your home folder); the folder is shown below.",
+)
+CHOOSER_TO_TREE = Binding(
+    "down",
+    "to_tree",
+    "Browse",
+    id="chooser.browse",
+    tooltip="Move to the folder tree (Enter on a file attaches it).",
+)
+CHOOSER_CLOSE = Binding(
+    "escape",
+    "close",
+    "Close",
+    id="chooser.close",
+    tooltip="Close the chooser; nothing is attached.",
+)
 # Dialogs.
 DIALOG_YES = Binding("y", "yes", "Yes", id="dialog.yes", tooltip="Yes, do it.")
 DIALOG_NO = Binding("n,escape", "no", "No", id="dialog.no", tooltip="No, leave it as it is.")
@@ -511,6 +552,7 @@ CHAT_BINDINGS = [
     SEARCH_PROMPTS,
     STATS,
     PICK_ROLE,
+    ATTACH_FILE,
 ]
 APP_BINDINGS = [QUIT, COMMAND_PALETTE]
 SESSIONS_BINDINGS = [
@@ -528,9 +570,11 @@ PROMPTS_BINDINGS = [PROMPTS_SELECT, PROMPTS_CLOSE]
 ROLES_BINDINGS = [ROLES_SELECT, ROLES_CLOSE]
 CONFIRM_BINDINGS = [DIALOG_YES, DIALOG_NO]
 RENAME_BINDINGS = [DIALOG_CANCEL]
+CHIP_BINDINGS = [CHIP_REMOVE]
+CHOOSER_BINDINGS = [CHOOSER_COMPLETE, CHOOSER_TO_TREE, CHOOSER_CLOSE]
 # The bindings active together, screen by screen: a key may serve one action per screen.
 SCOPES: dict[str, list[Binding]] = {
-    "chat": [*PROMPT_BINDINGS, *CHAT_BINDINGS, *APP_BINDINGS],
+    "chat": [*PROMPT_BINDINGS, *CHAT_BINDINGS, *CHIP_BINDINGS, *APP_BINDINGS],
     "sessions": [*SESSIONS_BINDINGS, *APP_BINDINGS],
     "replay": [*REPLAY_BINDINGS, *APP_BINDINGS],
     "stats": [*STATS_BINDINGS, *APP_BINDINGS],
@@ -540,6 +584,7 @@ SCOPES: dict[str, list[Binding]] = {
     "roles": [*ROLES_BINDINGS, *APP_BINDINGS],
     "confirm": [*CONFIRM_BINDINGS, *APP_BINDINGS],
     "rename": [*RENAME_BINDINGS, *APP_BINDINGS],
+    "file chooser": [*CHOOSER_BINDINGS, *APP_BINDINGS],
 }
 ALL_BINDINGS = [
     *PROMPT_BINDINGS,
@@ -555,6 +600,8 @@ ALL_BINDINGS = [
     *ROLES_BINDINGS,
     *CONFIRM_BINDINGS,
     *RENAME_BINDINGS,
+    *CHIP_BINDINGS,
+    *CHOOSER_BINDINGS,
 ]
 
 
@@ -566,6 +613,10 @@ _KEY_NAMES = {
     "enter": "Enter",
     "space": "Space",
     "end": "End",
+    "tab": "Tab",
+    "down": "Down",
+    "delete": "Delete",
+    "backspace": "Backspace",
 }
 
 

@@ -48,6 +48,7 @@ TITLES = {
     "chat.search_prompts": "Past prompts…",
     "chat.stats": "Spend and speed charts…",
     "chat.pick_role": "Roles…",
+    "chat.attach_file": "Attach a file…",
 }
 
 

@@ -85,3 +85,25 @@ def test_over_and_share() -> None:
     assert ContextUse(201, False, 200).over() and not ContextUse(200, False, 200).over()
     assert ContextUse(10, False, None).share is None and not ContextUse(10, False, None).over()
     assert format_tokens(1_050_000) == "1.05M" and format_tokens(999) == "999"
+
+
+def test_attachments_count_an_estimate_in_the_next_request() -> None:
+    from chatterm.attachments import make_attachment
+    from chatterm.sessions.context import (
+        IMAGE_TOKENS,
+        PDF_BYTES_PER_PAGE,
+        PDF_PAGE_TOKENS,
+        attachment_tokens,
+        pdf_pages,
+    )
+
+    text = make_attachment("a.txt", b"x" * 385)  # with its name and fence: 400 characters
+    image = make_attachment("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 50)
+    two_pages = make_attachment("a.pdf", b"%PDF-1.4 /Type /Pages /Type /Page /Type/Page %%EOF")
+    assert attachment_tokens([text]) == 100
+    assert attachment_tokens([image, image]) == 2 * IMAGE_TOKENS
+    assert pdf_pages(two_pages.size, two_pages.data) == 2
+    assert attachment_tokens([two_pages]) == 2 * PDF_PAGE_TOKENS
+    assert pdf_pages(3 * PDF_BYTES_PER_PAGE + 1) == 4  # pages not readable: by size
+    use = context_use([], None, window=10_000, next_prompt="q" * 400, next_attachments=[image])
+    assert use.tokens == 100 + IMAGE_TOKENS and use.estimated

@@ -42,8 +42,10 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.config import Settings
+from chatterm.errors import ChattermError
 from chatterm.events import (
     CLEAN_FINISHES,
+    Attachment,
     Conversation,
     Message,
     ReasoningEffort,
@@ -59,6 +61,7 @@ from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, RETRY, k
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
+from chatterm.tui.screens.chat_attachments import AttachmentActions
 from chatterm.tui.screens.chat_compare import CompareActions
 from chatterm.tui.screens.chat_context import ContextMeter
 from chatterm.tui.screens.chat_models import ModelSwitching
@@ -67,6 +70,7 @@ from chatterm.tui.screens.chat_roles import RoleChoosing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.reply_in_flight import LiveReply
 from chatterm.tui.screens.turns_screen import TurnsScreen
+from chatterm.tui.widgets.attachment_chips import AttachmentChips
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -102,6 +106,7 @@ class ChatScreen(
     TranscriptActions,
     CompareActions,
     ContextMeter,
+    AttachmentActions,
     PromptComposing,
     TurnsScreen,
 ):
@@ -113,7 +118,8 @@ class ChatScreen(
     comparing models :class:`~chatterm.tui.screens.chat_compare.CompareActions`', the
     context meter :class:`~chatterm.tui.screens.chat_context.ContextMeter`'s, and the
     branching keys :class:`~chatterm.tui.screens.chat_branches.BranchActions`',
-    the editor and past prompts :class:`~chatterm.tui.screens.chat_prompts.PromptComposing`'s.
+    the editor and past prompts :class:`~chatterm.tui.screens.chat_prompts.PromptComposing`'s,
+    attaching files :class:`~chatterm.tui.screens.chat_attachments.AttachmentActions`'.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [*CHAT_BINDINGS]
@@ -162,6 +168,7 @@ class ChatScreen(
         with ConversationView(id="conversation"):
             yield Static(welcome(self.notice, self.keymap), id="welcome")
             yield EarlierTurns()
+        yield AttachmentChips(id="attachments")
         yield PromptArea(id="prompt", past_prompts=self.past_prompts, keymap=self.keymap)
         yield StatsBar(id="stats")
         yield Footer()
@@ -225,35 +232,46 @@ class ChatScreen(
             return
         if self._busy():
             return
+        attachments = self.attachments_for(text)  # the chips' and @path's
+        if attachments is None:
+            return
         if self.compare_models is not None:
             targets = self.compare_targets()
-            if targets is None or not self.context_allows(text, targets):
+            if (
+                targets is None
+                or self.attachments_refused(targets, attachments)
+                or not self.context_allows(text, targets, attachments)
+            ):
                 return
             await self.keep_chosen()  # the last comparison goes on with its chosen reply
             event.prompt.clear()
+            await self.attachments_sent()
             history = await self.branch_for_send(text)
-            await self.send_compared(text, targets, history)
+            await self.send_compared(text, targets, history, attachments)
             return
         if not self.ready_to_send():
             return
         assert self.target is not None
-        if not self.context_allows(text, [self.target]):
+        if self.attachments_refused([self.target], attachments) or not self.context_allows(
+            text, [self.target], attachments
+        ):
             return
         await self.keep_chosen()
         event.prompt.clear()
+        await self.attachments_sent()
         history = await self.branch_for_send(text)  # a rewritten earlier prompt: a new branch
         choices = self.settings.choices
         if choices > 1 and self.target is not None:
             refusal = self.target.provider.choices_refusal(self.target.ref)
             if refusal is None:
-                await self.send_choices(text, self.target, choices, history)
+                await self.send_choices(text, self.target, choices, history, attachments)
                 return
             self.notify(
                 safe_text(f"{refusal}: one reply (choices = {choices} in the config)."),
                 severity="warning",
                 markup=False,
             )
-        await self.send(text, history)
+        await self.send(text, history, attachments=attachments)
 
     def ready_to_send(self) -> bool:
         """Whether the current model can take a prompt (and if not, say why)."""
@@ -263,16 +281,20 @@ class ChatScreen(
         return True
 
     def conversation_for(
-        self, prompt: str, target: ResolvedModel, history: Sequence[Message] | None = None
+        self,
+        prompt: str,
+        target: ResolvedModel,
+        history: Sequence[Message] | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Conversation:
         """The history (the full one by default; answers without reasoning) and the new
-        message."""
+        message, with its ``attachments``."""
         model_config = self.settings.model_settings.get(target.ref)
         reasoning, effort = self.conversation_effort()
         if history is None:
             history = self.keeper.history(prompt)
         return Conversation(
-            messages=(*history, Message("user", prompt)),
+            messages=(*history, Message("user", prompt, tuple(attachments))),
             system=self.keeper.system,
             reasoning=reasoning,
             effort=effort,
@@ -286,23 +308,34 @@ class ChatScreen(
         *,
         target: ResolvedModel | None = None,
         compacts: bool = False,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
-        """Start a turn: show the message and stream the reply from ``target`` (by default
-        the current model), after ``history`` (by default the whole conversation).
-        ``compacts``: the reply is a summary that the history sent from then on starts
-        with."""
+        """Start a turn: show the message (and the files attached to it) and stream the
+        reply from ``target`` (by default the current model), after ``history`` (by default
+        the whole conversation). ``compacts``: the reply is a summary that the history sent
+        from then on starts with."""
         target = target or self.target
         assert target is not None
+        try:
+            # The session (and its file) begins with its first prompt, saved at once, its
+            # attached files stored first.
+            recorder = self.keeper.begin_turn(
+                prompt, target.ref, compacts=compacts, attachments=tuple(attachments)
+            )
+        except ChattermError as error:  # the files could not be stored: nothing recorded
+            await self.not_sent(error, prompt, attachments)
+            return
         turn = TurnView(
             prompt,
             target.ref,
             reasoning_collapsed=self.reasoning_collapsed,
             on_frame=self._on_frame,
             summary=compacts,
+            attachments=attachments,
         )
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
-        conversation = self.conversation_for(prompt, target, history)
+        conversation = self.conversation_for(prompt, target, history, attachments)
         from chatterm.reply.live import ReplyStream  # warmed up after the first frame
 
         stream = ReplyStream(
@@ -314,8 +347,6 @@ class ChatScreen(
             clock=self._clock,
             sleep=self.sleep,
         )
-        # The session (and its file) begins with its first prompt, saved at once.
-        recorder = self.keeper.begin_turn(prompt, target.ref, compacts=compacts)
         self.mark_alternatives(turn, len(recorder.session.turns) - 1)
         live = self.live = LiveReply(turn, stream, recorder)
         turn.start_clock()

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.config import Settings
-from chatterm.events import Conversation, Message
+from chatterm.errors import ChattermError
+from chatterm.events import Attachment, Conversation, Message
 from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import LiveFigures, Reply
@@ -97,12 +98,20 @@ class CompareActions(BranchActions):
     if TYPE_CHECKING:  # the chat screen's own
 
         def conversation_for(
-            self, prompt: str, target: ResolvedModel, history: Sequence[Message] | None = None
+            self,
+            prompt: str,
+            target: ResolvedModel,
+            history: Sequence[Message] | None = None,
+            attachments: Sequence[Attachment] = (),
         ) -> Conversation: ...
 
         def favourites(self) -> tuple[str, ...]: ...
 
         def usable_model(self, ref: str, doing: str) -> ResolvedModel | None: ...
+
+        async def not_sent(
+            self, error: Exception, prompt: str, attachments: Sequence[Attachment]
+        ) -> None: ...
 
         async def show_session(self, *, adopt_model: bool = True) -> None: ...
 
@@ -154,29 +163,41 @@ class CompareActions(BranchActions):
     # -- streaming ----------------------------------------------------------------------
 
     async def send_compared(
-        self, prompt: str, targets: Sequence[ResolvedModel], history: Sequence[Message] | None
+        self,
+        prompt: str,
+        targets: Sequence[ResolvedModel],
+        history: Sequence[Message] | None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
-        """Send ``prompt`` to every target at once, after ``history`` (by default the whole
-        conversation), each reply into its column and recorded as an alternative."""
+        """Send ``prompt`` (with ``attachments``) to every target at once, after ``history``
+        (by default the whole conversation), each reply into its column and recorded as an
+        alternative."""
         from chatterm.reply.live import ReplyStream  # warmed up after the first frame
 
         self.leave_comparing()
         if history is None:
             history = self.keeper.history(prompt)
+        try:
+            recorders = self.keeper.begin_alternatives(
+                prompt, [target.ref for target in targets], attachments=tuple(attachments)
+            )
+        except ChattermError as error:  # the files could not be stored: nothing recorded
+            await self.not_sent(error, prompt, attachments)
+            return
         view = CompareView(
             prompt,
             [target.ref for target in targets],
             reasoning_collapsed=self.reasoning_collapsed,
             on_frame=self._on_compare_frame,
+            attachments=attachments,
         )
         await self.conversation.mount(view)
         self.conversation.scroll_end(animate=False)
-        recorders = self.keeper.begin_alternatives(prompt, [target.ref for target in targets])
         replies = []
         for column, target, recorder in zip(view.columns, targets, recorders, strict=True):
             stream = ReplyStream(
                 target,
-                self.conversation_for(prompt, target, history),
+                self.conversation_for(prompt, target, history, attachments),
                 self.settings,
                 get_client=lambda target=target: self._clients.get(target),  # type: ignore[misc]
                 clock=self._clock,
@@ -201,26 +222,41 @@ class CompareActions(BranchActions):
         self.refresh_bindings()
 
     async def send_choices(
-        self, prompt: str, target: ResolvedModel, count: int, history: Sequence[Message] | None
+        self,
+        prompt: str,
+        target: ResolvedModel,
+        count: int,
+        history: Sequence[Message] | None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
-        """Ask ``target`` for ``count`` choices in one request, each into its column and
-        recorded as an alternative (the first carries the request's usage and cost)."""
+        """Ask ``target`` for ``count`` choices in one request (with ``attachments``), each
+        into its column and recorded as an alternative (the first carries the request's
+        usage and cost)."""
         from chatterm.reply.choices import ChoiceSplit  # with the network, after the first frame
         from chatterm.reply.live import ReplyStream
 
         if history is None:
             history = self.keeper.history(prompt)
+        try:
+            recorders = self.keeper.begin_alternatives(
+                prompt, [target.ref] * count, attachments=tuple(attachments)
+            )
+        except ChattermError as error:  # the files could not be stored: nothing recorded
+            await self.not_sent(error, prompt, attachments)
+            return
         labels = [f"{target.ref} · choice {number}" for number in range(1, count + 1)]
         view = CompareView(
             prompt,
             labels,
             reasoning_collapsed=self.reasoning_collapsed,
             on_frame=self._on_compare_frame,
+            attachments=attachments,
         )
         await self.conversation.mount(view)
         self.conversation.scroll_end(animate=False)
-        recorders = self.keeper.begin_alternatives(prompt, [target.ref] * count)
-        conversation = replace(self.conversation_for(prompt, target, history), choices=count)
+        conversation = replace(
+            self.conversation_for(prompt, target, history, attachments), choices=count
+        )
         stream = ReplyStream(
             target,
             conversation,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from chatterm.config import Settings
-from chatterm.events import CLEAN_FINISHES, Message
+from chatterm.events import CLEAN_FINISHES, Attachment, Message
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.accumulate import Reply
 from chatterm.sessions.context import (
@@ -86,11 +86,15 @@ class ContextMeter(Screen[None]):
 
         return context_window(ref, self.settings, self.env)
 
-    def context_of(self, ref: str, next_prompt: str = "") -> ContextUse:
-        """The size of the active path (and ``next_prompt``) against ``ref``'s window."""
+    def context_of(
+        self, ref: str, next_prompt: str = "", attachments: Sequence[Attachment] = ()
+    ) -> ContextUse:
+        """The size of the active path (and ``next_prompt`` with its ``attachments``)
+        against ``ref``'s window."""
         session = self.keeper.session
         turns = session.turns if session is not None else []
-        return context_use(turns, self.keeper.system, self.context_window_of(ref), next_prompt)
+        window = self.context_window_of(ref)
+        return context_use(turns, self.keeper.system, window, next_prompt, attachments)
 
     def show_context(self) -> None:
         """Update the meter for the current model (and warn once past the share set)."""
@@ -164,11 +168,16 @@ class ContextMeter(Screen[None]):
                 markup=False,
             )
 
-    def context_allows(self, prompt: str, targets: Sequence[ResolvedModel]) -> bool:
-        """Whether the request sending ``prompt`` fits each target's window; if not, say
-        so in one line (naming the model) and make no request."""
+    def context_allows(
+        self,
+        prompt: str,
+        targets: Sequence[ResolvedModel],
+        attachments: Sequence[Attachment] = (),
+    ) -> bool:
+        """Whether the request sending ``prompt`` (with ``attachments``) fits each target's
+        window; if not, say so in one line (naming the model) and make no request."""
         for target in targets:
-            use = self.context_of(target.ref, prompt)
+            use = self.context_of(target.ref, prompt, attachments)
             if use.over():
                 assert use.window is not None
                 self.notify(

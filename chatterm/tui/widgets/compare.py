@@ -26,6 +26,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from chatterm.events import Attachment
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.frame_clock import FrameClock
 from chatterm.tui.widgets.turn import TurnView, UserMessage
@@ -83,9 +84,11 @@ class CompareView(NoLayoutOnResize, Widget):
         *,
         reasoning_collapsed: bool = False,
         on_frame: Callable[[], None] | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         super().__init__()
         self.prompt = prompt
+        self.attachments = tuple(attachments)  # the files sent with the prompt
         self.models = tuple(models)
         self.on_frame = on_frame
         self.columns = [
@@ -103,7 +106,7 @@ class CompareView(NoLayoutOnResize, Widget):
         self._frame_clock: FrameClock | None = None
 
     def compose(self) -> ComposeResult:
-        yield UserMessage(self.prompt)
+        yield UserMessage(self.prompt, self.attachments)
         with ColumnsRow(id="compare-columns"):
             yield from self.columns
         yield self.ranking

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from chatterm.sessions.model import Turn, sent_turns
 from chatterm.text import safe_text
 from chatterm.tui.bindings import (
+    ATTACH_FILE,
     CANCEL,
     COMMAND_PALETTE,
     COMPARE,
@@ -205,6 +206,7 @@ def welcome(notice: str | None, keymap: Mapping[str, str] | None = None) -> Cont
             (PICK_MODEL, "lists models"),
             (COMPARE, "compares models side by side"),
             (PICK_ROLE, "picks a role"),
+            (ATTACH_FILE, "attaches a file"),
             (CYCLE_EFFORT, "sets the reasoning effort"),
             (COPY_ANSWER, "copies the last answer"),
             (NEW_SESSION, "starts a new chat"),

@@ -19,7 +19,7 @@ columns (``own_clock=False``), and shows live figures under the reply while it s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import assert_never
 
 from rich.text import Text
@@ -29,7 +29,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from chatterm import events
-from chatterm.events import Event
+from chatterm.attachments import describe
+from chatterm.events import Attachment, Event
 from chatterm.reply.accumulate import Reply
 from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.compat import NoLayoutOnResize
@@ -52,8 +53,17 @@ class UserMessage(Static):
     }
     """
 
-    def __init__(self, prompt: str) -> None:
-        super().__init__(Text(safe_text(prompt)), classes="user-message")
+    def __init__(self, prompt: str, attachments: Sequence[Attachment] = ()) -> None:
+        super().__init__(message_text(prompt, attachments), classes="user-message")
+
+
+def message_text(prompt: str, attachments: Sequence[Attachment] = ()) -> Text:
+    """The user's message, and under it a line per attached file (its name as data)."""
+    text = Text(safe_text(prompt))
+    for attachment in attachments:
+        text.append("\n")
+        text.append(f"attached: {describe(attachment)}", style="italic")
+    return text
 
 
 class TurnView(NoLayoutOnResize, Widget):
@@ -109,9 +119,11 @@ class TurnView(NoLayoutOnResize, Widget):
         show_prompt: bool = True,
         own_clock: bool = True,
         summary: bool = False,
+        attachments: Sequence[Attachment] = (),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.attachments = tuple(attachments)  # the files sent with the prompt
         self.alternative: tuple[int, int] | None = None  # (k, n): shown is k of n
         self.summary = summary  # the reply summarizes the turns above (compaction)
         self.on_frame = on_frame
@@ -133,7 +145,7 @@ class TurnView(NoLayoutOnResize, Widget):
 
     def compose(self) -> ComposeResult:
         if self.show_prompt:
-            yield UserMessage(self.prompt)
+            yield UserMessage(self.prompt, self.attachments)
         yield self.model_label
         yield self.notice
         yield self.reasoning
