@@ -174,7 +174,7 @@ async def test_at_path_attaches_the_file_and_the_text_goes_as_typed(
     monkeypatch.setenv("HOME", str(folder))
     app = server_app(env)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        prompt = "compare @notes.txt, @~/paper.pdf and @nowhere to me@example.com"
+        prompt = "compare @notes.txt, @~/shot.png and @nowhere to me@example.com"
         sent: list[tuple[Attachment, ...]] = []
         real_send = chat(app).send
 
@@ -185,14 +185,14 @@ async def test_at_path_attaches_the_file_and_the_text_goes_as_typed(
         chat(app).send = spy  # type: ignore[method-assign]
         await send(pilot, prompt)
         await pilot.app.workers.wait_for_complete()
-        assert [[a.name for a in files] for files in sent] == [["notes.txt", "paper.pdf"]]
+        assert [[a.name for a in files] for files in sent] == [["notes.txt", "shot.png"]]
         body = json.loads(fake_server.requests[-1].body)
         user = [m for m in body["messages"] if m["role"] == "user"][-1]
         content = user["content"]
         texts = [content] if isinstance(content, str) else [p.get("text", "") for p in content]
         assert any(prompt in text for text in texts)  # sent as typed
         assert "attached: notes.txt · text" in last_user_message(app)
-        assert "attached: paper.pdf · pdf" in last_user_message(app)
+        assert "attached: shot.png · image" in last_user_message(app)
 
 
 def test_at_words_that_name_no_file_are_left_alone(folder: Path) -> None:
@@ -323,6 +323,38 @@ async def test_every_compared_model_is_checked(
         await wait_for(pilot, lambda: any("cannot see images" in n for n in notes(app)))
         assert fake_server.requests == [] and screen.comparison is None
         assert chip_names(app) == ["shot.png"]
+
+
+async def test_the_image_reaches_the_server_in_the_request_body(
+    folder: Path, env: dict[str, str], fake_server: FakeServer
+) -> None:
+    import base64
+
+    app = server_app(env)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        assert await chat(app).attach_path(folder / "shot.png")
+        await send(pilot, "what is this?")
+        await pilot.app.workers.wait_for_complete()
+        body = json.loads(fake_server.requests[-1].body)
+        user = [m for m in body["messages"] if m["role"] == "user"][-1]
+        assert isinstance(user["content"], list)
+        urls = [part["image_url"]["url"] for part in user["content"] if "image_url" in part]
+        assert urls == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
+
+
+async def test_a_pdf_to_chat_completions_is_refused_before_the_request(
+    folder: Path, env: dict[str, str], fake_server: FakeServer
+) -> None:
+    app = server_app(env)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = chat(app)
+        assert await screen.attach_path(folder / "paper.pdf")
+        await send(pilot, "summarize it")
+        await wait_for(pilot, lambda: any(note.startswith("Not sent:") for note in notes(app)))
+        refusal = next(note for note in notes(app) if note.startswith("Not sent:"))
+        assert MODEL in refusal and "paper.pdf" in refusal and "\n" not in refusal
+        assert fake_server.requests == []
+        assert screen.prompt.text == "summarize it" and chip_names(app) == ["paper.pdf"]
 
 
 # -- names as data ------------------------------------------------------------------------------
