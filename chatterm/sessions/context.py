@@ -117,7 +117,8 @@ def _reported(turn: Turn) -> bool:
 
 
 def _estimate(turn: Turn) -> int:
-    return estimate_tokens(len(turn.prompt)) + estimate_tokens(len(turn.answer))
+    prompt = estimate_tokens(len(turn.prompt)) + attachment_tokens(turn.attachments)
+    return prompt + estimate_tokens(len(turn.answer))
 
 
 def context_use(

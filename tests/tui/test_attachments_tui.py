@@ -385,3 +385,23 @@ async def test_hostile_file_names_are_shown_as_data(folder: Path) -> None:
         await pilot.app.workers.wait_for_complete()
         message = last_user_message(app)
         assert "attached: ␛[31mred[bold]x.txt · text · 2 B" in message and "\x1b" not in message
+
+
+async def test_regenerate_sends_the_files_again_and_a_reopened_chat_shows_them(
+    folder: Path, env: dict[str, str], fake_server: FakeServer
+) -> None:
+    app = server_app(env)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await send(pilot, "look at @shot.png")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("alt+r")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 2, what="the regenerated")
+        await pilot.app.workers.wait_for_complete()
+        for request in fake_server.requests:
+            user = [m for m in json.loads(request.body)["messages"] if m["role"] == "user"][-1]
+            assert [part["type"] for part in user["content"]] == ["text", "image_url"]
+        session = app.keeper.session
+        assert session is not None
+        await chat(app).open_session(session.id)  # shown from the file, as when reopened
+        await pilot.pause()
+        assert "attached: shot.png · image" in last_user_message(app)

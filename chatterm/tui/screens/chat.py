@@ -54,7 +54,7 @@ from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.keeper import SessionKeeper
-from chatterm.sessions.model import Session, Turn, history_of
+from chatterm.sessions.model import Session, Turn
 from chatterm.sessions.store import SessionError
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, RETRY, key_label
@@ -479,7 +479,8 @@ class ChatScreen(
         session = self.keeper.session
         assert session is not None
         # The failed attempts with this prompt are not sent: the model sees it once.
-        await self.send(failed.prompt, history_of(session.turns, failed.prompt))
+        attachments = self.keeper.attachments_of(failed)
+        await self.send(failed.prompt, self.keeper.history(failed.prompt), attachments=attachments)
 
     def session_to_export(self) -> Session | None:
         return self.keeper.session

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from chatterm.events import Message
+from chatterm.events import Attachment, Message
 from chatterm.sessions.keeper import SessionKeeper
 from chatterm.sessions.model import Session
 from chatterm.tui.bindings import REDO_EXCHANGE, REGENERATE, key_label
@@ -47,7 +47,13 @@ class BranchActions(TurnsScreen):
 
         async def show_session(self, *, adopt_model: bool = True) -> None: ...
 
-        async def send(self, prompt: str, history: Sequence[Message] | None = None) -> None: ...
+        async def send(
+            self,
+            prompt: str,
+            history: Sequence[Message] | None = None,
+            *,
+            attachments: Sequence[Attachment] = (),
+        ) -> None: ...
 
         @property
         def prompt(self) -> PromptArea: ...
@@ -117,11 +123,12 @@ class BranchActions(TurnsScreen):
         if not self.ready_to_send():
             return
         self.leave_editing()
-        prompt = session.turns[position].prompt
+        asked = session.turns[position]
+        attachments = self.keeper.attachments_of(asked)  # the prompt's files go again
         session.rewind(position)
         self.selected = None
         await self.show_session(adopt_model=False)
-        await self.send(prompt, session.history(prompt))
+        await self.send(asked.prompt, self.keeper.history(asked.prompt), attachments=attachments)
 
     async def action_alternative(self, step: int) -> None:
         """Show the previous or next alternative at the selected turn (or the last)."""
@@ -230,4 +237,4 @@ class BranchActions(TurnsScreen):
             return None
         session.rewind(position)
         await self.show_session(adopt_model=False)
-        return session.history(text)
+        return self.keeper.history(text)

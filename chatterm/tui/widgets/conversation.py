@@ -138,6 +138,7 @@ class ConversationView(NoLayoutOnResize, VerticalScroll):
                 turn.model,
                 reasoning_collapsed=reasoning_collapsed,
                 summary=turn.compacts,
+                attachments=turn.attachments,
             )
             for turn in turns
         ]

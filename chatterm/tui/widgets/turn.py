@@ -32,6 +32,7 @@ from chatterm import events
 from chatterm.attachments import describe
 from chatterm.events import Attachment, Event
 from chatterm.reply.accumulate import Reply
+from chatterm.sessions.model import AttachmentRef
 from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.frame_clock import FrameClock
@@ -53,16 +54,19 @@ class UserMessage(Static):
     }
     """
 
-    def __init__(self, prompt: str, attachments: Sequence[Attachment] = ()) -> None:
+    def __init__(self, prompt: str, attachments: Sequence[Attachment | AttachmentRef] = ()) -> None:
         super().__init__(message_text(prompt, attachments), classes="user-message")
 
 
-def message_text(prompt: str, attachments: Sequence[Attachment] = ()) -> Text:
+def message_text(prompt: str, attachments: Sequence[Attachment | AttachmentRef] = ()) -> Text:
     """The user's message, and under it a line per attached file (its name as data)."""
     text = Text(safe_text(prompt))
     for attachment in attachments:
+        shown = (
+            describe(attachment) if isinstance(attachment, Attachment) else attachment.describe()
+        )
         text.append("\n")
-        text.append(f"attached: {describe(attachment)}", style="italic")
+        text.append(f"attached: {shown}", style="italic")
     return text
 
 
@@ -119,7 +123,7 @@ class TurnView(NoLayoutOnResize, Widget):
         show_prompt: bool = True,
         own_clock: bool = True,
         summary: bool = False,
-        attachments: Sequence[Attachment] = (),
+        attachments: Sequence[Attachment | AttachmentRef] = (),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
