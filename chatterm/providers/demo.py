@@ -133,11 +133,11 @@ class DemoScript:
     ) -> None:
         self.model = model
         self.paced = paced
+        them = "them" if images > 1 else "it"
         seen = (
             f"\n\nYou attached {images} image{'s' if images > 1 else ''}: as the offline demo I "
-            "cannot see {0}, but a model that sees images was sent {0} as image parts.".format(
-                "them" if images > 1 else "it"
-            )
+            f"cannot see {them}, but a model that can would get {them} as image parts of this "
+            "request."
             if images
             else ""
         )
