@@ -105,3 +105,19 @@ async def test_an_empty_history_is_a_sentence_not_an_empty_chart() -> None:
         for charts in ("#spend-chart", "#speed-charts"):
             assert not screen.query_one(charts).display
         assert not screen.query_one(DataTable).display
+
+
+async def test_replies_that_cost_nothing_still_draw_their_charts() -> None:
+    """Local models only: no bar to stack (a chart library's empty stack failed every
+    chart after it), but the spend chart says so and the speed charts are drawn."""
+    store = SessionStore()
+    local = new_session(session_id="20261120-100000-bbbb")
+    today = date.today().isoformat()
+    local.turns += [turn(GPT, f"{today}T10:00:00.000Z", (10, 5), 0.0, 300.0, 50.0)]
+    store.save(local)
+    app = ChatApp(Settings(), "demo:fast", env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_with_key(pilot)
+        assert "nothing spent" in str(screen.query_one("#spend-chart", PlotextPlot).render())
+        assert "TTFT, median per day" in str(screen.query_one("#ttft-chart", PlotextPlot).render())
+        assert "could not be drawn" not in status(screen)

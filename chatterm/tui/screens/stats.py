@@ -216,6 +216,18 @@ class StatsScreen(Screen[None]):
             "p: another period" + self._unreadable_note()
         )
         charted = [stats.model for stats in models[:CHARTED_MODELS] if stats.model is not None]
+        try:
+            self._draw_charts(records, charted, first_day, today)
+        except Exception as error:  # noqa: BLE001 - the table stands; the charts say why not
+            self._say(f"The charts could not be drawn ({type(error).__name__}: {error}).")
+
+    def _draw_charts(
+        self,
+        records: Sequence[ReplyRecord],
+        charted: list[str],
+        first_day: date | None,
+        today: date,
+    ) -> None:
         self._draw_spend(records, charted, first_day, today)
         first = first_day or min(day_of(r.started) for r in records if r.started is not None)
         self._draw_lines(
@@ -267,13 +279,17 @@ class StatsScreen(Screen[None]):
         if others:
             series.append([sum(day) for day in zip(*(spend.usd[m] for m in others), strict=True)])
             labels.append(f"{len(others)} other models")
+        unknown = sum(spend.unknown)
+        note = f" ({unknown} replies of unknown cost not in the bars)" if unknown else ""
+        if not series:  # nothing was paid for (local models, or costs not known)
+            plt.title(f"Spend per day, US dollars: nothing spent{note}")
+            plot.refresh()
+            return
         positions = list(range(len(spend.days)))
         # textual-plotext's stub calls it label; plotext 5.3's stacked_bar takes labels.
         plt.stacked_bar(positions, series, labels=labels, width=0.8)  # type: ignore[call-arg]
         ticks, tick_labels = day_ticks(spend.days[0], spend.days[-1], 12)
         plt.xticks(ticks, tick_labels)
-        unknown = sum(spend.unknown)
-        note = f" ({unknown} replies of unknown cost not in the bars)" if unknown else ""
         plt.title(f"Spend per day, US dollars{note}")
         plot.refresh()
 
