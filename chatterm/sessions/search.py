@@ -1,0 +1,814 @@
+"""Full-text search over every saved session: a SQLite FTS5 index next to the session files.
+
+The files stay the truth. The index (``<sessions>/.search.sqlite3``, mode 0600) holds the
+text of every turn of every session (each branch's: prompt, reasoning, answer) and, per
+file, the ``(inode, mtime, size)`` it was read at. Each search first compares those with the
+folder (one ``stat`` per file) and reads again only the files that are new or changed, and
+drops the files that are gone, so an index that is missing is built, and one that is
+stale (a file edited behind chatterm's back) is brought up to date, before it answers. A
+save updates the index in place when the index exists (saving never creates it), and
+only the turns whose text changed are written again. A damaged index is deleted and
+built again; one that cannot be used (locked by another chatterm for too long, a
+read-only folder, no FTS5 in this Python's SQLite) is bypassed: the files are read and
+searched directly. Either way the search says so in a note and never fails on its account.
+
+A query is words, ``"quoted phrases"`` and ``prefix*``; every one must appear in the turn
+(in any of its texts). User text never reaches FTS5 as syntax: each term is passed as a
+quoted string. Matching folds case and diacritics (``unicode61 remove_diacritics 2``):
+``creme`` finds "Crème". A run of letters with no spaces (Chinese, Japanese) is one word
+to this tokenizer, so part of one is found with a prefix (``日本*``).
+
+Snippets are cut and their matches found here, in Python, with the same notion of a word
+(letters and digits, folded alike); they come back as plain one-line text made safe with
+:func:`~chatterm.text.safe_text` and the spans of the matches in it, for the caller to
+style.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import stat
+import time
+import unicodedata
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from chatterm.files import file_problem, kind_of, read_regular
+from chatterm.sessions.codec import SessionFormat, decode
+from chatterm.sessions.index import (
+    SEARCH_INDEX_NAME,
+    SESSION_FILE_LIMIT,
+    SessionFolderError,
+    session_files,
+)
+from chatterm.sessions.model import Session, SessionFormatError
+from chatterm.text import mend, safe_text
+
+INDEX_VERSION = 1
+BUSY_TIMEOUT_S = 3.0  # another chatterm writing the index: wait this long, then bypass it
+SAVE_TIMEOUT_S = 0.2  # a save does not wait longer: the next search catches up instead
+BATCH_S = 0.5  # a build commits this often, so another chatterm is not kept waiting
+SNIPPET_CHARS = 100
+DEFAULT_LIMIT = 50
+
+Field = Literal["prompt", "reasoning", "answer"]
+FIELDS: tuple[Field, ...] = ("prompt", "reasoning", "answer")
+_SNIPPET_ORDER: tuple[Field, ...] = ("prompt", "answer", "reasoning")
+
+Stamp = tuple[int, int, int]  # inode, mtime_ns, size: one version of a file
+_RETRY = (0, 0, -1)  # the stamp of a file that could not be read for now: tried again
+
+
+# -- queries --------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")  # what unicode61 makes a token: letters and digits
+_PIECE = re.compile(r'"([^"]*)"?(\*?)|(\S+)')
+
+
+def fold(word: str) -> str:
+    """A word as the index compares it: lower case, diacritics removed."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a phrase the text must hold; ``prefix``: its last word may go on."""
+
+    words: tuple[str, ...]  # folded
+    source: str  # as typed, for FTS5 (which tokenizes it as the text was)
+    prefix: bool = False
+
+    def fts(self) -> str:
+        quoted = '"' + self.source.replace('"', '""') + '"'
+        return quoted + "*" if self.prefix else quoted
+
+    def ends_at(self, words: Sequence[str], last: int) -> bool:
+        """Whether the term's words stand in ``words`` ending at index ``last``."""
+        count = len(self.words)
+        first = last - count + 1
+        if first < 0:
+            return False
+        for offset, want in enumerate(self.words):
+            got = words[first + offset]
+            if offset == count - 1 and self.prefix:
+                if not got.startswith(want):
+                    return False
+            elif got != want:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    terms: tuple[Term, ...]
+
+    def fts(self) -> str:
+        """The FTS5 query: every term quoted, all of them required."""
+        return " ".join(term.fts() for term in self.terms)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+
+def parse_query(text: str) -> Query:
+    """Words, ``"quoted phrases"`` (an unclosed quote runs to the end) and ``prefix*``;
+    anything without a letter or a digit is left out."""
+    terms: list[Term] = []
+    for match in _PIECE.finditer(text):
+        quoted, star, bare = match.group(1), match.group(2), match.group(3)
+        if bare is not None:
+            source, prefix = bare.rstrip("*"), bare.endswith("*")
+        else:
+            source, prefix = quoted, bool(star)
+        source = mend(source)
+        words = tuple(fold(word) for word in _WORD.findall(source))
+        if words:
+            terms.append(Term(words, source, prefix))
+    return Query(tuple(terms))
+
+
+# -- snippets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """One line of a turn's text around a match: safe to show, ``spans`` the matches."""
+
+    field: Field
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
+def _tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
+    for match in _WORD.finditer(text, start):
+        yield match.start(), match.end(), fold(match.group())
+
+
+def _matches(query: Query, text: str, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """``(term index, start, end)`` of each match in ``text`` from ``start``, in order."""
+    longest = max(len(term.words) for term in query.terms)
+    words: list[str] = []
+    starts: list[int] = []
+    for begin, end, word in _tokens(text, start):
+        words.append(word)
+        starts.append(begin)
+        if len(words) > longest:
+            del words[0], starts[0]
+        last = len(words) - 1
+        for index, term in enumerate(query.terms):
+            if term.ends_at(words, last):
+                yield index, starts[last - len(term.words) + 1], end
+
+
+def turn_matches(query: Query, texts: Sequence[str]) -> bool:
+    """Whether every term is in one of ``texts`` (a turn's prompt, reasoning, answer)."""
+    found: set[int] = set()
+    for text in texts:
+        for index, _, _ in _matches(query, text):
+            found.add(index)
+            if len(found) == len(query.terms):
+                return True
+    return False
+
+
+def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHARS) -> Snippet:
+    """A line of the text that holds most of the terms (the prompt first, then the answer,
+    then the reasoning), around its first match, with every match in it marked."""
+    best: tuple[int, Field, int] | None = None  # terms found, field, first match
+    for name in _SNIPPET_ORDER:
+        found: dict[int, int] = {}
+        for index, begin, _ in _matches(query, texts[name]):
+            found.setdefault(index, begin)
+            if len(found) == len(query.terms):
+                break
+        if found and (best is None or len(found) > best[0]):
+            best = (len(found), name, min(found.values()))
+            if len(found) == len(query.terms):
+                break
+    if best is None:  # the index and this reading of words disagree: show the start
+        name = next((n for n in _SNIPPET_ORDER if texts[n].strip()), "prompt")
+        return _snippet_of(name, texts[name], 0, width, ())
+    _, name, first = best
+    text = texts[name]
+    start = max(0, first - width // 4)
+    if start:
+        space = _SPACE.search(text, start, first)  # start on a word
+        start = space.end() if space is not None else first
+    spans = [(b, e) for _, b, e in _matches(query, text[: start + width + 40], start)]
+    return _snippet_of(name, text, start, width, spans)
+
+
+_SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
+
+
+def _snippet_of(
+    name: Field, text: str, start: int, width: int, matches: Sequence[tuple[int, int]]
+) -> Snippet:
+    """``text`` from ``start`` as one line of about ``width`` characters, with
+    ``matches`` (offsets in ``text``) as spans of the line."""
+    pieces: list[tuple[str, bool]] = []
+    at = start
+    for begin, end in sorted(matches):
+        if begin >= at:
+            pieces += [(text[at:begin], False), (text[begin:end], True)]
+            at = end
+    pieces.append((text[at:], False))
+    line = "…" if start else ""
+    spans: list[tuple[int, int]] = []
+    cut = False
+    for index, (piece, marked) in enumerate(pieces):
+        room = width - len(line)
+        if room <= 0:
+            cut = any(rest.strip() for rest, _ in pieces[index:])
+            break
+        sample = piece if marked else piece[: room * 4 + 8]  # whitespace may shrink
+        shown = safe_text(_SPACES.sub(" ", sample))
+        if line in ("", "…"):
+            shown = shown.lstrip()
+        if not marked and (len(shown) > room or len(sample) < len(piece)):
+            line += shown[:room].rstrip()
+            cut = True
+            break
+        if marked:
+            spans.append((len(line), len(line) + len(shown)))
+        line += shown
+    line = line.rstrip()
+    return Snippet(name, line + "…" if cut else line, tuple(spans))
+
+
+# -- what is indexed ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TurnText:
+    """One turn's text, and where it stands: ``turn`` its place in its branch (from 1),
+    ``position`` its place on the active path (from 0), None off the path."""
+
+    prompt: str
+    reasoning: str
+    answer: str
+    turn: int
+    position: int | None
+
+    def fingerprint(self) -> int:
+        raw = "\0".join((self.prompt, self.reasoning, self.answer))
+        return zlib.crc32(raw.encode("utf-8", "surrogatepass")) ^ (len(raw) << 32)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionText:
+    """What the index keeps of a session, taken at once (the strings are not copied)."""
+
+    session_id: str
+    title: str
+    updated: str
+    turns: tuple[TurnText, ...]  # every turn of the tree, in its order
+
+
+def session_text(session: Session) -> SessionText:
+    session.sync()
+    on_path = {index: position for position, index in enumerate(session.path)}
+    depths: list[int] = []
+    turns = []
+    for index, turn in enumerate(session.tree):
+        parent = turn.parent
+        depth = depths[parent] + 1 if parent is not None and 0 <= parent < index else 1
+        depths.append(depth)
+        turns.append(TurnText(turn.prompt, turn.reasoning, turn.answer, depth, on_path.get(index)))
+    return SessionText(session.id, session.title, session.updated, tuple(turns))
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A session that holds the words, and the turn shown for it (its first match on the
+    active path, else its first match in the tree)."""
+
+    session_id: str
+    title: str
+    updated: str
+    file_name: str
+    tree_index: int  # the turn's index in the session's tree
+    turn: int  # its place in its branch, from 1 (on the active path: its place there)
+    active: bool  # on the active path
+    snippet: Snippet
+    turns_matched: int  # how many of the session's turns hold the words
+
+
+@dataclass(slots=True)
+class SearchResults:
+    hits: list[SearchHit] = field(default_factory=list)
+    total: int = 0  # sessions that match (``hits`` may be cut at the limit)
+    notes: list[str] = field(default_factory=list)  # what happened to the index, one line each
+
+
+class SearchError(Exception):
+    """The sessions folder itself cannot be read (the one failure a search reports)."""
+
+
+# -- the index --------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE files(
+    id INTEGER PRIMARY KEY,
+    name BLOB NOT NULL UNIQUE,
+    inode INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    session_id TEXT NOT NULL, title TEXT NOT NULL, updated TEXT NOT NULL,
+    problem TEXT
+);
+CREATE TABLE turns(
+    id INTEGER PRIMARY KEY,
+    file INTEGER NOT NULL,
+    tree_index INTEGER NOT NULL,
+    turn INTEGER NOT NULL,
+    position INTEGER,
+    fingerprint INTEGER NOT NULL
+);
+CREATE INDEX turns_of_file ON turns(file, tree_index);
+CREATE VIRTUAL TABLE body USING fts5(
+    prompt, reasoning, answer, tokenize = 'unicode61 remove_diacritics 2', columnsize = 0
+);
+"""
+
+# The sessions that match, newest first, each with the turn shown for it: the first match
+# on the active path, else the first in the tree.
+_SEARCH = """
+SELECT f.id, f.session_id, f.title, f.updated, f.name, t.id, t.tree_index, t.turn,
+       t.position, min(CASE WHEN t.position IS NULL THEN 1 << 40 | t.tree_index
+                       ELSE t.position END), count(*)
+FROM body JOIN turns AS t ON t.id = body.rowid JOIN files AS f ON f.id = t.file
+WHERE body MATCH ?
+GROUP BY f.id
+ORDER BY f.updated DESC, f.session_id DESC
+"""
+
+
+class _Bypass(Exception):
+    """The index cannot be used for now; the message says why, in a few words."""
+
+
+class _Damaged(Exception):
+    """The index is not a database of ours, or not whole."""
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def _name_bytes(name: str) -> bytes:
+    return os.fsencode(name)
+
+
+class SearchIndex:
+    """The search index of the sessions in ``folder``.
+
+    Each call opens the database and closes it again (so a save on the writer thread and
+    a search on another never share a connection), and none raises for the index's sake.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / SEARCH_INDEX_NAME
+
+    def exists(self) -> bool:
+        return os.path.lexists(self.path)
+
+    # -- searching --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: Query,
+        *,
+        limit: int | None = DEFAULT_LIMIT,
+        snippet_chars: int = SNIPPET_CHARS,
+        progress: Callable[[int], None] | None = None,
+    ) -> SearchResults:
+        """The sessions whose turns hold every term, newest first (at most ``limit``).
+
+        ``progress`` is told how many files are about to be read into the index, when
+        there are many (a first search, after an upgrade).
+
+        Raises:
+            SearchError: the sessions folder itself cannot be read.
+        """
+        results = SearchResults()
+        if not query:
+            return results
+        for attempt in range(2):
+            try:
+                with self._open() as db:
+                    self._refresh(db, progress)
+                    return self._query(db, query, limit, snippet_chars, results)
+            except _Damaged as damaged:
+                if attempt:
+                    results.notes.append(f"the search index is damaged again ({damaged})")
+                    break
+                self._discard()
+                results.notes.append(
+                    f"the search index {self.path.name} was damaged ({damaged}); it was built again"
+                )
+            except _Bypass as why:
+                results.notes.append(
+                    f"the search index cannot be used ({why}); the session files were "
+                    "searched directly"
+                )
+                break
+        return scan_folder(self.folder, query, limit, snippet_chars, results)
+
+    def _query(
+        self,
+        db: sqlite3.Connection,
+        query: Query,
+        limit: int | None,
+        snippet_chars: int,
+        results: SearchResults,
+    ) -> SearchResults:
+        rows = db.execute(_SEARCH, (query.fts(),)).fetchall()
+        results.total = len(rows)
+        for row in rows[:limit]:
+            _, session_id, title, updated, name, turn_id, tree_index, turn, position = row[:9]
+            texts = db.execute(
+                "SELECT prompt, reasoning, answer FROM body WHERE rowid = ?", (turn_id,)
+            ).fetchone()
+            snippet = make_snippet(query, dict(zip(FIELDS, texts, strict=True)), snippet_chars)
+            results.hits.append(
+                SearchHit(
+                    session_id=session_id,
+                    title=title,
+                    updated=updated,
+                    file_name=os.fsdecode(name),
+                    tree_index=tree_index,
+                    turn=turn,
+                    active=position is not None,
+                    snippet=snippet,
+                    turns_matched=row[10],
+                )
+            )
+        return results
+
+    # -- keeping it up to date ----------------------------------------------------------
+
+    def record(self, file_name: str, stamp: Stamp | None, text: SessionText) -> None:
+        """A session was just written to ``file_name`` (now at ``stamp``): index its text.
+        Only an index that exists is updated; any trouble leaves it for the next search
+        to see (the file will not match the stamp the index holds)."""
+        if stamp is None or not self.exists():
+            return
+        with contextlib.suppress(_Bypass, _Damaged, sqlite3.Error, OSError):
+            with self._open(create=False, timeout=SAVE_TIMEOUT_S) as db:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    _record(db, _name_bytes(file_name), stamp, text, None)
+
+    def forget(self, file_name: str) -> None:
+        """A session file was deleted: its text leaves the index."""
+        if not self.exists():
+            return
+        with contextlib.suppress(_Bypass, _Damaged, sqlite3.Error, OSError):
+            with self._open(create=False, timeout=SAVE_TIMEOUT_S) as db:
+                with db:
+                    row = db.execute(
+                        "SELECT id FROM files WHERE name = ?", (_name_bytes(file_name),)
+                    ).fetchone()
+                    if row is not None:
+                        _drop_file(db, row[0])
+
+    def refresh(self, progress: Callable[[int], None] | None = None) -> list[str]:
+        """Bring the index up to date with the folder (building it if it is missing);
+        returns notes, as :meth:`search` gives them."""
+        notes: list[str] = []
+        for attempt in range(2):
+            try:
+                with self._open() as db:
+                    self._refresh(db, progress)
+                    return notes
+            except _Damaged as damaged:
+                if attempt:
+                    notes.append(f"the search index is damaged again ({damaged})")
+                    break
+                self._discard()
+                notes.append(f"the search index was damaged ({damaged}); it was built again")
+            except _Bypass as why:
+                notes.append(f"the search index cannot be used ({why})")
+                break
+        return notes
+
+    def _refresh(self, db: sqlite3.Connection, progress: Callable[[int], None] | None) -> None:
+        """Read the new and changed files into the index, drop the files that are gone."""
+        known = {
+            bytes(name): (file_id, (inode, mtime, size))
+            for file_id, name, inode, mtime, size in db.execute(
+                "SELECT id, name, inode, mtime_ns, size FROM files"
+            )
+        }
+        stale: list[tuple[str, bytes, SessionFormat, Stamp]] = []
+        seen: set[bytes] = set()
+        try:
+            for entry, fmt in session_files(self.folder):
+                try:
+                    found = entry.stat()
+                except OSError:
+                    continue  # gone, or a link to nothing: nothing to search
+                name = _name_bytes(entry.name)
+                seen.add(name)
+                stamp = (found.st_ino, found.st_mtime_ns, found.st_size)
+                row = known.get(name)
+                if row is None or row[1] != stamp:
+                    stale.append((entry.path, name, fmt, stamp))
+        except SessionFolderError as exc:
+            raise SearchError(str(exc)) from None
+        gone = [file_id for name, (file_id, _) in known.items() if name not in seen]
+        if not stale and not gone:
+            return
+        if progress is not None and len(stale) > 100:
+            progress(len(stale))
+        db.execute("PRAGMA cache_size = -65536")  # 64 MB: a build spills less often
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            for file_id in gone:
+                _drop_file(db, file_id)
+        batch_until = time.monotonic() + BATCH_S
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for path, name, fmt, stamp in stale:
+                _index_file(db, Path(path), name, fmt, stamp)
+                if time.monotonic() > batch_until:
+                    db.commit()
+                    batch_until = time.monotonic() + BATCH_S
+                    db.execute("BEGIN IMMEDIATE")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    # -- the database file ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _open(
+        self, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S
+    ) -> Iterator[sqlite3.Connection]:
+        """The database, made (mode 0600) if missing and ``create``; :class:`_Damaged` or
+        :class:`_Bypass` for what goes wrong, whenever it does."""
+        try:
+            db = self._connect(create, timeout)
+        except sqlite3.Error as error:
+            raise self._trouble(error) from None
+        try:
+            yield db
+        except sqlite3.Error as error:
+            raise self._trouble(error) from None
+        finally:
+            db.close()
+
+    def _trouble(self, error: sqlite3.Error) -> Exception:
+        if isinstance(error, sqlite3.OperationalError):
+            text = str(error)
+            if "no such module" in text:
+                return _Bypass("this Python's SQLite has no FTS5")
+            if _is_busy(error):
+                return _Bypass("another chatterm is writing it")
+            if "readonly" in text or "unable to open" in text or "disk I/O" in text:
+                return _Bypass(text)
+            if "no such table" in text or "no such column" in text:
+                return _Damaged(text)
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(
+            error, sqlite3.OperationalError
+        ):
+            return _Damaged(str(error))
+        return _Bypass(str(error))
+
+    def _connect(self, create: bool, timeout: float) -> sqlite3.Connection:
+        if not self.folder.is_dir():
+            raise _Bypass("there is no sessions folder")
+        try:
+            found = os.lstat(self.path)
+        except FileNotFoundError:
+            if not create:
+                raise _Bypass("there is no search index") from None
+            fresh = True
+            try:
+                fd = os.open(
+                    self.path,
+                    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                    0o600,
+                )
+            except FileExistsError:
+                fresh = False
+            except OSError as exc:
+                raise _Bypass(file_problem(exc)) from None
+            else:
+                with contextlib.suppress(OSError):
+                    os.fchmod(fd, 0o600)
+                os.close(fd)
+        except OSError as exc:
+            raise _Bypass(file_problem(exc)) from None
+        else:
+            if not stat.S_ISREG(found.st_mode):
+                raise _Bypass(f"{self.path} is {kind_of(found.st_mode)}; move it away")
+            fresh = found.st_size == 0
+        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != INDEX_VERSION:
+                if not fresh and version != 0:
+                    raise _Damaged(f"written by another version ({version})")
+                has_tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if has_tables:
+                    raise _Damaged("not a search index")
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
+                        for statement in _SCHEMA.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
+                        db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _discard(self) -> None:
+        """Remove a damaged index (and its journal): the next open builds a new one."""
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+
+
+def _drop_file(db: sqlite3.Connection, file_id: int) -> None:
+    db.execute("DELETE FROM body WHERE rowid IN (SELECT id FROM turns WHERE file = ?)", (file_id,))
+    db.execute("DELETE FROM turns WHERE file = ?", (file_id,))
+    db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+
+
+def _index_file(
+    db: sqlite3.Connection, path: Path, name: bytes, fmt: SessionFormat, stamp: Stamp
+) -> None:
+    """Read one session file into the index (unless another chatterm just did)."""
+    row = db.execute("SELECT inode, mtime_ns, size FROM files WHERE name = ?", (name,)).fetchone()
+    if row is not None and tuple(row) == stamp:
+        return
+    text, problem, transient = read_session_text(path, fmt)
+    if text is None:
+        _record(db, name, _RETRY if transient else stamp, None, problem)
+    else:
+        _record(db, name, stamp, text, None)
+
+
+def read_session_text(
+    path: Path, fmt: SessionFormat
+) -> tuple[SessionText | None, str | None, bool]:
+    """The text of the session in ``path``, or why it cannot be read (and whether that
+    may pass without the file changing)."""
+    try:
+        session = decode(read_regular(path, limit=SESSION_FILE_LIMIT), fmt)
+    except OSError as exc:
+        return None, file_problem(exc), True
+    except SessionFormatError as exc:
+        return None, str(exc), False
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+        return None, f"cannot be read ({type(exc).__name__})", False
+    if session.id != path.stem:
+        return None, f"holds session {session.id!r:.40}", False
+    return session_text(session), None, False
+
+
+def _record(
+    db: sqlite3.Connection,
+    name: bytes,
+    stamp: Stamp,
+    text: SessionText | None,
+    problem: str | None,
+) -> None:
+    """Make the index hold ``text`` for the file ``name`` (None: the file is not a
+    session that can be read, and ``problem`` says why). Turns whose text is unchanged
+    are not written again; their place on the active path is."""
+    row = db.execute("SELECT id FROM files WHERE name = ?", (name,)).fetchone()
+    session_id, title, updated = (
+        (mend(text.session_id), mend(text.title), mend(text.updated))
+        if text is not None
+        else ("", "", "")
+    )
+    if row is None:
+        file_id = db.execute(
+            "INSERT INTO files(name, inode, mtime_ns, size, session_id, title, updated, problem)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, *stamp, session_id, title, updated, problem),
+        ).lastrowid
+        assert file_id is not None
+        old: dict[int, tuple[int, int, int, int | None]] = {}
+    else:
+        file_id = row[0]
+        db.execute(
+            "UPDATE files SET inode = ?, mtime_ns = ?, size = ?, session_id = ?, title = ?,"
+            " updated = ?, problem = ? WHERE id = ?",
+            (*stamp, session_id, title, updated, problem, file_id),
+        )
+        old = {
+            tree_index: (turn_id, fingerprint, turn, position)
+            for turn_id, tree_index, fingerprint, turn, position in db.execute(
+                "SELECT id, tree_index, fingerprint, turn, position FROM turns WHERE file = ?",
+                (file_id,),
+            )
+        }
+    turns = text.turns if text is not None else ()
+    for tree_index, turn in enumerate(turns):
+        fingerprint = turn.fingerprint()
+        before = old.pop(tree_index, None)
+        if before is not None and before[1] == fingerprint:
+            if before[2:] != (turn.turn, turn.position):
+                db.execute(
+                    "UPDATE turns SET turn = ?, position = ? WHERE id = ?",
+                    (turn.turn, turn.position, before[0]),
+                )
+            continue
+        if before is not None:
+            db.execute("DELETE FROM body WHERE rowid = ?", (before[0],))
+            db.execute("DELETE FROM turns WHERE id = ?", (before[0],))
+        turn_id = db.execute(
+            "INSERT INTO turns(file, tree_index, turn, position, fingerprint)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (file_id, tree_index, turn.turn, turn.position, fingerprint),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO body(rowid, prompt, reasoning, answer) VALUES (?, ?, ?, ?)",
+            (turn_id, mend(turn.prompt), mend(turn.reasoning), mend(turn.answer)),
+        )
+    for turn_id, *_ in old.values():  # turns the tree no longer has
+        db.execute("DELETE FROM body WHERE rowid = ?", (turn_id,))
+        db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
+
+
+# -- without the index --------------------------------------------------------------------------
+
+
+def _shown_first(item: tuple[int, TurnText]) -> tuple[int, int]:
+    """The order in which a session's matching turns are chosen to be shown: on the active
+    path first, in its order, then the rest in the tree's."""
+    index, turn = item
+    return (0, turn.position) if turn.position is not None else (1, index)
+
+
+def scan_folder(
+    folder: Path,
+    query: Query,
+    limit: int | None,
+    snippet_chars: int = SNIPPET_CHARS,
+    results: SearchResults | None = None,
+) -> SearchResults:
+    """Search by reading every session file (when the index cannot be used).
+
+    Raises:
+        SearchError: the sessions folder itself cannot be read.
+    """
+    results = results if results is not None else SearchResults()
+    found: list[tuple[str, str, SearchHit]] = []
+    try:
+        entries = list(session_files(folder))
+    except SessionFolderError as exc:
+        raise SearchError(str(exc)) from None
+    for entry, fmt in entries:
+        text, _, _ = read_session_text(Path(entry.path), fmt)
+        if text is None:
+            continue
+        matched = [
+            (index, turn)
+            for index, turn in enumerate(text.turns)
+            if turn_matches(query, (turn.prompt, turn.reasoning, turn.answer))
+        ]
+        if not matched:
+            continue
+        index, turn = min(matched, key=_shown_first)
+        texts: dict[Field, str] = {
+            "prompt": turn.prompt,
+            "reasoning": turn.reasoning,
+            "answer": turn.answer,
+        }
+        hit = SearchHit(
+            session_id=text.session_id,
+            title=mend(text.title),
+            updated=mend(text.updated),
+            file_name=entry.name,
+            tree_index=index,
+            turn=turn.turn,
+            active=turn.position is not None,
+            snippet=make_snippet(query, texts, snippet_chars),
+            turns_matched=len(matched),
+        )
+        found.append((hit.updated, hit.session_id, hit))
+    found.sort(key=lambda item: item[:2], reverse=True)
+    results.total = len(found)
+    results.hits = [hit for _, _, hit in found[:limit]]
+    return results
