@@ -27,6 +27,9 @@ style.
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
+import json
 import os
 import re
 import sqlite3
@@ -62,7 +65,7 @@ FIELDS: tuple[Field, ...] = ("prompt", "reasoning", "answer")
 _SNIPPET_ORDER: tuple[Field, ...] = ("prompt", "answer", "reasoning")
 
 Stamp = tuple[int, int, int]  # inode, mtime_ns, size: one version of a file
-_RETRY = (0, 0, -1)  # the stamp of a file that could not be read for now: tried again
+_RETRY = "retry"  # the stamp of a file that could not be read for now: tried again
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -91,20 +94,36 @@ class Term:
         quoted = '"' + self.source.replace('"', '""') + '"'
         return quoted + "*" if self.prefix else quoted
 
-    def ends_at(self, words: Sequence[str], last: int) -> bool:
-        """Whether the term's words stand in ``words`` ending at index ``last``."""
-        count = len(self.words)
-        first = last - count + 1
-        if first < 0:
-            return False
-        for offset, want in enumerate(self.words):
-            got = words[first + offset]
-            if offset == count - 1 and self.prefix:
-                if not got.startswith(want):
-                    return False
-            elif got != want:
-                return False
-        return True
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Where the term stands in a text: its words, whole (the last may go on if it is a
+        prefix), in any case, with or without diacritics, anything but letters and digits
+        between them."""
+        return _term_pattern(self.words, self.prefix)
+
+
+@functools.cache
+def _variants() -> dict[str, str]:
+    """Each letter, and the letters that fold to it (e: éèêë…), for the scripts whose
+    diacritics the index removes."""
+    table: dict[str, list[str]] = {}
+    for code in itertools.chain(range(0xC0, 0x250), range(0x370, 0x400), range(0x1E00, 0x2000)):
+        char = chr(code)
+        folded = fold(char)
+        if len(folded) == 1 and folded != char.lower():
+            table.setdefault(folded, [folded]).append(char)
+    return {base: "".join(chars) for base, chars in table.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _term_pattern(words: tuple[str, ...], prefix: bool) -> re.Pattern[str]:
+    variants = _variants()
+    parts = [
+        "".join(f"[{re.escape(variants[c])}]" if c in variants else re.escape(c) for c in word)
+        for word in words
+    ]
+    end = r"[^\W_]*" if prefix else r"(?![^\W_])"
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(parts) + end, re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,36 +167,9 @@ class Snippet:
     spans: tuple[tuple[int, int], ...]
 
 
-def _tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
-    for match in _WORD.finditer(text, start):
-        yield match.start(), match.end(), fold(match.group())
-
-
-def _matches(query: Query, text: str, start: int = 0) -> Iterator[tuple[int, int, int]]:
-    """``(term index, start, end)`` of each match in ``text`` from ``start``, in order."""
-    longest = max(len(term.words) for term in query.terms)
-    words: list[str] = []
-    starts: list[int] = []
-    for begin, end, word in _tokens(text, start):
-        words.append(word)
-        starts.append(begin)
-        if len(words) > longest:
-            del words[0], starts[0]
-        last = len(words) - 1
-        for index, term in enumerate(query.terms):
-            if term.ends_at(words, last):
-                yield index, starts[last - len(term.words) + 1], end
-
-
 def turn_matches(query: Query, texts: Sequence[str]) -> bool:
     """Whether every term is in one of ``texts`` (a turn's prompt, reasoning, answer)."""
-    found: set[int] = set()
-    for text in texts:
-        for index, _, _ in _matches(query, text):
-            found.add(index)
-            if len(found) == len(query.terms):
-                return True
-    return False
+    return all(any(term.pattern.search(text) for text in texts) for term in query.terms)
 
 
 def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHARS) -> Snippet:
@@ -185,13 +177,9 @@ def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHA
     then the reasoning), around its first match, with every match in it marked."""
     best: tuple[int, Field, int] | None = None  # terms found, field, first match
     for name in _SNIPPET_ORDER:
-        found: dict[int, int] = {}
-        for index, begin, _ in _matches(query, texts[name]):
-            found.setdefault(index, begin)
-            if len(found) == len(query.terms):
-                break
+        found = [m.start() for term in query.terms if (m := term.pattern.search(texts[name]))]
         if found and (best is None or len(found) > best[0]):
-            best = (len(found), name, min(found.values()))
+            best = (len(found), name, min(found))
             if len(found) == len(query.terms):
                 break
     if best is None:  # the index and this reading of words disagree: show the start
@@ -203,7 +191,8 @@ def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHA
     if start:
         space = _SPACE.search(text, start, first)  # start on a word
         start = space.end() if space is not None else first
-    spans = [(b, e) for _, b, e in _matches(query, text[: start + width + 40], start)]
+    window = text[: start + width * 2]
+    spans = [m.span() for term in query.terms for m in term.pattern.finditer(window, start)]
     return _snippet_of(name, text, start, width, spans)
 
 
@@ -320,38 +309,38 @@ class SearchError(Exception):
 
 # -- the index --------------------------------------------------------------------------------
 
+# A turn's row id in ``turns`` and ``body`` is its file's id and its index in the session's
+# tree in one number, so the turns of a file are one range of row ids (and the sessions a
+# query matches come without a join).
+TREE_BITS = 24
+_TREE_MASK = (1 << TREE_BITS) - 1
+
 _SCHEMA = """
 CREATE TABLE files(
     id INTEGER PRIMARY KEY,
-    name BLOB NOT NULL UNIQUE,
-    inode INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
-    session_id TEXT NOT NULL, title TEXT NOT NULL, updated TEXT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    stamp TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    updated TEXT NOT NULL,
     problem TEXT
 );
+CREATE INDEX files_by_update ON files(updated, session_id);
 CREATE TABLE turns(
     id INTEGER PRIMARY KEY,
-    file INTEGER NOT NULL,
-    tree_index INTEGER NOT NULL,
     turn INTEGER NOT NULL,
     position INTEGER,
     fingerprint INTEGER NOT NULL
 );
-CREATE INDEX turns_of_file ON turns(file, tree_index);
 CREATE VIRTUAL TABLE body USING fts5(
     prompt, reasoning, answer, tokenize = 'unicode61 remove_diacritics 2', columnsize = 0
 );
 """
 
-# The sessions that match, newest first, each with the turn shown for it: the first match
-# on the active path, else the first in the tree.
-_SEARCH = """
-SELECT f.id, f.session_id, f.title, f.updated, f.name, t.id, t.tree_index, t.turn,
-       t.position, min(CASE WHEN t.position IS NULL THEN 1 << 40 | t.tree_index
-                       ELSE t.position END), count(*)
-FROM body JOIN turns AS t ON t.id = body.rowid JOIN files AS f ON f.id = t.file
-WHERE body MATCH ?
-GROUP BY f.id
-ORDER BY f.updated DESC, f.session_id DESC
+_NEWEST = """
+SELECT id, session_id, title, updated, name FROM files
+WHERE id IN (SELECT value FROM json_each(?))
+ORDER BY updated DESC, session_id DESC LIMIT ?
 """
 
 
@@ -363,13 +352,17 @@ class _Damaged(Exception):
     """The index is not a database of ours, or not whole."""
 
 
-def _is_busy(error: sqlite3.Error) -> bool:
-    text = str(error).lower()
-    return "locked" in text or "busy" in text
+def _key(name: str) -> str:
+    """A file name as the index keeps it: itself, unless it holds bytes that are not UTF-8
+    (which SQLite text cannot hold: they are written as ``\\xNN``)."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _name_bytes(name: str) -> bytes:
-    return os.fsencode(name)
+def _stamp_text(stamp: Stamp) -> str:
+    inode, mtime_ns, size = stamp
+    return f"{inode}:{mtime_ns}:{size}"
 
 
 class SearchIndex:
@@ -436,25 +429,45 @@ class SearchIndex:
         snippet_chars: int,
         results: SearchResults,
     ) -> SearchResults:
-        rows = db.execute(_SEARCH, (query.fts(),)).fetchall()
-        results.total = len(rows)
-        for row in rows[:limit]:
-            _, session_id, title, updated, name, turn_id, tree_index, turn, position = row[:9]
+        # One pass over the matches (FTS5 reads a prefix's words once), grouped here.
+        matching: dict[int, list[int]] = {}
+        for (turn_id,) in db.execute("SELECT rowid FROM body WHERE body MATCH ?", (query.fts(),)):
+            matching.setdefault(turn_id >> TREE_BITS, []).append(turn_id)
+        results.total = len(matching)
+        if not matching:
+            return results
+        files = json.dumps(list(matching))
+        newest = db.execute(_NEWEST, (files, -1 if limit is None else limit)).fetchall()
+        for file_id, session_id, title, updated, name in newest:
+            ids = matching[file_id]
+            low, high = min(ids), max(ids)
+            wanted = set(ids)
+            turns = [
+                (turn_id, turn, position)
+                for turn_id, turn, position in db.execute(
+                    "SELECT id, turn, position FROM turns WHERE id BETWEEN ? AND ?", (low, high)
+                )
+                if turn_id in wanted
+            ]
+            if not turns:
+                continue
+            turn_id, turn, position = min(turns, key=_shown_row_first)
             texts = db.execute(
                 "SELECT prompt, reasoning, answer FROM body WHERE rowid = ?", (turn_id,)
             ).fetchone()
-            snippet = make_snippet(query, dict(zip(FIELDS, texts, strict=True)), snippet_chars)
             results.hits.append(
                 SearchHit(
                     session_id=session_id,
                     title=title,
                     updated=updated,
-                    file_name=os.fsdecode(name),
-                    tree_index=tree_index,
+                    file_name=name,
+                    tree_index=turn_id & _TREE_MASK,
                     turn=turn,
                     active=position is not None,
-                    snippet=snippet,
-                    turns_matched=row[10],
+                    snippet=make_snippet(
+                        query, dict(zip(FIELDS, texts, strict=True)), snippet_chars
+                    ),
+                    turns_matched=len(turns),
                 )
             )
         return results
@@ -471,7 +484,7 @@ class SearchIndex:
             with self._open(create=False, timeout=SAVE_TIMEOUT_S) as db:
                 with db:
                     db.execute("BEGIN IMMEDIATE")
-                    _record(db, _name_bytes(file_name), stamp, text, None)
+                    _record(db, _key(file_name), _stamp_text(stamp), text, None)
 
     def forget(self, file_name: str) -> None:
         """A session file was deleted: its text leaves the index."""
@@ -481,14 +494,18 @@ class SearchIndex:
             with self._open(create=False, timeout=SAVE_TIMEOUT_S) as db:
                 with db:
                     row = db.execute(
-                        "SELECT id FROM files WHERE name = ?", (_name_bytes(file_name),)
+                        "SELECT id FROM files WHERE name = ?", (_key(file_name),)
                     ).fetchone()
                     if row is not None:
                         _drop_file(db, row[0])
 
     def refresh(self, progress: Callable[[int], None] | None = None) -> list[str]:
         """Bring the index up to date with the folder (building it if it is missing);
-        returns notes, as :meth:`search` gives them."""
+        returns notes, as :meth:`search` gives them.
+
+        Raises:
+            SearchError: the sessions folder itself cannot be read.
+        """
         notes: list[str] = []
         for attempt in range(2):
             try:
@@ -507,44 +524,56 @@ class SearchIndex:
         return notes
 
     def _refresh(self, db: sqlite3.Connection, progress: Callable[[int], None] | None) -> None:
-        """Read the new and changed files into the index, drop the files that are gone."""
-        known = {
-            bytes(name): (file_id, (inode, mtime, size))
-            for file_id, name, inode, mtime, size in db.execute(
-                "SELECT id, name, inode, mtime_ns, size FROM files"
-            )
-        }
-        stale: list[tuple[str, bytes, SessionFormat, Stamp]] = []
-        seen: set[bytes] = set()
+        """Read the new and changed files into the index, drop the files that are gone.
+
+        This runs before every search, over every file, so it is kept to one ``stat`` and
+        one dictionary look-up a file."""
+        known: dict[str, str] = dict(db.execute("SELECT name, stamp FROM files"))
+        stale: list[tuple[str, str, SessionFormat, str]] = []
+        seen: set[str] = set()
         try:
-            for entry, fmt in session_files(self.folder):
+            entries = os.scandir(self.folder)
+        except OSError as exc:
+            raise SearchError(
+                f"cannot read the sessions folder {self.folder}: {file_problem(exc)}"
+            ) from None
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name[-5:] == ".json":
+                    fmt: SessionFormat = "json"
+                elif name[-5:] == ".toml":
+                    fmt = "toml"
+                else:
+                    continue
+                if name[0] == "." or len(name) == 5:
+                    continue  # a hidden file, or no name before the extension
                 try:
                     found = entry.stat()
                 except OSError:
                     continue  # gone, or a link to nothing: nothing to search
-                name = _name_bytes(entry.name)
+                if not name.isascii():
+                    name = _key(name)
                 seen.add(name)
-                stamp = (found.st_ino, found.st_mtime_ns, found.st_size)
-                row = known.get(name)
-                if row is None or row[1] != stamp:
+                stamp = f"{found.st_ino}:{found.st_mtime_ns}:{found.st_size}"
+                if known.get(name) != stamp:
                     stale.append((entry.path, name, fmt, stamp))
-        except SessionFolderError as exc:
-            raise SearchError(str(exc)) from None
-        gone = [file_id for name, (file_id, _) in known.items() if name not in seen]
+        gone = known.keys() - seen
         if not stale and not gone:
             return
         if progress is not None and len(stale) > 100:
             progress(len(stale))
-        db.execute("PRAGMA cache_size = -65536")  # 64 MB: a build spills less often
         with db:
             db.execute("BEGIN IMMEDIATE")
-            for file_id in gone:
-                _drop_file(db, file_id)
+            for key in gone:
+                row = db.execute("SELECT id FROM files WHERE name = ?", (key,)).fetchone()
+                if row is not None:
+                    _drop_file(db, row[0])
         batch_until = time.monotonic() + BATCH_S
         db.execute("BEGIN IMMEDIATE")
         try:
-            for path, name, fmt, stamp in stale:
-                _index_file(db, Path(path), name, fmt, stamp)
+            for path, key, fmt, stamp in stale:
+                _index_file(db, Path(path), key, fmt, stamp)
                 if time.monotonic() > batch_until:
                     db.commit()
                     batch_until = time.monotonic() + BATCH_S
@@ -565,30 +594,13 @@ class SearchIndex:
         try:
             db = self._connect(create, timeout)
         except sqlite3.Error as error:
-            raise self._trouble(error) from None
+            raise _trouble(error) from None
         try:
             yield db
         except sqlite3.Error as error:
-            raise self._trouble(error) from None
+            raise _trouble(error) from None
         finally:
             db.close()
-
-    def _trouble(self, error: sqlite3.Error) -> Exception:
-        if isinstance(error, sqlite3.OperationalError):
-            text = str(error)
-            if "no such module" in text:
-                return _Bypass("this Python's SQLite has no FTS5")
-            if _is_busy(error):
-                return _Bypass("another chatterm is writing it")
-            if "readonly" in text or "unable to open" in text or "disk I/O" in text:
-                return _Bypass(text)
-            if "no such table" in text or "no such column" in text:
-                return _Damaged(text)
-        if isinstance(error, sqlite3.DatabaseError) and not isinstance(
-            error, sqlite3.OperationalError
-        ):
-            return _Damaged(str(error))
-        return _Bypass(str(error))
 
     def _connect(self, create: bool, timeout: float) -> sqlite3.Connection:
         if not self.folder.is_dir():
@@ -598,47 +610,57 @@ class SearchIndex:
         except FileNotFoundError:
             if not create:
                 raise _Bypass("there is no search index") from None
-            fresh = True
-            try:
-                fd = os.open(
-                    self.path,
-                    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                    0o600,
-                )
-            except FileExistsError:
-                fresh = False
-            except OSError as exc:
-                raise _Bypass(file_problem(exc)) from None
-            else:
-                with contextlib.suppress(OSError):
-                    os.fchmod(fd, 0o600)
-                os.close(fd)
+            self._create_file()
         except OSError as exc:
             raise _Bypass(file_problem(exc)) from None
         else:
             if not stat.S_ISREG(found.st_mode):
                 raise _Bypass(f"{self.path} is {kind_of(found.st_mode)}; move it away")
-            fresh = found.st_size == 0
         db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != INDEX_VERSION:
-                if not fresh and version != 0:
-                    raise _Damaged(f"written by another version ({version})")
-                has_tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-                if has_tables:
-                    raise _Damaged("not a search index")
-                with db:
-                    db.execute("BEGIN IMMEDIATE")
-                    if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
-                        for statement in _SCHEMA.split(";"):
-                            if statement.strip():
-                                db.execute(statement)
-                        db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+            # A cache: no fsync (a power cut may damage it; it is then built again).
+            db.execute("PRAGMA synchronous = OFF")
+            if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
+                self._make_schema(db)
         except BaseException:
             db.close()
             raise
         return db
+
+    def _create_file(self) -> None:
+        """An empty database file, mode 0600 whatever the umask (SQLite gives its journal
+        the same mode)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileExistsError:
+            return  # another chatterm made it just now
+        except OSError as exc:
+            raise _Bypass(file_problem(exc)) from None
+        try:
+            os.fchmod(fd, 0o600)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _make_schema(db: sqlite3.Connection) -> None:
+        """Make the tables in an empty database (a database with other tables, or of
+        another version, is not ours to change: :class:`_Damaged`)."""
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == INDEX_VERSION:
+                return  # another chatterm made them meanwhile
+            if version != 0:
+                raise _Damaged(f"written by another version ({version})")
+            if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise _Damaged("it holds other tables")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
 
     def _discard(self) -> None:
         """Remove a damaged index (and its journal): the next open builds a new one."""
@@ -647,24 +669,46 @@ class SearchIndex:
                 os.unlink(f"{self.path}{suffix}")
 
 
+def _trouble(error: sqlite3.Error) -> Exception:
+    """What an SQLite error means for the index: damaged (built again) or unusable for now
+    (bypassed)."""
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError):
+        if "no such module" in text:
+            return _Bypass("this Python's SQLite has no FTS5")
+        if "locked" in text or "busy" in text:
+            return _Bypass("another chatterm is writing it")
+        if "no such table" in text or "no such column" in text:
+            return _Damaged(text)
+        return _Bypass(text)  # read-only, cannot open, disk full, I/O error
+    if isinstance(error, sqlite3.DatabaseError):
+        return _Damaged(text)  # not a database, malformed
+    return _Bypass(text)
+
+
+def _shown_row_first(row: tuple[int, int, int | None]) -> tuple[int, int]:
+    """The order in which a session's matching turns are chosen to be shown: on the active
+    path first, in its order, then the rest in the tree's."""
+    turn_id, _, position = row
+    return (0, position) if position is not None else (1, turn_id)
+
+
 def _drop_file(db: sqlite3.Connection, file_id: int) -> None:
-    db.execute("DELETE FROM body WHERE rowid IN (SELECT id FROM turns WHERE file = ?)", (file_id,))
-    db.execute("DELETE FROM turns WHERE file = ?", (file_id,))
+    low, high = file_id << TREE_BITS, (file_id << TREE_BITS) | _TREE_MASK
+    db.execute("DELETE FROM body WHERE rowid BETWEEN ? AND ?", (low, high))
+    db.execute("DELETE FROM turns WHERE id BETWEEN ? AND ?", (low, high))
     db.execute("DELETE FROM files WHERE id = ?", (file_id,))
 
 
 def _index_file(
-    db: sqlite3.Connection, path: Path, name: bytes, fmt: SessionFormat, stamp: Stamp
+    db: sqlite3.Connection, path: Path, key: str, fmt: SessionFormat, stamp: str
 ) -> None:
     """Read one session file into the index (unless another chatterm just did)."""
-    row = db.execute("SELECT inode, mtime_ns, size FROM files WHERE name = ?", (name,)).fetchone()
-    if row is not None and tuple(row) == stamp:
+    row = db.execute("SELECT stamp FROM files WHERE name = ?", (key,)).fetchone()
+    if row is not None and row[0] == stamp:
         return
     text, problem, transient = read_session_text(path, fmt)
-    if text is None:
-        _record(db, name, _RETRY if transient else stamp, None, problem)
-    else:
-        _record(db, name, stamp, text, None)
+    _record(db, key, _RETRY if transient else stamp, text, problem)
 
 
 def read_session_text(
@@ -687,66 +731,70 @@ def read_session_text(
 
 def _record(
     db: sqlite3.Connection,
-    name: bytes,
-    stamp: Stamp,
+    key: str,
+    stamp: str,
     text: SessionText | None,
     problem: str | None,
 ) -> None:
-    """Make the index hold ``text`` for the file ``name`` (None: the file is not a
-    session that can be read, and ``problem`` says why). Turns whose text is unchanged
-    are not written again; their place on the active path is."""
-    row = db.execute("SELECT id FROM files WHERE name = ?", (name,)).fetchone()
+    """Make the index hold ``text`` for the file ``key`` (None: the file is not a session
+    that can be read, and ``problem`` says why). Turns whose text is unchanged are not
+    written again; their place in the tree is."""
+    row = db.execute("SELECT id FROM files WHERE name = ?", (key,)).fetchone()
     session_id, title, updated = (
         (mend(text.session_id), mend(text.title), mend(text.updated))
         if text is not None
         else ("", "", "")
     )
+    old: dict[int, tuple[int, int, int | None]] = {}
     if row is None:
         file_id = db.execute(
-            "INSERT INTO files(name, inode, mtime_ns, size, session_id, title, updated, problem)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, *stamp, session_id, title, updated, problem),
+            "INSERT INTO files(name, stamp, session_id, title, updated, problem)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, stamp, session_id, title, updated, problem),
         ).lastrowid
         assert file_id is not None
-        old: dict[int, tuple[int, int, int, int | None]] = {}
     else:
         file_id = row[0]
         db.execute(
-            "UPDATE files SET inode = ?, mtime_ns = ?, size = ?, session_id = ?, title = ?,"
-            " updated = ?, problem = ? WHERE id = ?",
-            (*stamp, session_id, title, updated, problem, file_id),
+            "UPDATE files SET stamp = ?, session_id = ?, title = ?, updated = ?, problem = ?"
+            " WHERE id = ?",
+            (stamp, session_id, title, updated, problem, file_id),
         )
+        low, high = file_id << TREE_BITS, (file_id << TREE_BITS) | _TREE_MASK
         old = {
-            tree_index: (turn_id, fingerprint, turn, position)
-            for turn_id, tree_index, fingerprint, turn, position in db.execute(
-                "SELECT id, tree_index, fingerprint, turn, position FROM turns WHERE file = ?",
-                (file_id,),
+            turn_id: (fingerprint, turn, position)
+            for turn_id, fingerprint, turn, position in db.execute(
+                "SELECT id, fingerprint, turn, position FROM turns WHERE id BETWEEN ? AND ?",
+                (low, high),
             )
         }
     turns = text.turns if text is not None else ()
+    if len(turns) > _TREE_MASK:
+        turns = turns[:_TREE_MASK]  # more than any file can hold; the rest is not searched
+    base = file_id << TREE_BITS
     for tree_index, turn in enumerate(turns):
+        turn_id = base | tree_index
         fingerprint = turn.fingerprint()
-        before = old.pop(tree_index, None)
-        if before is not None and before[1] == fingerprint:
-            if before[2:] != (turn.turn, turn.position):
+        before = old.pop(turn_id, None)
+        if before is not None and before[0] == fingerprint:
+            if before[1:] != (turn.turn, turn.position):
                 db.execute(
                     "UPDATE turns SET turn = ?, position = ? WHERE id = ?",
-                    (turn.turn, turn.position, before[0]),
+                    (turn.turn, turn.position, turn_id),
                 )
             continue
         if before is not None:
-            db.execute("DELETE FROM body WHERE rowid = ?", (before[0],))
-            db.execute("DELETE FROM turns WHERE id = ?", (before[0],))
-        turn_id = db.execute(
-            "INSERT INTO turns(file, tree_index, turn, position, fingerprint)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (file_id, tree_index, turn.turn, turn.position, fingerprint),
-        ).lastrowid
+            db.execute("DELETE FROM body WHERE rowid = ?", (turn_id,))
+            db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
+        db.execute(
+            "INSERT INTO turns(id, turn, position, fingerprint) VALUES (?, ?, ?, ?)",
+            (turn_id, turn.turn, turn.position, fingerprint),
+        )
         db.execute(
             "INSERT INTO body(rowid, prompt, reasoning, answer) VALUES (?, ?, ?, ?)",
             (turn_id, mend(turn.prompt), mend(turn.reasoning), mend(turn.answer)),
         )
-    for turn_id, *_ in old.values():  # turns the tree no longer has
+    for turn_id in old:  # turns the tree no longer has
         db.execute("DELETE FROM body WHERE rowid = ?", (turn_id,))
         db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
 
