@@ -87,7 +87,7 @@ class Term:
     """A word or a phrase the text must hold; ``prefix``: its last word may go on."""
 
     words: tuple[str, ...]  # folded
-    source: str  # as typed, for FTS5 (which tokenizes it as the text was)
+    source: str  # the words as typed, for FTS5 (which folds them as it folded the text)
     prefix: bool = False
 
     def fts(self) -> str:
@@ -148,10 +148,10 @@ def parse_query(text: str) -> Query:
             source, prefix = bare.rstrip("*"), bare.endswith("*")
         else:
             source, prefix = quoted, bool(star)
-        source = mend(source)
-        words = tuple(fold(word) for word in _WORD.findall(source))
-        if words:
-            terms.append(Term(words, source, prefix))
+        found = _WORD.findall(mend(source))
+        if found:
+            # FTS5 sees only the words (letters and digits), never the user's punctuation.
+            terms.append(Term(tuple(fold(word) for word in found), " ".join(found), prefix))
     return Query(tuple(terms))
 
 
@@ -398,8 +398,8 @@ class SearchIndex:
             SearchError: the sessions folder itself cannot be read.
         """
         results = SearchResults()
-        if not query:
-            return results
+        if not query or not os.path.lexists(self.folder):
+            return results  # nothing to search (no session saved yet)
         for attempt in range(2):
             try:
                 with self._open() as db:
@@ -603,8 +603,6 @@ class SearchIndex:
             db.close()
 
     def _connect(self, create: bool, timeout: float) -> sqlite3.Connection:
-        if not self.folder.is_dir():
-            raise _Bypass("there is no sessions folder")
         try:
             found = os.lstat(self.path)
         except FileNotFoundError:
