@@ -187,7 +187,7 @@ def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHA
         return _snippet_of(name, texts[name], 0, width, ())
     _, name, first = best
     text = texts[name]
-    start = max(0, first - width // 4)
+    start = 0 if first <= width * 3 // 4 else first - width // 4  # from the start if it fits
     if start:
         space = _SPACE.search(text, start, first)  # start on a word
         start = space.end() if space is not None else first

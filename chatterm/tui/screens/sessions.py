@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 BODY_HITS = 200  # chats found by their text, at most, below those the filter matched
-SNIPPET_CHARS = 80
+SNIPPET_CHARS = 40  # under the title (44 cells), after "↳ "
 MATCH_STYLE = "bold reverse"
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
 NUMBER_COLUMNS = (("turns", "Turns", 11), ("cost", "Cost", 12))
@@ -91,9 +91,8 @@ class OpenSession:
 
 
 def snippet_text(hit: SearchHit) -> Text:
-    """``turn 3 · answer: …the words…`` with the words highlighted (spans, never markup)."""
-    where = f"turn {hit.turn}" + ("" if hit.active else " (alternative)")
-    line = Text(f"  ↳ {where} · {hit.snippet.field}: ", style="dim")
+    """``↳ …the words…`` with the words highlighted (spans, never markup)."""
+    line = Text("↳ ", style="dim")
     start = len(line)
     line.append(hit.snippet.text)  # made safe by the search
     for begin, end in hit.snippet.spans:
@@ -101,15 +100,26 @@ def snippet_text(hit: SearchHit) -> Text:
     return line
 
 
+def place_text(hit: SearchHit) -> Text:
+    """Where the snippet is: ``turn 3 · answer``, ``turn 2 (alt) · prompt``."""
+    where = f"turn {hit.turn}" + ("" if hit.active else " (alt)")
+    return Text(f"{where} · {hit.snippet.field}", style="dim")
+
+
+def _two_lines(first: Text, second: Text) -> Text:
+    cell = first.copy()
+    cell.append("\n")
+    cell.append_text(second)
+    cell.no_wrap = True
+    cell.overflow = "ellipsis"
+    return cell
+
+
 def hit_cells(summary: SessionSummary, hit: SearchHit) -> list[Text]:
-    """A chat found by its text: its row, with the snippet under the title."""
-    cells = row_cells(summary)
-    title = cells[0].copy()
-    title.append("\n")
-    title.append_text(snippet_text(hit))
-    title.no_wrap = True
-    title.overflow = "ellipsis"
-    return [title, *cells[1:]]
+    """A chat found by its text: its row, with the snippet under the title and where it
+    is under the models."""
+    title, models, *rest = row_cells(summary)
+    return [_two_lines(title, snippet_text(hit)), _two_lines(models, place_text(hit)), *rest]
 
 
 def _chats(count: int) -> str:
