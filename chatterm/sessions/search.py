@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import json
 import os
 import re
 import sqlite3
@@ -337,10 +336,16 @@ CREATE VIRTUAL TABLE body USING fts5(
 );
 """
 
+# The sessions that match, newest first, with the turns that match in each, and how many
+# sessions match in all; grouped and sorted by SQLite (a common word matches most turns).
 _NEWEST = """
-SELECT id, session_id, title, updated, name FROM files
-WHERE id IN (SELECT value FROM json_each(?))
-ORDER BY updated DESC, session_id DESC LIMIT ?
+SELECT f.session_id, f.title, f.updated, f.name, m.turns, count(*) OVER ()
+FROM (
+    SELECT rowid >> 24 AS file, group_concat(rowid) AS turns
+    FROM body WHERE body MATCH ? GROUP BY 1
+) AS m
+JOIN files AS f ON f.id = m.file
+ORDER BY f.updated DESC, f.session_id DESC LIMIT ?
 """
 
 
@@ -429,23 +434,15 @@ class SearchIndex:
         snippet_chars: int,
         results: SearchResults,
     ) -> SearchResults:
-        # One pass over the matches (FTS5 reads a prefix's words once), grouped here.
-        matching: dict[int, list[int]] = {}
-        for (turn_id,) in db.execute("SELECT rowid FROM body WHERE body MATCH ?", (query.fts(),)):
-            matching.setdefault(turn_id >> TREE_BITS, []).append(turn_id)
-        results.total = len(matching)
-        if not matching:
-            return results
-        files = json.dumps(list(matching))
-        newest = db.execute(_NEWEST, (files, -1 if limit is None else limit)).fetchall()
-        for file_id, session_id, title, updated, name in newest:
-            ids = matching[file_id]
-            low, high = min(ids), max(ids)
-            wanted = set(ids)
+        rows = db.execute(_NEWEST, (query.fts(), -1 if limit is None else limit)).fetchall()
+        results.total = rows[0][-1] if rows else 0
+        for session_id, title, updated, name, matching, _ in rows:
+            wanted = {int(turn_id) for turn_id in matching.split(",")}
             turns = [
                 (turn_id, turn, position)
                 for turn_id, turn, position in db.execute(
-                    "SELECT id, turn, position FROM turns WHERE id BETWEEN ? AND ?", (low, high)
+                    "SELECT id, turn, position FROM turns WHERE id BETWEEN ? AND ?",
+                    (min(wanted), max(wanted)),
                 )
                 if turn_id in wanted
             ]
