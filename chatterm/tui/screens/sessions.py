@@ -291,8 +291,8 @@ class SessionsScreen(FilteredTable[OpenSession | None]):
                 if self._wanted is None and words == self.filter_input.value:
                     self._show_hits(words, results)
         finally:
-            self._searching = None
-            self._show_count()
+            self._searching = None  # also when the screen closes (the worker is cancelled)
+        self._show_count()
 
     def _show_hits(self, words: str, results: SearchResults) -> None:
         """Add the chats found by their text that the filter did not show, below."""
