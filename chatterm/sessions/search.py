@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import os
 import re
 import sqlite3
@@ -65,6 +66,7 @@ _SNIPPET_ORDER: tuple[Field, ...] = ("prompt", "answer", "reasoning")
 
 Stamp = tuple[int, int, int]  # inode, mtime_ns, size: one version of a file
 _RETRY = "retry"  # the stamp of a file that could not be read for now: tried again
+_SESSION_SUFFIXES = (".json", ".toml")
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -336,16 +338,12 @@ CREATE VIRTUAL TABLE body USING fts5(
 );
 """
 
-# The sessions that match, newest first, with the turns that match in each, and how many
-# sessions match in all; grouped and sorted by SQLite (a common word matches most turns).
+# The newest of the sessions that match (their ids come from one pass over the matches:
+# FTS5 reads a prefix's words once, and most of a query's time is that pass).
 _NEWEST = """
-SELECT f.session_id, f.title, f.updated, f.name, m.turns, count(*) OVER ()
-FROM (
-    SELECT rowid >> 24 AS file, group_concat(rowid) AS turns
-    FROM body WHERE body MATCH ? GROUP BY 1
-) AS m
-JOIN files AS f ON f.id = m.file
-ORDER BY f.updated DESC, f.session_id DESC LIMIT ?
+SELECT id, session_id, title, updated, name FROM files
+WHERE id IN (SELECT value FROM json_each(?))
+ORDER BY updated DESC, session_id DESC LIMIT ?
 """
 
 
@@ -408,8 +406,9 @@ class SearchIndex:
         for attempt in range(2):
             try:
                 with self._open() as db:
-                    self._refresh(db, progress)
-                    return self._query(db, query, limit, snippet_chars, results)
+                    self._update(db, self._scan(), progress)
+                    turn_ids = _matching_turns(db, query)
+                    return self._results(db, query, turn_ids, limit, snippet_chars, results)
             except _Damaged as damaged:
                 if attempt:
                     results.notes.append(f"the search index is damaged again ({damaged})")
@@ -426,18 +425,29 @@ class SearchIndex:
                 break
         return scan_folder(self.folder, query, limit, snippet_chars, results)
 
-    def _query(
+    def _results(
         self,
         db: sqlite3.Connection,
         query: Query,
+        turn_ids: list[int],
         limit: int | None,
         snippet_chars: int,
         results: SearchResults,
     ) -> SearchResults:
-        rows = db.execute(_NEWEST, (query.fts(), -1 if limit is None else limit)).fetchall()
-        results.total = rows[0][-1] if rows else 0
-        for session_id, title, updated, name, matching, _ in rows:
-            wanted = {int(turn_id) for turn_id in matching.split(",")}
+        """The newest sessions among those ``turn_ids`` belong to, each with a turn."""
+        files = {turn_id >> TREE_BITS for turn_id in turn_ids}
+        results.total = len(files)
+        if not files:
+            return results
+        listed = json.dumps(list(files))
+        newest = db.execute(_NEWEST, (listed, -1 if limit is None else limit)).fetchall()
+        shown = {row[0] for row in newest}
+        matching: dict[int, set[int]] = {file_id: set() for file_id in shown}
+        for turn_id in turn_ids:
+            if (file_id := turn_id >> TREE_BITS) in shown:
+                matching[file_id].add(turn_id)
+        for file_id, session_id, title, updated, name in newest:
+            wanted = matching[file_id]
             turns = [
                 (turn_id, turn, position)
                 for turn_id, turn, position in db.execute(
@@ -507,7 +517,7 @@ class SearchIndex:
         for attempt in range(2):
             try:
                 with self._open() as db:
-                    self._refresh(db, progress)
+                    self._update(db, self._scan(), progress)
                     return notes
             except _Damaged as damaged:
                 if attempt:
@@ -520,14 +530,11 @@ class SearchIndex:
                 break
         return notes
 
-    def _refresh(self, db: sqlite3.Connection, progress: Callable[[int], None] | None) -> None:
-        """Read the new and changed files into the index, drop the files that are gone.
-
-        This runs before every search, over every file, so it is kept to one ``stat`` and
-        one dictionary look-up a file."""
-        known: dict[str, str] = dict(db.execute("SELECT name, stamp FROM files"))
-        stale: list[tuple[str, str, SessionFormat, str]] = []
-        seen: set[str] = set()
+    def _scan(self) -> list[tuple[str, str, SessionFormat, str]]:
+        """Every session file in the folder: its path, its name as the index keeps it, its
+        format and its stamp. This runs before every search, over every file, so it is
+        kept to one ``stat`` a file."""
+        found: list[tuple[str, str, SessionFormat, str]] = []
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
@@ -537,27 +544,31 @@ class SearchIndex:
         with entries:
             for entry in entries:
                 name = entry.name
-                if name[-5:] == ".json":
-                    fmt: SessionFormat = "json"
-                elif name[-5:] == ".toml":
-                    fmt = "toml"
-                else:
-                    continue
-                if name[0] == "." or len(name) == 5:
-                    continue  # a hidden file, or no name before the extension
+                if not name.endswith(_SESSION_SUFFIXES) or name[0] == "." or len(name) == 5:
+                    continue  # not a session, hidden, or no name before the extension
                 try:
-                    found = entry.stat()
+                    info = entry.stat()
                 except OSError:
                     continue  # gone, or a link to nothing: nothing to search
-                if not name.isascii():
-                    name = _key(name)
-                seen.add(name)
-                stamp = f"{found.st_ino}:{found.st_mtime_ns}:{found.st_size}"
-                if known.get(name) != stamp:
-                    stale.append((entry.path, name, fmt, stamp))
-        gone = known.keys() - seen
+                fmt: SessionFormat = "json" if name.endswith(".json") else "toml"
+                key = name if name.isascii() else _key(name)
+                stamp = f"{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"
+                found.append((entry.path, key, fmt, stamp))
+        return found
+
+    def _update(
+        self,
+        db: sqlite3.Connection,
+        files: list[tuple[str, str, SessionFormat, str]],
+        progress: Callable[[int], None] | None,
+    ) -> bool:
+        """Read the new and changed ``files`` into the index and drop the files that are
+        gone; whether anything changed."""
+        unseen: dict[str, str] = dict(db.execute("SELECT name, stamp FROM files"))
+        stale = [file for file in files if unseen.pop(file[1], None) != file[3]]
+        gone = unseen.keys()
         if not stale and not gone:
-            return
+            return False
         if progress is not None and len(stale) > 100:
             progress(len(stale))
         with db:
@@ -579,6 +590,7 @@ class SearchIndex:
         except BaseException:
             db.rollback()
             raise
+        return True
 
     # -- the database file ----------------------------------------------------------------
 
@@ -679,6 +691,13 @@ def _trouble(error: sqlite3.Error) -> Exception:
     if isinstance(error, sqlite3.DatabaseError):
         return _Damaged(text)  # not a database, malformed
     return _Bypass(text)
+
+
+def _matching_turns(db: sqlite3.Connection, query: Query) -> list[int]:
+    """The row ids of the turns that hold every term: one pass over the index (FTS5 reads
+    a prefix's words once; most of a query's time is this pass)."""
+    matches = db.execute("SELECT rowid FROM body WHERE body MATCH ?", (query.fts(),))
+    return [turn_id for (turn_id,) in matches]
 
 
 def _shown_row_first(row: tuple[int, int, int | None]) -> tuple[int, int]:
