@@ -47,6 +47,12 @@ The figures:
   ones are mounted when scrolled to).
 - checkpoint_cpu_share: in the 50k render run, CPU time spent saving the session
   (checkpoints, encoding, the writer thread's commits) / the process's CPU time.
+- search_ms: ``chatterm sessions search``'s work (the index checked against the folder,
+  queried, 50 snippets cut) over 10,000 sessions (about 200 MB of session files) with the
+  index built: the median over runs of the slowest of five queries (bench/search_bench.py);
+  search_build_mb_s: the index built from nothing, in MB of session files a second;
+  search_checkpoint_cpu_share: checkpoint_cpu_share with a search index in the sessions
+  folder (the end of the reply indexes it). --quick: 1,000 sessions and a 10k-token reply.
 - peer_tps_{approach}, peer_lag_{approach}_ms: the same 20k-token answer (5k with --quick)
   rendered by each way other clients render a stream, in one harness with no network in
   the way (bench/peers_stream.py): chatterm's turn widget, Textual's MarkdownStream (oterm,
@@ -105,6 +111,9 @@ TARGETS: dict[str, tuple[float, str]] = {
     "session_open_ms": (300, "max"),
     "session_list_ms": (200, "max"),
     "checkpoint_cpu_share": (0.05, "max"),
+    "search_ms": (100, "max"),
+    "search_build_mb_s": (20, "min"),
+    "search_checkpoint_cpu_share": (0.05, "max"),
 }
 RENDER_SIZES = (1_000, 5_000, 10_000, 50_000)
 PACED_TOKENS = 20_000
@@ -407,6 +416,23 @@ def bench_startup(children: Children, runs: int) -> dict[str, Any]:
     }
 
 
+# -- full-text search -------------------------------------------------------------------------
+
+
+def bench_search(
+    children: Children, quick: bool, runs: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Searching and building the index over many sessions, and saving with it present."""
+    sessions, tokens = ("1000", "10000") if quick else ("10000", "50000")
+    figures = children.json(
+        "search_bench.py", "search", "--sessions", sessions, "--runs", str(runs)
+    )
+    log(f"search over {sessions} sessions done")
+    figures.update(children.json("search_bench.py", "save", "--tokens", tokens))
+    log("save with a search index done")
+    return figures
+
+
 # -- the table ------------------------------------------------------------------------------
 
 
@@ -458,13 +484,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only",
-        help="comma-separated parts: decode,startup,render,paced,compare,sessions,peers",
+        help="comma-separated parts: decode,startup,render,paced,compare,sessions,search,peers",
     )
     options = parser.parse_args()
     quick = options.quick
     runs = 3 if quick else 7
     tui_runs = 1 if quick else 3
-    everything = "decode,startup,render,paced,compare,sessions,peers"
+    everything = "decode,startup,render,paced,compare,sessions,search,peers"
     parts = set((options.only or everything).split(","))
     began = time.perf_counter()
 
@@ -505,6 +531,8 @@ def main() -> None:
                 turns = str(TUI_OPEN_TURNS)
                 figures.update(children.json("sessions_bench.py", "tui", "--turns", turns))
                 log("session open in the TUI done")
+        if "search" in parts:
+            figures.update(bench_search(children, quick, runs, log))
     ordered = {name: figures[name] for name in TARGETS if name in figures}
     ordered.update((name, value) for name, value in figures.items() if name not in ordered)
     if options.json:

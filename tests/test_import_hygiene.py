@@ -72,6 +72,8 @@ NOT_AT_TUI_START = (
     "chatterm.catalogue.discovery",
     "chatterm.catalogue.listing",
     "chatterm.sessions.export",
+    "chatterm.sessions.search",
+    "sqlite3",
     "chatterm.cli.printer",
     "chatterm.tui.screens.model_picker",
     "chatterm.tui.screens.role_picker",
@@ -88,7 +90,7 @@ NOT_AT_TUI_START = (
 
 def test_the_tui_paints_its_first_frame_without_the_network_stack() -> None:
     loaded = imported_heavy_modules(
-        TUI_START_MODULES, ("httpx", "chatterm", "email", "textual_plotext", "plotext")
+        TUI_START_MODULES, ("httpx", "chatterm", "email", "textual_plotext", "plotext", "sqlite3")
     )
     assert "chatterm.tui.app" in loaded  # the probe saw the imports
     assert [m for m in NOT_AT_TUI_START if m in loaded] == []

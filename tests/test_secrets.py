@@ -676,6 +676,7 @@ def test_every_writer_goes_through_files_or_is_listed() -> None:
         "chatterm/tui/screens/chat_transcript.py",  # os.open(..., O_EXCL, 0o600)
         "chatterm/cli/common.py",  # os.open(os.devnull) only (silence_stdout)
         "chatterm/tui/external_editor.py",  # tempfile.mkstemp, which creates it 0600
+        "chatterm/sessions/search.py",  # os.open(..., O_EXCL, 0o600), then fchmod 0600
     }
     writers = re.compile(
         r"write_text\(|write_bytes\(|\bos\.open\(|mkstemp\(|\.mkdir\(|(?<![\w.])(?<!def )open\("

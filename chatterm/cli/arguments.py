@@ -146,6 +146,16 @@ def _choices(value: str) -> int:
     return count
 
 
+def _limit(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number, 0 or more, not {value!r}")
+    return count
+
+
 def _retries(value: str) -> int:
     try:
         count = int(value)
@@ -159,7 +169,7 @@ def _retries(value: str) -> int:
 def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     sessions = commands.add_parser(
         "sessions",
-        help="list, show, fork, rename, delete or export saved sessions",
+        help="list, search, show, fork, rename, delete or export saved sessions",
         description="Saved conversations. SESSION is an id, a unique start of one, or the "
         "path of a session file. With no subcommand, lists them.",
     )
@@ -167,6 +177,26 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="every session, newest first")
     listing.add_argument(
         "--json", action="store_true", help="one JSON object per session (JSON Lines)"
+    )
+    search = sub.add_parser(
+        "search",
+        help="find sessions by the words of any prompt, answer or reasoning",
+        description="Find the sessions whose turns (any branch) hold every word of QUERY, "
+        'newest first, each with a turn and a snippet. "Quoted words" match as a phrase, '
+        "word* matches words that start so; case and accents do not count. The first "
+        "search builds an index next to the session files; later ones only read what "
+        "changed.",
+    )
+    search.add_argument("query", metavar="QUERY", nargs="+", help="the words to look for")
+    search.add_argument(
+        "--json", action="store_true", help="one JSON object per session found (JSON Lines)"
+    )
+    search.add_argument(
+        "--limit",
+        type=_limit,
+        default=50,
+        metavar="N",
+        help="show at most N sessions (default 50; 0: every one)",
     )
     show = sub.add_parser(
         "show",

@@ -76,6 +76,11 @@ def dim(text: str, color: bool) -> str:
     return f"{_DIM}{text}{_RESET}" if color else text
 
 
+def bold(text: str, color: bool) -> str:
+    """``text`` in bold when ``color``, else as it is."""
+    return f"{_BOLD}{text}{_RESET}" if color else text
+
+
 class _Printer(ABC):
     """A printer ends once: a second ``done`` (a path that cannot know whether the pump
     ended it) prints nothing."""

@@ -1,23 +1,25 @@
-"""``chatterm sessions …``: list, show, fork, rename, delete and export saved sessions.
+"""``chatterm sessions …``: list, search, show, fork, rename, delete and export saved sessions.
 
-Exit codes follow the rest of the command line: 0 done, 1 a session file could not be read
-or written, 2 bad usage (an unknown id, an ambiguous prefix, an export that would overwrite
-a file, a turn out of range). Every piece of session text printed for people goes through
-:func:`safe_text`. ``show`` prints the active path and marks each turn that has
-alternatives with which one it is (``[2/3]``); ``fork`` copies the active path into a new
-session.
+Exit codes follow the rest of the command line: 0 done, 1 a session file (or the sessions
+folder) could not be read or written, 2 bad usage (an unknown id, an ambiguous prefix, an
+export that would overwrite a file, a turn out of range, a search with no words). Every
+piece of session text printed for people goes through :func:`safe_text`. ``show`` prints
+the active path and marks each turn that has alternatives with which one it is
+(``[2/3]``); ``fork`` copies the active path into a new session; ``search`` goes through
+the full-text index (:mod:`chatterm.sessions.search`), whose notes go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from chatterm.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, fail, wants_color
-from chatterm.cli.printer import PlainPrinter, dim, json_line
+from chatterm.cli.printer import PlainPrinter, bold, dim, json_line
 from chatterm.config import load_settings
 from chatterm.errors import ConfigError
 from chatterm.events import Event, ReasoningDelta, TextDelta
@@ -44,6 +46,15 @@ def sessions_command(args: argparse.Namespace, *, stdout: TextIO, env: Mapping[s
     try:
         if command == "list":
             return list_sessions(store, out, json_lines=getattr(args, "json", False))
+        if command == "search":
+            return search_sessions(
+                store,
+                " ".join(args.query),
+                out,
+                json_lines=args.json,
+                limit=args.limit or None,
+                color=wants_color(out, env),
+            )
         if command == "show":
             return show_session(store, args.session, out, color=wants_color(out, env))
         if command == "fork":
@@ -138,6 +149,96 @@ def list_sessions(store: SessionStore, out: TextIO, *, json_lines: bool = False)
         out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
     out.flush()
     return EXIT_OK
+
+
+# -- search -----------------------------------------------------------------------------
+
+
+def search_sessions(
+    store: SessionStore,
+    text: str,
+    out: TextIO,
+    *,
+    json_lines: bool = False,
+    limit: int | None = None,
+    color: bool = False,
+) -> int:
+    """The sessions that hold every word of ``text``, newest first, each with a turn and a
+    snippet (the match in bold on a terminal)."""
+    from chatterm.sessions.search import SearchError, parse_query
+
+    query = parse_query(text)
+    if not query:
+        raise CommandFailed(
+            "give words to search for (letters or digits; see chatterm sessions search --help)",
+            EXIT_USAGE,
+        )
+
+    def indexing(count: int) -> None:
+        note(f"indexing {count:,} sessions for search (once: later searches read only changes)…")
+
+    try:
+        results = store.search_index().search(query, limit=limit, progress=indexing)
+    except SearchError as exc:
+        raise CommandFailed(str(exc), EXIT_FAILED) from None
+    for line in results.notes:
+        note(line)
+    if json_lines:
+        for hit in results.hits:
+            record = {
+                "id": hit.session_id,
+                "title": hit.title,
+                "updated": hit.updated,
+                "path": str(store.folder / hit.file_name),
+                "turn": hit.turn,
+                "tree_index": hit.tree_index,
+                "active": hit.active,
+                "field": hit.snippet.field,
+                "snippet": hit.snippet.text,
+                "matches": [list(span) for span in hit.snippet.spans],
+                "turns_matched": hit.turns_matched,
+            }
+            out.write(json_line(record) + "\n")
+        out.flush()
+        return EXIT_OK
+    if not results.hits:
+        out.write("no saved session holds those words\n")
+        return EXIT_OK
+    for hit in results.hits:
+        title = visible_line(hit.title) or "untitled"
+        out.write(f"{visible_line(hit.session_id)}  {local_time(hit.updated)}  {title}\n")
+        place = f"turn {hit.turn}" + ("" if hit.active else " (an alternative)")
+        more = hit.turns_matched - 1
+        if more:
+            place += f" and {more} more turn{'' if more == 1 else 's'}"
+        out.write("  " + dim(f"{place} · {hit.snippet.field}:", color) + " ")
+        out.write(marked_snippet(hit.snippet.text, hit.snippet.spans, color) + "\n")
+    left = results.total - len(results.hits)
+    if left > 0:
+        rest = f"… and {left:,} more session{'' if left == 1 else 's'} (--limit 0 shows all)"
+        out.write(dim(rest, color) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def marked_snippet(text: str, spans: tuple[tuple[int, int], ...], color: bool) -> str:
+    """A snippet (safe text already) with its matches in bold when ``color``."""
+    if not color:
+        return text
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        pieces += [text[at:start], bold(text[start:end], color)]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def note(line: str) -> None:
+    """A line for the person running the command, on stderr (never in the output)."""
+    if sys.stderr is not None:
+        sys.stderr.write(f"chatterm: {safe_text(line)}\n")
+        sys.stderr.flush()
 
 
 # -- show -------------------------------------------------------------------------------

@@ -39,8 +39,11 @@ from chatterm.sessions.codec import SESSION_FORMATS, SessionFormat
 from chatterm.sessions.model import SHA256_HEX, Session, Turn
 
 INDEX_NAME = ".index.json"
+SEARCH_INDEX_NAME = ".search.sqlite3"  # the full-text index (chatterm.sessions.search)
 INDEX_VERSION = 2  # 2: the replies' figures
 PREVIEW_CHARS = 200
+# A session is text: a long chat is a few MB. Past this it is not worth loading into memory.
+SESSION_FILE_LIMIT = 256 << 20
 INDEX_LIMIT = 64 << 20  # 10,000 sessions take about 6 MB; a bigger file is not ours
 
 

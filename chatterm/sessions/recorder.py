@@ -9,7 +9,8 @@ frame timer, the CLI's ticker) so a stream that goes quiet is still saved.
 Writes go through a :class:`SessionWriter`: one background thread, newest bytes last, so a
 slow disk (an fsync can take tens of ms) never stalls the event loop or the screen. A
 write that fails is reported once through :meth:`SessionWriter.take_error`; the session
-stays in memory and the next checkpoint tries again.
+stays in memory and the next checkpoint tries again. Checkpoints leave the search index
+alone; the save when a reply ends (and every other save) updates it, on the same thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from chatterm import events
 from chatterm.events import Event
@@ -33,6 +34,9 @@ from chatterm.sessions.model import (
     title_from_prompt,
 )
 from chatterm.sessions.store import SessionConflict, SessionError, SessionStore
+
+if TYPE_CHECKING:
+    from chatterm.sessions.search import SessionText
 
 CHECKPOINT_S = 0.5  # while text arrives, the file is at most this far behind
 
@@ -62,9 +66,10 @@ class SessionWriter:
         self._conflicts: set[str] = set()  # ids whose file changed behind our back
         self._latest: dict[str, Session] = {}
 
-    def submit(self, session: Session) -> None:
+    def submit(self, session: Session, *, searchable: bool = True) -> None:
         """Queue a save of ``session`` as it is now (it is encoded here, on the caller's
-        thread, so later changes do not race the write)."""
+        thread, so later changes do not race the write); ``searchable``: the search index
+        (if there is one) takes its text after the write (checkpoints do without)."""
         with self._lock:
             conflicted = session.id in self._conflicts
             idle = not self._pending.get(session.id)
@@ -77,16 +82,17 @@ class SessionWriter:
         except SessionError as exc:
             self._set_error(exc)
             return
+        text = self.store.searchable_text(session) if searchable else None
         session_id = session.id
         with self._lock:
             self._latest[session_id] = session
             self._pending[session_id] = self._pending.get(session_id, 0) + 1
         if self._closed:
-            self._write(session_id, path, data)  # late (an app closing): written here and now
+            self._write(session_id, path, data, text)  # late (an app closing): written now
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="chatterm-save")
-        self._last = self._executor.submit(self._write, session_id, path, data)
+        self._last = self._executor.submit(self._write, session_id, path, data, text)
 
     def _fork(self, session: Session) -> None:
         old = self.store.fork(session)
@@ -104,7 +110,9 @@ class SessionWriter:
         self.submit(session)
         self.wait()
 
-    def _write(self, session_id: str, path: Path, data: bytes) -> None:
+    def _write(
+        self, session_id: str, path: Path, data: bytes, text: SessionText | None = None
+    ) -> None:
         try:
             self.store.commit(path, data)
         except SessionConflict:
@@ -119,6 +127,8 @@ class SessionWriter:
                 note = self._fork_notes.pop(session_id, None)
                 if note is not None:
                     self._notices.append(note)
+            if text is not None:
+                self.store.index_saved(path, text)
         finally:
             with self._lock:
                 self._pending[session_id] -= 1
@@ -309,7 +319,7 @@ class TurnRecorder:
         self._answer[:] = [self.turn.answer] if self.turn.answer else []
         self._dirty = False
         self.session.touch()
-        self.writer.submit(self.session)
+        self.writer.submit(self.session, searchable=False)
 
     def done(self, reply: Reply) -> None:
         """The reply ended (however it ended): record it whole and save. Only the first

@@ -14,16 +14,21 @@ of a session file.
 The files attached to prompts are kept beside the sessions folder, in an
 :class:`~chatterm.sessions.attachment_store.AttachmentStore` (``<data>/attachments/``);
 deleting a session removes those of its attachments that no other session references.
+
+When a search index exists (:mod:`chatterm.sessions.search`), saving a session puts its
+text in it and deleting one takes it out; saving never creates the index.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import re
 import stat
 import threading
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatterm import paths
 from chatterm.errors import ChattermError
@@ -31,6 +36,8 @@ from chatterm.files import atomic_write, file_problem, read_regular
 from chatterm.sessions.attachment_store import FOLDER_NAME, AttachmentStore, AttachmentStoreError
 from chatterm.sessions.codec import SESSION_FORMATS, SessionEncoder, SessionFormat, decode
 from chatterm.sessions.index import (
+    SEARCH_INDEX_NAME,
+    SESSION_FILE_LIMIT,
     SessionFolderError,
     SessionSummary,
     broken_summary,
@@ -45,6 +52,9 @@ from chatterm.sessions.model import (
     is_valid_id,
     new_session_id,
 )
+
+if TYPE_CHECKING:
+    from chatterm.sessions.search import SearchIndex, SessionText
 
 
 class SessionError(ChattermError):
@@ -83,9 +93,6 @@ class SessionConflict(SessionError):
 
 
 _FRESH_ID_TRIES = 100  # an id is the time plus 24 random bits: one try nearly always does
-
-# A session is text: a long chat is a few MB. Past this it is not worth loading into memory.
-SESSION_FILE_LIMIT = 256 << 20
 
 # What identifies one version of a file: a replace gives a new inode, an edit in place a
 # new mtime or size.
@@ -315,9 +322,13 @@ class SessionStore:
         return old
 
     def save(self, session: Session) -> Path:
-        """Write ``session`` to its file, atomically (see :meth:`commit`)."""
+        """Write ``session`` to its file, atomically (see :meth:`commit`), and into the
+        search index if there is one."""
         path, data = self.prepare(session)
+        text = self.searchable_text(session)
         self.commit(path, data)
+        if text is not None:
+            self.index_saved(path, text)
         return path
 
     def rename(self, ref: str, title: str) -> Session:
@@ -342,6 +353,8 @@ class SessionStore:
         with self._lock:
             self._owned = {k: v for k, v in self._owned.items() if v != path}
             self._stamps.pop(path, None)
+        if path.parent == self.folder and self._has_search_index():
+            self.search_index().forget(path.name)
         self._remove_unused_attachments(attached - set(keep), path)
         return path
 
@@ -387,6 +400,33 @@ class SessionStore:
             self.attachments.remove(hashes - used)
         except AttachmentStoreError as exc:
             raise SessionError(f"deleted {deleted}, but {exc}") from None
+
+    # -- the search index ---------------------------------------------------------------
+
+    def search_index(self) -> SearchIndex:
+        """The full-text index of this folder's sessions."""
+        from chatterm.sessions.search import SearchIndex  # SQLite loads when first needed
+
+        return SearchIndex(self.folder)
+
+    def _has_search_index(self) -> bool:
+        return os.path.lexists(self.folder / SEARCH_INDEX_NAME)
+
+    def searchable_text(self, session: Session) -> SessionText | None:
+        """What the search index would keep of ``session`` as it is now, to pass to
+        :meth:`index_saved` once it is saved; None when there is no index to keep it."""
+        if not self._has_search_index():
+            return None
+        from chatterm.sessions.search import session_text
+
+        return session_text(session)
+
+    def index_saved(self, path: Path, text: SessionText) -> None:
+        """Put a session just written to ``path`` into the search index, as of the file
+        this store wrote (a failure leaves the index stale: the next search reads it)."""
+        with self._lock:
+            stamp = self._stamps.get(path)
+        self.search_index().record(path.name, stamp, text)
 
 
 def _present(path: Path) -> bool:

@@ -79,6 +79,7 @@ from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
+    from chatterm.tui.screens.sessions import OpenSession
 
 FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
@@ -523,14 +524,15 @@ class ChatScreen(
 
         self.app.push_screen(ReplayScreen(session, clock=self._clock))
 
-    async def _sessions_closed(self, ref: str | None) -> None:
-        if ref is not None:
-            await self.open_session(ref)
+    async def _sessions_closed(self, chosen: OpenSession | None) -> None:
+        if chosen is not None:
+            await self.open_session(chosen.ref, at=chosen.tree_index)
         elif self.keeper.session is None and self.turns:  # the open chat was deleted
             await self.show_session()
 
-    async def open_session(self, ref: str) -> None:
-        """Show a saved session and continue it (with its last model, if usable)."""
+    async def open_session(self, ref: str, *, at: int | None = None) -> None:
+        """Show a saved session and continue it (with its last model, if usable); ``at``:
+        a turn (its index in the session's tree) to show, selected, on its branch."""
         try:
             session = self.keeper.open(ref)
         except SessionError as error:
@@ -538,7 +540,15 @@ class ChatScreen(
             return
         self.leave_editing()
         self.selected = None
+        if at is not None and 0 <= at < len(session.tree):
+            if at not in session.path:  # an alternative: its branch is shown, as Alt+←/→
+                session.show(at)
+                self.keeper.path_changed()
+            position = session.path.index(at)
+            self.selected = position if position < len(session.path) - 1 else None
         await self.show_session()
+        if self.selected is not None:
+            await self._show_selection()
         self.notify(f"Opened “{safe_text(session.title)}”.", markup=False, timeout=2)
 
     async def show_session(self, *, adopt_model: bool = True) -> None:

@@ -7,17 +7,24 @@ pause in the typing before it fills the table again. Every piece of text is show
 data: titles, models and problems go through ``safe_text`` into ``rich.text.Text``, which
 never reads markup.
 
+The filter matches the title, models, date and first message at once; then the full-text
+index (:mod:`chatterm.sessions.search`, on a thread) looks for the words in every turn
+of every chat, and the chats found only so are added below, two lines each: the title,
+and the turn with a snippet, the words highlighted. Enter on one opens the chat at that
+turn.
+
 A file that cannot be read is listed with its problem; it cannot be opened, renamed or
 replayed, only deleted (after asking), and it is never written to.
 
-The screen is dismissed with the path of the session to open, or None.
+The screen is dismissed with the session to open (:class:`OpenSession`), or None.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -39,7 +46,13 @@ from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.filtered_table import FilteredTable
 from chatterm.tui.screens.replay import ReplayScreen
 
+if TYPE_CHECKING:
+    from chatterm.sessions.search import SearchHit, SearchResults
+
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
+BODY_HITS = 200  # chats found by their text, at most, below those the filter matched
+SNIPPET_CHARS = 40  # under the title (44 cells), after "↳ "
+MATCH_STYLE = "bold reverse"
 COLUMNS = (("title", "Title", 44), ("models", "Model", 26), ("date", "Updated", 16))
 NUMBER_COLUMNS = (("turns", "Turns", 11), ("cost", "Cost", 12))
 
@@ -68,6 +81,47 @@ def row_cells(summary: SessionSummary) -> list[Text]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """The session chosen: its file, and the turn to show (a search hit's index in the
+    session's tree), if one was chosen."""
+
+    ref: str
+    tree_index: int | None = None
+
+
+def snippet_text(hit: SearchHit) -> Text:
+    """``↳ …the words…`` with the words highlighted (spans, never markup)."""
+    line = Text("↳ ", style="dim")
+    start = len(line)
+    line.append(hit.snippet.text)  # made safe by the search
+    for begin, end in hit.snippet.spans:
+        line.stylize(MATCH_STYLE, start + begin, start + end)
+    return line
+
+
+def place_text(hit: SearchHit) -> Text:
+    """Where the snippet is: ``turn 3 · answer``, ``turn 2 (alt) · prompt``."""
+    where = f"turn {hit.turn}" + ("" if hit.active else " (alt)")
+    return Text(f"{where} · {hit.snippet.field}", style="dim")
+
+
+def _two_lines(first: Text, second: Text) -> Text:
+    cell = first.copy()
+    cell.append("\n")
+    cell.append_text(second)
+    cell.no_wrap = True
+    cell.overflow = "ellipsis"
+    return cell
+
+
+def hit_cells(summary: SessionSummary, hit: SearchHit) -> list[Text]:
+    """A chat found by its text: its row, with the snippet under the title and where it
+    is under the models."""
+    title, models, *rest = row_cells(summary)
+    return [_two_lines(title, snippet_text(hit)), _two_lines(models, place_text(hit)), *rest]
+
+
 def _chats(count: int) -> str:
     return f"{count:,} chat" + ("" if count == 1 else "s")
 
@@ -76,7 +130,7 @@ def _blank(count: int) -> list[Text]:
     return [Text("") for _ in range(count)]
 
 
-class SessionsScreen(FilteredTable[str | None]):
+class SessionsScreen(FilteredTable[OpenSession | None]):
     """The saved chats of ``keeper``'s store, newest first.
 
     Args:
@@ -117,11 +171,18 @@ class SessionsScreen(FilteredTable[str | None]):
         self._by_file: dict[str, SessionSummary] = {}
         self._filter_timer: Timer | None = None
         self._problem: str | None = None  # why the folder could not be listed
+        # Chats found by their text (not by the filter), by file name, as shown below.
+        self.body_hits: dict[str, SearchHit] = {}
+        self._searched: str | None = None  # the filter text the body hits are for
+        self._wanted: str | None = None  # the filter text to search for next
+        self._searching: str | None = None  # what the search thread is doing, for the status
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Input(
-            placeholder="Filter: words of the title, model, date or first message", id="filter"
+            placeholder="Filter: words of the title, model or date, or of any message "
+            '("a phrase", prefix*)',
+            id="filter",
         )
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static(Content("Reading the sessions…"), id="sessions-status")
@@ -168,7 +229,8 @@ class SessionsScreen(FilteredTable[str | None]):
     # -- the table --------------------------------------------------------------------
 
     def _fill(self) -> None:
-        """Show the sessions that match the filter, the cursor on the first."""
+        """Show the sessions that match the filter, the cursor on the first; then look
+        for the words in every chat's text."""
         if self.summaries is None:
             return
         words = self.filter_input.value
@@ -177,8 +239,74 @@ class SessionsScreen(FilteredTable[str | None]):
             self.shown = [summary for summary in self.shown if summary.matches(words)]
         table = self.table
         table.clear()
+        self.body_hits = {}
+        self._searched = None
         for summary in self.shown:
             table.add_row(*row_cells(summary), key=summary.file_name)
+        self._show_count()
+        self._search_bodies(words)
+
+    # -- the text of every chat ---------------------------------------------------------
+
+    def _search_bodies(self, words: str) -> None:
+        from chatterm.sessions.search import parse_query
+
+        if not parse_query(words) or not self.summaries:
+            self._wanted = None
+            return
+        self._wanted = words
+        if self._searching is None:
+            self._searching = "Searching the text of every chat…"
+            self._show_count()
+            self._run_searches()
+
+    @work(group="bodies", exit_on_error=False)
+    async def _run_searches(self) -> None:
+        """Search for the latest filter text, one search at a time (a search that builds
+        the index takes a while; the words typed meanwhile are searched after it)."""
+        from chatterm.sessions.search import SearchError, SearchResults, parse_query
+
+        index = self.keeper.store.search_index()
+
+        def indexing(count: int) -> None:
+            def say() -> None:
+                self._searching = f"Indexing {_chats(count)} for search (once)…"
+                self._show_count()
+
+            self.app.call_from_thread(say)
+
+        try:
+            while self._wanted is not None:
+                words, self._wanted = self._wanted, None
+                try:
+                    results = await asyncio.to_thread(
+                        index.search,
+                        parse_query(words),
+                        limit=BODY_HITS,
+                        snippet_chars=SNIPPET_CHARS,
+                        progress=indexing,
+                    )
+                except SearchError as error:
+                    results = SearchResults(notes=[str(error)])
+                if self._wanted is None and words == self.filter_input.value:
+                    self._show_hits(words, results)
+        finally:
+            self._searching = None  # also when the screen closes (the worker is cancelled)
+        self._show_count()
+
+    def _show_hits(self, words: str, results: SearchResults) -> None:
+        """Add the chats found by their text that the filter did not show, below."""
+        for note in results.notes:
+            self.notify(safe_text(note), severity="warning", markup=False, timeout=6)
+        shown = {summary.file_name for summary in self.shown}
+        table = self.table
+        for hit in results.hits:
+            summary = self._by_file.get(hit.file_name)
+            if summary is None or hit.file_name in shown or hit.file_name in self.body_hits:
+                continue  # listed by the filter already, or new since the list was read
+            self.body_hits[hit.file_name] = hit
+            table.add_row(*hit_cells(summary, hit), key=hit.file_name, height=2)
+        self._searched = words
         self._show_count()
 
     def _show_count(self) -> None:
@@ -186,6 +314,7 @@ class SessionsScreen(FilteredTable[str | None]):
         highlighted file (its problem is cut short in the table)."""
         summary = self.highlighted()
         total = len(self.summaries or [])
+        found = len(self.body_hits)
         if self._problem is not None:
             self._status(f"⚠ {self._problem}")
         elif summary is not None and summary.problem is not None:
@@ -195,7 +324,15 @@ class SessionsScreen(FilteredTable[str | None]):
         elif len(self.shown) == total:
             self._status(f"{_chats(total)} · Enter opens")
         else:
-            self._status(f"{len(self.shown):,} of {_chats(total)} match · Enter opens")
+            line = f"{len(self.shown):,} of {_chats(total)} match"
+            if self._searching is not None:
+                line += f" · {self._searching}"
+            elif self._searched is not None:
+                more = f"{found:,} more hold" if found != 1 else "1 more holds"
+                line += f" · {more} the words in their text" if found else ""
+            hit = self.highlighted_hit()
+            opens = f"Enter opens it at turn {hit.turn}" if hit is not None else "Enter opens"
+            self._status(f"{line} · {opens}")
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -213,6 +350,11 @@ class SessionsScreen(FilteredTable[str | None]):
     def highlighted(self) -> SessionSummary | None:
         key = self.highlighted_key()
         return self._by_file.get(key) if key is not None else None
+
+    def highlighted_hit(self) -> SearchHit | None:
+        """The search hit under the cursor, if the row is one."""
+        key = self.highlighted_key()
+        return self.body_hits.get(key) if key is not None else None
 
     def _ref(self, summary: SessionSummary) -> str:
         return str(self.keeper.store.folder / summary.file_name)
@@ -236,7 +378,8 @@ class SessionsScreen(FilteredTable[str | None]):
     def action_open(self) -> None:
         summary = self._readable()
         if summary is not None:
-            self.dismiss(self._ref(summary))
+            hit = self.body_hits.get(summary.file_name)
+            self.dismiss(OpenSession(self._ref(summary), hit.tree_index if hit else None))
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -288,8 +431,10 @@ class SessionsScreen(FilteredTable[str | None]):
                 self.notify(safe_text(str(error)), severity="error", markup=False)
                 return
             for rows in (self.summaries or [], self.shown):
-                rows.remove(summary)
+                if summary in rows:
+                    rows.remove(summary)
             del self._by_file[summary.file_name]
+            self.body_hits.pop(summary.file_name, None)
             self.table.remove_row(summary.file_name)
             self._show_count()
             self.notify(safe_text(f"Deleted “{name}”."), markup=False, timeout=3)
