@@ -30,6 +30,7 @@ from chatterm.sessions.search import (
     scan_folder,
 )
 from chatterm.sessions.store import SessionStore
+from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
 
 
 def turn(prompt: str, answer: str, reasoning: str = "") -> Turn:
@@ -247,13 +248,12 @@ def test_an_index_that_is_a_fifo_is_bypassed_without_hanging(store: SessionStore
     assert len(results.hits) == 2 and "FIFO" in results.notes[0]
 
 
-@pytest.mark.skipif(
-    sys.platform == "win32" or os.geteuid() == 0, reason="POSIX modes; root ignores them"
-)
+@pytest.mark.skipif(not file_privileges_can_be_dropped(), reason="permission bits cannot apply")
 def test_a_read_only_folder_is_searched_directly(store: SessionStore) -> None:
     store.folder.chmod(0o500)
     try:
-        results = find(store, "pasta")
+        with without_file_privileges():  # as root too: the bits apply (tests/privileges.py)
+            results = find(store, "pasta")
     finally:
         store.folder.chmod(0o700)
     assert len(results.hits) == 2 and "searched directly" in results.notes[0]
