@@ -95,3 +95,52 @@ def test_the_demo_says_what_it_was_sent(
     code, out, err = ask(capsys, "-m", "demo:fast", "-a", str(tmp_path / "shot.png"), "Look")
     assert code == 0, err
     assert "You attached 1 image" in out
+
+
+@pytest.mark.parametrize(
+    ("ref", "path"),
+    [
+        ("openai-responses:gpt-5-mini", ("input", -1, "content")),
+        ("anthropic:claude-fake-test", ("messages", -1, "content")),
+        ("gemini:gemini-2.5-flash", ("contents", -1, "parts")),
+        ("ollama:llava", ("messages", -1)),
+    ],
+)
+def test_each_api_gets_the_image_in_its_own_parts_at_the_server(
+    capsys: pytest.CaptureFixture[str],
+    fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ref: str,
+    path: tuple[object, ...],
+) -> None:
+    """The request each API's server received (its own route, its key checked), carrying
+    the image as that API's part: Responses input_image, Anthropic image block, Gemini
+    inline_data, Ollama images."""
+    from tests.test_providers_e2e import provider_env
+
+    for name, value in provider_env(fake_server).items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "shot.png").write_bytes(png())
+    code, _, err = ask(capsys, "-m", ref, "-a", str(tmp_path / "shot.png"), "--json", "Look")
+    assert code == 0, err
+    found: object = fake_server.requests[-1].json
+    for key in path:
+        found = found[key]  # type: ignore[index]
+    encoded = base64.b64encode(png()).decode()
+    expected = {
+        "openai-responses": {
+            "type": "input_image",
+            "image_url": "data:image/png;base64," + encoded,
+        },
+        "anthropic": {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": encoded},
+        },
+        "gemini": {"inline_data": {"mime_type": "image/png", "data": encoded}},
+    }
+    kind = ref.split(":")[0]
+    if kind == "ollama":
+        assert found["images"] == [encoded]  # type: ignore[index]
+    else:
+        assert expected[kind] in found  # type: ignore[operator]
