@@ -337,17 +337,7 @@ class ChatScreen(
         await self.conversation.mount(turn)
         self.conversation.scroll_end(animate=False)  # pins the view to the bottom again
         conversation = self.conversation_for(prompt, target, history, attachments)
-        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
-
-        stream = ReplyStream(
-            target,
-            conversation,
-            self.settings,
-            # Made off the event loop the first time (a bad proxy setting fails there).
-            get_client=lambda: self._clients.get(target),
-            clock=self._clock,
-            sleep=self.sleep,
-        )
+        stream = self.reply_stream(target, conversation)
         self.mark_alternatives(turn, len(recorder.session.turns) - 1)
         live = self.live = LiveReply(turn, stream, recorder)
         turn.start_clock()

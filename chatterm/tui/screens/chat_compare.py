@@ -48,6 +48,7 @@ from chatterm.tui.widgets.compare import CompareView
 if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
     from chatterm.reply.choices import ChoiceSplit
+    from chatterm.reply.live import ReplyStream
 
 FREEZE_EVERY_FRAMES = 60  # as for one reply: keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25
@@ -162,6 +163,20 @@ class CompareActions(BranchActions):
 
     # -- streaming ----------------------------------------------------------------------
 
+    def reply_stream(self, target: ResolvedModel, conversation: Conversation) -> ReplyStream:
+        """The stream of one request to ``target``, through the app's client for its
+        provider (made off the event loop the first time: a bad proxy setting fails there)."""
+        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
+
+        return ReplyStream(
+            target,
+            conversation,
+            self.settings,
+            get_client=lambda: self._clients.get(target),
+            clock=self._clock,
+            sleep=self.sleep,
+        )
+
     async def send_compared(
         self,
         prompt: str,
@@ -172,8 +187,6 @@ class CompareActions(BranchActions):
         """Send ``prompt`` (with ``attachments``) to every target at once, after ``history``
         (by default the whole conversation), each reply into its column and recorded as an
         alternative."""
-        from chatterm.reply.live import ReplyStream  # warmed up after the first frame
-
         self.leave_comparing()
         if history is None:
             history = self.keeper.history(prompt)
@@ -195,15 +208,8 @@ class CompareActions(BranchActions):
         self.conversation.scroll_end(animate=False)
         replies = []
         for column, target, recorder in zip(view.columns, targets, recorders, strict=True):
-            stream = ReplyStream(
-                target,
-                self.conversation_for(prompt, target, history, attachments),
-                self.settings,
-                get_client=lambda target=target: self._clients.get(target),  # type: ignore[misc]
-                clock=self._clock,
-                sleep=self.sleep,
-            )
-            replies.append(LiveReply(column, stream, recorder))
+            conversation = self.conversation_for(prompt, target, history, attachments)
+            replies.append(LiveReply(column, self.reply_stream(target, conversation), recorder))
         comparison = self.comparison = Comparison(view, replies, started_at=self._clock())
         view.start_clock()
         for index, live in enumerate(replies):
@@ -233,7 +239,6 @@ class CompareActions(BranchActions):
         into its column and recorded as an alternative (the first carries the request's
         usage and cost)."""
         from chatterm.reply.choices import ChoiceSplit  # with the network, after the first frame
-        from chatterm.reply.live import ReplyStream
 
         if history is None:
             history = self.keeper.history(prompt)
@@ -257,14 +262,7 @@ class CompareActions(BranchActions):
         conversation = replace(
             self.conversation_for(prompt, target, history, attachments), choices=count
         )
-        stream = ReplyStream(
-            target,
-            conversation,
-            self.settings,
-            get_client=lambda: self._clients.get(target),
-            clock=self._clock,
-            sleep=self.sleep,
-        )
+        stream = self.reply_stream(target, conversation)
         replies = [
             LiveReply(column, stream, recorder)
             for column, recorder in zip(view.columns, recorders, strict=True)
