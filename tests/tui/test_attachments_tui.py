@@ -405,3 +405,26 @@ async def test_regenerate_sends_the_files_again_and_a_reopened_chat_shows_them(
         await chat(app).open_session(session.id)  # shown from the file, as when reopened
         await pilot.pause()
         assert "attached: shot.png · image" in last_user_message(app)
+
+
+async def test_rewriting_a_prompt_brings_its_files_back_as_chips(
+    folder: Path, env: dict[str, str], fake_server: FakeServer
+) -> None:
+    app = server_app(env)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await send(pilot, "look at @shot.png")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("alt+e")
+        await wait_for(pilot, lambda: chip_names(app) == ["shot.png"], what="the file back")
+        await pilot.press("escape")  # leaving the rewrite takes them away with the text
+        await wait_for(pilot, lambda: chip_names(app) == [], what="the chips cleared")
+        await pilot.press("alt+e")
+        await wait_for(pilot, lambda: chip_names(app) == ["shot.png"], what="the file back")
+        await pilot.press("enter")  # the rewritten prompt goes with its file
+        await wait_for(pilot, lambda: len(fake_server.requests) == 2, what="the rewrite sent")
+        await pilot.app.workers.wait_for_complete()
+        user = [
+            m for m in json.loads(fake_server.requests[-1].body)["messages"] if m["role"] == "user"
+        ]
+        assert [part["type"] for part in user[-1]["content"]] == ["text", "image_url"]
+        assert chip_names(app) == []

@@ -473,6 +473,25 @@ class ChatScreen(
         attachments = self.keeper.attachments_of(failed)
         await self.send(failed.prompt, self.keeper.history(failed.prompt), attachments=attachments)
 
+    async def action_edit_prompt(self) -> None:
+        """Rewrite an earlier prompt (:class:`BranchActions`), its files back as chips: they
+        go with the rewritten prompt unless removed."""
+        await super().action_edit_prompt()
+        session = self.keeper.session
+        if self.editing is None or session is None:
+            return
+        await self.attachment_chips.clear()
+        for attachment in self.keeper.attachments_of(session.turns[self.editing]):
+            await self.attachment_chips.add(attachment)
+
+    def leave_editing(self) -> bool:
+        """Stop rewriting an earlier prompt: the box is emptied, and the files that came
+        back with it go too."""
+        left = super().leave_editing()
+        if left:
+            self.call_later(self.attachment_chips.clear)
+        return left
+
     def session_to_export(self) -> Session | None:
         return self.keeper.session
 
