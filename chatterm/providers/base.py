@@ -141,8 +141,9 @@ class WireFormat(ABC):
 
     def new_choices_parser(self, secrets: tuple[str, ...], choices: int) -> StreamParser:
         """The parser for a request of ``choices`` choices: its events for each choice come
-        as :class:`~chatterm.events.ChoiceEvent`."""
-        raise NotImplementedError(f"{type(self).__name__} gives one choice per request")
+        as :class:`~chatterm.events.ChoiceEvent`. A format that gives one choice per request
+        refuses, as :meth:`build_request` does (the request is never sent)."""
+        raise ChattermError(one_choice_only(self.kind, "this model"))
 
     def supports_effort(self, model: str) -> bool:
         """Whether choosing a reasoning level changes the request for ``model``: by default,

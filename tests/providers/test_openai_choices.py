@@ -288,3 +288,11 @@ def test_a_surrogate_pair_split_between_two_deltas_of_one_choice_is_joined() -> 
     events = parse(data, 2)
     assert fold(events, 1).text == "a🚀b"
     assert fold(events, 0).text == "x\ufffdy"  # a lone half is replaced, never passed on
+
+
+def test_a_format_with_one_choice_refuses_a_parser_for_several() -> None:
+    from chatterm.errors import ChattermError
+    from chatterm.providers.gemini import GeminiFormat
+
+    with pytest.raises(ChattermError, match="cannot give several choices"):
+        GeminiFormat().new_choices_parser((), 2)

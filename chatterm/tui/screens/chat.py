@@ -9,10 +9,7 @@ live stats. Esc cancels the worker; the partial reply is kept on screen and in t
 session, marked cancelled.
 
 A reply that ended cancelled, interrupted or in an error can be sent again with the retry
-key (:meth:`ChatScreen.action_retry`): a new turn with the same prompt, on the current
-model. The failed turn stays on screen and in the session file, but it is no longer sent
-as context (:func:`chatterm.sessions.model.history_of`): the model sees the conversation
-as if the retried reply were the first.
+key (:mod:`chatterm.tui.screens.chat_retry`).
 
 However the worker ends (done, failed, cancelled, even cancelled before it ever ran),
 :meth:`ChatScreen._end_when_done` waits for it and then ends the turn, in one place:
@@ -44,7 +41,6 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from chatterm.config import Settings
 from chatterm.errors import ChattermError
 from chatterm.events import (
-    CLEAN_FINISHES,
     Attachment,
     Conversation,
     Message,
@@ -54,10 +50,10 @@ from chatterm.pricing import Cost
 from chatterm.providers.registry import ResolvedModel
 from chatterm.reply.sink import end_sinks, pump
 from chatterm.sessions.keeper import SessionKeeper
-from chatterm.sessions.model import Session, Turn
+from chatterm.sessions.model import Session
 from chatterm.sessions.store import SessionError
 from chatterm.text import safe_text
-from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, RETRY, key_label
+from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, key_label
 from chatterm.tui.clients import ClientPool
 from chatterm.tui.memory import freeze_survivors, settle_memory
 from chatterm.tui.remembered import Remembered
@@ -66,6 +62,7 @@ from chatterm.tui.screens.chat_compare import CompareActions
 from chatterm.tui.screens.chat_context import ContextMeter
 from chatterm.tui.screens.chat_models import ModelSwitching
 from chatterm.tui.screens.chat_prompts import PromptComposing
+from chatterm.tui.screens.chat_retry import RetryActions
 from chatterm.tui.screens.chat_roles import RoleChoosing
 from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.reply_in_flight import LiveReply
@@ -96,12 +93,8 @@ def warm_up() -> None:
     warm_up_prices()
 
 
-def can_retry(turn: Turn) -> bool:
-    """A reply that ended without finishing (not one still streaming)."""
-    return turn.finish_reason is not None and turn.finish_reason not in CLEAN_FINISHES
-
-
 class ChatScreen(
+    RetryActions,
     RoleChoosing,
     ModelSwitching,
     TranscriptActions,
@@ -441,37 +434,6 @@ class ChatScreen(
             # to retry.
             return self.live is None and self._failed_turn() is not None
         return self.model_action_allowed(action)
-
-    # -- retrying ---------------------------------------------------------------------
-
-    def _failed_turn(self) -> Turn | None:
-        """The session's last turn, if its reply ended without finishing."""
-        session = self.keeper.session
-        if session is None or not session.turns or not can_retry(session.turns[-1]):
-            return None
-        return session.turns[-1]
-
-    def _retry_hint(self) -> str | None:
-        if self._failed_turn() is None:
-            return None
-        return f"{self.key_of(RETRY)} retries"
-
-    async def action_retry(self) -> None:
-        """Send the last prompt again, as a new turn on the current model, after the
-        conversation before it (the failed reply is not sent)."""
-        if self._busy():
-            return
-        failed = self._failed_turn()
-        if failed is None:
-            self.notify("Nothing to retry: the last reply finished.", markup=False, timeout=3)
-            return
-        if not self.ready_to_send():
-            return
-        session = self.keeper.session
-        assert session is not None
-        # The failed attempts with this prompt are not sent: the model sees it once.
-        attachments = self.keeper.attachments_of(failed)
-        await self.send(failed.prompt, self.keeper.history(failed.prompt), attachments=attachments)
 
     async def action_edit_prompt(self) -> None:
         """Rewrite an earlier prompt (:class:`BranchActions`), its files back as chips: they
