@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.syntax import Syntax
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
@@ -12,6 +13,7 @@ from tui_helpers import rendered
 from chatterm.tui.markdown.look import (
     HighlightedCode,
     ThemedMarkdown,
+    _Markdown,
     ansi_look_from_variables,
     look_from_variables,
     markdown_look,
@@ -184,6 +186,34 @@ def test_highlighted_code_draws_what_rich_syntax_draws() -> None:
                             code, lexer, theme=theme, padding=(0, 1), background_color=background
                         )
                         assert console.render_lines(code_block, options, pad=False) == expected
+
+
+MARKDOWN_SAMPLES = [
+    "# Title\n\nA paragraph with `code`, **bold**, *italics*, ~~struck~~ and a "
+    "[link](https://example.com).",
+    "- one\n- two\n  1. nested\n\n> a quote\n\n| a | b |\n|---|--:|\n| 1 | 2 |",
+    "```python\ndef f(x):\n    return x * 2\n```\n\n---\n\n    indented code",
+    "<b>html</b> & entities &amp; www.example.com autolinks",
+]
+
+
+def test_one_shared_parser_renders_what_a_parser_per_document_renders() -> None:
+    """ThemedMarkdown parses with one parser made once; the output is what Rich's own
+    ``Markdown`` (which makes a parser per document) draws with the same code blocks."""
+    look = look_from_variables(App[None]().get_css_variables(), dark=True)
+
+    class PerDocument(Markdown):  # Rich's constructor, chatterm's elements
+        elements = _Markdown.elements
+
+    console = Console(width=60, color_system="truecolor", force_terminal=True)
+    for width in (20, 60):
+        options = console.options.update(width=width, highlight=False)
+        for source in MARKDOWN_SAMPLES:
+            shared = _Markdown(source, code_theme=look.code_theme, hyperlinks=False)
+            own = PerDocument(source, code_theme=look.code_theme, hyperlinks=False)
+            assert vars(shared) == vars(own)
+            with console.use_theme(look.theme):
+                assert console.render_lines(shared, options) == console.render_lines(own, options)
 
 
 class ScrollingAnswersApp(App[None]):
