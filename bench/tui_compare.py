@@ -68,9 +68,18 @@ class CompareProbe(Probe):
 
     def install(self) -> type[Any]:
         from chatterm.tui.widgets.compare import CompareView
+        from chatterm.tui.widgets.compare_column import ColumnView
 
         app_class = super().install()
         self.time_clock(CompareView)
+        probe = self
+        finish = ColumnView.finish
+
+        def finished(column: ColumnView, reply: Any) -> None:
+            finish(column, reply)
+            probe.turn_finished(column)
+
+        ColumnView.finish = finished  # type: ignore[method-assign]
         return app_class
 
     def answer_sent(self) -> int:

@@ -3,7 +3,8 @@
 Streaming allocates fast, and each full collection walks every tracked object, long
 enough to stall frames (README, Performance). Objects that live as long as the app
 (Textual itself, finished turns, frozen answer segments) need never be walked again, so
-the app freezes them (``gc.freeze``): every couple of seconds while a reply streams,
+the app freezes them (``gc.freeze``): every second while a reply streams (by the clock,
+not by frames: a comparison's frames come slower, and froze nothing in a whole reply),
 after a young collection so that fresh garbage is not frozen with them; once the app has
 started, after collecting what start-up made (:func:`settle_after_start`); and after
 each reply, after a full collection.
@@ -23,6 +24,8 @@ process does not keep them all).
 from __future__ import annotations
 
 import gc
+
+FREEZE_EVERY_S = 1.0  # while a reply streams: survivors wait at most this long to be frozen
 
 _running_apps = 0
 _frozen_mid_stream = False  # frozen while a reply was alive, since the last full collection
@@ -75,3 +78,12 @@ def freeze_survivors() -> None:
         gc.collect(1)
         gc.freeze()
         _frozen_mid_stream = True
+
+
+def freeze_when_due(frozen_at: float, now: float) -> float:
+    """On each frame of a reply streaming: :func:`freeze_survivors` if ``FREEZE_EVERY_S``
+    has passed since ``frozen_at``; returns when survivors were last frozen."""
+    if now - frozen_at < FREEZE_EVERY_S:
+        return frozen_at
+    freeze_survivors()
+    return now

@@ -35,6 +35,7 @@ from chatterm.providers.registry import ResolvedModel
 from chatterm.reply import live as stream_module
 from chatterm.reply.accumulate import ReplyAccumulator
 from chatterm.reply.live import ReplyStream
+from chatterm.tui import memory as memory_module
 from chatterm.tui.app import ChatApp
 from chatterm.tui.bindings import CANCEL, NEWLINE, SEND, key_label
 from chatterm.tui.memory import settle_memory
@@ -418,7 +419,7 @@ async def test_one_client_per_provider_for_the_whole_session(
 ) -> None:
     """Replies share their provider's client; nothing of a finished reply stays alive,
     not even when frozen for the collector mid-stream or cancelled; all close on exit."""
-    monkeypatch.setattr(chat_module, "FREEZE_EVERY_FRAMES", 1)  # freeze every frame
+    monkeypatch.setattr(memory_module, "FREEZE_EVERY_S", 0.0)  # freeze every frame
     replies: list[weakref.ref[ReplyStream]] = []
 
     class TrackedStream(ReplyStream):

@@ -164,7 +164,7 @@ async def test_a_failing_model_shows_its_error_in_its_column_while_the_others_go
         failed = view.columns[1].reply
         assert failed is not None and failed.finish_reason == "error"
         assert failed.error is not None and failed.error.status == 401
-        assert "401" in rendered(view.columns[1].status)
+        assert "401" in rendered(view.columns[1])
         assert API_KEY not in rendered(view)
         for column in (view.columns[0], view.columns[2]):
             assert column.reply is not None and column.reply.finish_reason == "stop"
@@ -229,6 +229,25 @@ async def test_columns_stack_in_a_narrow_terminal(env: dict[str, str]) -> None:
         assert view.has_class("-stacked")
         first, second = view.columns
         assert second.region.y > first.region.y and second.region.x == first.region.x
+
+
+async def test_ctrl_r_folds_the_reasoning_of_every_column(env: dict[str, str]) -> None:
+    app, running = make_app(env)
+    async with running as pilot:
+        await choose(pilot, OPENAI, OTHER)
+        await send(pilot, "hello")
+        await all_ended(pilot)
+        columns = view_of(app).columns
+        reasoning = [column.reasoning.text for column in columns]
+        assert all(reasoning) and all(
+            text[:20] in rendered(column) for column, text in zip(columns, reasoning, strict=True)
+        )
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        for column, text in zip(columns, reasoning, strict=True):
+            shown = rendered(column)
+            assert column.reasoning_collapsed and "▸ Reasoning" in shown
+            assert text[:20] not in shown and column.model in shown
 
 
 async def test_compare_needs_two_models_and_esc_leaves_it(env: dict[str, str]) -> None:

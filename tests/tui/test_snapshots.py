@@ -97,6 +97,36 @@ def test_a_regenerated_reply(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_a_comparison(snap_compare: SnapCompare) -> None:
+    """You should see two columns side by side under the question, "demo:fast" on the
+    left (chosen: a thick bar down its left edge) and "demo" on the right, each ending
+    with its code block, table and stats line; under them the ranking line (first token,
+    fastest, cheapest); the stats bar shows the chosen reply and "Alt+K keeps this one"."""
+    clock = SteppingClock()
+    app = ChatApp(
+        Settings(),
+        "demo:fast",
+        env={},
+        client_factory=stepped_demo_factory(clock),
+        clock=clock,
+    )
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        screen = chat(pilot.app)
+        screen._compare_chosen(("demo:fast", "demo"))  # what the compare list's Enter does
+        await send(pilot, "Explain Python generators")
+        await wait_for(
+            pilot,
+            lambda: screen.comparison is not None and not screen.comparison.streaming,
+            what="both replies",
+        )
+        await pilot.app.workers.wait_for_complete()
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_after_one_demo_reply_in_the_light_theme(snap_compare: SnapCompare) -> None:
     """The same screen in chatterm-light: dark text on a near-white background, blue
     accents, the code block on a light grey with a light syntax theme."""

@@ -55,7 +55,7 @@ from chatterm.sessions.store import SessionError
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CHAT_BINDINGS, REDO_EXCHANGE, key_label
 from chatterm.tui.clients import ClientPool
-from chatterm.tui.memory import freeze_survivors, settle_memory
+from chatterm.tui.memory import freeze_when_due, settle_memory
 from chatterm.tui.remembered import Remembered
 from chatterm.tui.screens.chat_attachments import AttachmentActions
 from chatterm.tui.screens.chat_compare import CompareActions
@@ -68,6 +68,7 @@ from chatterm.tui.screens.chat_transcript import TranscriptActions
 from chatterm.tui.screens.reply_in_flight import LiveReply
 from chatterm.tui.screens.turns_screen import TurnsScreen
 from chatterm.tui.widgets.attachment_chips import AttachmentChips
+from chatterm.tui.widgets.compare_column import ColumnView
 from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, welcome
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
@@ -78,7 +79,6 @@ if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
     from chatterm.tui.screens.sessions import OpenSession
 
-FREEZE_EVERY_FRAMES = 60  # while streaming, keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25  # after a reply ends: once its worker and messages are gone, tidy up
 
 
@@ -151,7 +151,7 @@ class ChatScreen(
         self.discover_models = discover_models
         self.keymap = keymap or {}
         self.reasoning_collapsed = not reasoning_shown
-        self.live: LiveReply | None = None
+        self.live: LiveReply[TurnView] | None = None
         self.sleep: Sleep = asyncio.sleep  # the wait between attempts (tests make it instant)
         self._worker: Worker[None] | None = None
 
@@ -213,6 +213,8 @@ class ChatScreen(
         self.reasoning_collapsed = not self.reasoning_collapsed
         for pane in self.query(ReasoningPane):
             pane.collapsed = self.reasoning_collapsed
+        for column in self.query(ColumnView):
+            column.reasoning_collapsed = self.reasoning_collapsed
         if self.remembered is not None:
             self.remembered.update(reasoning_shown=not self.reasoning_collapsed)
 
@@ -340,10 +342,10 @@ class ChatScreen(
         self.refresh_bindings()
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def _run_reply(self, live: LiveReply) -> None:
+    async def _run_reply(self, live: LiveReply[TurnView]) -> None:
         await pump(live.stream, *live.sinks())
 
-    async def _end_when_done(self, worker: Worker[None], live: LiveReply) -> None:
+    async def _end_when_done(self, worker: Worker[None], live: LiveReply[TurnView]) -> None:
         """Wait for the reply's worker to end, however it ends, then end the turn.
 
         A worker cancelled before its first step never runs its body at all, so nothing
@@ -357,7 +359,7 @@ class ChatScreen(
             self._worker = None
         self._end_reply(live)
 
-    def _end_reply(self, live: LiveReply) -> None:
+    def _end_reply(self, live: LiveReply[TurnView]) -> None:
         """The one way a turn ends: the reply as it stands goes in the history and on
         screen (a reply without a finish was cancelled)."""
         if live.ended:
@@ -561,9 +563,7 @@ class ChatScreen(
             return
         now = self._clock()
         live.recorder.tick(now)  # a stream gone quiet is saved all the same
-        live.frames += 1
-        if live.frames % FREEZE_EVERY_FRAMES == 0:
-            freeze_survivors()
+        live.frozen_at = freeze_when_due(live.frozen_at, now)
         figures = live.stream.snapshot()
         elapsed = now - figures.started_at if figures.started_at is not None else 0.0
         ref = live.stream.target.ref

@@ -39,18 +39,18 @@ from chatterm.sessions.model import Session
 from chatterm.text import safe_text
 from chatterm.tui.bindings import CANCEL, CANCEL_COLUMN, KEEP_REPLY, NEXT_ALTERNATIVE, key_label
 from chatterm.tui.clients import ClientPool
-from chatterm.tui.memory import freeze_survivors, settle_memory
+from chatterm.tui.memory import freeze_when_due, settle_memory
 from chatterm.tui.screens.chat_branches import BranchActions
 from chatterm.tui.screens.reply_in_flight import LiveReply
 from chatterm.tui.stats import column_live, ranking_line, retry_notice
 from chatterm.tui.widgets.compare import CompareView
+from chatterm.tui.widgets.compare_column import ColumnView
 
 if TYPE_CHECKING:
     from chatterm.network.stream import Clock, Sleep
     from chatterm.reply.choices import ChoiceSplit
     from chatterm.reply.live import ReplyStream
 
-FREEZE_EVERY_FRAMES = 60  # as for one reply: keep the garbage collector's walk short
 SETTLE_AFTER_S = 0.25
 
 
@@ -60,10 +60,10 @@ class Comparison:
     one stream split among the columns by ``split``, pumped by one worker)."""
 
     view: CompareView
-    replies: list[LiveReply]
+    replies: list[LiveReply[ColumnView]]
     started_at: float
     workers: list[Worker[Any]] = field(default_factory=list)
-    frames: int = 0
+    frozen_at: float = 0.0  # when survivors were last frozen for the collector
     split: ChoiceSplit | None = None
 
     def figures(self, index: int) -> LiveFigures:
@@ -337,9 +337,7 @@ class CompareActions(BranchActions):
         if comparison is None:
             return
         now = self._clock()
-        comparison.frames += 1
-        if comparison.frames % FREEZE_EVERY_FRAMES == 0:
-            freeze_survivors()
+        comparison.frozen_at = freeze_when_due(comparison.frozen_at, now)
         for index, live in enumerate(comparison.replies):
             if live.ended or live.turn.reply is not None:
                 continue

@@ -8,26 +8,31 @@ into its columns (:mod:`chatterm.tui.screens.chat_compare`); each is one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from chatterm.events import Event, ReasoningDelta, Retrying, TextDelta
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.sink import Sink
 from chatterm.sessions.recorder import TurnRecorder
+from chatterm.tui.widgets.compare_column import ColumnView
 from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
     from chatterm.reply.live import ReplyStream
 
 
+#: where a reply in flight shows: a turn, or a comparison's column
+View = TypeVar("View", TurnView, ColumnView)
+
+
 @dataclass(eq=False)
-class LiveReply:
+class LiveReply(Generic[View]):
     """The reply in flight: its stream, the turn it shows in and the session's recorder."""
 
-    turn: TurnView
+    turn: View
     stream: ReplyStream
     recorder: TurnRecorder
-    frames: int = 0
+    frozen_at: float = 0.0  # when survivors were last frozen for the collector
     ended: bool = False
     #: the last retry notice and when it came, until the first token arrives
     retrying: tuple[float, Retrying] | None = None

@@ -1,7 +1,8 @@
 """One prompt answered by several models at once: a column per reply, side by side.
 
-Each column is a :class:`~chatterm.tui.widgets.turn.TurnView` without the prompt (shown
-once, above them), so it streams, folds its reasoning and ends exactly as a turn does. The
+Each column is a :class:`~chatterm.tui.widgets.compare_column.ColumnView`: what a turn
+shows under its prompt (the prompt is shown once, above them), drawn as one line-based
+widget so that a frame costs the lines on screen, not the panes in four columns. The
 columns stand side by side while the view is at least ``STACK_BELOW`` cells wide and one
 above another when it is narrower, where side by side would leave each a sliver.
 
@@ -29,7 +30,8 @@ from textual.widgets import Static
 from chatterm.events import Attachment
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.frame_clock import FrameClock
-from chatterm.tui.widgets.turn import TurnView, UserMessage
+from chatterm.tui.widgets.compare_column import ColumnView
+from chatterm.tui.widgets.turn import UserMessage
 
 STACK_BELOW = 100  # cells: narrower than this, the columns are stacked
 
@@ -59,14 +61,6 @@ class CompareView(NoLayoutOnResize, Widget):
         &.-stacked > #compare-columns {
             layout: vertical;
         }
-        & > #compare-columns > TurnView {
-            width: 1fr;
-            padding: 0 1;
-            border-left: blank;
-        }
-        & > #compare-columns > TurnView.-chosen {
-            border-left: thick $accent;
-        }
         & > .compare-ranking {
             display: none;
             color: $text-secondary;
@@ -92,14 +86,7 @@ class CompareView(NoLayoutOnResize, Widget):
         self.models = tuple(models)
         self.on_frame = on_frame
         self.columns = [
-            TurnView(
-                prompt,
-                model,
-                reasoning_collapsed=reasoning_collapsed,
-                show_prompt=False,
-                own_clock=False,
-            )
-            for model in models
+            ColumnView(prompt, model, reasoning_collapsed=reasoning_collapsed) for model in models
         ]
         self.chosen = 0
         self.ranking = Static("", classes="compare-ranking")

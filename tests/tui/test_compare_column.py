@@ -1,0 +1,224 @@
+"""A comparison's column on its own: the answer's lines without a widget
+(:class:`MarkdownLines`) and the line-based :class:`ColumnView`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from tui_helpers import rendered
+
+from chatterm import events
+from chatterm.events import Usage
+from chatterm.reply.accumulate import Reply
+from chatterm.reply.metrics import Metrics
+from chatterm.tui.markdown.look import markdown_look
+from chatterm.tui.widgets.answer_pane import AnswerPane
+from chatterm.tui.widgets.compare_column import ColumnView
+from chatterm.tui.widgets.markdown_lines import MarkdownLines
+from tests.waiting import wait_for
+
+ANSWER = (
+    "# Title\n\n"
+    + "Some words in a paragraph, long enough to wrap in a narrow column.\n\n" * 12
+    + "- one\n- two\n- three\n\n"
+    + "```python\n"
+    + "".join(f"print({n})\n" for n in range(30))
+    + "```\n\n"
+    + "| a | b |\n|---|---|\n| 1 | 2 |\n\nThe end."
+)
+
+
+def texts(lines: list[list[Segment]]) -> list[str]:
+    return ["".join(segment.text for segment in line).rstrip() for line in lines]
+
+
+def all_lines(answer: MarkdownLines, app: App[Any], width: int) -> list[str]:
+    """Every line, drawn again (as the column lays out again) while drawing moved them."""
+    while True:
+        count = answer.line_count(app, (width, markdown_look(app)))
+        lines = texts([answer.line(app, y) or [] for y in range(count)])
+        if not answer.height_changed:
+            return lines
+        answer.height_changed = False
+
+
+def pane_lines(pane: AnswerPane) -> list[str]:
+    """The lines the pane's two widgets draw, one after the other."""
+    frozen = [pane.frozen.render_line(y).text for y in range(pane.frozen.line_count)]
+    live = [pane.live.render_line(y).text for y in range(pane.live.size.height)]
+    return [line.rstrip() for line in frozen + live]
+
+
+class PaneApp(App[None]):
+    CSS = "AnswerPane { width: 40; }"
+
+    def compose(self) -> ComposeResult:
+        yield AnswerPane()
+
+
+async def test_markdown_lines_draw_what_the_answer_pane_draws() -> None:
+    """Streamed in awkward pieces, the lines are the pane's, while streaming and once
+    finished; frozen segments are rendered once."""
+    app = PaneApp()
+    async with app.run_test(size=(60, 50)) as pilot:
+        pane = app.query_one(AnswerPane)
+        answer = MarkdownLines()
+        for start in range(0, len(ANSWER), 37):
+            piece = ANSWER[start : start + 37]
+            pane.append(piece)
+            answer.append(piece)
+        await pilot.pause()
+        assert answer.sources == pane.sources
+        assert all_lines(answer, app, 40) == pane_lines(pane)
+        first = answer.line(app, 0)
+        pane.finish()
+        answer.finish()
+        await pilot.pause()
+        assert answer.text == ANSWER and answer.sources == pane.sources
+        assert all_lines(answer, app, 40) == pane_lines(pane)
+        assert all_lines(answer, app, 40)[-1] == ""  # a blank line ends a finished answer
+        assert answer.line(app, 0) is first  # kept from the stream
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(ANSWER) - 1), max_size=12))
+def test_markdown_lines_come_out_the_same_however_the_text_is_cut(cuts: list[int]) -> None:
+    app = App[None]()
+    pieces = [
+        ANSWER[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(ANSWER)], strict=True)
+    ]
+    streamed, whole = MarkdownLines(), MarkdownLines()
+    for piece in pieces:
+        streamed.append(piece)
+        streamed.line_count(app, (30, markdown_look(app)))  # drawn between pieces
+    whole.append(ANSWER)
+    assert all_lines(streamed, app, 30) == all_lines(whole, app, 30)
+    streamed.finish()
+    whole.finish()
+    assert all_lines(streamed, app, 30) == all_lines(whole, app, 30)
+
+
+def test_markdown_lines_render_again_for_a_new_width_when_drawn() -> None:
+    app = App[None]()
+    answer = MarkdownLines()
+    answer.append(ANSWER)
+    answer.finish()
+    wide = all_lines(answer, app, 80)
+    narrow_count = answer.line_count(app, (30, markdown_look(app)))
+    assert narrow_count == len(wide)  # the old heights stand in until drawn
+    answer.line(app, 0)
+    assert answer.height_changed  # the first segment took more lines at 30 cells
+    answer.height_changed = False
+    fresh = MarkdownLines()
+    fresh.append(ANSWER)
+    fresh.finish()
+    assert all_lines(answer, app, 30) == all_lines(fresh, app, 30)
+    assert max(len(line) for line in all_lines(answer, app, 30)) <= 30
+
+
+def test_markdown_lines_finish_with_other_text_and_reset() -> None:
+    app = App[None]()
+    answer = MarkdownLines()
+    answer.append("partial")
+    answer.finish("the whole answer")
+    assert answer.sources == ["the whole answer"]
+    assert all_lines(answer, app, 40) == ["the whole answer", ""]
+    answer.reset()
+    assert answer.text == "" and answer.sources == []
+    assert all_lines(answer, app, 40) == []
+
+
+class ColumnApp(App[None]):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield ColumnView("the prompt", "openai:test\x1b[31m")
+
+
+def reply(text: str, reasoning: str = "", error: bool = False) -> Reply:
+    failure = events.StreamError("HTTP 401 from openai: invalid key", status=401)
+    return Reply(
+        model="openai:test",
+        reasoning=reasoning,
+        text=text,
+        finish_reason="error" if error else "stop",
+        usage=Usage(input_tokens=10, output_tokens=20),
+        metrics=Metrics(ttft_ms=300.0, first_answer_ms=400.0, duration_ms=900.0),
+        error=failure if error else None,
+    )
+
+
+async def test_a_column_streams_reasoning_answer_and_figures_then_its_stats() -> None:
+    app = ColumnApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        column = app.query_one(ColumnView)
+        column.event(events.ReasoningDelta("Thinking about\x1b[2J it."), 0.0)
+        column.event(events.TextDelta("**Bold** answer"), 0.1)
+        column.show_live(Content("● streaming · 1.0s · 3 tokens"))
+        column.flush()
+        await pilot.pause()
+        shown = rendered(column)
+        assert shown.splitlines()[0] == "openai:test␛[31m"  # the escape shown, not obeyed
+        assert "▾ Reasoning" in shown and "Thinking about" in shown and "\x1b" not in shown
+        assert "Bold answer" in shown and "**" not in shown
+        assert shown.splitlines()[-1] == "● streaming · 1.0s · 3 tokens"
+        column.finish(reply("**Bold** answer, whole.", "Thinking about it."))
+        await pilot.pause()
+        shown = rendered(column)
+        assert "answer, whole." in shown and "● streaming" not in shown
+        assert not column.streaming and "TTFT" in column.status.plain
+
+
+async def test_the_reasoning_folds_by_a_click_on_its_title_and_the_answer_stays() -> None:
+    app = ColumnApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        column = app.query_one(ColumnView)
+        column.event(events.ReasoningDelta("a thought"), 0.0)
+        column.event(events.TextDelta("the answer"), 0.0)
+        column.flush()
+        await pilot.pause()
+        assert "a thought" in rendered(column)
+        title = rendered(column).splitlines().index("▾ Reasoning")
+        await pilot.click(ColumnView, offset=(3, title))
+        await wait_for(pilot, lambda: column.reasoning_collapsed)
+        shown = rendered(column)
+        assert "▸ Reasoning" in shown and "a thought" not in shown and "the answer" in shown
+        column.reasoning_collapsed = False
+        await pilot.pause()
+        assert "a thought" in rendered(column)
+
+
+async def test_a_retry_notice_shows_until_the_first_token_and_an_error_ends_it() -> None:
+    app = ColumnApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        column = app.query_one(ColumnView)
+        column.event(events.Retrying(retry=1, max_retries=2, delay_s=3.0, reason="HTTP 429"), 0.0)
+        column.flush()
+        await pilot.pause()
+        assert "retrying" in rendered(column)
+        column.event(events.TextDelta("after the retry"), 0.0)
+        column.flush()
+        await pilot.pause()
+        assert "retrying" not in rendered(column)
+        column.finish(reply("after the retry", error=True))
+        await pilot.pause()
+        assert "401" in rendered(column) and column.has_class("-error")
+
+
+async def test_an_answer_that_was_reasoning_moves_into_the_reasoning() -> None:
+    app = ColumnApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        column = app.query_one(ColumnView)
+        column.event(events.TextDelta("first thoughts"), 0.0)
+        column.flush()
+        column.event(events.AnswerWasReasoning(), 0.0)
+        column.event(events.TextDelta("the real answer"), 0.0)
+        column.flush()
+        await pilot.pause()
+        assert column.reasoning.text == "first thoughts"
+        assert column.answer.text == "the real answer"
