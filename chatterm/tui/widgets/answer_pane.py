@@ -45,6 +45,7 @@ from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.markdown.hostile import parse_lost_text, shown_as_plain_text
 from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown, markdown_look
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
+from chatterm.tui.widgets.paint_style import StylePerPaint
 
 REWRAP_DELAY_S = 0.2  # after the last width change, before re-rendering what is off screen
 REWRAP_TICK_S = 1 / 30  # then a slice of re-rendering this often ...
@@ -94,12 +95,30 @@ def plain_lines(source: str, width: int) -> Lines:
     ]
 
 
+DRAWN_KEPT = 4096  # lines kept drawn: several screens of every answer on screen
+
+_drawn: dict[tuple[tuple[Segment, ...], int, Style], Strip] = {}
+
+
 def draw(line: list[Segment], width: int, style: Style) -> Strip:
-    """A rendered line as a widget draws it: in its style, ``width`` cells wide."""
-    return Strip(line).apply_style(style).crop_extend(0, width, style)
+    """A rendered line as a widget draws it: in its style, ``width`` cells wide.
+
+    Kept by content: every frame draws the lines on screen again (the view scrolls, the
+    live segment is rendered anew), and most are the lines of the frame before.
+    """
+    key = (tuple(line), width, style)
+    try:
+        strip = _drawn.get(key)
+    except TypeError:  # a control segment's codes are a list: drawn without keeping
+        return Strip(line).apply_style(style).crop_extend(0, width, style)
+    if strip is None:
+        if len(_drawn) >= DRAWN_KEPT:
+            _drawn.clear()
+        strip = _drawn[key] = Strip(line).apply_style(style).crop_extend(0, width, style)
+    return strip
 
 
-class MarkdownSegment(NoLayoutOnResize, Widget):
+class MarkdownSegment(NoLayoutOnResize, StylePerPaint):
     """The live segment: Markdown source drawn with the theme's look, redrawn per frame.
 
     Rendered once per change of source (or width, or look), however often Textual asks
@@ -158,7 +177,7 @@ class MarkdownSegment(NoLayoutOnResize, Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        style = self.rich_style
+        style = self.line_style
         lines = self._lines_for(width)
         if y >= len(lines):
             return Strip.blank(width, style)
@@ -172,7 +191,7 @@ class _Segment:
     key: RenderKey | None = None  # what ``lines`` were rendered for
 
 
-class FrozenMarkdown(NoLayoutOnResize, Widget):
+class FrozenMarkdown(NoLayoutOnResize, StylePerPaint):
     """Finished segments, each rendered once to lines for the current width and look.
 
     A blank line follows a segment that ended at a blank line (one cut inside a tight
@@ -329,7 +348,7 @@ class FrozenMarkdown(NoLayoutOnResize, Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        style = self.rich_style
+        style = self.line_style
         total = self._sync(width)
         while y < total:
             index = bisect_right(self._starts, y, 0, len(self._segments)) - 1

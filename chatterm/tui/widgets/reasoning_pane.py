@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import Collapsible
 
 from chatterm.tui.compat import divide_line
+from chatterm.tui.widgets.paint_style import StylePerPaint
 
 TAB_SIZE = 4
 _NON_SPACE = re.compile(r"\S+")
@@ -170,7 +170,7 @@ class WrappedText:
         return self.lines[index][y - self.starts[index]]
 
 
-class ReasoningLog(Widget):
+class ReasoningLog(StylePerPaint):
     """Plain text that only grows, soft-wrapped, drawn line by line from a cache."""
 
     DEFAULT_CSS = """
@@ -221,7 +221,7 @@ class ReasoningLog(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        style = self.rich_style
+        style = self.line_style
         self._text.wrap_to(width, self.app.console)
         strip = self._text.line(y)
         if strip is None:
