@@ -222,3 +222,70 @@ async def test_an_answer_that_was_reasoning_moves_into_the_reasoning() -> None:
         await pilot.pause()
         assert column.reasoning.text == "first thoughts"
         assert column.answer.text == "the real answer"
+
+
+def test_a_growing_tail_reports_only_its_changed_lines() -> None:
+    app = App[None]()
+    answer = MarkdownLines()
+    key = (30, markdown_look(app))
+    answer.append("word " * 40)  # a paragraph of several lines, still growing
+    answer.line_count(app, key)
+    assert answer.take_changed_from() == 0
+    lines = answer.line_count(app, key)
+    answer.append("more ")
+    assert answer.line_count(app, key) >= lines
+    changed = answer.take_changed_from()
+    assert changed is not None and changed >= lines - 2  # the last line or two
+    assert answer.take_changed_from() is None  # nothing since
+    frozen = answer.frozen_line_count
+    answer.append("\n\nA new paragraph.\n\n" + "x\n\n" * 30 + "last")  # segments freeze
+    answer.line_count(app, key)
+    assert answer.frozen_line_count > frozen
+    assert answer.take_changed_from() == frozen  # from where the tail was
+
+
+class TwoColumnsApp(App[None]):
+    def compose(self) -> ComposeResult:
+        from chatterm.tui.widgets.compare import CompareView
+
+        with VerticalScroll():
+            yield CompareView("the prompt", ["openai:a", "openai:b"])
+
+
+async def test_streaming_columns_share_a_room_and_repaint_without_a_layout() -> None:
+    from chatterm.tui.widgets.compare import CompareView
+    from chatterm.tui.widgets.compare_column import GROWTH_LINES
+
+    app = TwoColumnsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CompareView)
+        first, second = view.columns
+        first.event(events.TextDelta("word " * 30), 0.0)
+        second.event(events.TextDelta("short"), 0.0)
+        view._on_frame()
+        await pilot.pause()
+        assert first.size.height == second.size.height == GROWTH_LINES  # one shared room
+        layouts: list[bool] = []
+        refresh = first.refresh
+
+        def counting(*regions: Any, **options: Any) -> Any:
+            layouts.append(bool(options.get("layout")))
+            return refresh(*regions, **options)
+
+        first.refresh = counting  # type: ignore[method-assign]
+        first.event(events.TextDelta("more words "), 0.0)
+        first.flush()
+        assert layouts == [False]  # it fits: only its new lines are drawn again
+        await pilot.pause()
+        assert "more words" in rendered(first)
+        first.event(events.TextDelta("line\n\n" * GROWTH_LINES), 0.0)
+        first.flush()
+        assert layouts[-1] is True  # outgrew the room: a layout, and a taller room
+        await pilot.pause()
+        height = first.size.height
+        assert height == second.size.height and height > GROWTH_LINES
+        assert height % GROWTH_LINES == 0
+        first.finish(reply("word " * 30 + "more words " + "line\n\n" * GROWTH_LINES))
+        second.finish(reply("short"))
+        await pilot.pause()
+        assert second.size.height < GROWTH_LINES  # ended: its own height

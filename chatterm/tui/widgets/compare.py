@@ -30,7 +30,7 @@ from textual.widgets import Static
 from chatterm.events import Attachment
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.frame_clock import FrameClock
-from chatterm.tui.widgets.compare_column import ColumnView
+from chatterm.tui.widgets.compare_column import ColumnRoom, ColumnView
 from chatterm.tui.widgets.turn import UserMessage
 
 STACK_BELOW = 100  # cells: narrower than this, the columns are stacked
@@ -85,8 +85,10 @@ class CompareView(NoLayoutOnResize, Widget):
         self.attachments = tuple(attachments)  # the files sent with the prompt
         self.models = tuple(models)
         self.on_frame = on_frame
+        self.room = ColumnRoom()  # the height the columns share while they stream
         self.columns = [
-            ColumnView(prompt, model, reasoning_collapsed=reasoning_collapsed) for model in models
+            ColumnView(prompt, model, reasoning_collapsed=reasoning_collapsed, room=self.room)
+            for model in models
         ]
         self.chosen = 0
         self.ranking = Static("", classes="compare-ranking")
@@ -102,7 +104,9 @@ class CompareView(NoLayoutOnResize, Widget):
         self.choose(self.chosen)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < STACK_BELOW, "-stacked")
+        stacked = event.size.width < STACK_BELOW
+        self.set_class(stacked, "-stacked")
+        self.room.shared = not stacked
 
     @property
     def streaming(self) -> bool:

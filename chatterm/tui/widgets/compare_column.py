@@ -6,7 +6,11 @@ all of it itself, line by line, as Textual's ``Log`` does: four columns of neste
 (a turn, its reasoning pane, its answer pane and their parts) made Textual lay out and
 paint every one of them on every frame, which was most of a frame's cost (bench/run.py,
 ``compare_frame_p95_ms``; README, Performance). Here a frame costs the column's lines on
-screen.
+screen, and usually only the lines that changed: while the replies stream, the columns
+take a shared room of whole ``GROWTH_LINES`` (:class:`ColumnRoom`), so most frames repaint
+the live tail of each column (from the first line that differs from the last frame's),
+and only a column outgrowing the room lays the screen out again and moves the view.
+At the end each column takes its own height.
 
 The column is a :class:`~chatterm.reply.sink.Sink` like
 :class:`~chatterm.tui.widgets.turn.TurnView`: events are queued, and the comparison's frame
@@ -20,16 +24,16 @@ that a click folds or unfolds (Ctrl+R folds every pane); the answer is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import assert_never
 
 from rich.style import Style
 from rich.text import Text
 from textual import events as textual_events
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, visualize
-from textual.widget import Widget
 
 from chatterm import events
 from chatterm.events import Event
@@ -38,15 +42,26 @@ from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.markdown.look import markdown_look
 from chatterm.tui.stats import error_line, reply_line, retry_notice
-from chatterm.tui.widgets.answer_pane import Line, draw
+from chatterm.tui.widgets.answer_pane import draw
 from chatterm.tui.widgets.markdown_lines import MarkdownLines
+from chatterm.tui.widgets.paint_style import StylePerPaint
 from chatterm.tui.widgets.reasoning_pane import WrappedText
 
+GROWTH_LINES = 16  # while streaming, the columns grow this many lines at a time
 REASONING_INDENT = 2  # cells the reasoning is set in from the column's edge
-DRAWN_KEPT = 1000  # answer lines kept drawn (a few screens)
 
 
-class ColumnView(NoLayoutOnResize, Widget):
+@dataclass(eq=False)
+class ColumnRoom:
+    """The height a comparison's columns share while they stream: lines for the tallest,
+    rounded up to ``GROWTH_LINES``, so that a frame usually redraws the columns' new lines
+    only, and the screen is laid out again (and the view moved) only when one outgrows it."""
+
+    lines: int = 0
+    shared: bool = True  # False while the columns are stacked: each has its own room
+
+
+class ColumnView(NoLayoutOnResize, StylePerPaint):
     """A model's reply in a comparison, filled in as it streams, drawn line by line."""
 
     DEFAULT_CSS = """
@@ -83,6 +98,7 @@ class ColumnView(NoLayoutOnResize, Widget):
         *,
         reasoning_collapsed: bool = False,
         on_frame: Callable[[], None] | None = None,
+        room: ColumnRoom | None = None,
     ) -> None:
         super().__init__()
         self.prompt = prompt
@@ -102,8 +118,9 @@ class ColumnView(NoLayoutOnResize, Widget):
         self._made: dict[str, tuple[int, list[Strip]]] = {}
         # What is drawn, worked out once per change (not once per line drawn):
         self._shape: tuple[int, list[tuple[str, int]]] | None = None
-        self._styles: tuple[Style, Style] | None = None  # the column's and the reasoning's
-        self._drawn: dict[int, tuple[Line, Strip]] = {}  # answer lines drawn, by identity
+        self._laid_out = (0, 0)  # the width and the height of the last layout
+        #: the height the comparison's columns share while they stream
+        self.room = room if room is not None else ColumnRoom()
 
     # -- what the column shows ------------------------------------------------------------
 
@@ -201,8 +218,16 @@ class ColumnView(NoLayoutOnResize, Widget):
         if reasoning:
             self._add_reasoning(self._reasoning_feed.feed("".join(reasoning)))
         if answer:
+            start = self._start_of("answer")
             self.answer.append(self._answer_feed.feed("".join(answer)))
-            self._changed()
+            if not self.size.width:  # not laid out yet
+                self._changed()
+                return
+            key = (self.size.width, markdown_look(self.app))
+            self.answer.line_count(self.app, key)  # renders the live tail
+            changed = self.answer.take_changed_from()
+            if changed is not None:  # the lines before it are the same as before
+                self._changed(start + changed)
 
     def _add_reasoning(self, text: str) -> None:
         if text:
@@ -210,12 +235,15 @@ class ColumnView(NoLayoutOnResize, Widget):
             self._changed()
 
     def _set_part(self, name: str, content: Content | None) -> None:
+        if content == (self._notice if name == "notice" else self._status):
+            return
+        start = self._start_of(name)
         if name == "notice":
             self._notice = content
         else:
             self._status = content
         self._made.pop(name, None)
-        self._changed()
+        self._changed(start)
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -264,15 +292,31 @@ class ColumnView(NoLayoutOnResize, Widget):
         self._shape = (width, parts)
         return parts
 
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+    def _line_count(self, width: int) -> int:
         return sum(lines for _, lines in self._parts(width))
+
+    def _start_of(self, name: str) -> int:
+        """The first line of a part as last drawn (0 if it was not shown, or nothing was)."""
+        start = 0
+        for part, lines in self._parts(self.size.width) if self.size.width else ():
+            if part == name:
+                return start
+            start += lines
+        return 0
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        lines = self._line_count(width)
+        if self.reply is None:  # streaming: room for the lines to come
+            lines = -(-lines // GROWTH_LINES) * GROWTH_LINES
+            room = self.room
+            if room.shared:  # side by side: as tall as the tallest
+                room.lines = lines = max(room.lines, lines)
+        self._laid_out = (width, lines)
+        return lines
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if self._styles is None:
-            self._styles = (self.rich_style, self.get_component_rich_style("column--reasoning"))
-            self._drawn.clear()
-        style, reasoning_style = self._styles
+        style = self.line_style
         for name, lines in self._parts(width):
             if y >= lines:
                 y -= lines
@@ -281,6 +325,7 @@ class ColumnView(NoLayoutOnResize, Widget):
                 return self._answer_line(y, width, style)
             if name == "reasoning":
                 strip = self.reasoning.line(y) or Strip.blank(0)
+                reasoning_style = self.get_component_rich_style("column--reasoning")
                 indent = Strip.blank(REASONING_INDENT, style)
                 shown = Strip.join([indent, strip.apply_style(reasoning_style)])
                 return shown.crop_extend(0, width, style)
@@ -290,31 +335,28 @@ class ColumnView(NoLayoutOnResize, Widget):
         return Strip.blank(width, style)
 
     def _answer_line(self, y: int, width: int, style: Style) -> Strip:
-        """Answer line ``y`` drawn, from the strips drawn before while its line is the same
-        (the same rendered line, drawn at the same width)."""
         line = self.answer.line(self.app, y)
         if self.answer.height_changed:  # drawn for a new width: its segment moved lines
             self.answer.height_changed = False
             self._changed()
-        if line is None:
-            return Strip.blank(width, style)
-        drawn = self._drawn.get(id(line))
-        if drawn is not None and drawn[0] is line and drawn[1].cell_length == width:
-            return drawn[1]
-        if len(self._drawn) > DRAWN_KEPT:
-            self._drawn.clear()
-        strip = draw(line, width, style)
-        self._drawn[id(line)] = (line, strip)
-        return strip
+        return draw(line or [], width, style)
 
-    def _changed(self) -> None:
+    def _changed(self, start: int = 0) -> None:
+        """Draw again from line ``start`` on; lay the screen out again only if the column
+        outgrew the height it was laid out with (the view then stays where it is)."""
+        before = self._shape
         self._shape = None
+        width, height = self._laid_out
+        if self.reply is None and width == self.size.width:
+            lines = self._line_count(width)
+            if lines <= height:
+                end = max(lines, sum(count for _, count in before[1]) if before else height)
+                self.refresh(Region(0, start, width, max(0, end - start)))
+                return
         self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles = None
-        self._drawn.clear()
         self._made.clear()
 
     def on_click(self, event: textual_events.Click) -> None:

@@ -47,7 +47,9 @@ class MarkdownLines:
         self._valid = 0
         self._unrendered = 0  # segments before this one were rendered (for some key)
         self._tail = _Segment("")
+        self._previous_tail = self._tail  # the tail last rendered before this one
         self._finished = False
+        self._changed_from: int | None = 0  # the first line that may differ since last asked
         self._key: RenderKey | None = None
         #: a segment drawn after a new width changed its height: lay out again
         self.height_changed = False
@@ -65,17 +67,27 @@ class MarkdownLines:
         tail = [self._tail.source] if self._tail.source else []
         return [segment.source for segment in self._segments] + tail
 
+    @property
+    def frozen_line_count(self) -> int:
+        """The lines of the finished segments: the live tail starts there."""
+        return self._total()
+
     def append(self, text: str) -> None:
         """Add answer text: freeze the segments it finishes; the rest is the live tail."""
         if not text:
             return
         self._parts.append(text)
+        frozen, before = len(self._segments), self._total()
         for source in self._splitter.feed(text):
             segment = _Segment(source)
             if self._tail.source == source:  # drawn live as it is: keep its lines
                 segment.lines, segment.key = self._tail.lines, self._tail.key
             self._add(segment)
+        if len(self._segments) != frozen:  # where the tail was, segments now
+            self._changed_since(before)
         if self._splitter.tail != self._tail.source:
+            if self._tail.lines is not None:
+                self._previous_tail = self._tail
             self._tail = _Segment(self._splitter.tail)
 
     def finish(self, text: str | None = None) -> None:
@@ -105,7 +117,8 @@ class MarkdownLines:
             self._add(segment)
         for index in range(max(0, keep - 1), len(self._segments)):
             self._set_height(index)  # the last one is now followed by a gap
-        self._tail = _Segment("")
+        self._tail = self._previous_tail = _Segment("")
+        self._changed_since(None)
         self._splitter = SegmentSplitter(splitter.max_lines, splitter.max_fence_lines)
 
     def reset(self) -> None:
@@ -115,19 +128,35 @@ class MarkdownLines:
 
     # -- lines ----------------------------------------------------------------------------
 
+    def _changed_since(self, line: int | None) -> None:
+        """Lines from ``line`` on (all, if None) may differ from those last drawn."""
+        if line is None:
+            self._changed_from = 0
+        elif self._changed_from is None or line < self._changed_from:
+            self._changed_from = line
+
+    def take_changed_from(self) -> int | None:
+        """The first line that may differ from the lines of the last call (None: none
+        does), after :meth:`line_count` for the same key as then."""
+        changed, self._changed_from = self._changed_from, None
+        return changed
+
     def line_count(self, app: App[Any], key: RenderKey) -> int:
         """The lines the answer takes for ``key``, rendering what was never rendered."""
         if key != self._key:
             self._key = key
+            self._changed_from = 0
         segments = self._segments
         for index in range(self._unrendered, len(segments)):
             if segments[index].lines is None:
                 self._render(app, index)
         self._unrendered = len(segments)
+        total = self._total()
         tail = self._tail
         if tail.source and tail.key != key:
             tail.lines, tail.key = render_markdown(app, tail.source, key), key
-        return self._total() + len(tail.lines or [])
+            self._changed_since(total + _first_difference(self._previous_tail, tail))
+        return total + len(tail.lines or [])
 
     def line(self, app: App[Any], y: int) -> Line | None:
         """Line ``y`` (call :meth:`line_count` first), or None past the end."""
@@ -185,3 +214,14 @@ class MarkdownLines:
             total += self._heights[index]
         self._valid = count
         return total
+
+
+def _first_difference(before: _Segment, after: _Segment) -> int:
+    """The first line where two renders of the live tail differ (a tail that grew keeps
+    its lines but the last few)."""
+    if before.lines is None or after.lines is None or before.key != after.key:
+        return 0
+    for index, (old, new) in enumerate(zip(before.lines, after.lines, strict=False)):
+        if old != new:
+            return index
+    return min(len(before.lines), len(after.lines))
