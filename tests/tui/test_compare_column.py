@@ -51,7 +51,9 @@ def all_lines(answer: MarkdownLines, app: App[Any], width: int) -> list[str]:
 def pane_lines(pane: AnswerPane) -> list[str]:
     """The lines the pane's two widgets draw, one after the other."""
     frozen = [pane.frozen.render_line(y).text for y in range(pane.frozen.line_count)]
-    live = [pane.live.render_line(y).text for y in range(pane.live.size.height)]
+    drawn = pane.live.rendered_as(pane.live.source)
+    count = len(drawn[1]) if drawn else 0  # its lines (its room below them is blank)
+    live = [pane.live.render_line(y).text for y in range(count)]
     return [line.rstrip() for line in frozen + live]
 
 

@@ -4,7 +4,9 @@ The answer is cut into segments (:mod:`chatterm.tui.segments`). Each finished se
 rendered once, with Rich's Markdown renderer, into lines that :class:`FrozenMarkdown`
 keeps and draws line by line (as Textual's ``Log`` does); only the live segment, the tail,
 is rendered again when more text arrives, in a :class:`MarkdownSegment`. The caller applies
-text once per frame, not once per token.
+text once per frame, not once per token. The live segment grows ``LIVE_GROWTH_LINES`` at a
+time: a frame whose text fits the room left repaints that segment alone, where a layout
+moves the view and repaints the whole screen (README, Performance).
 
 Why not a widget per segment: Textual lays out every widget of the conversation on each
 frame, so a frame's cost grew with the number of segments (bench/run.py's
@@ -47,6 +49,7 @@ from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown, markdown_lo
 from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
 from chatterm.tui.widgets.paint_style import StylePerPaint
 
+LIVE_GROWTH_LINES = 8  # the live segment's room grows this many lines at a time
 REWRAP_DELAY_S = 0.2  # after the last width change, before re-rendering what is off screen
 REWRAP_TICK_S = 1 / 30  # then a slice of re-rendering this often ...
 REWRAP_SLICE_S = 0.008  # ... of at most about this long (one segment may overrun it)
@@ -134,8 +137,11 @@ class MarkdownSegment(NoLayoutOnResize, StylePerPaint):
     }
     """
 
-    def __init__(self, source: str = "", *, id: str | None = None) -> None:
+    def __init__(self, source: str = "", *, id: str | None = None, growth: int = 1) -> None:
         super().__init__(id=id)
+        #: lines the segment grows by at a time (room for the text to come: a frame that
+        #: fits repaints this segment only, without a layout that moves the view)
+        self.growth = growth
         self.source = source
         self.display = bool(source)
         self._lines: Lines = []
@@ -144,7 +150,7 @@ class MarkdownSegment(NoLayoutOnResize, StylePerPaint):
 
     def set_source(self, source: str, look: MarkdownLook | None = None) -> None:
         was_shown = self.display and self._key is not None
-        height = len(self._lines)
+        height = self._room(len(self._lines))
         self.source = source
         self._look = look
         self._key = None
@@ -154,7 +160,7 @@ class MarkdownSegment(NoLayoutOnResize, StylePerPaint):
             # if the height changed. At the pace of a real model most frames add a few
             # words to the last line, and a repaint of this widget is all they need
             # (a layout moves and redraws everything on screen).
-            self.refresh(layout=len(self._lines_for(width)) != height)
+            self.refresh(layout=self._room(len(self._lines_for(width))) != height)
             return
         self.display = bool(source)
         self.refresh(layout=True)
@@ -172,8 +178,11 @@ class MarkdownSegment(NoLayoutOnResize, StylePerPaint):
             return None
         return self._key, self._lines
 
+    def _room(self, lines: int) -> int:
+        return -(-lines // self.growth) * self.growth
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines_for(width))
+        return self._room(len(self._lines_for(width)))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -423,7 +432,7 @@ class AnswerPane(NoLayoutOnResize, Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.frozen = FrozenMarkdown()
-        self.live = MarkdownSegment()
+        self.live = MarkdownSegment(growth=LIVE_GROWTH_LINES)
         self._splitter = SegmentSplitter()
         self._parts: list[str] = []
         # The frozen segments are exactly what the splitter cut from the text appended
