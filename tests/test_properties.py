@@ -49,7 +49,7 @@ from chatterm.testing.scenario import Scenario, after_answer
 from chatterm.tui.markdown.hostile import MAX_NESTING, shown_as_plain_text, too_deep
 from chatterm.tui.markdown.look import look_from_variables
 from chatterm.tui.segments import split_all, split_segments
-from chatterm.tui.widgets.answer_pane import plain_lines, render_markdown
+from chatterm.tui.widgets.markdown_lines import plain_lines, render_markdown
 
 PARSERS: dict[str, Callable[[], GuardedParser]] = {
     "chat": ChatCompletionsParser,

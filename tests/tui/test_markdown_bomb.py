@@ -29,7 +29,7 @@ from chatterm.tui.markdown.hostile import (
 )
 from chatterm.tui.markdown.look import look_from_variables
 from chatterm.tui.segments import split_all, split_segments
-from chatterm.tui.widgets.answer_pane import plain_lines, render_markdown
+from chatterm.tui.widgets.markdown_lines import plain_lines, render_markdown
 from tests.waiting import wait_for
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test"}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import assert_never
 
 from rich.style import Style
 from rich.text import Text
@@ -42,9 +41,9 @@ from chatterm.text import SafeFeed, safe_text
 from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.markdown.look import markdown_look
 from chatterm.tui.stats import error_line, reply_line, retry_notice
-from chatterm.tui.widgets.answer_pane import draw
-from chatterm.tui.widgets.markdown_lines import MarkdownLines
+from chatterm.tui.widgets.markdown_lines import MarkdownLines, draw
 from chatterm.tui.widgets.paint_style import StylePerPaint
+from chatterm.tui.widgets.queued_events import apply_events
 from chatterm.tui.widgets.reasoning_pane import WrappedText
 
 GROWTH_LINES = 16  # while streaming, the columns grow this many lines at a time
@@ -164,36 +163,17 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
 
     def flush(self) -> None:
         """Apply every queued event."""
-        if not self._pending:
-            return
-        queued, self._pending = self._pending, []
-        reasoning: list[str] = []
-        answer: list[str] = []
-        for event in queued:
-            match event:
-                case events.ReasoningDelta(text=piece):
-                    reasoning.append(piece)
-                case events.TextDelta(text=piece):
-                    answer.append(piece)
-                case events.Retrying():
-                    self._set_part("notice", Content(retry_notice(event)))
-                case events.AnswerWasReasoning():
-                    self._apply(reasoning, answer)
-                    reasoning, answer = [], []
-                    moved = self.answer.text + self._answer_feed.flush()
-                    self.answer.reset()
-                    self._add_reasoning(moved)
-                case (
-                    events.Started()
-                    | events.UsageUpdate()
-                    | events.Finish()
-                    | events.StreamError()
-                    | events.StreamWarning()
-                ):
-                    pass  # the accumulator has them; the column shows them when it ends
-                case _:
-                    assert_never(event)
-        self._apply(reasoning, answer)
+        if self._pending:
+            queued, self._pending = self._pending, []
+            apply_events(queued, self)
+
+    def show_retry(self, event: events.Retrying) -> None:
+        self._set_part("notice", Content(retry_notice(event)))
+
+    def answer_was_reasoning(self) -> None:
+        moved = self.answer.text + self._answer_feed.flush()
+        self.answer.reset()
+        self._add_reasoning(moved)
 
     def finish(self, reply: Reply) -> None:
         """The reply ended: show all of it, rendered once more, and its stats."""
@@ -212,7 +192,7 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
         self.set_class(reply.finish_reason == "cancelled", "-cancelled")
         self.set_class(reply.error is not None, "-error")
 
-    def _apply(self, reasoning: list[str], answer: list[str]) -> None:
+    def apply_text(self, reasoning: list[str], answer: list[str]) -> None:
         if reasoning or answer:
             self._set_part("notice", None)  # the retry worked: the reply is under way
         if reasoning:

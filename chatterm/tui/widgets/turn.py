@@ -20,7 +20,6 @@ columns (``own_clock=False``), and shows live figures under the reply while it s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import assert_never
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -38,6 +37,7 @@ from chatterm.tui.compat import NoLayoutOnResize
 from chatterm.tui.frame_clock import FrameClock
 from chatterm.tui.stats import error_line, reply_line, retry_notice
 from chatterm.tui.widgets.answer_pane import AnswerPane
+from chatterm.tui.widgets.queued_events import apply_events
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 
 
@@ -220,39 +220,20 @@ class TurnView(NoLayoutOnResize, Widget):
 
     def flush(self) -> None:
         """Apply every queued event, one update per pane."""
-        if not self._pending:
-            return
-        queued, self._pending = self._pending, []
-        reasoning: list[str] = []
-        answer: list[str] = []
-        for event in queued:
-            match event:
-                case events.ReasoningDelta(text=piece):
-                    reasoning.append(piece)
-                case events.TextDelta(text=piece):
-                    answer.append(piece)
-                case events.Retrying():
-                    self.notice.update(Content(retry_notice(event)))
-                    self.add_class("-retrying")
-                case events.AnswerWasReasoning():
-                    self._apply(reasoning, answer)
-                    reasoning, answer = [], []
-                    moved = self.answer.text + self._answer_feed.flush()
-                    self.answer.reset()
-                    self.reasoning.append(moved)
-                case (
-                    events.Started()
-                    | events.UsageUpdate()
-                    | events.Finish()
-                    | events.StreamError()
-                    | events.StreamWarning()
-                ):
-                    pass  # the accumulator has them; the turn shows them when it ends
-                case _:
-                    assert_never(event)
-        self._apply(reasoning, answer)
+        if self._pending:
+            queued, self._pending = self._pending, []
+            apply_events(queued, self)
 
-    def _apply(self, reasoning: list[str], answer: list[str]) -> None:
+    def show_retry(self, event: events.Retrying) -> None:
+        self.notice.update(Content(retry_notice(event)))
+        self.add_class("-retrying")
+
+    def answer_was_reasoning(self) -> None:
+        moved = self.answer.text + self._answer_feed.flush()
+        self.answer.reset()
+        self.reasoning.append(moved)
+
+    def apply_text(self, reasoning: list[str], answer: list[str]) -> None:
         if reasoning or answer:
             self.remove_class("-retrying")  # the retry worked: the reply is under way
         if reasoning:
