@@ -291,3 +291,17 @@ async def test_streaming_columns_share_a_room_and_repaint_without_a_layout() -> 
         second.finish(reply("short"))
         await pilot.pause()
         assert second.size.height < GROWTH_LINES  # ended: its own height
+
+
+async def test_a_new_theme_renders_a_finished_column_in_its_look() -> None:
+    app = ColumnApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        column = app.query_one(ColumnView)
+        column.finish(reply("# Heading\n\n`code` and text"))
+        await pilot.pause()
+        before = column.answer.line(app, 0)
+        app.theme = "textual-light"
+        await pilot.pause()
+        after = column.answer.line(app, 0)
+        assert after is not None and after is not before
+        assert after != before  # drawn in the light theme's colours

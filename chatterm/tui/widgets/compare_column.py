@@ -23,7 +23,6 @@ that a click folds or unfolds (Ctrl+R folds every pane); the answer is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -96,13 +95,11 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
         model: str,
         *,
         reasoning_collapsed: bool = False,
-        on_frame: Callable[[], None] | None = None,
         room: ColumnRoom | None = None,
     ) -> None:
         super().__init__()
         self.prompt = prompt
         self.model = model
-        self.on_frame = on_frame
         self.reply: Reply | None = None
         self.streamed_chars = 0  # reasoning and answer received
         self.answer = MarkdownLines()
@@ -215,7 +212,7 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
             self._changed()
 
     def _set_part(self, name: str, content: Content | None) -> None:
-        if content == (self._notice if name == "notice" else self._status):
+        if _same(content, self._notice if name == "notice" else self._status):
             return
         start = self._start_of(name)
         if name == "notice":
@@ -336,8 +333,12 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
         self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
+        """A new theme (or class): the parts are made again, the answer rendered for
+        the new look."""
         super().notify_style_update()
         self._made.clear()
+        self._shape = None
+        self.refresh(layout=True)
 
     def on_click(self, event: textual_events.Click) -> None:
         """A click on the ``Reasoning`` line folds or unfolds the reasoning."""
@@ -351,3 +352,10 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
                     self.reasoning_collapsed = not self._reasoning_collapsed
                 break
             y -= lines
+
+
+def _same(one: Content | None, other: Content | None) -> bool:
+    """Whether two parts read and look the same (Content's == compares the text only)."""
+    if one is None or other is None:
+        return one is other
+    return one.plain == other.plain and one.spans == other.spans
