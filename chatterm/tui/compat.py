@@ -74,6 +74,9 @@ class BeforeTextAreaInput:
         """A paste before TextArea inserts event.text, which may be changed here."""
 
 
+KEEP_LINES_WHEN_TALLER = True
+
+
 class NoLayoutOnResize:
     """Overrides Widget's private _size_updated: a new size does not ask for a layout again.
 
@@ -83,12 +86,31 @@ class NoLayoutOnResize:
     full layout pass (and a second paint) that changes nothing, for widgets whose virtual
     size follows from that layout (auto-height widgets, and a scrolling container of
     them). ``layout=False`` is what Textual itself passes when it reflows after a scroll.
+
+    It also marks as dirty only the new lines of a widget that grew taller at the same
+    width: Textual marks the whole widget, so every streaming frame that added a line drew
+    every line of the turn, the answer pane and a comparison's columns again.
     """
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
+        from textual.geometry import Region
         from textual.widget import Widget
 
-        assert isinstance(self, Widget)
-        return Widget._size_updated(self, size, virtual_size, container_size, layout=False)
+        widget = self
+        assert isinstance(widget, Widget)
+        old = widget.outer_size  # what Widget._size_updated compares with (its _size)
+        taller = KEEP_LINES_WHEN_TALLER and old.width == size.width and 0 < old.height < size.height
+        if taller:
+            # Widget._size_updated marks the whole widget dirty for any new size, so every
+            # line on screen is drawn again; grown at the same width, the lines above the
+            # old bottom are what they were (whatever changed in them was marked dirty by
+            # the widget itself).
+            widget._size = size
+        changed = Widget._size_updated(widget, size, virtual_size, container_size, layout=False)
+        if taller:
+            top = max(0, old.height - 1 - widget.content_offset.y)
+            widget._set_dirty(Region(0, top, size.width, size.height - top))
+            return True
+        return changed

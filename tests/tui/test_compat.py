@@ -355,3 +355,50 @@ async def test_textual_size_updated_takes_a_layout_flag_that_skips_a_second_layo
                     f"out {len(layouts)} times, not once",
                     SIZE_UPDATED_TODO,
                 )
+
+
+async def test_a_widget_grown_at_the_same_width_draws_only_its_new_lines_again() -> None:
+    """Widget._size_updated marks the whole widget dirty for any new size; compat keeps the
+    lines above the old bottom when a widget only grew taller, and draws the rest."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+    from textual.widget import Widget
+
+    from chatterm.tui.compat import NoLayoutOnResize
+
+    drawn: list[int] = []
+
+    class Lines(NoLayoutOnResize, Widget):
+        DEFAULT_CSS = "Lines { height: auto; }"
+        count = 3
+
+        def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+            return self.count
+
+        def render_line(self, y: int) -> Strip:
+            drawn.append(y)
+            return Strip([Segment(f"line {y}")])
+
+    class LinesApp(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield Lines()
+
+    app = LinesApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        lines = app.query_one(Lines)
+        await pilot.pause()
+        lines.count = 6
+        drawn.clear()
+        lines.refresh(layout=True, repaint=False)  # taller; nothing above changed
+        await wait_for(pilot, lambda: lines.size.height == 6)
+        await pilot.pause()
+        if min(drawn, default=6) < 2:
+            broken(
+                "textual",
+                "textual.widget.Widget._size_updated",
+                f"drew lines {sorted(set(drawn))} again after growing from 3 to 6 lines",
+                SIZE_UPDATED_TODO,
+            )
+        shown = [strip.text.strip() for strip in lines.render_lines(lines.size.region)]
+        assert shown == [f"line {y}" for y in range(6)]
