@@ -74,7 +74,8 @@ class BeforeTextAreaInput:
         """A paste before TextArea inserts event.text, which may be changed here."""
 
 
-KEEP_LINES_WHEN_TALLER = True
+KEEP_LINES_WHEN_TALLER = True  # False: every line drawn again at any new size, as Textual does
+LINES_KEPT_WHEN_TALLER = 256  # past this many drawn lines kept, a growing widget starts afresh
 
 
 class NoLayoutOnResize:
@@ -110,7 +111,11 @@ class NoLayoutOnResize:
             widget._size = size
         changed = Widget._size_updated(widget, size, virtual_size, container_size, layout=False)
         if taller:
-            top = max(0, old.height - 1 - widget.content_offset.y)
-            widget._set_dirty(Region(0, top, size.width, size.height - top))
+            lines_kept = widget._styles_cache._cache  # drawn lines, by line number
+            if len(lines_kept) > LINES_KEPT_WHEN_TALLER:
+                widget._set_dirty()  # all again: lines scrolled past are not kept for ever
+            else:
+                top = max(0, old.height - 1 - widget.content_offset.y)
+                widget._set_dirty(Region(0, top, size.width, size.height - top))
             return True
         return changed
