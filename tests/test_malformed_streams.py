@@ -42,17 +42,11 @@ from chatterm.providers.endpoint import error_detail
 from chatterm.providers.gateway import GatewayParser, GatewayProvider
 from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.gemini_stream import GeminiParser
+from chatterm.providers.json_values import count, loads, usd
 from chatterm.providers.ollama import OllamaChatParser, OllamaProvider
 from chatterm.providers.openai_compat import ChatCompletionsParser, OpenAICompatProvider
 from chatterm.providers.openai_responses import ResponsesParser
-from chatterm.providers.parsing import (
-    INTERNAL_ERROR,
-    GuardedParser,
-    count,
-    loads,
-    snippet,
-    usd,
-)
+from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser, snippet
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.reply.live import ReplyStream
 from chatterm.testing.fakeserver import FakeServer, render

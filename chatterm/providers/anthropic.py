@@ -41,14 +41,13 @@ from chatterm.providers.attachment_parts import (
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, join_url, url_path
+from chatterm.providers.json_values import count, message_from_error_object
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     bare_json_error,
-    count,
     ended_early,
-    message_from_error_object,
     object_or_skipped,
     usage_update,
 )

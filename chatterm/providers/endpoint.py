@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from chatterm.pricing import PriceSpec
-from chatterm.providers.parsing import loads, message_from_error_object
+from chatterm.providers.json_values import loads, message_from_error_object
 from chatterm.text import mend, one_line, redact
 from chatterm.urls import credentials_of, has_credentials
 

@@ -34,18 +34,20 @@ from chatterm.pricing import PriceSpec
 from chatterm.providers.attachment_parts import TEXT_ONLY, AttachmentRules, text_with_files
 from chatterm.providers.base import Provider, WireFormat
 from chatterm.providers.endpoint import Endpoint, error_detail, join_url
+from chatterm.providers.json_values import (
+    count0,
+    json_text,
+    message_from_error_object,
+    object_or_skip,
+    usd,
+)
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     bare_json_error,
-    count0,
     ended_early,
-    json_text,
-    message_from_error_object,
-    object_or_skip,
     usage_update,
-    usd,
 )
 from chatterm.retry import retryable_status
 from chatterm.text import one_line, redact

@@ -61,14 +61,12 @@ from chatterm.events import (
     TextDelta,
     Usage,
 )
+from chatterm.providers.json_values import count0, json_text, raw_decode
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
-    count0,
     ended_early,
-    json_text,
     object_or_skipped,
-    raw_decode,
     snippet,
     tool_call_warning,
     usage_update,

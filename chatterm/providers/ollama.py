@@ -34,15 +34,17 @@ from chatterm.events import (
 from chatterm.providers.attachment_parts import IMAGES, AttachmentRules, ollama_images
 from chatterm.providers.base import Provider, WireFormat, chat_messages, requested_effort
 from chatterm.providers.endpoint import Endpoint, error_detail, join_url
-from chatterm.providers.model_facts import model_info
-from chatterm.providers.parsing import (
+from chatterm.providers.json_values import (
     MAX_NANOSECONDS,
-    GuardedParser,
-    SkipTally,
     count0,
-    ended_early,
     json_text,
     message_from_error_object,
+)
+from chatterm.providers.model_facts import model_info
+from chatterm.providers.parsing import (
+    GuardedParser,
+    SkipTally,
+    ended_early,
     object_or_skipped,
     usage_update,
 )

@@ -48,18 +48,20 @@ from chatterm.providers.base import (
     requested_effort,
 )
 from chatterm.providers.endpoint import Endpoint, join_url
+from chatterm.providers.json_values import (
+    count0,
+    json_object,
+    json_text,
+    message_from_error_object,
+    usd,
+)
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
-    count0,
     ended_early,
-    json_object,
-    json_text,
-    message_from_error_object,
     object_or_skipped,
     usage_update,
-    usd,
 )
 from chatterm.providers.think_tags import ThinkTagSplitter
 from chatterm.retry import retryable_status

@@ -54,6 +54,7 @@ from chatterm.providers.attachment_parts import (
 )
 from chatterm.providers.base import Provider, WireFormat, requested_effort
 from chatterm.providers.endpoint import Endpoint, join_url
+from chatterm.providers.json_values import count0
 from chatterm.providers.model_facts import model_info
 from chatterm.providers.openai_compat import (
     OpenAICompatProvider,
@@ -64,7 +65,6 @@ from chatterm.providers.parsing import (
     SkipTally,
     SSEStreamParser,
     bare_json_error,
-    count0,
     ended_early,
     object_or_skipped,
     tool_call_warning,

@@ -26,10 +26,11 @@ from chatterm.pricing import Cost, PriceSpec, cost_of
 from chatterm.providers.anthropic import MessagesParser
 from chatterm.providers.gateway import GatewayParser
 from chatterm.providers.gemini_stream import GeminiParser
+from chatterm.providers.json_values import MAX_COUNT
 from chatterm.providers.ollama import OllamaChatParser
 from chatterm.providers.openai_compat import ChatCompletionsParser
 from chatterm.providers.openai_responses import ResponsesParser
-from chatterm.providers.parsing import INTERNAL_ERROR, MAX_COUNT, GuardedParser
+from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.reply.figures import format_usage
 from chatterm.testing.fakeserver import FakeServer, render
