@@ -92,7 +92,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from chatterm.providers.openai_compat import ChatCompletionsParser  # noqa: E402
+from chatterm.providers.chat_completions_stream import ChatCompletionsParser  # noqa: E402
 
 # name: (target, "min" if higher is better, "max" if lower is better)
 TARGETS: dict[str, tuple[float, str]] = {

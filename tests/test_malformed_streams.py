@@ -38,13 +38,14 @@ from chatterm.events import (
 )
 from chatterm.network.tls import tls_context
 from chatterm.providers.anthropic import AnthropicProvider, MessagesParser
+from chatterm.providers.chat_completions_stream import ChatCompletionsParser
 from chatterm.providers.endpoint import error_detail
 from chatterm.providers.gateway import GatewayParser, GatewayProvider
 from chatterm.providers.gemini import GeminiProvider
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.json_values import count, loads, usd
 from chatterm.providers.ollama import OllamaChatParser, OllamaProvider
-from chatterm.providers.openai_compat import ChatCompletionsParser, OpenAICompatProvider
+from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.providers.openai_responses import ResponsesParser
 from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser, snippet
 from chatterm.reply.accumulate import Reply, ReplyAccumulator

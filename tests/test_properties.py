@@ -35,10 +35,10 @@ from chatterm.events import (
     TextDelta,
 )
 from chatterm.providers.anthropic import MessagesParser
+from chatterm.providers.chat_completions_stream import ChatCompletionsParser
 from chatterm.providers.gateway import GatewayParser
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.ollama import OllamaChatParser
-from chatterm.providers.openai_compat import ChatCompletionsParser
 from chatterm.providers.openai_responses import ResponsesParser
 from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser
 from chatterm.providers.think_tags import ThinkTagSplitter

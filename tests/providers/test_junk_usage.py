@@ -24,11 +24,11 @@ from chatterm.cli.printer import done_record
 from chatterm.events import Event, StreamError, Usage, UsageUpdate, estimate_tokens
 from chatterm.pricing import Cost, PriceSpec, cost_of
 from chatterm.providers.anthropic import MessagesParser
+from chatterm.providers.chat_completions_stream import ChatCompletionsParser
 from chatterm.providers.gateway import GatewayParser
 from chatterm.providers.gemini_stream import GeminiParser
 from chatterm.providers.json_values import MAX_COUNT
 from chatterm.providers.ollama import OllamaChatParser
-from chatterm.providers.openai_compat import ChatCompletionsParser
 from chatterm.providers.openai_responses import ResponsesParser
 from chatterm.providers.parsing import INTERNAL_ERROR, GuardedParser
 from chatterm.reply.accumulate import Reply, ReplyAccumulator

@@ -26,7 +26,7 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.openai_compat import ChoicesParser
+from chatterm.providers.chat_completions_stream import ChoicesParser
 from chatterm.providers.registry import resolve_model
 from chatterm.reply.accumulate import Reply, ReplyAccumulator
 from chatterm.testing.fakeserver import render

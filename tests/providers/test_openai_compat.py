@@ -22,12 +22,12 @@ from chatterm.events import (
     Usage,
     UsageUpdate,
 )
-from chatterm.providers.openai_compat import (
+from chatterm.providers.chat_completions_stream import (
     ChatCompletionsParser,
     ChatCompletionsTranslator,
-    OpenAICompatProvider,
     usage_from_openai,
 )
+from chatterm.providers.openai_compat import OpenAICompatProvider
 from chatterm.reply.accumulate import Reply
 
 # --- transcripts (as OpenAI's API sends them) ----------------------------------------
