@@ -121,7 +121,9 @@ async def test_enter_while_streaming_does_not_send() -> None:
         screen = chat(app)
         assert len(screen.turns) == 1
         assert screen.prompt.text == "second"
-        assert any("a reply is streaming" in text.lower() for text in toasts(app))
+        await wait_for(
+            pilot, lambda: any("a reply is streaming" in text.lower() for text in toasts(app))
+        )
         await pilot.press("escape")
         await finish_reply(pilot)
 
