@@ -326,10 +326,11 @@ class ColumnView(NoLayoutOnResize, StylePerPaint):
         width, height = self._laid_out
         if self.reply is None and width == self.size.width:
             lines = self._line_count(width)
-            if lines <= height:
-                end = max(lines, sum(count for _, count in before[1]) if before else height)
-                self.refresh(Region(0, start, width, max(0, end - start)))
-                return
+            end = max(lines, sum(count for _, count in before[1]) if before else height)
+            # The lines above ``start`` stay as drawn even when the column outgrew its
+            # room: a layout alone does not draw them again (compat.NoLayoutOnResize).
+            self.refresh(Region(0, start, width, max(0, end - start)), layout=lines > height)
+            return
         self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
