@@ -20,7 +20,7 @@ from chatterm.reply.metrics import Metrics
 from chatterm.tui.markdown.look import markdown_look
 from chatterm.tui.widgets.answer_pane import AnswerPane
 from chatterm.tui.widgets.compare_column import ColumnView
-from chatterm.tui.widgets.markdown_lines import MarkdownLines
+from chatterm.tui.widgets.markdown_lines import MarkdownLines, render_markdown
 from tests.waiting import wait_for
 
 ANSWER = (
@@ -49,12 +49,9 @@ def all_lines(answer: MarkdownLines, app: App[Any], width: int) -> list[str]:
 
 
 def pane_lines(pane: AnswerPane) -> list[str]:
-    """The lines the pane's two widgets draw, one after the other."""
-    frozen = [pane.frozen.render_line(y).text for y in range(pane.frozen.line_count)]
-    drawn = pane.live.rendered_as(pane.live.source)
-    count = len(drawn[1]) if drawn else 0  # its lines (its room below them is blank)
-    live = [pane.live.render_line(y).text for y in range(count)]
-    return [line.rstrip() for line in frozen + live]
+    """The lines the pane draws for its answer (not the room below them)."""
+    count = pane.lines.line_count(pane.app, (pane.size.width, markdown_look(pane.app)))
+    return [pane.render_line(y).text.rstrip() for y in range(count)]
 
 
 class PaneApp(App[None]):
@@ -64,28 +61,27 @@ class PaneApp(App[None]):
         yield AnswerPane()
 
 
-async def test_markdown_lines_draw_what_the_answer_pane_draws() -> None:
-    """Streamed in awkward pieces, the lines are the pane's, while streaming and once
-    finished; frozen segments are rendered once."""
+async def test_the_answer_pane_draws_what_rich_renders_from_the_whole_answer() -> None:
+    """Streamed in awkward pieces into segments, the pane draws, once finished, what
+    Rich renders from the whole answer at once (and a blank line); frozen segments are
+    rendered once, and kept from the stream."""
     app = PaneApp()
     async with app.run_test(size=(60, 50)) as pilot:
         pane = app.query_one(AnswerPane)
-        answer = MarkdownLines()
         for start in range(0, len(ANSWER), 37):
-            piece = ANSWER[start : start + 37]
-            pane.append(piece)
-            answer.append(piece)
+            pane.append(ANSWER[start : start + 37])
+            await pilot.pause(0)
         await pilot.pause()
-        assert answer.sources == pane.sources
-        assert all_lines(answer, app, 40) == pane_lines(pane)
-        first = answer.line(app, 0)
+        assert len(pane.lines.frozen) >= 2
+        streamed = pane_lines(pane)
+        first = pane.lines.line(app, 0)
         pane.finish()
-        answer.finish()
         await pilot.pause()
-        assert answer.text == ANSWER and answer.sources == pane.sources
-        assert all_lines(answer, app, 40) == pane_lines(pane)
-        assert all_lines(answer, app, 40)[-1] == ""  # a blank line ends a finished answer
-        assert answer.line(app, 0) is first  # kept from the stream
+        whole = texts(render_markdown(app, ANSWER, (40, markdown_look(app))))
+        assert pane.text == ANSWER
+        assert pane_lines(pane) == [*whole, ""]  # a blank line ends a finished answer
+        assert streamed == whole[: len(streamed)]
+        assert pane.lines.line(app, 0) is first  # kept from the stream
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

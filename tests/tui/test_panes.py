@@ -80,25 +80,25 @@ async def test_answer_pane_freezes_finished_segments() -> None:
         for start in range(0, len(text), 7):
             pane.append(text[start : start + 7])
             await pilot.pause(0)
-            now = pane.frozen.rendered
+            now = pane.lines.frozen.rendered
             # Frozen segments are rendered once: their lines are the same objects.
             assert all(a is b for a, b in zip(now, rendered_lines, strict=False))
             rendered_lines = now
         await pilot.pause()
-        assert len(pane.frozen.sources) >= 2 and pane.live.display
+        frozen = pane.lines.frozen
+        assert len(frozen.sources) >= 2 and len(pane.sources) == len(frozen.sources) + 1
         assert pane.text == text
         assert "".join(pane.sources) == text
-        first = pane.frozen.rendered[0]
+        first = frozen.rendered[0]
         pane.finish()
         await pilot.pause()
-        assert pane.frozen.sources == split_all(text)
-        assert pane.frozen.rendered[0] is first
-        assert not pane.live.display
+        assert frozen.sources == split_all(text) == pane.sources  # no live tail left
+        assert frozen.rendered[0] is first
         shown = rendered(pane)
         assert "Title" in shown and "# Title" not in shown
         assert "print('hi')" in shown and "The end." in shown
-        # The pane is two widgets however long the answer is.
-        assert len(pane.children) == 2
+        # The pane is one widget however long the answer is.
+        assert not pane.children
 
 
 async def test_answer_pane_rerenders_on_resize_and_theme_change() -> None:
@@ -108,14 +108,14 @@ async def test_answer_pane_rerenders_on_resize_and_theme_change() -> None:
         pane.append("A paragraph long enough to wrap when the terminal is narrow. " * 3)
         pane.finish()
         await pilot.pause()
-        wide = pane.frozen.line_count
+        wide = pane.lines.frozen.total()
         await pilot.resize_terminal(40, 40)
         await pilot.pause()
-        assert pane.frozen.line_count > wide
-        before = pane.frozen.rendered[0]
+        assert pane.lines.frozen.total() > wide
+        before = pane.lines.frozen.rendered[0]
         app.theme = "textual-light"
         await pilot.pause()
-        assert pane.frozen.rendered[0] is not before
+        assert pane.lines.frozen.rendered[0] is not before
 
 
 async def test_answer_pane_finish_with_other_text_and_reset() -> None:
@@ -237,12 +237,12 @@ async def test_a_new_width_renders_what_is_on_screen_now_and_the_rest_later() ->
         old.append(long_answer())
         old.finish()
         await pilot.pause()
-        assert len(old.frozen.sources) > 4 and old.frozen.stale == 0
+        frozen = old.lines.frozen
+        assert len(frozen.sources) > 4 and frozen.stale == 0
         await pilot.resize_terminal(50, 20)
         await pilot.pause()
         # The first segment is on screen: rendered for the new width already. Those
         # further down keep their old lines until the width has settled.
-        frozen = old.frozen
         assert frozen.stale > 0
         first = frozen.rendered[0]
         assert first is not None and max(strip.cell_length for strip in first) <= 50
@@ -252,7 +252,7 @@ async def test_a_new_width_renders_what_is_on_screen_now_and_the_rest_later() ->
         fresh.append(long_answer())
         fresh.finish()
         await pilot.pause()
-        assert frozen.line_count == fresh.frozen.line_count
+        assert frozen.total() == fresh.lines.frozen.total()
         assert rendered(old) == rendered(fresh)
 
 
@@ -265,7 +265,7 @@ async def test_segments_cut_inside_a_tight_list_read_as_one_list() -> None:
             pane.append(items[start : start + 9])
         pane.finish()
         await pilot.pause()
-        assert [source.split(".")[0] for source in pane.frozen.sources] == ["1", "41", "81"]
+        assert [source.split(".")[0] for source in pane.sources] == ["1", "41", "81"]
         shown = rendered(pane).splitlines()
         assert len(shown) == 100  # no blank line where a segment ends
         assert [line.split()[0] for line in shown] == [str(i) for i in range(1, 101)]

@@ -23,7 +23,8 @@ from chatterm.providers.registry import ResolvedModel
 from chatterm.tui.app import ChatApp
 from chatterm.tui.markdown.look import ThemedMarkdown
 from chatterm.tui.segments import split_all
-from chatterm.tui.widgets.answer_pane import AnswerPane, FrozenMarkdown, MarkdownSegment
+from chatterm.tui.widgets.answer_pane import AnswerPane
+from chatterm.tui.widgets.markdown_lines import FrozenSegments, MarkdownLines
 
 
 def long_answer(blocks: int = 60) -> str:
@@ -70,20 +71,21 @@ class RenderLog:
             return render(markdown, console, options)
 
         monkeypatch.setattr(ThemedMarkdown, "__rich_console__", counted)
-        add = FrozenMarkdown.add
+        add = FrozenSegments.add
 
-        def added(frozen: FrozenMarkdown, source: str, *args: Any) -> None:
+        def added(frozen: FrozenSegments, source: str, *args: Any) -> None:
             log.frozen.append((log.frame, source))
             add(frozen, source, *args)
 
-        monkeypatch.setattr(FrozenMarkdown, "add", added)
-        set_source = MarkdownSegment.set_source
+        monkeypatch.setattr(FrozenSegments, "add", added)
+        append = MarkdownLines.append
 
-        def live(segment: MarkdownSegment, source: str, look: Any = None) -> None:
-            log.live[source] += 1
-            set_source(segment, source, look)
+        def appended(lines: MarkdownLines, text: str) -> None:
+            append(lines, text)
+            for source in lines.sources[len(lines.frozen) :]:  # the live tail
+                log.live[source] += 1
 
-        monkeypatch.setattr(MarkdownSegment, "set_source", live)
+        monkeypatch.setattr(MarkdownLines, "append", appended)
 
     def next_frame(self) -> None:
         self.frame += 1
@@ -134,17 +136,18 @@ async def test_the_answer_pane_rerenders_only_its_live_segment(
         streamed_frames = log.frame
         assert len(log.frozen) >= 8 and streamed_frames >= 40
         log.check_streaming()
-        # The pane stays two widgets, however many segments froze.
-        assert list(pane.children) == [pane.frozen, pane.live]
+        # The pane stays one widget, however many segments froze.
+        assert not pane.children
         before = len(log.renders)
         pane.finish()
         await pilot.pause()
-        # Finishing renders only the segments the live tail becomes.
+        # Finishing renders at most the segments the live tail becomes (none here: the
+        # tail drawn last is one whole segment, and keeps its lines).
         frozen_sources = {source for _, source in log.frozen}
         final = [source for _, source in log.renders[before:]]
-        assert final and not set(final) & frozen_sources
+        assert set(final) <= set(pane.sources) - frozen_sources
         assert len(final) == len(set(final))
-        assert pane.frozen.sources == split_all(text)
+        assert pane.lines.frozen.sources == split_all(text)
         # Frames with nothing new render nothing.
         quiet = len(log.renders)
         for _ in range(3):
@@ -186,7 +189,7 @@ async def test_a_streamed_reply_in_the_app_rerenders_only_the_live_segment(
         assert len(frozen_sources) >= 5 and log.frame >= 5
         finished_at = max(frame for frame, source in log.renders if source not in frozen_sources)
         log.check_streaming(upto=finished_at, per_frame=False)
-        assert turn.answer.frozen.sources == split_all(text)
+        assert turn.answer.lines.frozen.sources == split_all(text)
         # Each segment frozen while streaming was rendered once, and never again.
         counts = Counter(source for _, source in log.renders)
         assert all(counts[source] == 1 for source in frozen_sources)

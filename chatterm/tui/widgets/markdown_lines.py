@@ -295,6 +295,9 @@ class MarkdownLines:
         self._tail = _Segment("")
         self._previous_tail = self._tail  # the tail last rendered before this one
         self._changed_from: int | None = 0  # the first line that may differ since last asked
+        # The frozen segments are exactly what the splitter cut from the text appended
+        # (not so after finish(), which freezes the tail as well).
+        self._streamed = True
         #: a segment drawn after a new width changed its height: lay out again
         self.height_changed = False
 
@@ -307,6 +310,21 @@ class MarkdownLines:
     def sources(self) -> list[str]:
         """Each segment's Markdown, the live tail last (if any)."""
         return self._frozen.sources + ([self._tail.source] if self._tail.source else [])
+
+    @property
+    def frozen(self) -> FrozenSegments:
+        """The finished segments (to read: they change through this object only)."""
+        return self._frozen
+
+    @property
+    def stale(self) -> int:
+        """Finished segments still rendered for another width or look."""
+        return self._frozen.stale
+
+    def rewrap_some(self, app: App[Any], deadline: float) -> bool:
+        """Render stale segments, the last first, until ``deadline``; True if a height
+        changed."""
+        return self._frozen.rewrap_some(app, deadline)
 
     @property
     def frozen_line_count(self) -> int:
@@ -334,10 +352,18 @@ class MarkdownLines:
         Args:
             text: the final answer (already made safe); by default what was appended.
         """
+        splitter = self._splitter
+        max_lines, fence_lines = splitter.max_lines, splitter.max_fence_lines
         if text is not None and text != self.text:
             self._text = AppendedText(text)
-        splitter = self._splitter
-        sources = split_all(self.text, splitter.max_lines, splitter.max_fence_lines)
+            sources = split_all(text, max_lines, fence_lines)
+        elif self._streamed:
+            # The frozen segments are the splitter's, and splitting goes the same
+            # incrementally as at once: only the tail needs splitting (the whole of a
+            # long answer took tens of milliseconds, after the last token).
+            sources = [*self._frozen.sources, *split_all(splitter.tail, max_lines, fence_lines)]
+        else:
+            sources = split_all(self.text, max_lines, fence_lines)
         kept = self._frozen.sources
         keep = 0
         while keep < min(len(kept), len(sources)) and kept[keep] == sources[keep]:
@@ -346,7 +372,8 @@ class MarkdownLines:
         self._frozen.replace_from(keep, sources[keep:], finished=True, rendered=rendered)
         self._tail = self._previous_tail = _Segment("")
         self._changed_since(None)
-        self._splitter = SegmentSplitter(splitter.max_lines, splitter.max_fence_lines)
+        self._splitter = SegmentSplitter(max_lines, fence_lines)
+        self._streamed = False
 
     def reset(self) -> None:
         """Forget the answer (its text turned out to be reasoning)."""
