@@ -198,6 +198,7 @@ class SessionKeeper:
                 self.session.rewind(len(self.session.turns) - 1)  # the next one beside it
             recorders.append(self._begin(prompt, model, started=started, attachments=refs))
         if len(recorders) > 1:
+            TurnRecorder.save_together(recorders)
             assert self.session is not None
             first = recorders[0].turn
             self.session.show(next(i for i, t in enumerate(self.session.tree) if t is first))

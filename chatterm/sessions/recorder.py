@@ -242,7 +242,18 @@ class TurnRecorder:
         self._dirty = False
         self._last_save: float | None = None
         self._finished = False
+        #: the recorders of replies streaming into this session at once (this one, or
+        #: every one of a comparison): a checkpoint saves what each of them received
+        self._together: list[TurnRecorder] = [self]
         self._checkpoint()
+
+    @staticmethod
+    def save_together(recorders: list[TurnRecorder]) -> None:
+        """Replies recorded into one session at once (a comparison) share their
+        checkpoints: whichever is due saves the text of all of them, so the session is
+        encoded once per ``checkpoint_s``, not once per reply."""
+        for recorder in recorders:
+            recorder._together = recorders
 
     @property
     def ended(self) -> bool:
@@ -313,13 +324,20 @@ class TurnRecorder:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
+        for recorder in self._together:
+            if recorder is self or (recorder._dirty and not recorder._finished):
+                recorder._take_text()
+                recorder._last_save = self._last_save
+        self.session.touch()
+        self.writer.submit(self.session, searchable=False)
+
+    def _take_text(self) -> None:
+        """Put the text received so far into the turn (to be saved with the session)."""
         self.turn.reasoning = "".join(self._reasoning)
         self.turn.answer = "".join(self._answer)
         self._reasoning[:] = [self.turn.reasoning] if self.turn.reasoning else []
         self._answer[:] = [self.turn.answer] if self.turn.answer else []
         self._dirty = False
-        self.session.touch()
-        self.writer.submit(self.session, searchable=False)
 
     def done(self, reply: Reply) -> None:
         """The reply ended (however it ended): record it whole and save. Only the first

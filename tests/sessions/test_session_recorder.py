@@ -199,6 +199,41 @@ def test_replies_of_several_models_are_alternatives_of_one_turn(store: SessionSt
     assert loaded.history()[-1].content == "from a"
 
 
+def test_replies_recorded_at_once_share_their_checkpoints(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A comparison's replies stream into one session: the session is encoded and written
+    once per checkpoint interval with every reply's text, not once per reply."""
+    keeper = SessionKeeper(store)
+    recorders = keeper.begin_alternatives("race", ["a", "b", "c"])
+    saved: list[list[str]] = []  # each turn's answer, at each checkpoint
+    submit = keeper.writer.submit
+
+    def counted(session: Session, *, searchable: bool = True) -> None:
+        saved.append([turn.answer for turn in session.tree])
+        submit(session, searchable=searchable)
+
+    monkeypatch.setattr(keeper.writer, "submit", counted)
+    for recorder in recorders:
+        recorder.event(Started(recorder.turn.model), 0.0)
+    for step in range(1, 21):  # two seconds of tokens, every reply one per 0.1 s
+        for recorder in recorders:
+            recorder.event(TextDelta(f"{recorder.turn.model}{step} "), step / 10)
+
+    # One save per half second (at 0.5, 1, 1.5 and 2 s) however many replies, each with
+    # every reply's text: the one due at 2 s came with a's 20th token, before b's and c's.
+    def answers(upto: dict[str, int]) -> list[str]:
+        return ["".join(f"{model}{step} " for step in range(1, upto[model] + 1)) for model in "abc"]
+
+    assert len(saved) == 4
+    assert saved[1] == answers({"a": 10, "b": 9, "c": 9})
+    assert saved[-1] == answers({"a": 20, "b": 19, "c": 19})
+    recorders[2].tick(2.5)  # the clock: what came since is saved, for all three
+    assert len(saved) == 5
+    assert saved[-1] == answers({"a": 20, "b": 20, "c": 20})
+    keeper.close()
+
+
 def test_alternatives_of_a_first_turn_start_the_session(store: SessionStore) -> None:
     keeper = SessionKeeper(store)
     recorders = keeper.begin_alternatives("hello", ["a", "b"])
