@@ -110,8 +110,9 @@ def test_markdown_lines_render_again_for_a_new_width_when_drawn() -> None:
     wide = all_lines(answer, app, 80)
     narrow_count = answer.line_count(app, (30, markdown_look(app)))
     assert narrow_count == len(wide)  # the old heights stand in until drawn
-    answer.line(app, 0)
-    assert answer.height_changed  # the first segment took more lines at 30 cells
+    for y in range(3):  # the title, then the first paragraph's first line
+        answer.line(app, y)
+    assert answer.height_changed  # the paragraph took more lines at 30 cells
     answer.height_changed = False
     fresh = MarkdownLines()
     fresh.append(ANSWER)

@@ -24,13 +24,14 @@ def paragraphs(count: int) -> str:
     return "".join(paragraph(number) for number in range(count))
 
 
-def test_short_text_is_all_tail() -> None:
-    assert split_segments("# Title\n\nsome text") == ([], "# Title\n\nsome text")
+def test_every_blank_line_ends_a_segment_and_text_without_one_is_all_tail() -> None:
+    assert split_segments("# Title\n\nsome text") == (["# Title\n\n"], "some text")
+    assert split_segments("some text\nmore of it") == ([], "some text\nmore of it")
 
 
-def test_cut_at_first_blank_line_after_max_lines() -> None:
+def test_cut_at_first_blank_line_after_blank_lines() -> None:
     text = paragraphs(10)  # 4 lines per paragraph, blank included
-    segments, tail = split_segments(text, max_lines=8)
+    segments, tail = split_segments(text, blank_lines=8)
     assert segments[0] == paragraph(0) + paragraph(1)
     assert "".join(segments) + tail == text
     assert all(segment.endswith("\n\n") for segment in segments)
@@ -53,7 +54,7 @@ def test_no_cut_before_an_indented_continuation() -> None:
 def test_no_cut_inside_a_code_fence() -> None:
     code = "```python\n" + "x = 1\n\n" * 10 + "```\n"
     text = "intro\n\n" + code + "\nafter\n"
-    segments, tail = split_segments(text, max_lines=3)
+    segments, tail = split_segments(text, blank_lines=3)
     assert segments == ["intro\n\n" + code + "\n"]
     assert tail == "after\n"
 

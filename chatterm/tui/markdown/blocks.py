@@ -392,14 +392,17 @@ class BlockScanner:
 
     # -- deciding on a cut ------------------------------------------------------------------
 
-    def cut_before(self, first: str, line: str | None, lines: int, max_lines: int) -> Cut | None:
+    def cut_before(
+        self, first: str, line: str | None, lines: int, max_lines: int, blank_lines: int
+    ) -> Cut | None:
         """May the segment end before the next line?
 
         Args:
             first: the next line's first character (it has begun).
             line: the whole next line, or None while it is incomplete.
             lines: complete lines in the segment so far.
-            max_lines: the segment size aimed at.
+            max_lines: the segment size aimed at where no blank line comes.
+            blank_lines: lines the segment needs before a blank line may end it.
 
         Returns:
             None for no, a cut for yes, or ``WAIT`` when only the whole line can tell.
@@ -407,7 +410,7 @@ class BlockScanner:
         if self.fence is not None or self.html is not None or first.isspace():
             return None
         if self.prev_blank:
-            if lines < max_lines:
+            if lines < blank_lines:
                 return None
             if self.in_list and (first.isdigit() or first in "-+*"):
                 if line is None:

@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from chatterm.tui.markdown.hostile import parse_lost_text, shown_as_plain_text
 from chatterm.tui.markdown.look import MarkdownLook, ThemedMarkdown
-from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line, split_all
+from chatterm.tui.segments import SegmentSplitter, ends_at_blank_line
 
 RenderKey = tuple[int, MarkdownLook]  # what lines were rendered for: width and look
 
@@ -353,17 +353,16 @@ class MarkdownLines:
             text: the final answer (already made safe); by default what was appended.
         """
         splitter = self._splitter
-        max_lines, fence_lines = splitter.max_lines, splitter.max_fence_lines
         if text is not None and text != self.text:
             self._text = AppendedText(text)
-            sources = split_all(text, max_lines, fence_lines)
+            sources = splitter.split_all(text)
         elif self._streamed:
             # The frozen segments are the splitter's, and splitting goes the same
             # incrementally as at once: only the tail needs splitting (the whole of a
             # long answer took tens of milliseconds, after the last token).
-            sources = [*self._frozen.sources, *split_all(splitter.tail, max_lines, fence_lines)]
+            sources = [*self._frozen.sources, *splitter.split_all(splitter.tail)]
         else:
-            sources = split_all(self.text, max_lines, fence_lines)
+            sources = splitter.split_all(self.text)
         kept = self._frozen.sources
         keep = 0
         while keep < min(len(kept), len(sources)) and kept[keep] == sources[keep]:
@@ -372,12 +371,12 @@ class MarkdownLines:
         self._frozen.replace_from(keep, sources[keep:], finished=True, rendered=rendered)
         self._tail = self._previous_tail = _Segment("")
         self._changed_since(None)
-        self._splitter = SegmentSplitter(max_lines, fence_lines)
+        self._splitter = splitter.fresh()
         self._streamed = False
 
     def reset(self) -> None:
         """Forget the answer (its text turned out to be reasoning)."""
-        self._splitter = SegmentSplitter(self._splitter.max_lines, self._splitter.max_fence_lines)
+        self._splitter = self._splitter.fresh()
         self._clear()
 
     def _tail_lines(self, source: str) -> tuple[RenderKey, Lines] | None:
