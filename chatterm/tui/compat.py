@@ -19,7 +19,9 @@ from rich._wrap import divide_line as _rich_divide_line
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.binding import Binding
     from textual.geometry import Size
+    from textual.widget import Widget
 
 
 def divide_line(text: str, width: int, fold: bool = True) -> list[int]:
@@ -46,6 +48,32 @@ def add_escape_sequences(keys: Mapping[str, str]) -> None:
     table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)
     for index, sequence in enumerate(keys):
         table[sequence] = (names[f"KEY_{index}"],)
+
+
+def footer_key_is(key: Widget, binding: Binding, tooltip: str, key_display: str) -> bool:
+    """textual.widgets._footer.FooterKey: whether a key of the Footer is the one it makes
+    for ``binding`` (its key, action, label, key display and tooltip), enabled or not."""
+    from textual.widgets._footer import FooterKey
+
+    return (
+        isinstance(key, FooterKey)
+        and key.key == binding.key
+        and key.action == binding.action
+        and key.description == binding.description
+        and key.key_display == key_display
+        and (key.tooltip or "") == (tooltip or "")
+    )
+
+
+def enable_footer_key(key: Widget, enabled: bool) -> None:
+    """FooterKey._disabled and its ``-disabled`` class: what the Footer gives a key whose
+    binding is (not) enabled, set on a key already built (a click on a disabled key
+    rings the bell instead of pressing it)."""
+    from textual.widgets._footer import FooterKey
+
+    assert isinstance(key, FooterKey)
+    key._disabled = not enabled
+    key.set_class(not enabled, "-disabled")
 
 
 HTML_BLOCK_SEQUENCES: Final[Sequence[tuple[re.Pattern[str], re.Pattern[str], bool]]] = (

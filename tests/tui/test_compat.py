@@ -402,3 +402,49 @@ async def test_a_widget_grown_at_the_same_width_draws_only_its_new_lines_again()
             )
         shown = [strip.text.strip() for strip in lines.render_lines(lines.size.region)]
         assert shown == [f"line {y}" for y in range(6)]
+
+
+FOOTER_KEY_TODO = (
+    "make chatterm.tui.compat.footer_key_is tell whether a key of Textual's Footer is the one "
+    "it builds for a binding, and enable_footer_key dim or light one in place as the Footer "
+    "builds it (chatterm.tui.widgets.steady_footer keeps the bar's keys instead of rebuilding "
+    "them; tests/tui/test_steady_footer.py)"
+)
+
+
+async def test_textual_footer_keys_carry_their_binding_and_disabled_state() -> None:
+    private = "textual.widgets._footer.FooterKey"
+    footer_key = upstream("textual", "textual.widgets._footer", "FooterKey", FOOTER_KEY_TODO)
+    expected = ["self", "key", "key_display", "description", "action", "disabled", "tooltip"]
+    check_parameters(
+        "textual", private, footer_key.__init__, [*expected, "classes"], FOOTER_KEY_TODO
+    )
+    from textual.binding import Binding
+    from textual.widgets import Footer
+
+    from chatterm.tui.compat import enable_footer_key, footer_key_is
+
+    class KeyApp(App[None]):
+        BINDINGS = [Binding("f5", "noop", "Five", tooltip="the fifth")]
+
+        def compose(self) -> ComposeResult:
+            yield Footer(show_command_palette=False)
+
+        def action_noop(self) -> None:
+            pass
+
+    app = KeyApp()
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query(footer_key)))
+        key = app.screen.query_one(footer_key)
+        binding = KeyApp.BINDINGS[0]
+        assert isinstance(binding, Binding)
+        if not footer_key_is(key, binding, "the fifth", app.get_key_display(binding)):
+            broken("textual", private, "no longer holds its binding as it did", FOOTER_KEY_TODO)
+        enable_footer_key(key, False)
+        if not (key.has_class("-disabled") and getattr(key, "_disabled", None) is True):
+            broken(
+                "textual", f"{private}._disabled", "is not how a key is disabled", FOOTER_KEY_TODO
+            )
+        enable_footer_key(key, True)
+        assert not key.has_class("-disabled")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chatterm.config import Settings
@@ -73,6 +73,7 @@ from chatterm.tui.widgets.conversation import ConversationView, EarlierTurns, we
 from chatterm.tui.widgets.prompt import PromptArea
 from chatterm.tui.widgets.reasoning_pane import ReasoningPane
 from chatterm.tui.widgets.stats_bar import StatsBar
+from chatterm.tui.widgets.steady_footer import SteadyFooter
 from chatterm.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ class ChatScreen(
         yield AttachmentChips(id="attachments")
         yield PromptArea(id="prompt", past_prompts=self.past_prompts, keymap=self.keymap)
         yield StatsBar(id="stats")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def earlier_turns(self) -> EarlierTurns:

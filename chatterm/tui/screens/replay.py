@@ -19,7 +19,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from chatterm.pricing import Cost
 from chatterm.reply.accumulate import Reply
@@ -33,6 +33,7 @@ from chatterm.tui.stats import ranking_line
 from chatterm.tui.widgets.compare import CompareView
 from chatterm.tui.widgets.conversation import ConversationView
 from chatterm.tui.widgets.stats_bar import StatsBar
+from chatterm.tui.widgets.steady_footer import SteadyFooter
 from chatterm.tui.widgets.turn import TurnView
 
 
@@ -80,7 +81,7 @@ class ReplayScreen(TurnsScreen):
         yield Header(show_clock=False)
         yield ConversationView(id="conversation")
         yield StatsBar(id="stats")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.title = safe_text(self.session.title or "untitled")

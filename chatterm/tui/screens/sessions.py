@@ -32,7 +32,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from chatterm.pricing import format_usd
@@ -45,6 +45,7 @@ from chatterm.tui.bindings import SESSIONS_BINDINGS
 from chatterm.tui.screens.dialogs import ConfirmScreen, RenameScreen
 from chatterm.tui.screens.filtered_table import FilteredTable
 from chatterm.tui.screens.replay import ReplayScreen
+from chatterm.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from chatterm.sessions.search import SearchHit, SearchResults
@@ -186,7 +187,7 @@ class SessionsScreen(FilteredTable[OpenSession | None]):
         )
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static(Content("Reading the sessions…"), id="sessions-status")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.title = "chatterm"

@@ -26,7 +26,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
 from chatterm.pricing import format_usd
@@ -46,6 +46,7 @@ from chatterm.sessions.stats import (
 from chatterm.sessions.store import SessionError, SessionStore
 from chatterm.text import safe_text, visible_line
 from chatterm.tui.bindings import STATS_BINDINGS
+from chatterm.tui.widgets.steady_footer import SteadyFooter
 
 #: (days back, today included, or None for everything; the words for it)
 PERIODS: tuple[tuple[int | None, str], ...] = (
@@ -150,7 +151,7 @@ class StatsScreen(Screen[None]):
         with Horizontal(id="speed-charts"):
             yield PlotextPlot(id="ttft-chart")
             yield PlotextPlot(id="speed-chart")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.title = "chatterm"
