@@ -93,6 +93,10 @@ class ConversationView(NoLayoutOnResize, VerticalScroll):
         self._alternatives: list[tuple[int, int]] = []  # of every recorded turn, in order
         self._summary_at = 0  # the turns before this one are summarized by it: folded
         self._shown = 0  # counts show_recorded calls, for batches mounted meanwhile
+        # From show_recorded until the new turns are laid out and the view is at their
+        # end: the view's moves meanwhile (to the top as the old turns go) are not the
+        # user's, and must not bring in the earlier turns.
+        self._placing = False
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._scrolled, init=False)
@@ -118,11 +122,13 @@ class ConversationView(NoLayoutOnResize, VerticalScroll):
         # would show the previous ones.
         self._earlier = []
         self._shown += 1
+        self._placing = True
         self.earlier_turns.set_count(0)
         await self.remove_children(
             [*self.query_children(TurnView), *self.query_children(CompareView)]
         )
         if not turns:
+            self._placing = False
             return
         self._earlier = list(turns[:-TURNS_SHOWN])
         await self._mount_recorded(turns[-TURNS_SHOWN:], reasoning_collapsed)
@@ -152,11 +158,12 @@ class ConversationView(NoLayoutOnResize, VerticalScroll):
             view.show_recorded(turn.to_reply())
 
     def _scrolled(self, scroll_y: float) -> None:
-        if scroll_y <= 0 and self._earlier:
+        if scroll_y <= 0 and self._earlier and not self._placing:
             self.call_later(self.show_earlier_turns)
 
     def _fill_view(self) -> None:
         """Turns that fit without scrolling leave nothing to scroll up with: show more."""
+        self._placing = False
         if self._earlier and not self.max_scroll_y:
             self.call_later(self.show_earlier_turns)
 
