@@ -65,7 +65,8 @@ from chatterm.sessions.model import (  # noqa: E402
     new_session,
     title_from_prompt,
 )
-from chatterm.sessions.search import SearchIndex, parse_query  # noqa: E402
+from chatterm.sessions.search import SearchIndex  # noqa: E402
+from chatterm.sessions.search_query import parse_query  # noqa: E402
 from chatterm.sessions.store import SessionStore  # noqa: E402
 
 VOCABULARY = 40_000

@@ -165,7 +165,8 @@ def search_sessions(
 ) -> int:
     """The sessions that hold every word of ``text``, newest first, each with a turn and a
     snippet (the match in bold on a terminal)."""
-    from chatterm.sessions.search import SearchError, parse_query
+    from chatterm.sessions.search_query import parse_query
+    from chatterm.sessions.search_scan import SearchError
 
     query = parse_query(text)
     if not query:

@@ -36,7 +36,7 @@ from chatterm.sessions.model import (
 from chatterm.sessions.store import SessionConflict, SessionError, SessionStore
 
 if TYPE_CHECKING:
-    from chatterm.sessions.search import SessionText
+    from chatterm.sessions.search_scan import SessionText
 
 CHECKPOINT_S = 0.5  # while text arrives, the file is at most this far behind
 

@@ -18,294 +18,48 @@ quoted string. Matching folds case and diacritics (``unicode61 remove_diacritics
 ``creme`` finds "Crème". A run of letters with no spaces (Chinese, Japanese) is one word
 to this tokenizer, so part of one is found with a prefix (``日本*``).
 
-Snippets are cut and their matches found here, in Python, with the same notion of a word
-(letters and digits, folded alike); they come back as plain one-line text made safe with
-:func:`~chatterm.text.safe_text` and the spans of the matches in it, for the caller to
-style.
+The query language and the snippets are :mod:`chatterm.sessions.search_query` (plain
+text); a session's searchable text, the results and the search that reads the files
+directly are :mod:`chatterm.sessions.search_scan`. This module is the index.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import json
 import os
-import re
 import sqlite3
 import stat
 import time
-import unicodedata
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
 
-from chatterm.files import file_problem, kind_of, read_regular
-from chatterm.sessions.codec import SessionFormat, decode
+from chatterm.files import file_problem, kind_of
+from chatterm.sessions.codec import SessionFormat
 from chatterm.sessions.index import (
     SEARCH_INDEX_NAME,
-    SESSION_FILE_LIMIT,
-    SessionFolderError,
-    session_files,
 )
-from chatterm.sessions.model import Session, SessionFormatError
-from chatterm.text import mend, safe_text
+from chatterm.sessions.search_query import FIELDS, SNIPPET_CHARS, Query, make_snippet
+from chatterm.sessions.search_scan import (
+    SearchError,
+    SearchHit,
+    SearchResults,
+    SessionText,
+    read_session_text,
+    scan_folder,
+)
+from chatterm.text import mend
 
 INDEX_VERSION = 1
 BUSY_TIMEOUT_S = 3.0  # another chatterm writing the index: wait this long, then bypass it
 SAVE_TIMEOUT_S = 0.2  # a save does not wait longer: the next search catches up instead
 BATCH_S = 0.5  # a build commits this often, so another chatterm is not kept waiting
-SNIPPET_CHARS = 100
 DEFAULT_LIMIT = 50
 
-Field = Literal["prompt", "reasoning", "answer"]
-FIELDS: tuple[Field, ...] = ("prompt", "reasoning", "answer")
-_SNIPPET_ORDER: tuple[Field, ...] = ("prompt", "answer", "reasoning")
 
 Stamp = tuple[int, int, int]  # inode, mtime_ns, size: one version of a file
 _RETRY = "retry"  # the stamp of a file that could not be read for now: tried again
 _SESSION_SUFFIXES = (".json", ".toml")
-
-
-# -- queries --------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")  # what unicode61 makes a token: letters and digits
-_PIECE = re.compile(r'"([^"]*)"?(\*?)|(\S+)')
-
-
-def fold(word: str) -> str:
-    """A word as the index compares it: lower case, diacritics removed."""
-    if word.isascii():
-        return word.lower()
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A word or a phrase the text must hold; ``prefix``: its last word may go on."""
-
-    words: tuple[str, ...]  # folded
-    source: str  # the words as typed, for FTS5 (which folds them as it folded the text)
-    prefix: bool = False
-
-    def fts(self) -> str:
-        quoted = '"' + self.source.replace('"', '""') + '"'
-        return quoted + "*" if self.prefix else quoted
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        """Where the term stands in a text: its words, whole (the last may go on if it is a
-        prefix), in any case, with or without diacritics, anything but letters and digits
-        between them."""
-        return _term_pattern(self.words, self.prefix)
-
-
-@functools.cache
-def _variants() -> dict[str, str]:
-    """Each letter, and the letters that fold to it (e: éèêë…), for the scripts whose
-    diacritics the index removes."""
-    table: dict[str, list[str]] = {}
-    for code in itertools.chain(range(0xC0, 0x250), range(0x370, 0x400), range(0x1E00, 0x2000)):
-        char = chr(code)
-        folded = fold(char)
-        if len(folded) == 1 and folded != char.lower():
-            table.setdefault(folded, [folded]).append(char)
-    return {base: "".join(chars) for base, chars in table.items()}
-
-
-@functools.lru_cache(maxsize=64)
-def _term_pattern(words: tuple[str, ...], prefix: bool) -> re.Pattern[str]:
-    variants = _variants()
-    parts = [
-        "".join(f"[{re.escape(variants[c])}]" if c in variants else re.escape(c) for c in word)
-        for word in words
-    ]
-    end = r"[^\W_]*" if prefix else r"(?![^\W_])"
-    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(parts) + end, re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    terms: tuple[Term, ...]
-
-    def fts(self) -> str:
-        """The FTS5 query: every term quoted, all of them required."""
-        return " ".join(term.fts() for term in self.terms)
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
-
-def parse_query(text: str) -> Query:
-    """Words, ``"quoted phrases"`` (an unclosed quote runs to the end) and ``prefix*``;
-    anything without a letter or a digit is left out."""
-    terms: list[Term] = []
-    for match in _PIECE.finditer(text):
-        quoted, star, bare = match.group(1), match.group(2), match.group(3)
-        if bare is not None:
-            source, prefix = bare.rstrip("*"), bare.endswith("*")
-        else:
-            source, prefix = quoted, bool(star)
-        found = _WORD.findall(mend(source))
-        if found:
-            # FTS5 sees only the words (letters and digits), never the user's punctuation.
-            terms.append(Term(tuple(fold(word) for word in found), " ".join(found), prefix))
-    return Query(tuple(terms))
-
-
-# -- snippets ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Snippet:
-    """One line of a turn's text around a match: safe to show, ``spans`` the matches."""
-
-    field: Field
-    text: str
-    spans: tuple[tuple[int, int], ...]
-
-
-def turn_matches(query: Query, texts: Sequence[str]) -> bool:
-    """Whether every term is in one of ``texts`` (a turn's prompt, reasoning, answer)."""
-    return all(any(term.pattern.search(text) for text in texts) for term in query.terms)
-
-
-def make_snippet(query: Query, texts: dict[Field, str], width: int = SNIPPET_CHARS) -> Snippet:
-    """A line of the text that holds most of the terms (the prompt first, then the answer,
-    then the reasoning), around its first match, with every match in it marked."""
-    best: tuple[int, Field, int] | None = None  # terms found, field, first match
-    for name in _SNIPPET_ORDER:
-        found = [m.start() for term in query.terms if (m := term.pattern.search(texts[name]))]
-        if found and (best is None or len(found) > best[0]):
-            best = (len(found), name, min(found))
-            if len(found) == len(query.terms):
-                break
-    if best is None:  # the index and this reading of words disagree: show the start
-        name = next((n for n in _SNIPPET_ORDER if texts[n].strip()), "prompt")
-        return _snippet_of(name, texts[name], 0, width, ())
-    _, name, first = best
-    text = texts[name]
-    start = 0 if first <= width * 3 // 4 else first - width // 4  # from the start if it fits
-    if start:
-        space = _SPACE.search(text, start, first)  # start on a word
-        start = space.end() if space is not None else first
-    window = text[: start + width * 2]
-    spans = [m.span() for term in query.terms for m in term.pattern.finditer(window, start)]
-    return _snippet_of(name, text, start, width, spans)
-
-
-_SPACES = re.compile(r"\s+")
-_SPACE = re.compile(r"\s")
-
-
-def _snippet_of(
-    name: Field, text: str, start: int, width: int, matches: Sequence[tuple[int, int]]
-) -> Snippet:
-    """``text`` from ``start`` as one line of about ``width`` characters, with
-    ``matches`` (offsets in ``text``) as spans of the line."""
-    pieces: list[tuple[str, bool]] = []
-    at = start
-    for begin, end in sorted(matches):
-        if begin >= at:
-            pieces += [(text[at:begin], False), (text[begin:end], True)]
-            at = end
-    pieces.append((text[at:], False))
-    line = "…" if start else ""
-    spans: list[tuple[int, int]] = []
-    cut = False
-    for index, (piece, marked) in enumerate(pieces):
-        room = width - len(line)
-        if room <= 0:
-            cut = any(rest.strip() for rest, _ in pieces[index:])
-            break
-        sample = piece if marked else piece[: room * 4 + 8]  # whitespace may shrink
-        shown = safe_text(_SPACES.sub(" ", sample))
-        if line in ("", "…"):
-            shown = shown.lstrip()
-        if not marked and (len(shown) > room or len(sample) < len(piece)):
-            line += shown[:room].rstrip()
-            cut = True
-            break
-        if marked:
-            spans.append((len(line), len(line) + len(shown)))
-        line += shown
-    line = line.rstrip()
-    return Snippet(name, line + "…" if cut else line, tuple(spans))
-
-
-# -- what is indexed ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TurnText:
-    """One turn's text, and where it stands: ``turn`` its place in its branch (from 1),
-    ``position`` its place on the active path (from 0), None off the path."""
-
-    prompt: str
-    reasoning: str
-    answer: str
-    turn: int
-    position: int | None
-
-    def fingerprint(self) -> int:
-        raw = "\0".join((self.prompt, self.reasoning, self.answer))
-        return zlib.crc32(raw.encode("utf-8", "surrogatepass")) ^ (len(raw) << 32)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionText:
-    """What the index keeps of a session, taken at once (the strings are not copied)."""
-
-    session_id: str
-    title: str
-    updated: str
-    turns: tuple[TurnText, ...]  # every turn of the tree, in its order
-
-
-def session_text(session: Session) -> SessionText:
-    session.sync()
-    on_path = {index: position for position, index in enumerate(session.path)}
-    depths: list[int] = []
-    turns = []
-    for index, turn in enumerate(session.tree):
-        parent = turn.parent
-        depth = depths[parent] + 1 if parent is not None and 0 <= parent < index else 1
-        depths.append(depth)
-        turns.append(TurnText(turn.prompt, turn.reasoning, turn.answer, depth, on_path.get(index)))
-    return SessionText(session.id, session.title, session.updated, tuple(turns))
-
-
-# -- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A session that holds the words, and the turn shown for it (its first match on the
-    active path, else its first match in the tree)."""
-
-    session_id: str
-    title: str
-    updated: str
-    file_name: str
-    tree_index: int  # the turn's index in the session's tree
-    turn: int  # its place in its branch, from 1 (on the active path: its place there)
-    active: bool  # on the active path
-    snippet: Snippet
-    turns_matched: int  # how many of the session's turns hold the words
-
-
-@dataclass(slots=True)
-class SearchResults:
-    hits: list[SearchHit] = field(default_factory=list)
-    total: int = 0  # sessions that match (``hits`` may be cut at the limit)
-    notes: list[str] = field(default_factory=list)  # what happened to the index, one line each
-
-
-class SearchError(Exception):
-    """The sessions folder itself cannot be read (the one failure a search reports)."""
 
 
 # -- the index --------------------------------------------------------------------------------
@@ -725,24 +479,6 @@ def _index_file(
     _record(db, key, _RETRY if transient else stamp, text, problem)
 
 
-def read_session_text(
-    path: Path, fmt: SessionFormat
-) -> tuple[SessionText | None, str | None, bool]:
-    """The text of the session in ``path``, or why it cannot be read (and whether that
-    may pass without the file changing)."""
-    try:
-        session = decode(read_regular(path, limit=SESSION_FILE_LIMIT), fmt)
-    except OSError as exc:
-        return None, file_problem(exc), True
-    except SessionFormatError as exc:
-        return None, str(exc), False
-    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
-        return None, f"cannot be read ({type(exc).__name__})", False
-    if session.id != path.stem:
-        return None, f"holds session {session.id!r:.40}", False
-    return session_text(session), None, False
-
-
 def _record(
     db: sqlite3.Connection,
     key: str,
@@ -811,66 +547,3 @@ def _record(
     for turn_id in old:  # turns the tree no longer has
         db.execute("DELETE FROM body WHERE rowid = ?", (turn_id,))
         db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
-
-
-# -- without the index --------------------------------------------------------------------------
-
-
-def _shown_first(item: tuple[int, TurnText]) -> tuple[int, int]:
-    """The order in which a session's matching turns are chosen to be shown: on the active
-    path first, in its order, then the rest in the tree's."""
-    index, turn = item
-    return (0, turn.position) if turn.position is not None else (1, index)
-
-
-def scan_folder(
-    folder: Path,
-    query: Query,
-    limit: int | None,
-    snippet_chars: int = SNIPPET_CHARS,
-    results: SearchResults | None = None,
-) -> SearchResults:
-    """Search by reading every session file (when the index cannot be used).
-
-    Raises:
-        SearchError: the sessions folder itself cannot be read.
-    """
-    results = results if results is not None else SearchResults()
-    found: list[tuple[str, str, SearchHit]] = []
-    try:
-        entries = list(session_files(folder))
-    except SessionFolderError as exc:
-        raise SearchError(str(exc)) from None
-    for entry, fmt in entries:
-        text, _, _ = read_session_text(Path(entry.path), fmt)
-        if text is None:
-            continue
-        matched = [
-            (index, turn)
-            for index, turn in enumerate(text.turns)
-            if turn_matches(query, (turn.prompt, turn.reasoning, turn.answer))
-        ]
-        if not matched:
-            continue
-        index, turn = min(matched, key=_shown_first)
-        texts: dict[Field, str] = {
-            "prompt": turn.prompt,
-            "reasoning": turn.reasoning,
-            "answer": turn.answer,
-        }
-        hit = SearchHit(
-            session_id=text.session_id,
-            title=mend(text.title),
-            updated=mend(text.updated),
-            file_name=entry.name,
-            tree_index=index,
-            turn=turn.turn,
-            active=turn.position is not None,
-            snippet=make_snippet(query, texts, snippet_chars),
-            turns_matched=len(matched),
-        )
-        found.append((hit.updated, hit.session_id, hit))
-    found.sort(key=lambda item: item[:2], reverse=True)
-    results.total = len(found)
-    results.hits = [hit for _, _, hit in found[:limit]]
-    return results

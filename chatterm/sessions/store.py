@@ -54,7 +54,8 @@ from chatterm.sessions.model import (
 )
 
 if TYPE_CHECKING:
-    from chatterm.sessions.search import SearchIndex, SessionText
+    from chatterm.sessions.search import SearchIndex
+    from chatterm.sessions.search_scan import SessionText
 
 
 class SessionError(ChattermError):
@@ -417,7 +418,7 @@ class SessionStore:
         :meth:`index_saved` once it is saved; None when there is no index to keep it."""
         if not self._has_search_index():
             return None
-        from chatterm.sessions.search import session_text
+        from chatterm.sessions.search_scan import session_text
 
         return session_text(session)
 

@@ -16,19 +16,14 @@ import pytest
 from chatterm.events import TextDelta, Usage
 from chatterm.reply.accumulate import Reply
 from chatterm.reply.metrics import Metrics
-from chatterm.sessions import search
+from chatterm.sessions import search, search_query, search_scan
 from chatterm.sessions.codec import SessionFormat, encode
 from chatterm.sessions.index import SEARCH_INDEX_NAME
 from chatterm.sessions.model import Session, Turn, new_session
 from chatterm.sessions.recorder import SessionWriter, TurnRecorder
-from chatterm.sessions.search import (
-    SearchError,
-    SearchIndex,
-    SearchResults,
-    make_snippet,
-    parse_query,
-    scan_folder,
-)
+from chatterm.sessions.search import SearchIndex
+from chatterm.sessions.search_query import make_snippet, parse_query
+from chatterm.sessions.search_scan import SearchError, SearchResults, scan_folder
 from chatterm.sessions.store import SessionStore
 from tests.privileges import file_privileges_can_be_dropped, without_file_privileges
 
@@ -304,16 +299,16 @@ def test_a_file_that_cannot_be_read_now_is_tried_again(
     extra = session("20261106-090000-eeee", "Later", turn("Gnocchi?", "Potato dumplings."))
     path = store.folder / f"{extra.id}.json"
     path.write_bytes(encode(extra, "json"))
-    original = search.read_regular  # type: ignore[attr-defined]
+    original = search_scan.read_regular  # type: ignore[attr-defined]
 
     def refuse(where: Path, *, limit: int) -> bytes:
         if where == path:
             raise PermissionError(13, "Permission denied", str(where))
         return original(where, limit=limit)
 
-    monkeypatch.setattr(search, "read_regular", refuse)
+    monkeypatch.setattr(search_scan, "read_regular", refuse)
     assert find(store, "gnocchi").hits == []
-    monkeypatch.setattr(search, "read_regular", original)
+    monkeypatch.setattr(search_scan, "read_regular", original)
     assert ids(find(store, "gnocchi")) == [extra.id]  # the file did not change
 
 
@@ -366,7 +361,7 @@ def test_checkpoints_leave_the_index_alone_and_the_end_of_a_reply_indexes_it(
     recorded: list[str] = []
     original = SearchIndex.record
 
-    def spy(self: SearchIndex, name: str, stamp: object, text: search.SessionText) -> None:
+    def spy(self: SearchIndex, name: str, stamp: object, text: search_scan.SessionText) -> None:
         recorded.append(text.turns[-1].answer)
         original(self, name, stamp, text)  # type: ignore[arg-type]
 
@@ -476,7 +471,7 @@ def test_snippets_are_one_safe_line_around_the_match() -> None:
         "Intro line.\n\n" + "filler words here " * 20 + "then \x1b]52;c;evil\x07 [b]the needle[/b] "
         "and\r\nmore " + "trailing text " * 20
     )
-    texts: dict[search.Field, str] = {"prompt": "q", "reasoning": "", "answer": answer}
+    texts: dict[search_query.Field, str] = {"prompt": "q", "reasoning": "", "answer": answer}
     snippet = make_snippet(parse_query("needle"), texts, 60)
     assert snippet.field == "answer"
     assert snippet.text.startswith("…") and snippet.text.endswith("…")
@@ -488,7 +483,7 @@ def test_snippets_are_one_safe_line_around_the_match() -> None:
 
 
 def test_a_snippet_marks_every_match_in_it() -> None:
-    texts: dict[search.Field, str] = {
+    texts: dict[search_query.Field, str] = {
         "prompt": "tea or coffee? Tea, please: green tea.",
         "reasoning": "",
         "answer": "",

@@ -48,7 +48,7 @@ from chatterm.tui.screens.replay import ReplayScreen
 from chatterm.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
-    from chatterm.sessions.search import SearchHit, SearchResults
+    from chatterm.sessions.search_scan import SearchHit, SearchResults
 
 FILTER_DELAY_S = 0.12  # typing pauses this long before the table is filled again
 BODY_HITS = 200  # chats found by their text, at most, below those the filter matched
@@ -250,7 +250,7 @@ class SessionsScreen(FilteredTable[OpenSession | None]):
     # -- the text of every chat ---------------------------------------------------------
 
     def _search_bodies(self, words: str) -> None:
-        from chatterm.sessions.search import parse_query
+        from chatterm.sessions.search_query import parse_query
 
         if not parse_query(words) or not self.summaries:
             self._wanted = None
@@ -265,7 +265,8 @@ class SessionsScreen(FilteredTable[OpenSession | None]):
     async def _run_searches(self) -> None:
         """Search for the latest filter text, one search at a time (a search that builds
         the index takes a while; the words typed meanwhile are searched after it)."""
-        from chatterm.sessions.search import SearchError, SearchResults, parse_query
+        from chatterm.sessions.search_query import parse_query
+        from chatterm.sessions.search_scan import SearchError, SearchResults
 
         index = self.keeper.store.search_index()
 
